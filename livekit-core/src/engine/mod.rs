@@ -1,0 +1,261 @@
+//! The RTC engine: one signalling connection and the two peer connections (publisher, offered
+//! by us; subscriber, offered by the server), with the `_reliable`/`_lossy` data channels.
+//! It moves bytes and SDP; it knows nothing about participants (that is `room`).
+
+mod peer;
+mod sequence;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use livekit_protocol as proto;
+use livekit_signaling::SignalClient;
+use parking_lot::Mutex;
+use prost::Message;
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+use crate::signal::{self, SignalEvent};
+pub use peer::DataPacketKind;
+use peer::{DataChannel, IceServer, PeerEvent, PeerRole, PeerTransport};
+use sequence::{DuplicateFilter, OutgoingSequence};
+
+/// What the engine reports to the room.
+#[derive(Debug)]
+pub(crate) enum EngineEvent {
+    /// A signalling message the engine does not consume itself (updates, leave, responses...).
+    Signal(Box<proto::signal_response::Message>),
+    /// A data packet from the server, already de-duplicated.
+    Data { packet: proto::DataPacket, kind: DataPacketKind },
+    /// The signalling connection closed; the reason is for logs.
+    Closed { reason: String },
+}
+
+pub(crate) struct EngineOptions {
+    pub auto_subscribe: bool,
+    pub connect_timeout: Duration,
+}
+
+pub(crate) struct Engine {
+    signal: Arc<SignalClient>,
+    publisher: Arc<PeerTransport>,
+    subscriber: Arc<PeerTransport>,
+    reliable: DataChannel,
+    lossy: DataChannel,
+    sequence: Mutex<OutgoingSequence>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Engine {
+    /// Joins: signalling first, then both peer connections; returns once data can flow.
+    pub async fn connect(
+        url: &str,
+        token: &str,
+        options: EngineOptions,
+    ) -> Result<(Self, proto::JoinResponse, mpsc::UnboundedReceiver<EngineEvent>)> {
+        let (signal, join, signal_events) =
+            signal::connect(url, token, options.auto_subscribe, options.connect_timeout).await?;
+        let signal = Arc::new(signal);
+        match Self::start_transports(signal.clone(), &join, signal_events, options.connect_timeout).await {
+            Ok((engine, events)) => Ok((engine, join, events)),
+            Err(err) => {
+                signal.close().await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn start_transports(
+        signal: Arc<SignalClient>,
+        join: &proto::JoinResponse,
+        signal_events: livekit_signaling::SignalEvents,
+        connect_timeout: Duration,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<EngineEvent>)> {
+        let ice_servers: Vec<IceServer> = join
+            .ice_servers
+            .iter()
+            .map(|s| IceServer { urls: s.urls.clone(), username: s.username.clone(), credential: s.credential.clone() })
+            .collect();
+        let api = peer::new_api();
+        let (peer_tx, peer_rx) = mpsc::unbounded_channel();
+        let publisher = Arc::new(PeerTransport::new(&api, PeerRole::Publisher, &ice_servers, peer_tx.clone()).await?);
+        let subscriber = Arc::new(PeerTransport::new(&api, PeerRole::Subscriber, &ice_servers, peer_tx).await?);
+        let reliable = publisher.create_data_channel(DataPacketKind::Reliable).await?;
+        let lossy = publisher.create_data_channel(DataPacketKind::Lossy).await?;
+
+        // The offer goes out before the task starts, so no local candidate can precede it.
+        let offer = publisher.create_offer().await?;
+        signal.send(proto::signal_request::Message::Offer(session_description("offer", offer))).await;
+
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(
+            EngineTask {
+                signal: signal.clone(),
+                publisher: publisher.clone(),
+                subscriber: subscriber.clone(),
+                events: events_tx,
+                duplicates: DuplicateFilter::default(),
+            }
+            .run(signal_events, peer_rx),
+        );
+        let engine = Self {
+            signal,
+            publisher,
+            subscriber,
+            reliable,
+            lossy,
+            sequence: Mutex::new(OutgoingSequence::default()),
+            task: Mutex::new(Some(task)),
+        };
+
+        let ready = async {
+            engine.reliable.wait_open().await?;
+            engine.lossy.wait_open().await?;
+            if join.subscriber_primary {
+                engine.subscriber.wait_connected().await?;
+            }
+            Ok::<_, Error>(())
+        };
+        match tokio::time::timeout(connect_timeout, ready).await {
+            Ok(Ok(())) => Ok((engine, events_rx)),
+            Ok(Err(err)) => {
+                engine.close().await;
+                Err(err)
+            }
+            Err(_) => {
+                engine.close().await;
+                Err(Error::timeout("connecting the peer connections", connect_timeout))
+            }
+        }
+    }
+
+    pub async fn send_signal(&self, message: proto::signal_request::Message) {
+        self.signal.send(message).await;
+    }
+
+    pub fn next_request_id(&self) -> u32 {
+        self.signal.next_request_id()
+    }
+
+    /// Sends a data packet; reliable packets get the next sequence number.
+    pub async fn send_data(&self, mut packet: proto::DataPacket, kind: DataPacketKind) -> Result<()> {
+        let channel = match kind {
+            DataPacketKind::Reliable => {
+                packet.sequence = self.sequence.lock().next();
+                &self.reliable
+            }
+            DataPacketKind::Lossy => &self.lossy,
+        };
+        channel.send(Bytes::from(packet.encode_to_vec())).await
+    }
+
+    /// Closes everything. Sends `LeaveRequest` first so others see us leave at once.
+    pub async fn close(&self) {
+        let leave = proto::LeaveRequest {
+            can_reconnect: false,
+            reason: proto::DisconnectReason::ClientInitiated as i32,
+            action: proto::leave_request::Action::Disconnect as i32,
+            regions: None,
+        };
+        self.signal.send(proto::signal_request::Message::Leave(leave)).await;
+        self.signal.close().await;
+        if let Some(task) = self.task.lock().take() {
+            task.abort();
+        }
+        self.reliable.close().await;
+        self.lossy.close().await;
+        self.publisher.close().await;
+        self.subscriber.close().await;
+    }
+}
+
+fn session_description(kind: &str, sdp: String) -> proto::SessionDescription {
+    proto::SessionDescription { r#type: kind.to_string(), sdp, ..Default::default() }
+}
+
+/// The engine's event loop: negotiation and candidates, data decoding, forwarding the rest.
+struct EngineTask {
+    signal: Arc<SignalClient>,
+    publisher: Arc<PeerTransport>,
+    subscriber: Arc<PeerTransport>,
+    events: mpsc::UnboundedSender<EngineEvent>,
+    duplicates: DuplicateFilter,
+}
+
+impl EngineTask {
+    async fn run(
+        mut self,
+        mut signal_events: livekit_signaling::SignalEvents,
+        mut peer_events: mpsc::UnboundedReceiver<PeerEvent>,
+    ) {
+        loop {
+            tokio::select! {
+                event = signal_events.recv() => match event {
+                    Some(SignalEvent::Message(message)) => self.on_signal(*message).await,
+                    Some(SignalEvent::Close(reason)) => {
+                        let _ = self.events.send(EngineEvent::Closed { reason: reason.into_owned() });
+                        return;
+                    }
+                    None => {
+                        let _ = self.events.send(EngineEvent::Closed { reason: "signalling ended".into() });
+                        return;
+                    }
+                },
+                Some(event) = peer_events.recv() => self.on_peer(event).await,
+            }
+        }
+    }
+
+    async fn on_signal(&mut self, message: proto::signal_response::Message) {
+        use proto::signal_response::Message as M;
+        match message {
+            M::Answer(answer) => {
+                if let Err(err) = self.publisher.apply_answer(answer.sdp).await {
+                    log::error!("applying the publisher answer: {err}");
+                }
+            }
+            M::Offer(offer) => match self.subscriber.answer_offer(offer.sdp).await {
+                Ok(sdp) => {
+                    let answer = proto::SessionDescription { id: offer.id, ..session_description("answer", sdp) };
+                    self.signal.send(proto::signal_request::Message::Answer(answer)).await;
+                }
+                Err(err) => log::error!("answering the subscriber offer: {err}"),
+            },
+            M::Trickle(trickle) => {
+                let transport = if trickle.target == proto::SignalTarget::Subscriber as i32 {
+                    &self.subscriber
+                } else {
+                    &self.publisher
+                };
+                if let Err(err) = transport.add_remote_candidate(&trickle.candidate_init).await {
+                    log::warn!("adding a remote candidate: {err}");
+                }
+            }
+            other => {
+                let _ = self.events.send(EngineEvent::Signal(Box::new(other)));
+            }
+        }
+    }
+
+    async fn on_peer(&mut self, event: PeerEvent) {
+        match event {
+            PeerEvent::LocalCandidate { role, candidate_json } => {
+                let target = match role {
+                    PeerRole::Publisher => proto::SignalTarget::Publisher,
+                    PeerRole::Subscriber => proto::SignalTarget::Subscriber,
+                };
+                let trickle = proto::TrickleRequest { candidate_init: candidate_json, target: target as i32, r#final: false };
+                self.signal.send(proto::signal_request::Message::Trickle(trickle)).await;
+            }
+            PeerEvent::Data { kind, data } => match proto::DataPacket::decode(data) {
+                Ok(packet) => {
+                    if self.duplicates.accept(&packet.participant_sid, packet.sequence) {
+                        let _ = self.events.send(EngineEvent::Data { packet, kind });
+                    }
+                }
+                Err(err) => log::warn!("dropping an undecodable data packet: {err}"),
+            },
+        }
+    }
+}

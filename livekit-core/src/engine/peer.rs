@@ -1,0 +1,243 @@
+//! The narrow seam around the WebRTC stack (`webrtc` 0.17): one peer connection with its data
+//! channels. Only SDP strings, candidate JSON, bytes and our own enums cross this boundary, so
+//! the stack can be swapped without touching the engine.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, watch};
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::api::{APIBuilder, API};
+use webrtc::data_channel::data_channel_init::RTCDataChannelInit;
+use webrtc::data_channel::RTCDataChannel;
+use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
+use webrtc::ice_transport::ice_server::RTCIceServer;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::peer_connection::RTCPeerConnection;
+
+use crate::error::{Error, Result};
+
+/// Which of the two LiveKit peer connections this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PeerRole {
+    Publisher,
+    Subscriber,
+}
+
+/// Reliable or lossy: the two data channels LiveKit uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DataPacketKind {
+    Reliable,
+    Lossy,
+}
+
+impl DataPacketKind {
+    pub(crate) const RELIABLE_LABEL: &'static str = "_reliable";
+    pub(crate) const LOSSY_LABEL: &'static str = "_lossy";
+
+    fn from_label(label: &str) -> Option<Self> {
+        match label {
+            Self::RELIABLE_LABEL => Some(Self::Reliable),
+            Self::LOSSY_LABEL => Some(Self::Lossy),
+            _ => None,
+        }
+    }
+}
+
+/// What a peer connection reports to the engine.
+#[derive(Debug)]
+pub(crate) enum PeerEvent {
+    /// A local ICE candidate, as the JSON `RTCIceCandidateInit` the signalling carries.
+    LocalCandidate { role: PeerRole, candidate_json: String },
+    /// A message on one of the data channels (ours or the server's).
+    Data { kind: DataPacketKind, data: Bytes },
+}
+
+/// ICE server as given by the JoinResponse.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct IceServer {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+}
+
+/// A WebRTC API instance shared by the peer connections of one room.
+pub(crate) fn new_api() -> API {
+    let mut settings = SettingEngine::default();
+    // Needed to reach a server on loopback; harmless elsewhere.
+    settings.set_include_loopback_candidate(true);
+    APIBuilder::new().with_setting_engine(settings).build()
+}
+
+pub(crate) struct PeerTransport {
+    role: PeerRole,
+    pc: Arc<RTCPeerConnection>,
+    state: watch::Receiver<RTCPeerConnectionState>,
+}
+
+impl PeerTransport {
+    pub async fn new(
+        api: &API,
+        role: PeerRole,
+        ice_servers: &[IceServer],
+        events: mpsc::UnboundedSender<PeerEvent>,
+    ) -> Result<Self> {
+        let config = RTCConfiguration {
+            ice_servers: ice_servers
+                .iter()
+                .map(|s| RTCIceServer {
+                    urls: s.urls.clone(),
+                    username: s.username.clone(),
+                    credential: s.credential.clone(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let pc = Arc::new(api.new_peer_connection(config).await.map_err(Error::internal)?);
+
+        let candidate_events = events.clone();
+        pc.on_ice_candidate(Box::new(move |candidate| {
+            let events = candidate_events.clone();
+            Box::pin(async move {
+                let Some(candidate) = candidate else { return };
+                match candidate.to_json().map(|init| serde_json::to_string(&init)) {
+                    Ok(Ok(candidate_json)) => {
+                        let _ = events.send(PeerEvent::LocalCandidate { role, candidate_json });
+                    }
+                    _ => log::warn!("could not serialise a local ICE candidate"),
+                }
+            })
+        }));
+
+        let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
+        pc.on_peer_connection_state_change(Box::new(move |s| {
+            log::debug!("{role:?} peer connection: {s}");
+            let _ = state_tx.send(s);
+            Box::pin(async {})
+        }));
+
+        // The server opens its own `_reliable`/`_lossy` channels on the subscriber connection.
+        let channel_events = events;
+        pc.on_data_channel(Box::new(move |dc| {
+            forward_messages(&dc, channel_events.clone());
+            Box::pin(async {})
+        }));
+
+        Ok(Self { role, pc, state })
+    }
+
+    /// Creates one of the two LiveKit data channels on this (publisher) connection.
+    pub async fn create_data_channel(&self, kind: DataPacketKind) -> Result<DataChannel> {
+        let init = match kind {
+            DataPacketKind::Reliable => RTCDataChannelInit { ordered: Some(true), ..Default::default() },
+            DataPacketKind::Lossy => RTCDataChannelInit {
+                ordered: Some(false),
+                max_retransmits: Some(0),
+                ..Default::default()
+            },
+        };
+        let label = match kind {
+            DataPacketKind::Reliable => DataPacketKind::RELIABLE_LABEL,
+            DataPacketKind::Lossy => DataPacketKind::LOSSY_LABEL,
+        };
+        let dc = self.pc.create_data_channel(label, Some(init)).await.map_err(Error::internal)?;
+        let (open_tx, open) = watch::channel(false);
+        dc.on_open(Box::new(move || {
+            let _ = open_tx.send(true);
+            Box::pin(async {})
+        }));
+        Ok(DataChannel { dc, open })
+    }
+
+    /// Creates an offer, applies it locally and returns its SDP.
+    pub async fn create_offer(&self) -> Result<String> {
+        let offer = self.pc.create_offer(None).await.map_err(Error::internal)?;
+        self.pc.set_local_description(offer.clone()).await.map_err(Error::internal)?;
+        Ok(offer.sdp)
+    }
+
+    pub async fn apply_answer(&self, sdp: String) -> Result<()> {
+        let answer = RTCSessionDescription::answer(sdp).map_err(Error::internal)?;
+        self.pc.set_remote_description(answer).await.map_err(Error::internal)
+    }
+
+    /// Applies a remote offer and returns the SDP of our answer.
+    pub async fn answer_offer(&self, sdp: String) -> Result<String> {
+        let offer = RTCSessionDescription::offer(sdp).map_err(Error::internal)?;
+        self.pc.set_remote_description(offer).await.map_err(Error::internal)?;
+        let answer = self.pc.create_answer(None).await.map_err(Error::internal)?;
+        self.pc.set_local_description(answer.clone()).await.map_err(Error::internal)?;
+        Ok(answer.sdp)
+    }
+
+    pub async fn add_remote_candidate(&self, candidate_json: &str) -> Result<()> {
+        let init: RTCIceCandidateInit = serde_json::from_str(candidate_json)
+            .map_err(|e| Error::Internal(format!("bad ICE candidate from the server: {e}")))?;
+        self.pc.add_ice_candidate(init).await.map_err(Error::internal)
+    }
+
+    /// Resolves when the connection is connected; fails if it fails or closes first.
+    pub async fn wait_connected(&self) -> Result<()> {
+        let mut state = self.state.clone();
+        let role = self.role;
+        let reached = state
+            .wait_for(|s| {
+                matches!(
+                    s,
+                    RTCPeerConnectionState::Connected
+                        | RTCPeerConnectionState::Failed
+                        | RTCPeerConnectionState::Closed
+                )
+            })
+            .await
+            .map_err(|_| Error::Connection(format!("{role:?} peer connection dropped")))?;
+        match *reached {
+            RTCPeerConnectionState::Connected => Ok(()),
+            other => Err(Error::Connection(format!("{role:?} peer connection {other}"))),
+        }
+    }
+
+    pub async fn close(&self) {
+        if let Err(err) = self.pc.close().await {
+            log::debug!("closing {:?} peer connection: {err}", self.role);
+        }
+    }
+}
+
+/// Feeds a channel's messages to the engine, tagged reliable or lossy by its label.
+fn forward_messages(dc: &Arc<RTCDataChannel>, events: mpsc::UnboundedSender<PeerEvent>) {
+    let Some(kind) = DataPacketKind::from_label(dc.label()) else {
+        log::debug!("ignoring data channel {:?}", dc.label());
+        return;
+    };
+    dc.on_message(Box::new(move |msg| {
+        let _ = events.send(PeerEvent::Data { kind, data: msg.data });
+        Box::pin(async {})
+    }));
+}
+
+/// One of our outgoing data channels.
+pub(crate) struct DataChannel {
+    dc: Arc<RTCDataChannel>,
+    open: watch::Receiver<bool>,
+}
+
+impl DataChannel {
+    pub async fn wait_open(&self) -> Result<()> {
+        let mut open = self.open.clone();
+        open.wait_for(|o| *o)
+            .await
+            .map(|_| ())
+            .map_err(|_| Error::Connection("data channel closed before it opened".into()))
+    }
+
+    pub async fn send(&self, data: Bytes) -> Result<()> {
+        self.dc.send(&data).await.map(|_| ()).map_err(|e| Error::Connection(format!("data channel send: {e}")))
+    }
+
+    pub async fn close(&self) {
+        let _ = self.dc.close().await;
+    }
+}

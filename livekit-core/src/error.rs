@@ -1,0 +1,56 @@
+//! The one error type of the core. Each variant is something a caller can act on; bindings map
+//! the variants to their own exception types once.
+
+use std::time::Duration;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The token was refused (bad signature, expired, other room, missing grant to join).
+    #[error("unauthorized: {reason}")]
+    Unauthorized { reason: String },
+
+    /// The token lacks a grant the call needs; the message names the grant.
+    #[error("not allowed: {0}")]
+    NotAllowed(String),
+
+    /// A value is larger than the server or the protocol accepts.
+    #[error("{what} is {actual} bytes, over the limit of {limit} bytes")]
+    LimitExceeded { what: String, limit: usize, actual: usize },
+
+    /// The caller passed something malformed (URL, identity, empty key...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// The server could not be reached or the connection broke.
+    #[error("connection failed: {0}")]
+    Connection(String),
+
+    /// An operation did not finish in time.
+    #[error("{what} timed out after {after:?}")]
+    Timeout { what: String, after: Duration },
+
+    /// The room is disconnected: the call came after `disconnect()` or after the server closed it.
+    #[error("the room is disconnected")]
+    Disconnected,
+
+    /// The server answered a request with an error this enum has no better variant for.
+    #[error("the server refused the request: {0}")]
+    Server(String),
+
+    /// A fault inside the client or the WebRTC stack.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub(crate) fn timeout(what: impl Into<String>, after: Duration) -> Self {
+        Error::Timeout { what: what.into(), after }
+    }
+
+    pub(crate) fn internal(err: impl std::fmt::Display) -> Self {
+        Error::Internal(err.to_string())
+    }
+}

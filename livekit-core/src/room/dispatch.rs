@@ -1,0 +1,128 @@
+//! Turns engine events into room state changes and `RoomEvent`s, in the order they arrived.
+
+use std::sync::Arc;
+
+use livekit_protocol as proto;
+use tokio::sync::mpsc;
+
+use super::events::{DisconnectReason, RoomEvent};
+use super::participant::{Participant, RemoteParticipant};
+use super::participant_state::{ParticipantChange, ParticipantState};
+use super::RoomInner;
+use crate::engine::{DataPacketKind, EngineEvent};
+
+pub(super) async fn run(room: Arc<RoomInner>, mut events: mpsc::UnboundedReceiver<EngineEvent>) {
+    while let Some(event) = events.recv().await {
+        match event {
+            EngineEvent::Signal(message) => on_signal(&room, *message).await,
+            EngineEvent::Data { packet, kind } => on_data(&room, packet, kind),
+            EngineEvent::Closed { reason } => {
+                log::info!("signalling closed: {reason}");
+                room.close(DisconnectReason::ConnectionLost).await;
+            }
+        }
+    }
+}
+
+async fn on_signal(room: &RoomInner, message: proto::signal_response::Message) {
+    use proto::signal_response::Message as M;
+    match message {
+        M::Update(update) => {
+            for info in &update.participants {
+                on_participant_info(room, info);
+            }
+        }
+        M::RoomUpdate(update) => {
+            if let Some(info) = update.room {
+                let old_metadata = std::mem::replace(&mut room.info.write().metadata, info.metadata.clone());
+                room.state_changed.send_modify(|v| *v += 1);
+                if old_metadata != info.metadata {
+                    room.emit(RoomEvent::RoomMetadataChanged { old_metadata, metadata: info.metadata });
+                }
+            }
+        }
+        M::RequestResponse(response) => room.resolve_request(response),
+        M::RefreshToken(token) => *room.token.write() = token,
+        M::Leave(leave) => room.close(DisconnectReason::from_proto(leave.reason)).await,
+        other => log::trace!("unhandled signal message: {other:?}"),
+    }
+}
+
+/// One participant's new state: ours, a newcomer, a departure, or a change to someone known.
+fn on_participant_info(room: &RoomInner, info: &proto::ParticipantInfo) {
+    let local_sid = room.local.state.read().sid.clone();
+    if info.sid == local_sid {
+        let changes = room.local.state.write().apply(info);
+        room.state_changed.send_modify(|v| *v += 1);
+        emit_changes(room, Participant::Local(room.local.clone()), changes);
+        return;
+    }
+    let departed = info.state == proto::participant_info::State::Disconnected as i32;
+    let known = room.remotes.read().get(&info.identity).cloned();
+    match known {
+        // An update for an older session of this identity (it rejoined): nothing to do.
+        Some(p) if p.state.read().sid != info.sid && departed => {}
+        Some(p) if departed => {
+            room.remotes.write().remove(&info.identity);
+            room.emit(RoomEvent::ParticipantDisconnected(p));
+        }
+        Some(p) if p.state.read().sid == info.sid => {
+            let changes = p.state.write().apply(info);
+            emit_changes(room, Participant::Remote(p), changes);
+        }
+        // A new session under a known identity: the old one is gone.
+        Some(old) => {
+            room.emit(RoomEvent::ParticipantDisconnected(old));
+            add_remote(room, info);
+        }
+        None if departed => {}
+        None => add_remote(room, info),
+    }
+}
+
+fn add_remote(room: &RoomInner, info: &proto::ParticipantInfo) {
+    let participant = RemoteParticipant::new(ParticipantState::from_info(info));
+    room.remotes.write().insert(info.identity.clone(), participant.clone());
+    room.emit(RoomEvent::ParticipantConnected(participant));
+}
+
+fn emit_changes(room: &RoomInner, participant: Participant, changes: Vec<ParticipantChange>) {
+    for change in changes {
+        let participant = participant.clone();
+        room.emit(match change {
+            ParticipantChange::Name { old, new } => {
+                RoomEvent::ParticipantNameChanged { participant, old_name: old, name: new }
+            }
+            ParticipantChange::Metadata { old, new } => {
+                RoomEvent::ParticipantMetadataChanged { participant, old_metadata: old, metadata: new }
+            }
+            ParticipantChange::Attributes { changed } => {
+                RoomEvent::ParticipantAttributesChanged { participant, changed_attributes: changed }
+            }
+            ParticipantChange::Permissions { old, new } => {
+                RoomEvent::ParticipantPermissionsChanged { participant, old_permissions: old, permissions: new }
+            }
+        });
+    }
+}
+
+fn on_data(room: &RoomInner, packet: proto::DataPacket, kind: DataPacketKind) {
+    let Some(proto::data_packet::Value::User(user)) = packet.value else {
+        log::trace!("ignoring a non-user data packet");
+        return;
+    };
+    // Servers before `DataPacket.participant_identity` stamped the sender on the user packet.
+    #[allow(deprecated)]
+    let sender = if packet.participant_identity.is_empty() {
+        user.participant_identity.clone()
+    } else {
+        packet.participant_identity.clone()
+    };
+    let participant = room.remotes.read().get(&sender).cloned();
+    room.emit(RoomEvent::DataReceived {
+        payload: Arc::new(user.payload),
+        topic: user.topic,
+        kind,
+        participant,
+    });
+}

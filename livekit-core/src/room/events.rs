@@ -1,0 +1,80 @@
+//! The one event stream of a room. Every binding adapts this enum; none adds its own events.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use livekit_protocol as proto;
+
+use super::participant::{Participant, RemoteParticipant};
+use super::participant_state::ParticipantPermissions;
+use crate::engine::DataPacketKind;
+
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum RoomEvent {
+    /// The room is joined; the first event on the receiver `Room::connect` returns.
+    Connected,
+    /// The room is gone: we left, the server removed us or the connection broke.
+    Disconnected { reason: DisconnectReason },
+    ConnectionStateChanged(ConnectionState),
+    ParticipantConnected(RemoteParticipant),
+    ParticipantDisconnected(RemoteParticipant),
+    /// `changed_attributes` holds only the keys that changed; a deleted key maps to "".
+    ParticipantAttributesChanged { participant: Participant, changed_attributes: HashMap<String, String> },
+    ParticipantMetadataChanged { participant: Participant, old_metadata: String, metadata: String },
+    ParticipantNameChanged { participant: Participant, old_name: String, name: String },
+    ParticipantPermissionsChanged {
+        participant: Participant,
+        old_permissions: Option<ParticipantPermissions>,
+        permissions: Option<ParticipantPermissions>,
+    },
+    /// Room metadata changed; it is also the session metadata (see `Room::session_metadata`).
+    RoomMetadataChanged { old_metadata: String, metadata: String },
+    /// A user data packet. `participant` is `None` when the server itself sent it (`SendData`).
+    DataReceived {
+        payload: Arc<Vec<u8>>,
+        topic: Option<String>,
+        kind: DataPacketKind,
+        participant: Option<RemoteParticipant>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionState {
+    Connected,
+    Disconnected,
+}
+
+/// Why the room disconnected, from the server's `LeaveRequest` or our side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// `disconnect()` was called.
+    ClientInitiated,
+    DuplicateIdentity,
+    ServerShutdown,
+    ParticipantRemoved,
+    RoomDeleted,
+    StateMismatch,
+    JoinFailure,
+    RoomClosed,
+    /// The signalling connection broke and could not be kept.
+    ConnectionLost,
+    Other,
+}
+
+impl DisconnectReason {
+    pub(crate) fn from_proto(reason: i32) -> Self {
+        use proto::DisconnectReason as R;
+        match R::try_from(reason) {
+            Ok(R::ClientInitiated) => Self::ClientInitiated,
+            Ok(R::DuplicateIdentity) => Self::DuplicateIdentity,
+            Ok(R::ServerShutdown) => Self::ServerShutdown,
+            Ok(R::ParticipantRemoved) => Self::ParticipantRemoved,
+            Ok(R::RoomDeleted) => Self::RoomDeleted,
+            Ok(R::StateMismatch) => Self::StateMismatch,
+            Ok(R::JoinFailure) => Self::JoinFailure,
+            Ok(R::RoomClosed) => Self::RoomClosed,
+            _ => Self::Other,
+        }
+    }
+}

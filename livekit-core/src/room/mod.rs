@@ -1,0 +1,225 @@
+//! The room: joins through the engine, keeps participants and room state, raises `RoomEvent`s.
+//! `dispatch` turns engine events into state changes and events; this file holds the public API.
+
+mod dispatch;
+mod events;
+mod local_participant;
+mod participant;
+mod participant_state;
+mod session_metadata;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use livekit_protocol as proto;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::engine::{DataPacketKind, Engine, EngineOptions};
+use crate::error::{Error, Result};
+pub use events::{ConnectionState, DisconnectReason, RoomEvent};
+pub use local_participant::{LocalParticipant, MAX_ATTRIBUTES_SIZE, MAX_METADATA_SIZE, MAX_NAME_LENGTH};
+pub use participant::{Participant, RemoteParticipant};
+pub use participant_state::{ParticipantKind, ParticipantPermissions};
+use participant_state::ParticipantState;
+
+/// How long a signalling request (attributes, metadata, name) may wait for the server's answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Debug)]
+pub struct RoomOptions {
+    /// Subscribe to every published track automatically (tracks come later).
+    pub auto_subscribe: bool,
+    /// Limit for the whole join: signalling, peer connections and data channels.
+    pub connect_timeout: Duration,
+}
+
+impl Default for RoomOptions {
+    fn default() -> Self {
+        Self { auto_subscribe: true, connect_timeout: Duration::from_secs(15) }
+    }
+}
+
+/// A joined room. Cheap to clone; every clone is the same room.
+#[derive(Clone)]
+pub struct Room {
+    inner: Arc<RoomInner>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct RoomInfo {
+    sid: String,
+    name: String,
+    metadata: String,
+}
+
+pub(crate) struct RoomInner {
+    engine: Engine,
+    info: RwLock<RoomInfo>,
+    local: LocalParticipant,
+    /// Bumped each time the server updates our own state or the room's, for calls that wait
+    /// for the server to echo their change.
+    state_changed: watch::Sender<u64>,
+    remotes: RwLock<HashMap<String, RemoteParticipant>>,
+    listeners: Mutex<Vec<mpsc::UnboundedSender<RoomEvent>>>,
+    pending_requests: Mutex<HashMap<u32, oneshot::Sender<proto::RequestResponse>>>,
+    state: watch::Sender<ConnectionState>,
+    /// The server URL and the latest token (the server refreshes it), for the server API.
+    url: String,
+    token: RwLock<String>,
+}
+
+impl Room {
+    /// Joins the room; returns once data can flow, with a receiver whose first event is
+    /// `Connected`. Late joiners see everyone's current state in `remote_participants()`.
+    pub async fn connect(
+        url: &str,
+        token: &str,
+        options: RoomOptions,
+    ) -> Result<(Room, mpsc::UnboundedReceiver<RoomEvent>)> {
+        let engine_options =
+            EngineOptions { auto_subscribe: options.auto_subscribe, connect_timeout: options.connect_timeout };
+        let (engine, join, engine_events) = Engine::connect(url, token, engine_options).await?;
+        let room_info = join.room.clone().unwrap_or_default();
+        let local_info = join.participant.clone().unwrap_or_default();
+        let remotes = join
+            .other_participants
+            .iter()
+            .map(|info| (info.identity.clone(), RemoteParticipant::new(ParticipantState::from_info(info))))
+            .collect();
+
+        let inner = Arc::new_cyclic(|weak| RoomInner {
+            engine,
+            info: RwLock::new(RoomInfo { sid: room_info.sid, name: room_info.name, metadata: room_info.metadata }),
+            local: LocalParticipant {
+                state: Arc::new(RwLock::new(ParticipantState::from_info(&local_info))),
+                room: weak.clone(),
+            },
+            state_changed: watch::channel(0).0,
+            remotes: RwLock::new(remotes),
+            listeners: Mutex::new(Vec::new()),
+            pending_requests: Mutex::new(HashMap::new()),
+            state: watch::channel(ConnectionState::Connected).0,
+            url: url.to_string(),
+            token: RwLock::new(token.to_string()),
+        });
+        let room = Room { inner: inner.clone() };
+        let events = room.subscribe();
+        inner.emit(RoomEvent::Connected);
+        tokio::spawn(dispatch::run(inner, engine_events));
+        Ok((room, events))
+    }
+
+    /// Another receiver of this room's events, from now on.
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<RoomEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.inner.listeners.lock().push(tx);
+        rx
+    }
+
+    pub fn sid(&self) -> String {
+        self.inner.info.read().sid.clone()
+    }
+
+    pub fn name(&self) -> String {
+        self.inner.info.read().name.clone()
+    }
+
+    pub fn metadata(&self) -> String {
+        self.inner.info.read().metadata.clone()
+    }
+
+    pub fn local_participant(&self) -> LocalParticipant {
+        self.inner.local.clone()
+    }
+
+    /// Remote participants by identity.
+    pub fn remote_participants(&self) -> HashMap<String, RemoteParticipant> {
+        self.inner.remotes.read().clone()
+    }
+
+    pub fn connection_state(&self) -> ConnectionState {
+        *self.inner.state.borrow()
+    }
+
+    /// Leaves the room. Later calls on the room or its participants fail with `Disconnected`.
+    pub async fn disconnect(&self) -> Result<()> {
+        self.inner.close(DisconnectReason::ClientInitiated).await;
+        Ok(())
+    }
+}
+
+impl RoomInner {
+    pub(crate) fn emit(&self, event: RoomEvent) {
+        self.listeners.lock().retain(|tx| tx.send(event.clone()).is_ok());
+    }
+
+    fn ensure_connected(&self) -> Result<()> {
+        match *self.state.borrow() {
+            ConnectionState::Connected => Ok(()),
+            ConnectionState::Disconnected => Err(Error::Disconnected),
+        }
+    }
+
+    /// Sends a signalling request carrying a fresh request id and waits for its answer.
+    pub(crate) async fn request(
+        &self,
+        build: impl FnOnce(u32) -> proto::signal_request::Message,
+    ) -> Result<proto::RequestResponse> {
+        self.ensure_connected()?;
+        let id = self.engine.next_request_id();
+        let (tx, rx) = oneshot::channel();
+        self.pending_requests.lock().insert(id, tx);
+        self.engine.send_signal(build(id)).await;
+        let outcome = tokio::time::timeout(REQUEST_TIMEOUT, rx).await;
+        self.pending_requests.lock().remove(&id);
+        match outcome {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(_)) => Err(Error::Disconnected),
+            Err(_) => Err(Error::timeout("the server's answer to the request", REQUEST_TIMEOUT)),
+        }
+    }
+
+    pub(crate) fn resolve_request(&self, response: proto::RequestResponse) {
+        if let Some(tx) = self.pending_requests.lock().remove(&response.request_id) {
+            let _ = tx.send(response);
+        }
+    }
+
+    /// Waits until `applied` holds for the room, or `timeout` passes (the server applied the
+    /// change either way; this only orders the caller's return after the echo).
+    pub(crate) async fn wait_until(&self, applied: impl Fn(&RoomInner) -> bool, timeout: Duration) {
+        let mut version = self.state_changed.subscribe();
+        let wait = async {
+            loop {
+                if applied(self) {
+                    return;
+                }
+                if version.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        if tokio::time::timeout(timeout, wait).await.is_err() {
+            log::warn!("the server applied the update but did not echo it within {timeout:?}");
+        }
+    }
+
+    pub(crate) async fn send_data(&self, packet: proto::DataPacket, kind: DataPacketKind) -> Result<()> {
+        self.ensure_connected()?;
+        self.engine.send_data(packet, kind).await
+    }
+
+    /// Marks the room disconnected (once), closes the engine and tells the listeners.
+    pub(crate) async fn close(&self, reason: DisconnectReason) {
+        let was_connected = self.state.send_replace(ConnectionState::Disconnected) == ConnectionState::Connected;
+        if !was_connected {
+            return;
+        }
+        self.pending_requests.lock().clear();
+        self.engine.close().await;
+        self.emit(RoomEvent::ConnectionStateChanged(ConnectionState::Disconnected));
+        self.emit(RoomEvent::Disconnected { reason });
+    }
+}

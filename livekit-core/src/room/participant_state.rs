@@ -1,0 +1,195 @@
+//! A participant's state as the server describes it, and the changes between two versions.
+//! Pure: no I/O, no locks. The room applies `ParticipantInfo` updates through `apply`.
+
+use std::collections::HashMap;
+
+use livekit_protocol as proto;
+
+/// What a participant may do, from its token's grants (as the server reports them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParticipantPermissions {
+    pub can_subscribe: bool,
+    pub can_publish: bool,
+    pub can_publish_data: bool,
+    pub can_update_metadata: bool,
+    pub hidden: bool,
+}
+
+impl From<&proto::ParticipantPermission> for ParticipantPermissions {
+    fn from(p: &proto::ParticipantPermission) -> Self {
+        Self {
+            can_subscribe: p.can_subscribe,
+            can_publish: p.can_publish,
+            can_publish_data: p.can_publish_data,
+            can_update_metadata: p.can_update_metadata,
+            hidden: p.hidden,
+        }
+    }
+}
+
+/// The kind of participant (a person, an agent, an ingress...).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ParticipantKind {
+    #[default]
+    Standard,
+    Ingress,
+    Egress,
+    Sip,
+    Agent,
+    Connector,
+}
+
+impl ParticipantKind {
+    fn from_proto(kind: i32) -> Self {
+        use proto::participant_info::Kind;
+        match Kind::try_from(kind) {
+            Ok(Kind::Ingress) => Self::Ingress,
+            Ok(Kind::Egress) => Self::Egress,
+            Ok(Kind::Sip) => Self::Sip,
+            Ok(Kind::Agent) => Self::Agent,
+            Ok(Kind::Connector) => Self::Connector,
+            _ => Self::Standard,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct ParticipantState {
+    pub sid: String,
+    pub identity: String,
+    pub name: String,
+    pub metadata: String,
+    pub attributes: HashMap<String, String>,
+    pub kind: ParticipantKind,
+    pub permissions: Option<ParticipantPermissions>,
+    /// The server bumps this on every change; older updates are ignored.
+    pub version: u32,
+}
+
+/// One observable change, in the order events are raised.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ParticipantChange {
+    Name { old: String, new: String },
+    Metadata { old: String, new: String },
+    Attributes { changed: HashMap<String, String> },
+    Permissions { old: Option<ParticipantPermissions>, new: Option<ParticipantPermissions> },
+}
+
+impl ParticipantState {
+    pub fn from_info(info: &proto::ParticipantInfo) -> Self {
+        Self {
+            sid: info.sid.clone(),
+            identity: info.identity.clone(),
+            name: info.name.clone(),
+            metadata: info.metadata.clone(),
+            attributes: info.attributes.clone(),
+            kind: ParticipantKind::from_proto(info.kind),
+            permissions: info.permission.as_ref().map(ParticipantPermissions::from),
+            version: info.version,
+        }
+    }
+
+    /// Applies a newer `ParticipantInfo` and returns what changed; a stale one changes nothing.
+    pub fn apply(&mut self, info: &proto::ParticipantInfo) -> Vec<ParticipantChange> {
+        if info.version != 0 && info.version <= self.version {
+            return Vec::new();
+        }
+        let next = Self::from_info(info);
+        let mut changes = Vec::new();
+        if next.name != self.name {
+            changes.push(ParticipantChange::Name { old: self.name.clone(), new: next.name.clone() });
+        }
+        if next.metadata != self.metadata {
+            changes.push(ParticipantChange::Metadata { old: self.metadata.clone(), new: next.metadata.clone() });
+        }
+        let changed = diff_attributes(&self.attributes, &next.attributes);
+        if !changed.is_empty() {
+            changes.push(ParticipantChange::Attributes { changed });
+        }
+        if next.permissions != self.permissions {
+            changes.push(ParticipantChange::Permissions { old: self.permissions.clone(), new: next.permissions.clone() });
+        }
+        *self = next;
+        changes
+    }
+}
+
+/// Keys whose value differs between `old` and `new`; a key gone from `new` maps to "".
+pub(crate) fn diff_attributes(
+    old: &HashMap<String, String>,
+    new: &HashMap<String, String>,
+) -> HashMap<String, String> {
+    let mut changed: HashMap<String, String> =
+        new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    for key in old.keys().filter(|k| !new.contains_key(*k)) {
+        changed.insert(key.clone(), String::new());
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(version: u32, name: &str, metadata: &str, attrs: &[(&str, &str)]) -> proto::ParticipantInfo {
+        proto::ParticipantInfo {
+            sid: "PA_1".into(),
+            identity: "alice".into(),
+            name: name.into(),
+            metadata: metadata.into(),
+            attributes: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            version,
+            ..Default::default()
+        }
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn attribute_diff_reports_added_changed_and_deleted_keys() {
+        let old = map(&[("keep", "1"), ("change", "a"), ("drop", "x")]);
+        let new = map(&[("keep", "1"), ("change", "b"), ("add", "y")]);
+        assert_eq!(diff_attributes(&old, &new), map(&[("change", "b"), ("add", "y"), ("drop", "")]));
+    }
+
+    #[test]
+    fn apply_reports_each_change_in_order() {
+        let mut state = ParticipantState::from_info(&info(1, "Al", "m1", &[("a", "1")]));
+        let changes = state.apply(&info(2, "Alice", "m2", &[("b", "2")]));
+        assert_eq!(
+            changes,
+            vec![
+                ParticipantChange::Name { old: "Al".into(), new: "Alice".into() },
+                ParticipantChange::Metadata { old: "m1".into(), new: "m2".into() },
+                ParticipantChange::Attributes { changed: map(&[("a", ""), ("b", "2")]) },
+            ]
+        );
+        assert_eq!(state.attributes, map(&[("b", "2")]));
+        assert_eq!(state.version, 2);
+    }
+
+    #[test]
+    fn stale_versions_are_ignored() {
+        let mut state = ParticipantState::from_info(&info(5, "n", "new", &[]));
+        assert!(state.apply(&info(4, "n", "old", &[])).is_empty());
+        assert!(state.apply(&info(5, "n", "old", &[])).is_empty());
+        assert_eq!(state.metadata, "new");
+    }
+
+    #[test]
+    fn unchanged_info_reports_nothing() {
+        let mut state = ParticipantState::from_info(&info(1, "n", "m", &[("a", "1")]));
+        assert!(state.apply(&info(2, "n", "m", &[("a", "1")])).is_empty());
+    }
+
+    #[test]
+    fn permission_change_is_reported() {
+        let mut state = ParticipantState::from_info(&info(1, "n", "m", &[]));
+        let mut next = info(2, "n", "m", &[]);
+        next.permission = Some(proto::ParticipantPermission { can_publish_data: true, ..Default::default() });
+        let changes = state.apply(&next);
+        assert!(matches!(&changes[..], [ParticipantChange::Permissions { old: None, new: Some(p) }] if p.can_publish_data));
+    }
+}

@@ -1,0 +1,80 @@
+//! Shared fixture for the integration tests: a real server, tokens and event waiting.
+#![allow(dead_code)] // each test binary uses a different part of the fixture
+
+use std::time::Duration;
+
+use livekit_core::api::{AccessToken, VideoGrants};
+use livekit_core::{Room, RoomEvent, RoomOptions};
+use livekit_test_harness::TestServer;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn start_server() -> TestServer {
+    TestServer::start().unwrap_or_else(|err| panic!("could not start livekit-server: {err}"))
+}
+
+/// Grants a normal participant gets in these tests: join, publish data, update own metadata.
+pub fn participant_grants(room: &str) -> VideoGrants {
+    VideoGrants {
+        room_join: true,
+        room: room.to_string(),
+        can_publish: Some(true),
+        can_subscribe: Some(true),
+        can_publish_data: Some(true),
+        can_update_own_metadata: Some(true),
+        ..Default::default()
+    }
+}
+
+pub fn token_with(server: &TestServer, identity: &str, grants: VideoGrants) -> String {
+    AccessToken::with_api_key(server.api_key(), server.api_secret())
+        .with_identity(identity)
+        .with_name(identity)
+        .with_grants(grants)
+        .to_jwt()
+        .expect("token")
+}
+
+pub fn token(server: &TestServer, room: &str, identity: &str) -> String {
+    token_with(server, identity, participant_grants(room))
+}
+
+pub async fn join(server: &TestServer, room: &str, identity: &str) -> (Room, UnboundedReceiver<RoomEvent>) {
+    Room::connect(&server.url(), &token(server, room, identity), RoomOptions::default())
+        .await
+        .unwrap_or_else(|err| panic!("{identity} could not join: {err}\nserver log:\n{}", server.log()))
+}
+
+/// Waits for the first event `pick` maps to `Some`, skipping the others, with a timeout.
+pub async fn wait_for<T>(
+    events: &mut UnboundedReceiver<RoomEvent>,
+    what: &str,
+    mut pick: impl FnMut(&RoomEvent) -> Option<T>,
+) -> T {
+    let wait = async {
+        while let Some(event) = events.recv().await {
+            if let Some(found) = pick(&event) {
+                return found;
+            }
+        }
+        panic!("the event stream ended while waiting for {what}");
+    };
+    tokio::time::timeout(EVENT_TIMEOUT, wait)
+        .await
+        .unwrap_or_else(|_| panic!("no {what} within {EVENT_TIMEOUT:?}"))
+}
+
+/// Asserts that no event `pick` matches arrives within `window` (a negative check has to wait
+/// out its window; it follows a positive check so the window only covers in-flight messages).
+pub async fn assert_no_event(
+    events: &mut UnboundedReceiver<RoomEvent>,
+    window: Duration,
+    what: &str,
+    mut pick: impl FnMut(&RoomEvent) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + window;
+    while let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.recv()).await {
+        assert!(!pick(&event), "unexpected {what}: {event:?}");
+    }
+}

@@ -1,0 +1,18 @@
+//! Test harness: a real `livekit-server` on loopback, and a driver for the official Python SDK.
+//!
+//! Owns installing the pinned server (with `go install`, into a cache outside the clone),
+//! starting it on free ports with a generated config and stopping it when dropped.
+//! It knows nothing about our client: tests mint tokens with `livekit_core::api`.
+
+mod install;
+mod official_peer;
+mod server;
+
+pub use install::{ensure_server_binary, SERVER_VERSION};
+pub use official_peer::OfficialPeer;
+pub use server::{ServerConfig, TestServer};
+
+/// True when running under CI: a missing server, toolchain or peer must fail, never skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+}

@@ -1,0 +1,166 @@
+//! One `livekit-server` process on loopback with free ports and a generated config file.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::install::ensure_server_binary;
+
+/// Knobs a test may change; the defaults suit tests (short departure timeout).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub api_key: String,
+    pub api_secret: String,
+    /// Seconds a room stays open after its last participant left.
+    pub departure_timeout_secs: u32,
+    /// Seconds an empty room (created but never joined) stays open.
+    pub empty_timeout_secs: u32,
+    /// Extra YAML appended to the generated config, for tests that need other limits.
+    pub extra_yaml: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            api_key: "testkey".into(),
+            // The server warns about secrets shorter than 32 characters.
+            api_secret: "testsecret-0123456789-0123456789-abcdef".into(),
+            departure_timeout_secs: 1,
+            empty_timeout_secs: 10,
+            extra_yaml: String::new(),
+        }
+    }
+}
+
+/// A running server; killed when dropped.
+pub struct TestServer {
+    child: Child,
+    http_port: u16,
+    config: ServerConfig,
+    dir: PathBuf,
+}
+
+impl TestServer {
+    /// Starts a server with the default test config.
+    pub fn start() -> Result<Self, String> {
+        Self::start_with(ServerConfig::default())
+    }
+
+    pub fn start_with(config: ServerConfig) -> Result<Self, String> {
+        let binary = ensure_server_binary()?;
+        let http_port = free_tcp_port()?;
+        let tcp_port = free_tcp_port()?;
+        let udp_port = free_udp_port()?;
+        let dir = std::env::temp_dir().join(format!("lk-test-server-{}-{http_port}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let config_path = dir.join("livekit.yaml");
+        std::fs::write(&config_path, config_yaml(&config, http_port, tcp_port, udp_port))
+            .map_err(|e| format!("write {}: {e}", config_path.display()))?;
+        let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(&binary)
+            .arg("--config")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("start {}: {e}", binary.display()))?;
+        let mut server = Self { child, http_port, config, dir };
+        server.wait_ready(Duration::from_secs(30))?;
+        Ok(server)
+    }
+
+    /// The WebSocket URL clients connect to.
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.http_port)
+    }
+
+    /// The HTTP URL of the server API (RoomService).
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    pub fn api_key(&self) -> &str {
+        &self.config.api_key
+    }
+
+    pub fn api_secret(&self) -> &str {
+        &self.config.api_secret
+    }
+
+    /// The server's log so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("livekit-server exited early ({status}):\n{}", self.log()));
+            }
+            if http_get_ok(self.http_port) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50)); // polling a port, not standing in for an event
+        }
+        Err(format!("livekit-server did not answer within {timeout:?}:\n{}", self.log()))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn config_yaml(c: &ServerConfig, http_port: u16, tcp_port: u16, udp_port: u16) -> String {
+    format!(
+        "port: {http_port}
+bind_addresses: [\"127.0.0.1\"]
+rtc:
+  tcp_port: {tcp_port}
+  udp_port: {udp_port}
+  use_external_ip: false
+  node_ip: 127.0.0.1
+  enable_loopback_candidate: true
+  ips:
+    includes: [\"127.0.0.0/8\"]
+keys:
+  {}: {}
+room:
+  auto_create: true
+  departure_timeout: {}
+  empty_timeout: {}
+logging:
+  level: info
+{}",
+        c.api_key, c.api_secret, c.departure_timeout_secs, c.empty_timeout_secs, c.extra_yaml
+    )
+}
+
+fn free_tcp_port() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+fn free_udp_port() -> Result<u16, String> {
+    let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(socket.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// The server answers `GET /` with 200 "OK" once it accepts connections.
+fn http_get_ok(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    if stream.write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
+}
