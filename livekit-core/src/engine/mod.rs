@@ -114,6 +114,7 @@ impl Engine {
             engine.lossy.wait_open().await?;
             if join.subscriber_primary {
                 engine.subscriber.wait_connected().await?;
+                engine.subscriber.wait_remote_reliable_open().await?;
             }
             Ok::<_, Error>(())
         };

@@ -75,6 +75,8 @@ pub(crate) struct PeerTransport {
     role: PeerRole,
     pc: Arc<RTCPeerConnection>,
     state: watch::Receiver<RTCPeerConnectionState>,
+    /// Set once the remote side's `_reliable` channel is open on this connection.
+    remote_reliable_open: watch::Receiver<bool>,
 }
 
 impl PeerTransport {
@@ -120,12 +122,21 @@ impl PeerTransport {
 
         // The server opens its own `_reliable`/`_lossy` channels on the subscriber connection.
         let channel_events = events;
+        let (reliable_open_tx, remote_reliable_open) = watch::channel(false);
+        let reliable_open_tx = Arc::new(reliable_open_tx);
         pc.on_data_channel(Box::new(move |dc| {
             forward_messages(&dc, channel_events.clone());
+            if dc.label() == DataPacketKind::RELIABLE_LABEL {
+                let open_tx = reliable_open_tx.clone();
+                dc.on_open(Box::new(move || {
+                    let _ = open_tx.send(true);
+                    Box::pin(async {})
+                }));
+            }
             Box::pin(async {})
         }));
 
-        Ok(Self { role, pc, state })
+        Ok(Self { role, pc, state, remote_reliable_open })
     }
 
     /// Creates one of the two LiveKit data channels on this (publisher) connection.
@@ -197,6 +208,15 @@ impl PeerTransport {
             RTCPeerConnectionState::Connected => Ok(()),
             other => Err(Error::Connection(format!("{role:?} peer connection {other}"))),
         }
+    }
+
+    /// Resolves when the remote side's reliable channel is open, so data sent to us arrives.
+    pub async fn wait_remote_reliable_open(&self) -> Result<()> {
+        let mut open = self.remote_reliable_open.clone();
+        open.wait_for(|o| *o)
+            .await
+            .map(|_| ())
+            .map_err(|_| Error::Connection(format!("{:?} connection closed before its data channel opened", self.role)))
     }
 
     pub async fn close(&self) {

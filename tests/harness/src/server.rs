@@ -53,10 +53,11 @@ impl TestServer {
         let http_port = free_tcp_port()?;
         let tcp_port = free_tcp_port()?;
         let udp_port = free_udp_port()?;
+        let stun_port = free_udp_port()?;
         let dir = std::env::temp_dir().join(format!("lk-test-server-{}-{http_port}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let config_path = dir.join("livekit.yaml");
-        std::fs::write(&config_path, config_yaml(&config, http_port, tcp_port, udp_port))
+        std::fs::write(&config_path, config_yaml(&config, http_port, tcp_port, udp_port, stun_port))
             .map_err(|e| format!("write {}: {e}", config_path.display()))?;
         let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
         let child = Command::new(&binary)
@@ -118,7 +119,9 @@ impl Drop for TestServer {
     }
 }
 
-fn config_yaml(c: &ServerConfig, http_port: u16, tcp_port: u16, udp_port: u16) -> String {
+/// `stun_servers` names an unused loopback port: without it the server hands clients public
+/// STUN servers, and tests must not send traffic off this machine.
+fn config_yaml(c: &ServerConfig, http_port: u16, tcp_port: u16, udp_port: u16, stun_port: u16) -> String {
     format!(
         "port: {http_port}
 bind_addresses: [\"127.0.0.1\"]
@@ -128,6 +131,7 @@ rtc:
   use_external_ip: false
   node_ip: 127.0.0.1
   enable_loopback_candidate: true
+  stun_servers: [\"127.0.0.1:{stun_port}\"]
   ips:
     includes: [\"127.0.0.0/8\"]
 keys:
