@@ -18,11 +18,11 @@ struct Received {
 
 fn as_received(event: &RoomEvent) -> Option<Received> {
     match event {
-        RoomEvent::DataReceived { payload, topic, kind, participant } => Some(Received {
+        RoomEvent::DataReceived { payload, topic, kind, sender_identity, .. } => Some(Received {
             payload: payload.to_vec(),
             topic: topic.clone(),
             kind: *kind,
-            sender: participant.as_ref().map(|p| p.identity()),
+            sender: sender_identity.clone(),
         }),
         _ => None,
     }

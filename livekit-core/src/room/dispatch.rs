@@ -124,5 +124,6 @@ fn on_data(room: &RoomInner, packet: proto::DataPacket, kind: DataPacketKind) {
         topic: user.topic,
         kind,
         participant,
+        sender_identity: (!sender.is_empty()).then_some(sender),
     });
 }

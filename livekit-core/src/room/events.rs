@@ -30,12 +30,16 @@ pub enum RoomEvent {
     },
     /// Room metadata changed; it is also the session metadata (see `Room::session_metadata`).
     RoomMetadataChanged { old_metadata: String, metadata: String },
-    /// A user data packet. `participant` is `None` when the server itself sent it (`SendData`).
+    /// A user data packet. `sender_identity` is the identity the server stamped; it is `None`
+    /// only for data the server API sent (`SendData`). `participant` can be `None` while
+    /// `sender_identity` is set: the server announces a participant that publishes no track up
+    /// to 3 s after it joined, and its data may arrive first.
     DataReceived {
         payload: Arc<Vec<u8>>,
         topic: Option<String>,
         kind: DataPacketKind,
         participant: Option<RemoteParticipant>,
+        sender_identity: Option<String>,
     },
 }
 
