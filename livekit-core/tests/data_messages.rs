@@ -39,14 +39,24 @@ async fn reliable_and_lossy_messages_arrive_with_topic_kind_and_sender() {
     let got = wait_for(&mut bob_events, "reliable DataReceived", as_received).await;
     assert_eq!(
         got,
-        Received { payload: b"hello".to_vec(), topic: Some("chat".into()), kind: DataPacketKind::Reliable, sender: Some("alice".into()) }
+        Received {
+            payload: b"hello".to_vec(),
+            topic: Some("chat".into()),
+            kind: DataPacketKind::Reliable,
+            sender: Some("alice".into())
+        }
     );
 
     local.publish_data(b"pos:1,2".to_vec(), DataOptions::lossy().with_topic("cursor")).await.unwrap();
     let got = wait_for(&mut bob_events, "lossy DataReceived", as_received).await;
     assert_eq!(
         got,
-        Received { payload: b"pos:1,2".to_vec(), topic: Some("cursor".into()), kind: DataPacketKind::Lossy, sender: Some("alice".into()) }
+        Received {
+            payload: b"pos:1,2".to_vec(),
+            topic: Some("cursor".into()),
+            kind: DataPacketKind::Lossy,
+            sender: Some("alice".into())
+        }
     );
 
     local.publish_data(b"no topic".to_vec(), DataOptions::reliable()).await.unwrap();

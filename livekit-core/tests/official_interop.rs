@@ -133,7 +133,9 @@ async fn data_flows_both_ways_with_topics_kinds_and_destinations() {
     // Theirs to ours, reliable then lossy, addressed to us only.
     official.publish_data(b"hello rust", true, Some("chat"), &["rusty"]).await.unwrap();
     official.publish_data(b"y=2", false, Some("cursor"), &["rusty"]).await.unwrap();
-    for (payload, topic, kind) in [(&b"hello rust"[..], "chat", DataPacketKind::Reliable), (b"y=2", "cursor", DataPacketKind::Lossy)] {
+    for (payload, topic, kind) in
+        [(&b"hello rust"[..], "chat", DataPacketKind::Reliable), (b"y=2", "cursor", DataPacketKind::Lossy)]
+    {
         let got = wait_for(&mut events, "DataReceived from py", |e| match e {
             RoomEvent::DataReceived { payload, topic, kind, sender_identity, .. } => {
                 Some((payload.to_vec(), topic.clone(), *kind, sender_identity.clone()))
@@ -165,7 +167,9 @@ async fn server_api_changes_reach_both_clients() {
     let options = UpdateParticipantOptions { attributes: map(&[("role", "host")]), ..Default::default() };
     client.update_participant("i4", "py", options).await.unwrap();
     let changed = wait_for(&mut events, "attributes set by the server", |e| match e {
-        RoomEvent::ParticipantAttributesChanged { participant, changed_attributes } if participant.identity() == "py" => {
+        RoomEvent::ParticipantAttributesChanged { participant, changed_attributes }
+            if participant.identity() == "py" =>
+        {
             Some(changed_attributes.clone())
         }
         _ => None,
@@ -185,10 +189,8 @@ async fn server_api_changes_reach_both_clients() {
     })
     .await;
     assert_eq!(got, (b"server says hi".to_vec(), Some("notice".into()), true));
-    let event = official
-        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "data_received" && e["topic"] == "notice")
-        .await
-        .unwrap();
+    let event =
+        official.wait_event(EVENT_TIMEOUT, |e| e["type"] == "data_received" && e["topic"] == "notice").await.unwrap();
     assert_eq!(OfficialPeer::payload(&event).unwrap(), b"server says hi");
     assert!(event["identity"].is_null());
 

@@ -25,7 +25,9 @@ async fn update_participant_from_the_server_is_seen_by_everyone() {
     admin_client(&server).update_participant("s1", "alice", options).await.unwrap();
 
     let changed = wait_for(&mut bob_events, "remote attributes change", |e| match e {
-        RoomEvent::ParticipantAttributesChanged { participant, changed_attributes } if participant.identity() == "alice" => {
+        RoomEvent::ParticipantAttributesChanged { participant, changed_attributes }
+            if participant.identity() == "alice" =>
+        {
             Some(changed_attributes.clone())
         }
         _ => None,
@@ -33,7 +35,9 @@ async fn update_participant_from_the_server_is_seen_by_everyone() {
     .await;
     assert_eq!(changed, HashMap::from([("level".to_string(), "3".to_string())]));
     let metadata = wait_for(&mut alice_events, "local metadata change", |e| match e {
-        RoomEvent::ParticipantMetadataChanged { participant: Participant::Local(_), metadata, .. } => Some(metadata.clone()),
+        RoomEvent::ParticipantMetadataChanged { participant: Participant::Local(_), metadata, .. } => {
+            Some(metadata.clone())
+        }
         _ => None,
     })
     .await;

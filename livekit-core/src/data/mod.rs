@@ -93,7 +93,11 @@ mod tests {
         let err = user_packet(vec![0; MAX_DATA_PAYLOAD + 1], &DataOptions::reliable()).unwrap_err();
         assert_eq!(
             err,
-            Error::LimitExceeded { what: "the data payload".into(), limit: MAX_DATA_PAYLOAD, actual: MAX_DATA_PAYLOAD + 1 }
+            Error::LimitExceeded {
+                what: "the data payload".into(),
+                limit: MAX_DATA_PAYLOAD,
+                actual: MAX_DATA_PAYLOAD + 1
+            }
         );
     }
 

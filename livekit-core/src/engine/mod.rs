@@ -246,7 +246,8 @@ impl EngineTask {
                     PeerRole::Publisher => proto::SignalTarget::Publisher,
                     PeerRole::Subscriber => proto::SignalTarget::Subscriber,
                 };
-                let trickle = proto::TrickleRequest { candidate_init: candidate_json, target: target as i32, r#final: false };
+                let trickle =
+                    proto::TrickleRequest { candidate_init: candidate_json, target: target as i32, r#final: false };
                 self.signal.send(proto::signal_request::Message::Trickle(trickle)).await;
             }
             PeerEvent::Data { kind, data } => match proto::DataPacket::decode(data) {

@@ -143,11 +143,9 @@ impl PeerTransport {
     pub async fn create_data_channel(&self, kind: DataPacketKind) -> Result<DataChannel> {
         let init = match kind {
             DataPacketKind::Reliable => RTCDataChannelInit { ordered: Some(true), ..Default::default() },
-            DataPacketKind::Lossy => RTCDataChannelInit {
-                ordered: Some(false),
-                max_retransmits: Some(0),
-                ..Default::default()
-            },
+            DataPacketKind::Lossy => {
+                RTCDataChannelInit { ordered: Some(false), max_retransmits: Some(0), ..Default::default() }
+            }
         };
         let label = match kind {
             DataPacketKind::Reliable => DataPacketKind::RELIABLE_LABEL,
@@ -197,9 +195,7 @@ impl PeerTransport {
             .wait_for(|s| {
                 matches!(
                     s,
-                    RTCPeerConnectionState::Connected
-                        | RTCPeerConnectionState::Failed
-                        | RTCPeerConnectionState::Closed
+                    RTCPeerConnectionState::Connected | RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed
                 )
             })
             .await

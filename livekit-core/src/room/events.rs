@@ -15,21 +15,37 @@ pub enum RoomEvent {
     /// The room is joined; the first event on the receiver `Room::connect` returns.
     Connected,
     /// The room is gone: we left, the server removed us or the connection broke.
-    Disconnected { reason: DisconnectReason },
+    Disconnected {
+        reason: DisconnectReason,
+    },
     ConnectionStateChanged(ConnectionState),
     ParticipantConnected(RemoteParticipant),
     ParticipantDisconnected(RemoteParticipant),
     /// `changed_attributes` holds only the keys that changed; a deleted key maps to "".
-    ParticipantAttributesChanged { participant: Participant, changed_attributes: HashMap<String, String> },
-    ParticipantMetadataChanged { participant: Participant, old_metadata: String, metadata: String },
-    ParticipantNameChanged { participant: Participant, old_name: String, name: String },
+    ParticipantAttributesChanged {
+        participant: Participant,
+        changed_attributes: HashMap<String, String>,
+    },
+    ParticipantMetadataChanged {
+        participant: Participant,
+        old_metadata: String,
+        metadata: String,
+    },
+    ParticipantNameChanged {
+        participant: Participant,
+        old_name: String,
+        name: String,
+    },
     ParticipantPermissionsChanged {
         participant: Participant,
         old_permissions: Option<ParticipantPermissions>,
         permissions: Option<ParticipantPermissions>,
     },
     /// Room metadata changed; it is also the session metadata (see `Room::session_metadata`).
-    RoomMetadataChanged { old_metadata: String, metadata: String },
+    RoomMetadataChanged {
+        old_metadata: String,
+        metadata: String,
+    },
     /// A user data packet. `sender_identity` is the identity the server stamped; it is `None`
     /// only for data the server API sent (`SendData`). `participant` can be `None` while
     /// `sender_identity` is set: the server announces a participant that publishes no track up

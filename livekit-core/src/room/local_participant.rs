@@ -93,10 +93,14 @@ impl LocalParticipant {
         applied: impl Fn(&ParticipantState) -> bool,
     ) -> Result<()> {
         let room = self.room()?;
-        let response = room.request(|id| proto::signal_request::Message::UpdateMetadata(
-            proto::UpdateParticipantMetadata { request_id: id, ..update },
-        ))
-        .await?;
+        let response = room
+            .request(|id| {
+                proto::signal_request::Message::UpdateMetadata(proto::UpdateParticipantMetadata {
+                    request_id: id,
+                    ..update
+                })
+            })
+            .await?;
         use proto::request_response::Reason;
         match Reason::try_from(response.reason).unwrap_or(Reason::UnclassifiedError) {
             Reason::Ok => {}
@@ -107,7 +111,11 @@ impl LocalParticipant {
                 )))
             }
             Reason::LimitExceeded => {
-                return Err(Error::LimitExceeded { what: format!("{what} ({})", response.message), limit, actual: size })
+                return Err(Error::LimitExceeded {
+                    what: format!("{what} ({})", response.message),
+                    limit,
+                    actual: size,
+                })
             }
             other => return Err(Error::Server(format!("{call}: {other:?} {}", response.message))),
         }

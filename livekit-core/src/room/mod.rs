@@ -21,8 +21,8 @@ use crate::error::{Error, Result};
 pub use events::{ConnectionState, DisconnectReason, RoomEvent};
 pub use local_participant::{LocalParticipant, MAX_ATTRIBUTES_SIZE, MAX_METADATA_SIZE, MAX_NAME_LENGTH};
 pub use participant::{Participant, RemoteParticipant};
-pub use participant_state::{ParticipantKind, ParticipantPermissions};
 use participant_state::ParticipantState;
+pub use participant_state::{ParticipantKind, ParticipantPermissions};
 
 /// How long a signalling request (attributes, metadata, name) may wait for the server's answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);

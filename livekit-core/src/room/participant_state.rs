@@ -107,7 +107,8 @@ impl ParticipantState {
             changes.push(ParticipantChange::Attributes { changed });
         }
         if next.permissions != self.permissions {
-            changes.push(ParticipantChange::Permissions { old: self.permissions.clone(), new: next.permissions.clone() });
+            changes
+                .push(ParticipantChange::Permissions { old: self.permissions.clone(), new: next.permissions.clone() });
         }
         *self = next;
         changes
@@ -115,10 +116,7 @@ impl ParticipantState {
 }
 
 /// Keys whose value differs between `old` and `new`; a key gone from `new` maps to "".
-pub(crate) fn diff_attributes(
-    old: &HashMap<String, String>,
-    new: &HashMap<String, String>,
-) -> HashMap<String, String> {
+pub(crate) fn diff_attributes(old: &HashMap<String, String>, new: &HashMap<String, String>) -> HashMap<String, String> {
     let mut changed: HashMap<String, String> =
         new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     for key in old.keys().filter(|k| !new.contains_key(*k)) {
@@ -190,6 +188,8 @@ mod tests {
         let mut next = info(2, "n", "m", &[]);
         next.permission = Some(proto::ParticipantPermission { can_publish_data: true, ..Default::default() });
         let changes = state.apply(&next);
-        assert!(matches!(&changes[..], [ParticipantChange::Permissions { old: None, new: Some(p) }] if p.can_publish_data));
+        assert!(
+            matches!(&changes[..], [ParticipantChange::Permissions { old: None, new: Some(p) }] if p.can_publish_data)
+        );
     }
 }

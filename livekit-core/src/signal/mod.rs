@@ -64,9 +64,7 @@ pub(crate) fn map_signal_error(err: SignalError) -> Error {
         SignalError::Client(status, body) => {
             Error::Connection(format!("the server refused the connection ({status}): {}", body.trim()))
         }
-        SignalError::Server(status, body) => {
-            Error::Connection(format!("server error ({status}): {}", body.trim()))
-        }
+        SignalError::Server(status, body) => Error::Connection(format!("server error ({status}): {}", body.trim())),
         SignalError::Handshake { status } => {
             Error::Connection(format!("the WebSocket upgrade failed with HTTP {status}"))
         }

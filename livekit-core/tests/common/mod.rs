@@ -60,9 +60,7 @@ pub async fn wait_for<T>(
         }
         panic!("the event stream ended while waiting for {what}");
     };
-    tokio::time::timeout(EVENT_TIMEOUT, wait)
-        .await
-        .unwrap_or_else(|_| panic!("no {what} within {EVENT_TIMEOUT:?}"))
+    tokio::time::timeout(EVENT_TIMEOUT, wait).await.unwrap_or_else(|_| panic!("no {what} within {EVENT_TIMEOUT:?}"))
 }
 
 /// Asserts that no event `pick` matches arrives within `window` (a negative check has to wait

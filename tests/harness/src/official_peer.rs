@@ -62,14 +62,7 @@ impl OfficialPeer {
         tokio::spawn(read_stdout(stdout, tx));
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         tokio::spawn(read_stderr(stderr, stderr_tail.clone()));
-        let mut peer = Self {
-            child,
-            stdin,
-            incoming,
-            buffered: VecDeque::new(),
-            next_id: 1,
-            stderr_tail,
-        };
+        let mut peer = Self { child, stdin, incoming, buffered: VecDeque::new(), next_id: 1, stderr_tail };
         peer.wait_ready().await?;
         Ok(peer)
     }
@@ -96,9 +89,7 @@ impl OfficialPeer {
         let id = self.next_id;
         self.next_id += 1;
         let name = cmd["cmd"].as_str().unwrap_or("?").to_string();
-        cmd.as_object_mut()
-            .ok_or("a command must be a JSON object")?
-            .insert("id".into(), json!(id));
+        cmd.as_object_mut().ok_or("a command must be a JSON object")?.insert("id".into(), json!(id));
         self.write_line(&cmd).await?;
         let deadline = Instant::now() + REQUEST_TIMEOUT;
         loop {
@@ -113,10 +104,7 @@ impl OfficialPeer {
                 return if msg["ok"] == json!(true) {
                     Ok(msg)
                 } else {
-                    Err(format!(
-                        "{name} failed: {}",
-                        msg["error"].as_str().unwrap_or("unknown error")
-                    ))
+                    Err(format!("{name} failed: {}", msg["error"].as_str().unwrap_or("unknown error")))
                 };
             }
             // A result for an earlier request that timed out: nobody waits for it any more.
@@ -126,8 +114,7 @@ impl OfficialPeer {
     /// Connects to a room; the result has `identity`, `sid` (the room's),
     /// `participant_sid` and `participants` (remote participants already present).
     pub async fn connect(&mut self, url: &str, token: &str) -> Result<Value, String> {
-        self.request(json!({"cmd": "connect", "url": url, "token": token}))
-            .await
+        self.request(json!({"cmd": "connect", "url": url, "token": token})).await
     }
 
     /// Sets (merges) attributes of the local participant.
@@ -137,19 +124,13 @@ impl OfficialPeer {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let map: serde_json::Map<String, Value> = attributes
-            .into_iter()
-            .map(|(k, v)| (k.as_ref().to_string(), json!(v.as_ref())))
-            .collect();
-        self.request(json!({"cmd": "set_attributes", "attributes": map}))
-            .await
-            .map(drop)
+        let map: serde_json::Map<String, Value> =
+            attributes.into_iter().map(|(k, v)| (k.as_ref().to_string(), json!(v.as_ref()))).collect();
+        self.request(json!({"cmd": "set_attributes", "attributes": map})).await.map(drop)
     }
 
     pub async fn set_metadata(&mut self, metadata: &str) -> Result<(), String> {
-        self.request(json!({"cmd": "set_metadata", "metadata": metadata}))
-            .await
-            .map(drop)
+        self.request(json!({"cmd": "set_metadata", "metadata": metadata})).await.map(drop)
     }
 
     pub async fn set_name(&mut self, name: &str) -> Result<(), String> {
@@ -227,12 +208,8 @@ impl OfficialPeer {
 
     /// Decodes `payload_b64` of a `data_received` event.
     pub fn payload(event: &Value) -> Result<Vec<u8>, String> {
-        let b64 = event["payload_b64"]
-            .as_str()
-            .ok_or_else(|| format!("no payload_b64 in {event}"))?;
-        BASE64
-            .decode(b64)
-            .map_err(|e| format!("bad payload_b64 in {event}: {e}"))
+        let b64 = event["payload_b64"].as_str().ok_or_else(|| format!("no payload_b64 in {event}"))?;
+        BASE64.decode(b64).map_err(|e| format!("bad payload_b64 in {event}: {e}"))
     }
 
     /// Closes stdin so the script disconnects and exits; waits up to 20 s for it.
@@ -260,24 +237,16 @@ impl OfficialPeer {
             stdin.write_all(line.as_bytes()).await?;
             stdin.flush().await
         };
-        written
-            .await
-            .map_err(|e| self.failure(&format!("writing to the peer: {e}")))
+        written.await.map_err(|e| self.failure(&format!("writing to the peer: {e}")))
     }
 
     fn failure(&self, what: &str) -> String {
-        format!(
-            "official peer: {what}\n--- peer stderr (tail) ---\n{}",
-            self.stderr_tail()
-        )
+        format!("official peer: {what}\n--- peer stderr (tail) ---\n{}", self.stderr_tail())
     }
 }
 
 fn script_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("peer")
-        .join("official_peer.py")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("peer").join("official_peer.py")
 }
 
 /// Forwards each JSON line of the script's stdout; the channel closes at end of output.

@@ -11,12 +11,8 @@ const EVENT_TIMEOUT: Duration = Duration::from_secs(15);
 const ROOM: &str = "official-peer-smoke";
 
 fn token(server: &TestServer, identity: &str) -> String {
-    let grants = VideoGrants {
-        room_join: true,
-        room: ROOM.into(),
-        can_update_own_metadata: Some(true),
-        ..Default::default()
-    };
+    let grants =
+        VideoGrants { room_join: true, room: ROOM.into(), can_update_own_metadata: Some(true), ..Default::default() };
     AccessToken::with_api_key(server.api_key(), server.api_secret())
         .with_identity(identity)
         .with_name(identity)
@@ -41,43 +37,29 @@ async fn spawn_peer() -> Option<OfficialPeer> {
 async fn two_official_peers_exchange_attributes_and_targeted_data() {
     let Some(mut a) = spawn_peer().await else { return };
     let mut b = spawn_peer().await.expect("second peer starts when the first did");
-    let server = tokio::task::spawn_blocking(TestServer::start)
-        .await
-        .expect("join")
-        .expect("start livekit-server");
+    let server = tokio::task::spawn_blocking(TestServer::start).await.expect("join").expect("start livekit-server");
     let url = server.url();
 
     let joined_a = a.connect(&url, &token(&server, "alice")).await.expect("alice connects");
     assert_eq!(joined_a["identity"], "alice");
-    assert!(
-        joined_a["sid"].as_str().is_some_and(|s| s.starts_with("RM_")),
-        "{joined_a}"
-    );
+    assert!(joined_a["sid"].as_str().is_some_and(|s| s.starts_with("RM_")), "{joined_a}");
     assert_eq!(joined_a["participants"], json!([]));
 
     let joined_b = b.connect(&url, &token(&server, "bob")).await.expect("bob connects");
     assert_eq!(joined_b["sid"], joined_a["sid"], "same room");
-    let present: Vec<&str> = joined_b["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p["identity"].as_str())
-        .collect();
+    let present: Vec<&str> =
+        joined_b["participants"].as_array().unwrap().iter().filter_map(|p| p["identity"].as_str()).collect();
     assert_eq!(present, ["alice"]);
 
     let seen_bob = a
-        .wait_event(EVENT_TIMEOUT, |e| {
-            e["type"] == "participant_connected" && e["identity"] == "bob"
-        })
+        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "participant_connected" && e["identity"] == "bob")
         .await
         .expect("alice sees bob join");
     assert_eq!(seen_bob["name"], "bob");
 
     a.set_attributes([("a", "1")]).await.expect("set attributes");
     let changed = b
-        .wait_event(EVENT_TIMEOUT, |e| {
-            e["type"] == "participant_attributes_changed" && e["identity"] == "alice"
-        })
+        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "participant_attributes_changed" && e["identity"] == "alice")
         .await
         .expect("bob sees alice's attributes");
     assert_eq!(changed["changed"], json!({"a": "1"}), "{changed}");
@@ -85,29 +67,19 @@ async fn two_official_peers_exchange_attributes_and_targeted_data() {
     assert_eq!(changed["attributes"]["a"], "1", "{changed}");
 
     let payload = b"hello \x00\xff bob";
-    a.publish_data(payload, true, Some("t"), &["bob"])
-        .await
-        .expect("publish data");
-    let data = b
-        .wait_event(EVENT_TIMEOUT, |e: &Value| e["type"] == "data_received")
-        .await
-        .expect("bob receives the packet");
+    a.publish_data(payload, true, Some("t"), &["bob"]).await.expect("publish data");
+    let data =
+        b.wait_event(EVENT_TIMEOUT, |e: &Value| e["type"] == "data_received").await.expect("bob receives the packet");
     assert_eq!(data["identity"], "alice", "{data}");
     assert_eq!(data["topic"], "t", "{data}");
     assert_eq!(data["kind"], "reliable", "{data}");
     assert_eq!(OfficialPeer::payload(&data).unwrap(), payload);
 
     b.disconnect().await.expect("bob disconnects");
-    b.wait_event(EVENT_TIMEOUT, |e| e["type"] == "disconnected")
+    b.wait_event(EVENT_TIMEOUT, |e| e["type"] == "disconnected").await.expect("bob's own disconnected event");
+    a.wait_event(EVENT_TIMEOUT, |e| e["type"] == "participant_disconnected" && e["identity"] == "bob")
         .await
-        .expect("bob's own disconnected event");
-    a.wait_event(EVENT_TIMEOUT, |e| {
-        e["type"] == "participant_disconnected" && e["identity"] == "bob"
-    })
-    .await
-    .expect("alice sees bob leave");
+        .expect("alice sees bob leave");
     b.close().await.expect("bob's script exits cleanly");
-    a.close()
-        .await
-        .expect("alice's script disconnects and exits when stdin closes");
+    a.close().await.expect("alice's script disconnects and exits when stdin closes");
 }
