@@ -123,3 +123,26 @@ async fn late_joiner_sees_state_set_before_it_joined() {
     assert_eq!(seen.attributes(), map(&[("role", "host")]));
     assert_eq!(seen.metadata(), "{\"seat\":1}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_last_room_handle_leaves_the_room() {
+    let server = start_server();
+    let (alice, mut alice_events) = join(&server, "r5", "alice").await;
+    let (bob, _bob_events) = join(&server, "r5", "bob").await;
+    wait_for(&mut alice_events, "bob's ParticipantConnected", |e| match e {
+        RoomEvent::ParticipantConnected(p) if p.identity() == "bob" => Some(()),
+        _ => None,
+    })
+    .await;
+    let bob_clone = bob.clone();
+    drop(bob);
+    assert_eq!(bob_clone.connection_state(), livekit_core::ConnectionState::Connected, "a clone keeps it joined");
+    drop(bob_clone);
+    let left = wait_for(&mut alice_events, "ParticipantDisconnected", |e| match e {
+        RoomEvent::ParticipantDisconnected(p) => Some(p.identity()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(left, "bob");
+    assert_eq!(alice.remote_participants().len(), 0);
+}

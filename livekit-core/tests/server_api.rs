@@ -127,3 +127,29 @@ async fn session_metadata_is_shared_and_cleared_when_the_room_closes() {
     assert_ne!(next.sid(), room_sid, "a new session of the room");
     assert_eq!(next.session_metadata(), "");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permission_changes_from_the_server_raise_permissions_changed() {
+    let server = start_server();
+    let (alice, mut alice_events) = join(&server, "s5", "alice").await;
+    let permission = livekit_protocol::ParticipantPermission {
+        can_subscribe: true,
+        can_publish: false,
+        can_publish_data: false,
+        can_update_metadata: true,
+        ..Default::default()
+    };
+    let options = UpdateParticipantOptions { permission: Some(permission), ..Default::default() };
+    admin_client(&server).update_participant("s5", "alice", options).await.unwrap();
+    let (old, new) = wait_for(&mut alice_events, "ParticipantPermissionsChanged", |e| match e {
+        RoomEvent::ParticipantPermissionsChanged { old_permissions, permissions, .. } => {
+            Some((old_permissions.clone(), permissions.clone()))
+        }
+        _ => None,
+    })
+    .await;
+    assert!(old.expect("permissions before").can_publish_data);
+    let new = new.expect("permissions after");
+    assert!(!new.can_publish_data && !new.can_publish && new.can_subscribe);
+    assert_eq!(alice.local_participant().permissions(), Some(new));
+}

@@ -41,10 +41,23 @@ impl Default for RoomOptions {
     }
 }
 
-/// A joined room. Cheap to clone; every clone is the same room.
+/// A joined room. Cheap to clone; every clone is the same room. When the last clone is dropped
+/// without `disconnect()`, the room leaves on its own, so a forgotten room does not stay joined.
 #[derive(Clone)]
 pub struct Room {
     inner: Arc<RoomInner>,
+    _leave_on_drop: Arc<LeaveOnDrop>,
+}
+
+struct LeaveOnDrop(Arc<RoomInner>);
+
+impl Drop for LeaveOnDrop {
+    fn drop(&mut self) {
+        let inner = self.0.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { inner.close(DisconnectReason::ClientInitiated).await });
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -104,7 +117,7 @@ impl Room {
             url: url.to_string(),
             token: RwLock::new(token.to_string()),
         });
-        let room = Room { inner: inner.clone() };
+        let room = Room { inner: inner.clone(), _leave_on_drop: Arc::new(LeaveOnDrop(inner.clone())) };
         let events = room.subscribe();
         inner.emit(RoomEvent::Connected);
         tokio::spawn(dispatch::run(inner, engine_events));
