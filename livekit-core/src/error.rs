@@ -36,6 +36,10 @@ pub enum Error {
     #[error("the room is disconnected")]
     Disconnected,
 
+    /// A data stream failed: the sender aborted it or left, or its data was inconsistent.
+    #[error("data stream: {0}")]
+    Stream(String),
+
     /// The server answered a request with an error this enum has no better variant for.
     #[error("the server refused the request: {0}")]
     Server(String),

@@ -11,6 +11,7 @@ Protocol: one JSON object per line in each direction.
             {"type": "result", "id": N, "ok": false, "error": "..."} per command,
             and events ({"type": "<event name>", ...}, no id) from the room's handlers.
 Logging goes to stderr only. The script exits 0 when stdin closes.
+Data-stream and RPC commands and events are listed in official_peer_streams.py.
 """
 
 import asyncio
@@ -33,6 +34,7 @@ try:
     from livekit import rtc
     from livekit.rtc._proto.participant_pb2 import DisconnectReason
     from livekit.rtc._proto.room_pb2 import DataPacketKind
+    from official_peer_streams import StreamCommands
 except Exception as exc:  # ImportError, or a broken native library
     send({"type": "fatal", "error": f"cannot import the LiveKit SDK: {exc!r}; "
           "run: pip install livekit livekit-api"})
@@ -67,10 +69,13 @@ def safe(handler):
     return wrapper
 
 
-class Peer:
+class Peer(StreamCommands):
+    emit = staticmethod(send)
+
     def __init__(self):
         self.room = rtc.Room()
         self.connected = False
+        self._init_streams()
         self._install_handlers()
 
     def _install_handlers(self):

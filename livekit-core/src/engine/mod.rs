@@ -43,7 +43,9 @@ pub(crate) struct Engine {
     subscriber: Arc<PeerTransport>,
     reliable: DataChannel,
     lossy: DataChannel,
-    sequence: Mutex<OutgoingSequence>,
+    /// Held across numbering and sending, so reliable packets leave in sequence order (a
+    /// receiver drops a packet numbered below one it already has).
+    reliable_sender: tokio::sync::Mutex<OutgoingSequence>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -105,7 +107,7 @@ impl Engine {
             subscriber,
             reliable,
             lossy,
-            sequence: Mutex::new(OutgoingSequence::default()),
+            reliable_sender: tokio::sync::Mutex::new(OutgoingSequence::default()),
             task: Mutex::new(Some(task)),
         };
 
@@ -139,16 +141,18 @@ impl Engine {
         self.signal.next_request_id()
     }
 
-    /// Sends a data packet; reliable packets get the next sequence number.
+    /// Sends a data packet. Reliable packets get the next sequence number and wait while the
+    /// channel's queue is full; lossy packets go at once.
     pub async fn send_data(&self, mut packet: proto::DataPacket, kind: DataPacketKind) -> Result<()> {
-        let channel = match kind {
+        match kind {
             DataPacketKind::Reliable => {
-                packet.sequence = self.sequence.lock().next();
-                &self.reliable
+                let mut sequence = self.reliable_sender.lock().await;
+                self.reliable.wait_for_room().await;
+                packet.sequence = sequence.next();
+                self.reliable.send(Bytes::from(packet.encode_to_vec())).await
             }
-            DataPacketKind::Lossy => &self.lossy,
-        };
-        channel.send(Bytes::from(packet.encode_to_vec())).await
+            DataPacketKind::Lossy => self.lossy.send(Bytes::from(packet.encode_to_vec())).await,
+        }
     }
 
     /// Closes everything. Sends `LeaveRequest` first so others see us leave at once.

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::{APIBuilder, API};
 use webrtc::data_channel::data_channel_init::RTCDataChannelInit;
+use webrtc::data_channel::data_channel_state::RTCDataChannelState;
 use webrtc::data_channel::RTCDataChannel;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use webrtc::ice_transport::ice_server::RTCIceServer;
@@ -157,7 +158,15 @@ impl PeerTransport {
             let _ = open_tx.send(true);
             Box::pin(async {})
         }));
-        Ok(DataChannel { dc, open })
+        let drained = Arc::new(Notify::new());
+        dc.set_buffered_amount_low_threshold(BUFFER_LOW_WATER).await;
+        let notify = drained.clone();
+        dc.on_buffered_amount_low(Box::new(move || {
+            notify.notify_waiters();
+            Box::pin(async {})
+        }))
+        .await;
+        Ok(DataChannel { dc, open, drained })
     }
 
     /// Creates an offer, applies it locally and returns its SDP.
@@ -234,10 +243,16 @@ fn forward_messages(dc: &Arc<RTCDataChannel>, events: mpsc::UnboundedSender<Peer
     }));
 }
 
+/// A reliable sender waits while more than this is queued in the channel, so a large stream
+/// never piles up in memory; it resumes when the queue drains below `BUFFER_LOW_WATER`.
+const BUFFER_HIGH_WATER: usize = 1024 * 1024;
+const BUFFER_LOW_WATER: usize = 256 * 1024;
+
 /// One of our outgoing data channels.
 pub(crate) struct DataChannel {
     dc: Arc<RTCDataChannel>,
     open: watch::Receiver<bool>,
+    drained: Arc<Notify>,
 }
 
 impl DataChannel {
@@ -247,6 +262,21 @@ impl DataChannel {
             .await
             .map(|_| ())
             .map_err(|_| Error::Connection("data channel closed before it opened".into()))
+    }
+
+    /// Waits until the channel's queue is below the high-water mark.
+    pub async fn wait_for_room(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable(); // registered before the check, so no wake-up is missed
+            let closed = self.dc.ready_state() != RTCDataChannelState::Open;
+            if closed || self.dc.buffered_amount().await <= BUFFER_HIGH_WATER {
+                return; // a closed channel fails the send that follows instead of waiting forever
+            }
+            // The timeout re-checks the state: a channel that closes sends no "drained" signal.
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(250), drained).await;
+        }
     }
 
     pub async fn send(&self, data: Bytes) -> Result<()> {

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use super::events::{DisconnectReason, RoomEvent};
 use super::participant::{Participant, RemoteParticipant};
 use super::participant_state::{ParticipantChange, ParticipantState};
+use super::rpc;
 use super::RoomInner;
 use crate::engine::{DataPacketKind, EngineEvent};
 
@@ -64,6 +65,7 @@ fn on_participant_info(room: &RoomInner, info: &proto::ParticipantInfo) {
         Some(p) if p.state.read().sid != info.sid && departed => {}
         Some(p) if departed => {
             room.remotes.write().remove(&info.identity);
+            forget_sender(room, &info.identity);
             room.emit(RoomEvent::ParticipantDisconnected(p));
         }
         Some(p) if p.state.read().sid == info.sid => {
@@ -72,12 +74,19 @@ fn on_participant_info(room: &RoomInner, info: &proto::ParticipantInfo) {
         }
         // A new session under a known identity: the old one is gone.
         Some(old) => {
+            forget_sender(room, &info.identity);
             room.emit(RoomEvent::ParticipantDisconnected(old));
             add_remote(room, info);
         }
         None if departed => {}
         None => add_remote(room, info),
     }
+}
+
+/// A participant left: its half-sent streams fail and calls waiting on it end.
+fn forget_sender(room: &RoomInner, identity: &str) {
+    room.streams.abort_streams_from(identity);
+    room.rpc_client.handle_participant_disconnected(&identity.to_string().into());
 }
 
 fn add_remote(room: &RoomInner, info: &proto::ParticipantInfo) {
@@ -106,24 +115,31 @@ fn emit_changes(room: &RoomInner, participant: Participant, changes: Vec<Partici
     }
 }
 
-fn on_data(room: &RoomInner, packet: proto::DataPacket, kind: DataPacketKind) {
-    let Some(proto::data_packet::Value::User(user)) = packet.value else {
-        log::trace!("ignoring a non-user data packet");
-        return;
-    };
+fn on_data(room: &Arc<RoomInner>, packet: proto::DataPacket, kind: DataPacketKind) {
+    use proto::data_packet::Value;
     // Servers before `DataPacket.participant_identity` stamped the sender on the user packet.
     #[allow(deprecated)]
-    let sender = if packet.participant_identity.is_empty() {
-        user.participant_identity.clone()
-    } else {
-        packet.participant_identity.clone()
+    let sender = match (&packet.value, packet.participant_identity.is_empty()) {
+        (Some(Value::User(user)), true) => user.participant_identity.clone(),
+        _ => packet.participant_identity.clone(),
     };
-    let participant = room.remotes.read().get(&sender).cloned();
-    room.emit(RoomEvent::DataReceived {
-        payload: Arc::new(user.payload),
-        topic: user.topic,
-        kind,
-        participant,
-        sender_identity: (!sender.is_empty()).then_some(sender),
-    });
+    match packet.value {
+        Some(Value::User(user)) => {
+            let participant = room.remotes.read().get(&sender).cloned();
+            room.emit(RoomEvent::DataReceived {
+                payload: Arc::new(user.payload),
+                topic: user.topic,
+                kind,
+                participant,
+                sender_identity: (!sender.is_empty()).then_some(sender),
+            });
+        }
+        Some(value @ (Value::StreamHeader(_) | Value::StreamChunk(_) | Value::StreamTrailer(_))) => {
+            room.streams.on_packet(value, sender);
+        }
+        Some(Value::RpcRequest(request)) if !sender.is_empty() => rpc::handle_request_packet(room.clone(), request, sender),
+        Some(Value::RpcResponse(response)) => rpc::handle_response_packet(room, response),
+        Some(Value::RpcAck(ack)) => room.rpc_client.handle_incoming_rpc_ack(ack.request_id),
+        _ => log::trace!("ignoring a data packet of another kind"),
+    }
 }

@@ -7,6 +7,7 @@ use livekit_protocol as proto;
 
 use super::participant::{Participant, RemoteParticipant};
 use super::participant_state::ParticipantPermissions;
+use crate::data::{ByteStreamReader, TakeCell, TextStreamReader};
 use crate::engine::DataPacketKind;
 
 #[derive(Clone, Debug)]
@@ -57,6 +58,11 @@ pub enum RoomEvent {
         participant: Option<RemoteParticipant>,
         sender_identity: Option<String>,
     },
+    /// A byte stream opened on a topic with no registered handler; one receiver may take the
+    /// reader. A reader nobody takes is dropped, which discards the stream.
+    ByteStreamOpened { topic: String, reader: TakeCell<ByteStreamReader>, participant_identity: String },
+    /// A text stream opened on a topic with no registered handler (see `ByteStreamOpened`).
+    TextStreamOpened { topic: String, reader: TakeCell<TextStreamReader>, participant_identity: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,11 +1,13 @@
 //! The room: joins through the engine, keeps participants and room state, raises `RoomEvent`s.
 //! `dispatch` turns engine events into state changes and events; this file holds the public API.
 
+mod data_streams;
 mod dispatch;
 mod events;
 mod local_participant;
 mod participant;
 mod participant_state;
+mod rpc;
 mod session_metadata;
 
 use std::collections::HashMap;
@@ -16,13 +18,16 @@ use livekit_protocol as proto;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::data::streams::Streams;
 use crate::engine::{DataPacketKind, Engine, EngineOptions};
+use livekit_rpc::backend::{RpcClientManager, RpcServerManager};
 use crate::error::{Error, Result};
 pub use events::{ConnectionState, DisconnectReason, RoomEvent};
 pub use local_participant::{LocalParticipant, MAX_ATTRIBUTES_SIZE, MAX_METADATA_SIZE, MAX_NAME_LENGTH};
 pub use participant::{Participant, RemoteParticipant};
 use participant_state::ParticipantState;
 pub use participant_state::{ParticipantKind, ParticipantPermissions};
+pub use rpc::RpcHandlerFuture;
 
 /// How long a signalling request (attributes, metadata, name) may wait for the server's answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -81,6 +86,10 @@ pub(crate) struct RoomInner {
     /// The server URL and the latest token (the server refreshes it), for the server API.
     url: String,
     token: RwLock<String>,
+    server_version: String,
+    streams: Streams,
+    rpc_client: RpcClientManager,
+    rpc_server: RpcServerManager,
 }
 
 impl Room {
@@ -102,6 +111,7 @@ impl Room {
             .map(|info| (info.identity.clone(), RemoteParticipant::new(ParticipantState::from_info(info))))
             .collect();
 
+        let (streams, stream_packets, opened_streams) = Streams::start();
         let inner = Arc::new_cyclic(|weak| RoomInner {
             engine,
             info: RwLock::new(RoomInfo { sid: room_info.sid, name: room_info.name, metadata: room_info.metadata }),
@@ -116,10 +126,16 @@ impl Room {
             state: watch::channel(ConnectionState::Connected).0,
             url: url.to_string(),
             token: RwLock::new(token.to_string()),
+            server_version: join.server_version.clone(),
+            streams,
+            rpc_client: RpcClientManager::new(),
+            rpc_server: RpcServerManager::new(),
         });
         let room = Room { inner: inner.clone(), _leave_on_drop: Arc::new(LeaveOnDrop(inner.clone())) };
         let events = room.subscribe();
         inner.emit(RoomEvent::Connected);
+        tokio::spawn(data_streams::send_stream_packets(Arc::downgrade(&inner), stream_packets));
+        tokio::spawn(data_streams::route_opened_streams(Arc::downgrade(&inner), opened_streams));
         tokio::spawn(dispatch::run(inner, engine_events));
         Ok((room, events))
     }
@@ -231,6 +247,8 @@ impl RoomInner {
             return;
         }
         self.pending_requests.lock().clear();
+        self.streams.abort_all();
+        self.rpc_client.fail_all_pending();
         self.engine.close().await;
         self.emit(RoomEvent::ConnectionStateChanged(ConnectionState::Disconnected));
         self.emit(RoomEvent::Disconnected { reason });

@@ -64,6 +64,9 @@ pub(crate) struct ParticipantState {
     pub permissions: Option<ParticipantPermissions>,
     /// The server bumps this on every change; older updates are ignored.
     pub version: u32,
+    /// What the participant's client supports (data streams v2, compression...).
+    pub client_protocol: i32,
+    pub capabilities: Vec<i32>,
 }
 
 /// One observable change, in the order events are raised.
@@ -86,6 +89,8 @@ impl ParticipantState {
             kind: ParticipantKind::from_proto(info.kind),
             permissions: info.permission.as_ref().map(ParticipantPermissions::from),
             version: info.version,
+            client_protocol: info.client_protocol,
+            capabilities: info.capabilities.clone(),
         }
     }
 

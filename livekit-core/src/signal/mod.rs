@@ -13,8 +13,8 @@ pub(crate) use livekit_signaling::SignalEvent;
 /// The SDK name sent in `ClientInfo.sdk` (the protocol has no value of its own for us).
 const SDK_NAME: &str = "rust";
 
-/// Signalling options for a join. We advertise only what we implement: no packet trailers
-/// (no media yet), no compressed data streams and the default client protocol (no streams yet).
+/// Signalling options for a join. We advertise only what we implement: compressed data streams
+/// and data streams v2 (with RPC over streams), but no packet trailers (no media yet).
 fn signal_options(auto_subscribe: bool, connect_timeout: Duration) -> SignalOptions {
     let mut options = SignalOptions::default();
     options.auto_subscribe = auto_subscribe;
@@ -23,8 +23,8 @@ fn signal_options(auto_subscribe: bool, connect_timeout: Duration) -> SignalOpti
     options.connect_timeout = connect_timeout;
     // Region failover is LiveKit Cloud's; on a direct URL it only adds a round trip to errors.
     options.region_failover = false;
-    options.client_capabilities = Vec::new();
-    options.client_protocol = livekit_signaling::CLIENT_PROTOCOL_DEFAULT;
+    options.client_capabilities = vec![proto::client_info::Capability::CapCompressionDeflateRaw];
+    options.client_protocol = livekit_signaling::CLIENT_PROTOCOL_DATA_STREAM_V2;
     let mut sdk = SignalSdkOptions::default();
     sdk.sdk = SDK_NAME.to_string();
     sdk.sdk_version = Some(env!("CARGO_PKG_VERSION").to_string());

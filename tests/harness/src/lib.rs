@@ -6,6 +6,7 @@
 
 mod install;
 mod official_peer;
+mod official_peer_streams;
 mod server;
 
 pub use install::{ensure_server_binary, SERVER_VERSION};

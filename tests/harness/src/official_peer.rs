@@ -4,6 +4,7 @@
 //! writes results (`{"type":"result","id":N,"ok":..}`) and room events (no id) to
 //! stdout. Events that arrive while a request waits for its result are kept in a
 //! buffer, so `wait_event` sees them later. The child is killed when the peer is dropped.
+//! Data-stream and RPC commands are in `official_peer_streams.rs`.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -85,16 +86,21 @@ impl OfficialPeer {
     /// Sends one command (an object with `cmd`), assigning its `id`, and waits up to 20 s
     /// for its result. Returns the result object when `ok` is true, else Err with the
     /// script's error. Events read meanwhile are buffered for `wait_event`.
-    pub async fn request(&mut self, mut cmd: Value) -> Result<Value, String> {
+    pub async fn request(&mut self, cmd: Value) -> Result<Value, String> {
+        self.request_within(cmd, REQUEST_TIMEOUT).await
+    }
+
+    /// `request` with its own time limit, for commands that may take longer than 20 s.
+    pub async fn request_within(&mut self, mut cmd: Value, limit: Duration) -> Result<Value, String> {
         let id = self.next_id;
         self.next_id += 1;
         let name = cmd["cmd"].as_str().unwrap_or("?").to_string();
         cmd.as_object_mut().ok_or("a command must be a JSON object")?.insert("id".into(), json!(id));
         self.write_line(&cmd).await?;
-        let deadline = Instant::now() + REQUEST_TIMEOUT;
+        let deadline = Instant::now() + limit;
         loop {
             let msg = match timeout_at(deadline, self.incoming.recv()).await {
-                Err(_) => return Err(self.failure(&format!("no result for {name} within {REQUEST_TIMEOUT:?}"))),
+                Err(_) => return Err(self.failure(&format!("no result for {name} within {limit:?}"))),
                 Ok(None) => return Err(self.failure(&format!("peer exited while running {name}"))),
                 Ok(Some(msg)) => msg,
             };
