@@ -78,7 +78,9 @@ fn on_participant_info(room: &RoomInner, info: &proto::ParticipantInfo) {
             room.emit(RoomEvent::ParticipantDisconnected(old));
             add_remote(room, info);
         }
-        None if departed => {}
+        // Never announced (it left within the server's batching window), yet it may have
+        // begun streams or calls: those must fail rather than hang.
+        None if departed => forget_sender(room, &info.identity),
         None => add_remote(room, info),
     }
 }

@@ -171,7 +171,8 @@ impl OfficialPeer {
 
     /// The SHA-256 of `data` in lowercase hex, as the `sha256` field of `byte_stream_received`.
     pub fn sha256_hex(data: &[u8]) -> String {
-        sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+        use sha2::Digest;
+        sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -181,81 +182,4 @@ fn stream_id(result: &Value) -> Result<String, String> {
 
 fn handle(result: &Value) -> Result<u64, String> {
     result["handle"].as_u64().ok_or_else(|| format!("no handle in {result}"))
-}
-
-/// A small SHA-256 (FIPS 180-4), so tests can check hashes without another dependency.
-mod sha256 {
-    /// The first 32 bits of the fractional part of `x`.
-    fn frac32(x: f64) -> u32 {
-        ((x - x.floor()) * 4_294_967_296.0) as u32
-    }
-
-    fn primes(n: usize) -> Vec<u32> {
-        let mut found = Vec::with_capacity(n);
-        let mut candidate = 2u32;
-        while found.len() < n {
-            if found.iter().all(|p| !candidate.is_multiple_of(*p)) {
-                found.push(candidate);
-            }
-            candidate += 1;
-        }
-        found
-    }
-
-    pub fn digest(data: &[u8]) -> [u8; 32] {
-        let primes = primes(64);
-        // Round constants: cube roots of the first 64 primes; initial state: square roots of the first 8.
-        let k: Vec<u32> = primes.iter().map(|&p| frac32(f64::from(p).cbrt())).collect();
-        let mut h: Vec<u32> = primes[..8].iter().map(|&p| frac32(f64::from(p).sqrt())).collect();
-
-        let mut message = data.to_vec();
-        message.push(0x80);
-        while message.len() % 64 != 56 {
-            message.push(0);
-        }
-        message.extend_from_slice(&((data.len() as u64).wrapping_mul(8)).to_be_bytes());
-
-        for block in message.chunks_exact(64) {
-            let mut w = [0u32; 64];
-            for (i, word) in block.chunks_exact(4).enumerate() {
-                w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-            }
-            for i in 16..64 {
-                let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
-                let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
-                w[i] = w[i - 16].wrapping_add(s0).wrapping_add(w[i - 7]).wrapping_add(s1);
-            }
-            let mut v = [h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]];
-            for i in 0..64 {
-                let [a, b, c, d, e, f, g, hh] = v;
-                let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-                let choose = (e & f) ^ (!e & g);
-                let t1 = hh.wrapping_add(s1).wrapping_add(choose).wrapping_add(k[i]).wrapping_add(w[i]);
-                let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-                let majority = (a & b) ^ (a & c) ^ (b & c);
-                let t2 = s0.wrapping_add(majority);
-                v = [t1.wrapping_add(t2), a, b, c, d.wrapping_add(t1), e, f, g];
-            }
-            for (state, add) in h.iter_mut().zip(v) {
-                *state = state.wrapping_add(add);
-            }
-        }
-        let mut out = [0u8; 32];
-        for (i, word) in h.iter().enumerate() {
-            out[i * 4..i * 4 + 4].copy_from_slice(&word.to_be_bytes());
-        }
-        out
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn known_vectors() {
-            let hex = |d: [u8; 32]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
-            assert_eq!(hex(super::digest(b"")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-            assert_eq!(hex(super::digest(b"abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-            let long = vec![b'a'; 1000];
-            assert_eq!(hex(super::digest(&long)), "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
-        }
-    }
 }
