@@ -138,3 +138,115 @@ fn register<H>(handlers: &Mutex<HashMap<String, H>>, kind: &str, topic: &str, ha
     handlers.insert(topic.to_string(), handler);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! Chunking and reassembly through our glue, with no network: what the outgoing manager
+    //! emits is fed straight back into the incoming side.
+
+    use livekit_common::{ClientCapability, ParticipantIdentity, RemoteParticipantRegistry};
+    use livekit_data_stream::api::{SendByteOptions, SendTextOptions, StreamReader};
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    /// One receiver that supports everything, so compression is used where the sender wants it.
+    struct OneReceiver;
+
+    impl RemoteParticipantRegistry for OneReceiver {
+        fn remote_client_protocol(&self, _: &ParticipantIdentity) -> i32 {
+            livekit_common::CLIENT_PROTOCOL_DATA_STREAM_V2
+        }
+        fn remote_capabilities(&self, _: &ParticipantIdentity) -> Vec<ClientCapability> {
+            vec![ClientCapability::CompressionDeflateRaw]
+        }
+        fn remote_identities(&self) -> Vec<ParticipantIdentity> {
+            vec![ParticipantIdentity("bob".into())]
+        }
+    }
+
+    /// Loops every packet the sender emits back into `streams`, and returns the packets' sizes.
+    fn loop_back(streams: Arc<Streams>, mut packets: OutgoingPackets) -> mpsc::UnboundedReceiver<usize> {
+        let (sizes_tx, sizes) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((batch, responder)) = packets.recv().await {
+                for packet in batch {
+                    let _ = sizes_tx.send(prost::Message::encoded_len(&packet));
+                    streams.on_packet(packet.value.expect("a stream packet"), "alice".into());
+                }
+                let _ = responder.respond(Ok(()));
+            }
+        });
+        sizes
+    }
+
+    async fn next_opened(output: &mut UnboundedReceiver<OutputEvent>, streams: &Streams) -> Route {
+        loop {
+            if let Some(OutputEvent::StreamOpened(opened)) = output.recv().await {
+                return streams.route(opened.stream_reader, opened.participant_identity.0);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn text_is_chunked_on_utf8_boundaries_and_reassembled() {
+        let (streams, packets, mut output) = Streams::start();
+        let streams = Arc::new(streams);
+        let mut sizes = loop_back(streams.clone(), packets);
+        let text: String = "aé中🙂".repeat(20_000); // 200 KB whose characters take 1 to 4 bytes
+        let options = SendTextOptions::new_with_topic("chat").with_compress(false);
+        streams.outgoing.send_text(&text, options, &OneReceiver).await.unwrap();
+
+        let Route::Text(reader, sender) = next_opened(&mut output, &streams).await else { panic!("not a text stream") };
+        assert_eq!(sender, "alice");
+        assert_eq!(reader.read_all().await.unwrap(), text);
+        let mut packet_count = 0;
+        while let Ok(size) = sizes.try_recv() {
+            assert!(size <= 16 * 1024, "a packet of {size} bytes exceeds the data channel's practical limit");
+            packet_count += 1;
+        }
+        assert!(packet_count > 13, "200 KB must travel in chunks of at most 15,000 bytes ({packet_count} packets)");
+    }
+
+    #[tokio::test]
+    async fn compressed_bytes_are_reassembled_exactly() {
+        let (streams, packets, mut output) = Streams::start();
+        let streams = Arc::new(streams);
+        let mut sizes = loop_back(streams.clone(), packets);
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let options = SendByteOptions::new_with_topic("files").with_name("d.bin");
+        streams.outgoing.send_bytes(&data, options, &OneReceiver).await.unwrap();
+
+        let Route::Byte(reader, _) = next_opened(&mut output, &streams).await else { panic!("not a byte stream") };
+        assert_eq!(reader.info().name, "d.bin");
+        assert_eq!(reader.read_all().await.unwrap().as_ref(), data.as_slice());
+        let mut on_the_wire = 0;
+        while let Ok(size) = sizes.try_recv() {
+            on_the_wire += size;
+        }
+        assert!(on_the_wire < data.len() / 10, "compressible data is sent compressed ({on_the_wire} bytes)");
+    }
+
+    #[tokio::test]
+    async fn a_topic_with_a_handler_is_handled_and_rpc_topics_go_to_rpc() {
+        let (streams, packets, mut output) = Streams::start();
+        let streams = Arc::new(streams);
+        let _sizes = loop_back(streams.clone(), packets);
+        let (tx, mut handled) = mpsc::unbounded_channel();
+        streams
+            .register_text_handler(
+                "chat",
+                Arc::new(move |reader: TextStreamReader, sender| {
+                    let _ = tx.send((reader.info().topic.clone(), sender));
+                }),
+            )
+            .unwrap();
+        streams.outgoing.send_text("hi", SendTextOptions::new_with_topic("chat"), &OneReceiver).await.unwrap();
+        assert!(matches!(next_opened(&mut output, &streams).await, Route::Handled));
+        assert_eq!(handled.recv().await.unwrap(), ("chat".to_string(), "alice".to_string()));
+
+        let options = SendTextOptions::new_with_topic(RPC_REQUEST_TOPIC);
+        streams.outgoing.send_text("{}", options, &OneReceiver).await.unwrap();
+        assert!(matches!(next_opened(&mut output, &streams).await, Route::RpcRequest(_, _)));
+    }
+}
