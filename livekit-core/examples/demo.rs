@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use livekit_core::api::{AccessToken, VideoGrants};
+use livekit_core::data::{ByteStreamReader, SendByteOptions, StreamProgressCallback, StreamReader};
 use livekit_core::{DataOptions, Participant, Room, RoomEvent, RoomOptions};
 use livekit_test_harness::TestServer;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -53,9 +56,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     step("alice clears her status (an empty value deletes the key)");
     alice.local_participant().set_attributes(HashMap::from([("status".to_string(), String::new())])).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await; // let the events above print first
 
-    // Give the last messages time to be printed before everyone leaves.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    step("alice sends a file to bob and carol");
+    send_file_with_progress(alice, &[bob, carol]).await?;
     step("everyone leaves");
     for room in &rooms {
         room.disconnect().await?;
@@ -63,6 +67,87 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::time::sleep(Duration::from_millis(200)).await;
     println!("\ndone.");
     Ok(())
+}
+
+const FILE_SIZE: usize = 8 * 1024 * 1024;
+
+/// Alice sends a file; a progress bar follows the sender and each receiver.
+async fn send_file_with_progress(sender: &Room, receivers: &[&Room]) -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::temp_dir().join("livekit-demo-slides.pdf");
+    std::fs::write(&path, pseudo_random_bytes(FILE_SIZE))?;
+    let bars = MultiProgress::new();
+    let (done_tx, mut done) = tokio::sync::mpsc::unbounded_channel();
+    for room in receivers {
+        let me = room.local_participant().identity();
+        let bar = bars.add(progress_bar(&format!("{me:>5} receives")));
+        let done_tx = done_tx.clone();
+        room.register_byte_stream_handler("files", move |reader, sender| {
+            tokio::spawn(receive_file(reader, sender, me.clone(), bar.clone(), done_tx.clone()));
+        })?;
+    }
+    let send_bar = bars.insert(0, progress_bar("alice sends   "));
+    let mut options = SendByteOptions::new_with_topic("files");
+    let bar = send_bar.clone();
+    options.on_progress = Some(StreamProgressCallback::new(move |p| {
+        bar.set_position((p.percentage().unwrap_or(0.0) * FILE_SIZE as f32) as u64);
+    }));
+    let info = sender.local_participant().send_file(&path, options).await?;
+    send_bar.finish_with_message(format!("sent {} ({})", info.name, info.mime_type));
+    for _ in receivers {
+        let line = done.recv().await.ok_or("a receiver stopped")?;
+        bars.suspend(|| println!("{line}"));
+    }
+    std::fs::remove_file(&path).ok();
+    Ok(())
+}
+
+async fn receive_file(
+    mut reader: ByteStreamReader,
+    sender: String,
+    me: String,
+    bar: ProgressBar,
+    done: tokio::sync::mpsc::UnboundedSender<String>,
+) {
+    let info = reader.info().clone();
+    bar.set_length(info.total_length.unwrap_or(0));
+    let mut received = 0u64;
+    while let Some(chunk) = reader.next().await {
+        match chunk {
+            Ok(bytes) => {
+                received += bytes.len() as u64;
+                bar.set_position(received);
+            }
+            Err(err) => {
+                let _ = done.send(format!("  {me}: the transfer of {} failed: {err}", info.name));
+                return;
+            }
+        }
+    }
+    bar.finish();
+    let _ = done.send(format!("  {me} received {} ({received} bytes, {}) from {sender}", info.name, info.mime_type));
+}
+
+/// Incompressible content, so the rates shown are the transport's and not the compressor's.
+fn pseudo_random_bytes(len: usize) -> Vec<u8> {
+    let mut state = 0x2545f4914f6cdd1du64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+fn progress_bar(label: &str) -> ProgressBar {
+    let bar = ProgressBar::new(FILE_SIZE as u64);
+    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(label.to_string());
+    bar
 }
 
 fn token(server: &TestServer, identity: &str) -> Result<String, livekit_core::api::AccessTokenError> {
