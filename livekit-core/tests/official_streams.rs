@@ -57,7 +57,6 @@ fn hex(bytes: &[u8]) -> String {
 /// What our byte handler saw of a stream, in the order the handlers ran and finished.
 #[derive(Debug, Clone)]
 struct Seen {
-    id: String,
     name: String,
     sha256: Result<String, String>,
 }
@@ -66,11 +65,11 @@ fn record_bytes(room: &Room, topic: &str) -> mpsc::UnboundedReceiver<(&'static s
     let (tx, rx) = mpsc::unbounded_channel();
     room.register_byte_stream_handler(topic, move |reader: ByteStreamReader, _sender| {
         let info = reader.info().clone();
-        let _ = tx.send(("opened", Seen { id: info.id.clone(), name: info.name.clone(), sha256: Ok(String::new()) }));
+        let _ = tx.send(("opened", Seen { name: info.name.clone(), sha256: Ok(String::new()) }));
         let tx = tx.clone();
         tokio::spawn(async move {
             let sha256 = reader.read_all().await.map(|b| hex(&Sha256::digest(&b))).map_err(|e| e.to_string());
-            let _ = tx.send(("closed", Seen { id: info.id, name: info.name, sha256 }));
+            let _ = tx.send(("closed", Seen { name: info.name, sha256 }));
         });
     })
     .unwrap();

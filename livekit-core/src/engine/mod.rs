@@ -27,7 +27,7 @@ pub(crate) enum EngineEvent {
     /// A signalling message the engine does not consume itself (updates, leave, responses...).
     Signal(Box<proto::signal_response::Message>),
     /// A data packet from the server, already de-duplicated.
-    Data { packet: proto::DataPacket, kind: DataPacketKind },
+    Data { packet: Box<proto::DataPacket>, kind: DataPacketKind },
     /// The signalling connection closed; the reason is for logs.
     Closed { reason: String },
 }
@@ -257,7 +257,7 @@ impl EngineTask {
             PeerEvent::Data { kind, data } => match proto::DataPacket::decode(data) {
                 Ok(packet) => {
                     if self.duplicates.accept(&packet.participant_sid, packet.sequence) {
-                        let _ = self.events.send(EngineEvent::Data { packet, kind });
+                        let _ = self.events.send(EngineEvent::Data { packet: Box::new(packet), kind });
                     }
                 }
                 Err(err) => log::warn!("dropping an undecodable data packet: {err}"),

@@ -16,7 +16,7 @@ pub(super) async fn run(room: Arc<RoomInner>, mut events: mpsc::UnboundedReceive
     while let Some(event) = events.recv().await {
         match event {
             EngineEvent::Signal(message) => on_signal(&room, *message).await,
-            EngineEvent::Data { packet, kind } => on_data(&room, packet, kind),
+            EngineEvent::Data { packet, kind } => on_data(&room, *packet, kind),
             EngineEvent::Closed { reason } => {
                 log::info!("signalling closed: {reason}");
                 room.close(DisconnectReason::ConnectionLost).await;
