@@ -69,6 +69,11 @@ pub(crate) fn new_api() -> API {
     let mut settings = SettingEngine::default();
     // Needed to reach a server on loopback; harmless elsewhere.
     settings.set_include_loopback_candidate(true);
+    // LiveKit servers send plain IP candidates: no mDNS socket (and no multicast) per agent.
+    settings.set_ice_multicast_dns_mode(webrtc::ice::mdns::MulticastDnsMode::Disabled);
+    // The server's checks often arrive before its trickled candidate, making the pair
+    // peer-reflexive; waiting the default 1 s before accepting it delayed one join in ten.
+    settings.set_prflx_acceptance_min_wait(Some(std::time::Duration::ZERO));
     APIBuilder::new().with_setting_engine(settings).build()
 }
 
