@@ -2,7 +2,7 @@
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: demo test deps server bench fmt
+.PHONY: demo test deps server bench stack-probe fmt
 
 ## A local livekit-server and three participants sharing state and messages.
 demo: server
@@ -11,7 +11,7 @@ demo: server
 ## Every test: unit tests and the integration tests against a real livekit-server,
 ## with the official Python SDK as a peer.
 test: deps server
-	$(CARGO) test --workspace
+	$(CARGO) test -p livekit-core -p livekit-test-harness
 
 ## The official Python SDK, used as a peer by the interop tests.
 deps:
@@ -24,6 +24,10 @@ server:
 ## Ours vs the official Python SDK on one local server, one run (release build).
 bench: deps server
 	$(CARGO) run -q --release -p livekit-bench
+
+## webrtc 0.17 vs 0.21 vs str0m against the server (docs/webrtc-stacks.md; builds all three).
+stack-probe: server
+	$(CARGO) run -q --release -p livekit-stack-probe
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,0 +1,93 @@
+//! The seam every stack implements: the two LiveKit peer connections of one participant,
+//! driven by messages. Only SDP strings, candidate JSON and bytes cross it, so the signalling
+//! and the measurements are the same code for all stacks.
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+pub const RELIABLE: &str = "_reliable";
+pub const LOSSY: &str = "_lossy";
+
+/// Above this many bytes queued on our `_reliable` channel a stack stops taking new messages,
+/// so a fast sender cannot grow memory without bound.
+pub const SEND_HIGH_WATER: usize = 1024 * 1024;
+/// A stack resumes taking messages once the queue has drained below this.
+pub const SEND_LOW_WATER: usize = 256 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Publisher,
+    Subscriber,
+}
+
+/// From the signalling to the stack.
+#[derive(Debug)]
+pub enum ToPeers {
+    /// The server's answer to our publisher offer.
+    Answer(String),
+    /// The server's subscriber offer; the stack replies with [`FromPeers::LocalAnswer`].
+    Offer(String),
+    /// A trickled candidate, as the JSON `RTCIceCandidateInit` LiveKit carries.
+    Candidate(Role, String),
+}
+
+/// From the stack to the signalling and the measurements.
+#[derive(Debug)]
+pub enum FromPeers {
+    /// The publisher offer (with `_reliable` and `_lossy`), sent once at start.
+    LocalOffer(String),
+    LocalAnswer(String),
+    LocalCandidate(Role, String),
+    /// Our `_reliable` channel on the publisher connection is open.
+    PublisherReliableOpen,
+    /// The server's `_reliable` channel on the subscriber connection is open.
+    SubscriberReliableOpen,
+    /// A message on the server's `_reliable` channel (data from other participants).
+    Data(Bytes),
+    /// The stack gave up; the text says why.
+    Failed(String),
+}
+
+/// A running pair of peer connections. Dropping `to` (or the whole handle) closes them.
+pub struct PeersHandle {
+    pub to: mpsc::UnboundedSender<ToPeers>,
+    pub from: mpsc::UnboundedReceiver<FromPeers>,
+    /// Messages for our `_reliable` channel. Bounded: a full queue is the back-pressure.
+    pub send: mpsc::Sender<Bytes>,
+}
+
+/// The stack's ends of a [`PeersHandle`].
+pub struct PeersEnds {
+    pub to: mpsc::UnboundedReceiver<ToPeers>,
+    pub from: mpsc::UnboundedSender<FromPeers>,
+    pub send: mpsc::Receiver<Bytes>,
+}
+
+pub fn channels() -> (PeersHandle, PeersEnds) {
+    let (to_tx, to_rx) = mpsc::unbounded_channel();
+    let (from_tx, from_rx) = mpsc::unbounded_channel();
+    // A few messages in flight between the app and the stack; the stack holds the rest back.
+    let (send_tx, send_rx) = mpsc::channel(4);
+    (PeersHandle { to: to_tx, from: from_rx, send: send_tx }, PeersEnds { to: to_rx, from: from_tx, send: send_rx })
+}
+
+/// A TURN/STUN server from the JoinResponse.
+#[derive(Clone, Debug, Default)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+}
+
+/// The JSON LiveKit's trickle carries (the browser's `RTCIceCandidateInit`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CandidateInit {
+    pub candidate: String,
+    #[serde(default)]
+    pub sdp_mid: Option<String>,
+    #[serde(rename = "sdpMLineIndex", default)]
+    pub sdp_mline_index: Option<u16>,
+    #[serde(default)]
+    pub username_fragment: Option<String>,
+}
