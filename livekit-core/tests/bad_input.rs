@@ -100,6 +100,11 @@ async fn calls_after_disconnect_fail_with_disconnected() {
     assert_eq!(local.set_attributes(HashMap::from([("a".into(), "1".into())])).await.unwrap_err(), Error::Disconnected);
     assert_eq!(local.publish_data(b"x".to_vec(), DataOptions::reliable()).await.unwrap_err(), Error::Disconnected);
     assert_eq!(room.set_session_metadata("x").await.unwrap_err(), Error::Disconnected);
+    let text = livekit_core::data::SendTextOptions::new_with_topic("t");
+    assert_eq!(local.send_text("x", text).await.unwrap_err(), Error::Disconnected);
+    let call = livekit_core::data::PerformRpcData::new("bob", "m");
+    let err = local.perform_rpc(call).await.unwrap_err();
+    assert_eq!(err.code, livekit_core::data::RpcErrorCode::SendFailed as u32, "{err:?}");
     room.disconnect().await.expect("a second disconnect is harmless");
 }
 
