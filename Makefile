@@ -23,7 +23,7 @@ server:
 
 ## Ours vs the official Python SDK on one local server, one run (release build).
 bench: deps server
-	$(CARGO) run -q --release -p livekit-bench
+	$(CARGO) run -q --release -p livekit-bench -- --rounds 2
 
 ## webrtc 0.17 vs 0.21 vs str0m against the server (docs/webrtc-stacks.md; builds all three).
 stack-probe: server

@@ -1,0 +1,167 @@
+//! livekit-bench: our client against the official LiveKit Python SDK on one local server.
+//!
+//! ```text
+//! livekit-bench [--quick] [--rounds N] [--only connect,rtt,throughput,memory] [--report PATH]
+//! livekit-bench hold <url> <key> <secret> <room> <count>
+//! ```
+//! The first form starts a server, measures both sides metric by metric (ours, then theirs,
+//! so a busy machine hurts both alike), prints a table and writes a markdown report.
+//! `hold` is our side of the memory figure, run as its own process like the Python one.
+
+mod child;
+mod hold;
+mod official;
+mod ours;
+mod report;
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use serde_json::Value;
+
+/// How much work each metric does; the same numbers go to both sides.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    pub connects: usize,
+    pub echoes: usize,
+    pub messages: usize,
+    /// Payload bytes of every echo and throughput message.
+    pub size: usize,
+    pub participants: usize,
+}
+
+impl Plan {
+    const FULL: Plan = Plan { connects: 20, echoes: 1000, messages: 5000, size: 64, participants: 20 };
+    /// For checking the bench itself works; its figures mean little.
+    const QUICK: Plan = Plan { connects: 5, echoes: 100, messages: 500, size: 64, participants: 5 };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Connect,
+    Rtt,
+    Throughput,
+    Memory,
+}
+
+impl Group {
+    const ALL: [Group; 4] = [Group::Connect, Group::Rtt, Group::Throughput, Group::Memory];
+
+    /// The name on the command line, in room names and in the Python script's arguments.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Connect => "connect",
+            Group::Rtt => "rtt",
+            Group::Throughput => "throughput",
+            Group::Memory => "hold",
+        }
+    }
+
+    fn parse(text: &str) -> anyhow::Result<Group> {
+        match text {
+            "connect" => Ok(Group::Connect),
+            "rtt" => Ok(Group::Rtt),
+            "throughput" => Ok(Group::Throughput),
+            "memory" | "hold" => Ok(Group::Memory),
+            other => bail!("unknown metric {other:?}: use connect, rtt, throughput or memory"),
+        }
+    }
+}
+
+/// Where and as whom both sides connect.
+#[derive(Clone, Debug)]
+pub struct ServerInfo {
+    pub url: String,
+    pub key: String,
+    pub secret: String,
+}
+
+struct Options {
+    plan: Plan,
+    rounds: usize,
+    groups: Vec<Group>,
+    report_path: PathBuf,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> anyhow::Result<Options> {
+        let mut options =
+            Options { plan: Plan::FULL, rounds: 1, groups: Group::ALL.to_vec(), report_path: default_report_path() };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+            match arg.as_str() {
+                "--quick" => options.plan = Plan::QUICK,
+                "--rounds" => options.rounds = value()?.parse().context("--rounds takes a number")?,
+                "--only" => options.groups = value()?.split(',').map(Group::parse).collect::<anyhow::Result<_>>()?,
+                "--report" => options.report_path = PathBuf::from(value()?),
+                other => bail!("unknown argument {other:?}"),
+            }
+        }
+        if options.rounds == 0 {
+            bail!("--rounds must be at least 1");
+        }
+        Ok(options)
+    }
+}
+
+/// `target/bench-report.md` at the workspace root, wherever the bench is started from.
+fn default_report_path() -> PathBuf {
+    let bench_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    bench_dir.parent().unwrap_or(bench_dir).join("target").join("bench-report.md")
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Runtime::new()?;
+    if args.first().map(String::as_str) == Some("hold") {
+        return runtime.block_on(hold::run_holder(&args[1..]));
+    }
+    let options = Options::parse(&args)?;
+    runtime.block_on(run(options))
+}
+
+async fn run(options: Options) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!("warning: a debug build; run with --release for figures that mean anything");
+    }
+    let machine = report::Machine::probe().await;
+    let server = livekit_test_harness::TestServer::start().map_err(anyhow::Error::msg)?;
+    let info = ServerInfo { url: server.url(), key: server.api_key().into(), secret: server.api_secret().into() };
+    let mut rounds = Vec::new();
+    for round in 1..=options.rounds {
+        let mut result = report::Round::default();
+        for &group in &options.groups {
+            let room = format!("{}-r{round}", group.name());
+            eprintln!("round {round}: {} (ours)", group.name());
+            let ours = measure_ours(group, &info, &format!("ours-{room}"), options.plan).await?;
+            result.ours.extend(report::figures(group, &ours)?);
+            eprintln!("round {round}: {} (official)", group.name());
+            let theirs = official::measure(group, &info, &format!("official-{room}"), options.plan).await?;
+            result.theirs.extend(report::figures(group, &theirs)?);
+        }
+        rounds.push(result);
+    }
+    drop(server);
+
+    let summary = report::Summary::new(&rounds);
+    println!("{}", summary.table());
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let markdown = summary.markdown(&command, &machine, options.plan, &rounds);
+    if let Some(dir) = options.report_path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&options.report_path, markdown)
+        .with_context(|| format!("write {}", options.report_path.display()))?;
+    eprintln!("report written to {}", options.report_path.display());
+    Ok(())
+}
+
+async fn measure_ours(group: Group, info: &ServerInfo, room: &str, plan: Plan) -> anyhow::Result<Value> {
+    match group {
+        Group::Connect => ours::connect_times(info, room, plan).await,
+        Group::Rtt => ours::round_trips(info, room, plan).await,
+        Group::Throughput => ours::throughput(info, room, plan).await,
+        Group::Memory => hold::spawn_holder(info, room, plan).await,
+    }
+}

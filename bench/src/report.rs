@@ -1,0 +1,309 @@
+//! Turns both sides' raw JSON into figures, ratios and verdicts, and renders the report.
+//! Both sides' raw numbers go through the same functions here, so the statistics match.
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::{ours::WARMUP_ECHOES, Group, Plan};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Metric {
+    Connect,
+    Rtt,
+    Throughput,
+    RssDelta,
+    RssTotal,
+}
+
+impl Metric {
+    const ALL: [Metric; 5] = [Metric::Connect, Metric::Rtt, Metric::Throughput, Metric::RssDelta, Metric::RssTotal];
+
+    fn label(self) -> &'static str {
+        match self {
+            Metric::Connect => "connect time, median (ms)",
+            Metric::Rtt => "reliable data round trip, median (ms)",
+            Metric::Throughput => "reliable messages one way (msg/s)",
+            Metric::RssDelta => "RSS of the participants, minus baseline (MiB)",
+            Metric::RssTotal => "RSS of the holder process, total (MiB)",
+        }
+    }
+
+    /// The issue's bound on ours/theirs, and whether ours must be at most (or at least) it.
+    fn target(self) -> (f64, bool) {
+        match self {
+            Metric::Connect => (0.5, true),
+            Metric::Rtt => (1.0, true),
+            Metric::Throughput => (1.0, false),
+            Metric::RssDelta | Metric::RssTotal => (0.25, true),
+        }
+    }
+
+    fn format(self, value: f64) -> String {
+        match self {
+            Metric::Connect | Metric::Rtt => format!("{value:.2}"),
+            Metric::Throughput => format!("{value:.0}"),
+            Metric::RssDelta | Metric::RssTotal => format!("{value:.1}"),
+        }
+    }
+}
+
+/// One figure of one side in one round, with how it was spread for the details section.
+#[derive(Clone, Debug)]
+pub struct Figure {
+    metric: Metric,
+    value: f64,
+    detail: String,
+}
+
+#[derive(Default)]
+pub struct Round {
+    pub ours: Vec<Figure>,
+    pub theirs: Vec<Figure>,
+}
+
+/// Reads a side's JSON for one metric group (the shapes `ours.rs` and the script share).
+pub fn figures(group: Group, raw: &Value) -> anyhow::Result<Vec<Figure>> {
+    let number = |key: &str| raw[key].as_f64().with_context(|| format!("no {key:?} in {raw}"));
+    Ok(match group {
+        Group::Connect | Group::Rtt => {
+            let mut samples: Vec<f64> =
+                raw["samples_ms"].as_array().context("no samples_ms")?.iter().filter_map(Value::as_f64).collect();
+            anyhow::ensure!(!samples.is_empty(), "no samples in {raw}");
+            samples.sort_by(f64::total_cmp);
+            let mut detail = format!(
+                "n={}, min {:.2}, p10 {:.2}, p90 {:.2}, max {:.2} ms",
+                samples.len(),
+                samples[0],
+                percentile(&samples, 0.1),
+                percentile(&samples, 0.9),
+                samples[samples.len() - 1]
+            );
+            if let Some(first) = raw["first_echo_ms"].as_f64() {
+                detail += &format!("; first echo right after both joined {first:.2} ms");
+            }
+            let metric = if group == Group::Connect { Metric::Connect } else { Metric::Rtt };
+            vec![Figure { metric, value: median(&samples), detail }]
+        }
+        Group::Throughput => {
+            let (messages, seconds) = (number("messages")?, number("seconds")?);
+            let detail = format!(
+                "{messages} x {} B received in {seconds:.3} s; the sends returned after {:.3} s",
+                number("size")?,
+                number("send_seconds")?
+            );
+            vec![Figure { metric: Metric::Throughput, value: messages / seconds, detail }]
+        }
+        Group::Memory => {
+            let mib = |kb: f64| kb / 1024.0;
+            let (baseline, total, peak) = (number("baseline_kb")?, number("total_kb")?, number("peak_kb")?);
+            let detail = format!(
+                "{} participants: baseline {:.1}, total {:.1} (heap and stacks {:.1}, code and files {:.1}), \
+                 peak {:.1} MiB",
+                number("participants")?,
+                mib(baseline),
+                mib(total),
+                mib(number("anon_kb")?),
+                mib(number("file_kb")?),
+                mib(peak)
+            );
+            vec![
+                Figure { metric: Metric::RssDelta, value: mib(total - baseline), detail: detail.clone() },
+                Figure { metric: Metric::RssTotal, value: mib(total), detail },
+            ]
+        }
+    })
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((sorted.len() as f64) * p).floor() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len().is_multiple_of(2) {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    }
+}
+
+/// One metric across rounds: each round's figure for both sides.
+struct Row {
+    metric: Metric,
+    ours: Vec<f64>,
+    theirs: Vec<f64>,
+}
+
+impl Row {
+    fn ratio(&self) -> f64 {
+        median(&self.ours) / median(&self.theirs)
+    }
+
+    fn passes(&self) -> bool {
+        let (bound, at_most) = self.metric.target();
+        if at_most {
+            self.ratio() <= bound
+        } else {
+            self.ratio() >= bound
+        }
+    }
+
+    /// The median over rounds, with each round's figure when there were several.
+    fn cell(&self, values: &[f64]) -> String {
+        let middle = self.metric.format(median(values));
+        if values.len() < 2 {
+            return middle;
+        }
+        let each: Vec<String> = values.iter().map(|v| self.metric.format(*v)).collect();
+        format!("{middle} ({})", each.join(", "))
+    }
+}
+
+pub struct Summary {
+    rows: Vec<Row>,
+}
+
+impl Summary {
+    pub fn new(rounds: &[Round]) -> Summary {
+        let pick = |figures: &[Figure], metric| figures.iter().find(|f| f.metric == metric).map(|f| f.value);
+        let rows = Metric::ALL
+            .into_iter()
+            .filter_map(|metric| {
+                let ours: Vec<f64> = rounds.iter().filter_map(|r| pick(&r.ours, metric)).collect();
+                let theirs: Vec<f64> = rounds.iter().filter_map(|r| pick(&r.theirs, metric)).collect();
+                (!ours.is_empty() && !theirs.is_empty()).then_some(Row { metric, ours, theirs })
+            })
+            .collect();
+        Summary { rows }
+    }
+
+    /// The markdown table, also what the console shows.
+    pub fn table(&self) -> String {
+        let mut out = String::from("| Metric | Ours | Theirs (Python SDK) | Ours/theirs | Target | Result |\n");
+        out += "|---|---:|---:|---:|---|---|\n";
+        for row in &self.rows {
+            let (bound, at_most) = row.metric.target();
+            let target = format!("{} {bound}x", if at_most { "<=" } else { ">=" });
+            let verdict = if row.passes() { "pass" } else { "MISS" };
+            out += &format!(
+                "| {} | {} | {} | {:.3} | {target} | {verdict} |\n",
+                row.metric.label(),
+                row.cell(&row.ours),
+                row.cell(&row.theirs),
+                row.ratio()
+            );
+        }
+        out
+    }
+
+    pub fn markdown(&self, command: &str, machine: &Machine, plan: Plan, rounds: &[Round]) -> String {
+        let mut out = String::from("# livekit-bench: livekit-core against the official LiveKit Python SDK\n\n");
+        out += &format!("- Command: `{command}` (made by `cargo run --release -p livekit-bench`)\n");
+        out += &format!("- Date: {}\n", machine.date);
+        out += &format!("- Machine: nproc {}, {}, Linux {}\n", machine.nproc, machine.cpu, machine.kernel);
+        out += &format!("- Load average when the bench started: {}\n", machine.load);
+        out += &format!("- Ours: livekit-core, {} build. Theirs: livekit (Python) {}.\n", machine.build, machine.sdk);
+        out += &format!(
+            "- Work per round: {} connects; {} echoes of {} B (after {WARMUP_ECHOES} warm-up ones); \
+             {} messages of {} B one way; {} participants held. Rounds: {}.\n\n",
+            plan.connects,
+            plan.echoes,
+            plan.size,
+            plan.messages,
+            plan.size,
+            plan.participants,
+            rounds.len()
+        );
+        out += &self.table();
+        out += "\nWith several rounds a cell shows the median over rounds, then each round's figure.\n";
+        out += "\n## Details\n\n";
+        for (i, round) in rounds.iter().enumerate() {
+            out += &format!("Round {}:\n\n", i + 1);
+            for (side, figures) in [("ours", &round.ours), ("theirs", &round.theirs)] {
+                for figure in figures.iter().filter(|f| f.metric != Metric::RssTotal) {
+                    out += &format!("- {side}, {}: {}\n", figure.metric.label(), figure.detail);
+                }
+            }
+            out += "\n";
+        }
+        out += METHOD;
+        out
+    }
+}
+
+const METHOD: &str = "## How each figure is taken\n\n\
+- Both sides run against the same local livekit-server, one after the other, each metric in a \
+fresh room. Our side runs in the bench process (tokio, release build); theirs in a Python process \
+per metric (`bench/official_bench.py`, asyncio, the SDK's own native runtime underneath). The \
+Python SDK joins with one peer connection by default; ours uses two (publisher and subscriber).\n\
+- Connect: wall time of the connect call (`Room::connect` / `await room.connect`) for a fresh \
+identity, while an anchor participant keeps the room open; each joined participant disconnects \
+before the next connects.\n\
+- Round trip: A publishes a reliable packet to B (destination B), B's handler publishes it back to \
+A, A times from before its publish call to the reply's arrival; one packet in flight at a time.\n\
+- Messages per second: A awaits each reliable publish in turn; the time runs from the first send \
+to the moment B receives the last message.\n\
+- Memory: each side's holder is its own process; VmRSS from /proc/self/status before connecting \
+(runtime or interpreter and SDK module loaded) and once all participants see each other.\n";
+
+/// Facts about the machine and builds that the report names.
+pub struct Machine {
+    nproc: usize,
+    cpu: String,
+    kernel: String,
+    load: String,
+    date: String,
+    build: &'static str,
+    sdk: String,
+}
+
+impl Machine {
+    pub async fn probe() -> Machine {
+        let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default().trim().to_string();
+        let cpu = read("/proc/cpuinfo")
+            .lines()
+            .find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, v)| v.trim().to_string()))
+            .unwrap_or_else(|| "unknown CPU".into());
+        let date = tokio::process::Command::new("date")
+            .arg("-u")
+            .output()
+            .await
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        Machine {
+            nproc: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            cpu,
+            kernel: read("/proc/sys/kernel/osrelease"),
+            load: read("/proc/loadavg"),
+            date,
+            build: if cfg!(debug_assertions) { "DEBUG" } else { "release" },
+            sdk: crate::official::sdk_version().await.unwrap_or_else(|| "(version unknown)".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_and_median() {
+        let sorted = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(percentile(&sorted, 0.0), 1.0);
+        assert_eq!(percentile(&sorted, 0.9), 4.0);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0]), 2.5);
+    }
+
+    #[test]
+    fn lower_is_better_ratio_passes_at_the_bound() {
+        let row = Row { metric: Metric::Connect, ours: vec![50.0], theirs: vec![100.0] };
+        assert!(row.passes());
+        let row = Row { metric: Metric::Throughput, ours: vec![90.0], theirs: vec![100.0] };
+        assert!(!row.passes());
+    }
+}
