@@ -10,6 +10,8 @@ use crate::error::Error;
 
 pub(crate) use livekit_signaling::SignalEvent;
 
+mod transport;
+
 /// The SDK name sent in `ClientInfo.sdk` (the protocol has no value of its own for us).
 const SDK_NAME: &str = "rust";
 
@@ -39,6 +41,7 @@ pub(crate) async fn connect(
     connect_timeout: Duration,
 ) -> Result<(SignalClient, proto::JoinResponse, SignalEvents), Error> {
     validate_url(url)?;
+    transport::install();
     SignalClient::connect(url, token, signal_options(auto_subscribe, connect_timeout), None)
         .await
         .map_err(map_signal_error)
