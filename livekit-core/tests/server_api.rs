@@ -153,3 +153,50 @@ async fn permission_changes_from_the_server_raise_permissions_changed() {
     assert!(!new.can_publish_data && !new.can_publish && new.can_subscribe);
     assert_eq!(alice.local_participant().permissions(), Some(new));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_get_and_delete_room() {
+    let server = start_server();
+    let client = admin_client(&server);
+    let options = livekit_core::api::CreateRoomOptions { metadata: "made by the API".into(), ..Default::default() };
+    let created = client.create_room("s6", options).await.unwrap();
+    assert_eq!((created.name.as_str(), created.metadata.as_str()), ("s6", "made by the API"));
+
+    let (room, mut events) = join(&server, "s6", "alice").await;
+    assert_eq!(room.metadata(), "made by the API", "a joiner sees the metadata the room was created with");
+    let info = client.get_participant("s6", "alice").await.unwrap();
+    assert_eq!(info.identity, "alice");
+
+    client.delete_room("s6").await.unwrap();
+    let reason = wait_for(&mut events, "Disconnected", |e| match e {
+        RoomEvent::Disconnected { reason } => Some(*reason),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reason, livekit_core::DisconnectReason::RoomDeleted);
+    assert_eq!(room.connection_state(), livekit_core::ConnectionState::Disconnected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_carry_initial_state_and_verify() {
+    use livekit_core::api::{AccessToken, TokenVerifier};
+    let server = start_server();
+    let token = AccessToken::with_api_key(server.api_key(), server.api_secret())
+        .with_identity("alice")
+        .with_name("Alice")
+        .with_metadata("{\"seat\":1}")
+        .with_attributes([("role", "host")])
+        .with_ttl(std::time::Duration::from_secs(600))
+        .with_grants(participant_grants("s7"))
+        .to_jwt()
+        .unwrap();
+    let claims = TokenVerifier::with_api_key(server.api_key(), server.api_secret()).verify(&token).unwrap();
+    assert_eq!((claims.sub.as_str(), claims.video.room.as_str()), ("alice", "s7"));
+    assert!(TokenVerifier::with_api_key(server.api_key(), "another-secret-0123456789-0123456789").verify(&token).is_err());
+
+    let (_alice, _a) = Room::connect(&server.url(), &token, RoomOptions::default()).await.unwrap();
+    let (bob, _b) = join(&server, "s7", "bob").await;
+    let seen = bob.remote_participants().get("alice").cloned().expect("bob sees alice");
+    assert_eq!((seen.name(), seen.metadata()), ("Alice".to_string(), "{\"seat\":1}".to_string()));
+    assert_eq!(seen.attributes(), HashMap::from([("role".to_string(), "host".to_string())]));
+}
