@@ -8,24 +8,8 @@ use std::collections::HashMap;
 use common::*;
 use livekit_core::api::{RoomClient, SendDataOptions, UpdateParticipantOptions};
 use livekit_core::{DataOptions, DataPacketKind, RoomEvent};
-use livekit_test_harness::{OfficialPeer, TestServer};
+use livekit_test_harness::OfficialPeer;
 use serde_json::{json, Value};
-
-async fn official_peer(server: &TestServer, room: &str, identity: &str) -> OfficialPeer {
-    let mut peer = OfficialPeer::spawn().await.unwrap_or_else(|err| panic!("official SDK peer: {err}"));
-    peer.connect(&server.url(), &token(server, room, identity)).await.expect("official peer connects");
-    peer
-}
-
-/// The server announces a participant that publishes nothing up to 3 s after it joined; its
-/// first state arrives with that announcement, so state-change tests wait for it first.
-async fn wait_until_known(events: &mut tokio::sync::mpsc::UnboundedReceiver<RoomEvent>, identity: &str) {
-    wait_for(events, "ParticipantConnected", |e| match e {
-        RoomEvent::ParticipantConnected(p) if p.identity() == identity => Some(()),
-        _ => None,
-    })
-    .await;
-}
 
 fn is(kind: &'static str, identity: &'static str) -> impl Fn(&Value) -> bool {
     move |e| e["type"] == kind && e["identity"] == identity

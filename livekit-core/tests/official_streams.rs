@@ -14,7 +14,6 @@ use livekit_core::data::{
 };
 use livekit_core::room::RpcHandlerFuture;
 use livekit_core::Room;
-use livekit_test_harness::{OfficialPeer, TestServer};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -22,12 +21,6 @@ use tokio::sync::mpsc;
 /// The file size the interop suite transfers each way.
 const FILE_SIZE: usize = 50 * 1024 * 1024;
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(240);
-
-async fn official_peer(server: &TestServer, room: &str, identity: &str) -> OfficialPeer {
-    let mut peer = OfficialPeer::spawn().await.unwrap_or_else(|err| panic!("official SDK peer: {err}"));
-    peer.connect(&server.url(), &token(server, room, identity)).await.expect("official peer connects");
-    peer
-}
 
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lk-{tag}-{}", std::process::id()));
@@ -169,7 +162,8 @@ async fn concurrent_streams_open_and_close_in_the_senders_order() {
     let mut received = record_bytes(&ours, "multi");
     let mut handles = Vec::new();
     for name in ["one", "two", "three"] {
-        let handle = official.request(json!({"cmd": "open_byte_stream", "topic": "multi", "name": name})).await.unwrap();
+        let handle =
+            official.request(json!({"cmd": "open_byte_stream", "topic": "multi", "name": name})).await.unwrap();
         handles.push(handle["handle"].as_u64().unwrap());
     }
     for round in 0..3u8 {
@@ -197,7 +191,8 @@ async fn concurrent_streams_open_and_close_in_the_senders_order() {
     let local = ours.local_participant();
     let mut writers = Vec::new();
     for name in ["a", "b", "c"] {
-        writers.push(Some(local.stream_bytes(StreamByteOptions::new_with_topic("multi2").with_name(name)).await.unwrap()));
+        writers
+            .push(Some(local.stream_bytes(StreamByteOptions::new_with_topic("multi2").with_name(name)).await.unwrap()));
     }
     for round in 0..3u8 {
         for writer in writers.iter().flatten() {
@@ -277,7 +272,10 @@ async fn rpc_both_ways_with_errors() {
 
     // Ours calls theirs.
     official.register_rpc_method("echo", json!({"echo": true})).await.unwrap();
-    official.register_rpc_method("boom", json!({"error": {"code": 4001, "message": "bad seat", "data": "row 9"}})).await.unwrap();
+    official
+        .register_rpc_method("boom", json!({"error": {"code": 4001, "message": "bad seat", "data": "row 9"}}))
+        .await
+        .unwrap();
     official.register_rpc_method("slow", json!({"delay_ms": 4000, "then": {"echo": true}})).await.unwrap();
     assert_eq!(local.perform_rpc(PerformRpcData::new("py", "echo").with_payload("ping")).await.unwrap(), "ping");
     let err = local.perform_rpc(PerformRpcData::new("py", "boom")).await.unwrap_err();

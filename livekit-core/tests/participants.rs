@@ -129,11 +129,7 @@ async fn dropping_the_last_room_handle_leaves_the_room() {
     let server = start_server();
     let (alice, mut alice_events) = join(&server, "r5", "alice").await;
     let (bob, _bob_events) = join(&server, "r5", "bob").await;
-    wait_for(&mut alice_events, "bob's ParticipantConnected", |e| match e {
-        RoomEvent::ParticipantConnected(p) if p.identity() == "bob" => Some(()),
-        _ => None,
-    })
-    .await;
+    wait_until_known(&mut alice_events, "bob").await;
     let bob_clone = bob.clone();
     drop(bob);
     assert_eq!(bob_clone.connection_state(), livekit_core::ConnectionState::Connected, "a clone keeps it joined");

@@ -50,11 +50,7 @@ async fn list_and_remove_participants() {
     let (_alice, mut alice_events) = join(&server, "s2", "alice").await;
     let (_bob, _bob_events) = join(&server, "s2", "bob").await;
     // The server batches join notices of non-publishers (about 3 s); alice must know bob first.
-    wait_for(&mut alice_events, "bob's ParticipantConnected", |e| match e {
-        RoomEvent::ParticipantConnected(p) if p.identity() == "bob" => Some(()),
-        _ => None,
-    })
-    .await;
+    wait_until_known(&mut alice_events, "bob").await;
     let client = admin_client(&server);
     let mut identities: Vec<String> =
         client.list_participants("s2").await.unwrap().into_iter().map(|p| p.identity).collect();
@@ -192,7 +188,9 @@ async fn tokens_carry_initial_state_and_verify() {
         .unwrap();
     let claims = TokenVerifier::with_api_key(server.api_key(), server.api_secret()).verify(&token).unwrap();
     assert_eq!((claims.sub.as_str(), claims.video.room.as_str()), ("alice", "s7"));
-    assert!(TokenVerifier::with_api_key(server.api_key(), "another-secret-0123456789-0123456789").verify(&token).is_err());
+    assert!(TokenVerifier::with_api_key(server.api_key(), "another-secret-0123456789-0123456789")
+        .verify(&token)
+        .is_err());
 
     let (_alice, _a) = Room::connect(&server.url(), &token, RoomOptions::default()).await.unwrap();
     let (bob, _b) = join(&server, "s7", "bob").await;

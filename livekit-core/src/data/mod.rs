@@ -11,7 +11,7 @@ pub use take_cell::TakeCell;
 
 pub use livekit_data_stream::api::{
     ByteStreamInfo, ByteStreamReader, ByteStreamWriter, SendByteOptions, SendTextOptions, StreamByteOptions,
-    StreamError, StreamProgress, StreamProgressCallback, StreamReader, StreamTextOptions, StreamWriter,
-    TextStreamInfo, TextStreamReader, TextStreamWriter,
+    StreamError, StreamProgress, StreamProgressCallback, StreamReader, StreamTextOptions, StreamWriter, TextStreamInfo,
+    TextStreamReader, TextStreamWriter,
 };
 pub use livekit_rpc::api::{PerformRpcData, RpcError, RpcErrorCode, RpcInvocationData, MAX_V1_PAYLOAD_BYTES};

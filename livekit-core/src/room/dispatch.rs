@@ -139,7 +139,9 @@ fn on_data(room: &Arc<RoomInner>, packet: proto::DataPacket, kind: DataPacketKin
         Some(value @ (Value::StreamHeader(_) | Value::StreamChunk(_) | Value::StreamTrailer(_))) => {
             room.streams.on_packet(value, sender);
         }
-        Some(Value::RpcRequest(request)) if !sender.is_empty() => rpc::handle_request_packet(room.clone(), request, sender),
+        Some(Value::RpcRequest(request)) if !sender.is_empty() => {
+            rpc::handle_request_packet(room.clone(), request, sender)
+        }
         Some(Value::RpcResponse(response)) => rpc::handle_response_packet(room, response),
         Some(Value::RpcAck(ack)) => room.rpc_client.handle_incoming_rpc_ack(ack.request_id),
         _ => log::trace!("ignoring a data packet of another kind"),

@@ -60,9 +60,17 @@ pub enum RoomEvent {
     },
     /// A byte stream opened on a topic with no registered handler; one receiver may take the
     /// reader. A reader nobody takes is dropped, which discards the stream.
-    ByteStreamOpened { topic: String, reader: TakeCell<ByteStreamReader>, participant_identity: String },
+    ByteStreamOpened {
+        topic: String,
+        reader: TakeCell<ByteStreamReader>,
+        participant_identity: String,
+    },
     /// A text stream opened on a topic with no registered handler (see `ByteStreamOpened`).
-    TextStreamOpened { topic: String, reader: TakeCell<TextStreamReader>, participant_identity: String },
+    TextStreamOpened {
+        topic: String,
+        reader: TakeCell<TextStreamReader>,
+        participant_identity: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

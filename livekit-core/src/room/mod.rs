@@ -20,9 +20,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::data::streams::Streams;
 use crate::engine::{DataPacketKind, Engine, EngineOptions};
-use livekit_rpc::backend::{RpcClientManager, RpcServerManager};
 use crate::error::{Error, Result};
 pub use events::{ConnectionState, DisconnectReason, RoomEvent};
+use livekit_rpc::backend::{RpcClientManager, RpcServerManager};
 pub use local_participant::{LocalParticipant, MAX_ATTRIBUTES_SIZE, MAX_METADATA_SIZE, MAX_NAME_LENGTH};
 pub use participant::{Participant, RemoteParticipant};
 use participant_state::ParticipantState;

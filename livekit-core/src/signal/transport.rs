@@ -31,7 +31,12 @@ fn proxy_configured() -> bool {
 
 #[async_trait::async_trait]
 impl WsClient for NoDelayWsClient {
-    async fn connect(&self, url: String, headers: Vec<Header>, timeout_ms: u64) -> Result<WsConnectResult, TransportError> {
+    async fn connect(
+        &self,
+        url: String,
+        headers: Vec<Header>,
+        timeout_ms: u64,
+    ) -> Result<WsConnectResult, TransportError> {
         if proxy_configured() {
             return livekit_net::testing::native_ws_client().connect(url, headers, timeout_ms).await;
         }

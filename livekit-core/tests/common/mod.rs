@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use livekit_core::api::{AccessToken, VideoGrants};
 use livekit_core::{Room, RoomEvent, RoomOptions};
-use livekit_test_harness::TestServer;
+use livekit_test_harness::{OfficialPeer, TestServer};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 pub const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -75,4 +75,22 @@ pub async fn assert_no_event(
     while let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.recv()).await {
         assert!(!pick(&event), "unexpected {what}: {event:?}");
     }
+}
+
+/// Waits until `identity` is announced. The server announces a participant that publishes
+/// nothing up to 3 s after it joined (it batches those updates), so a test that needs another
+/// participant known waits for this first.
+pub async fn wait_until_known(events: &mut UnboundedReceiver<RoomEvent>, identity: &str) {
+    wait_for(events, "ParticipantConnected", |e| match e {
+        RoomEvent::ParticipantConnected(p) if p.identity() == identity => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+/// The official Python SDK joined to `room` as `identity`; a missing SDK fails the test.
+pub async fn official_peer(server: &TestServer, room: &str, identity: &str) -> OfficialPeer {
+    let mut peer = OfficialPeer::spawn().await.unwrap_or_else(|err| panic!("official SDK peer: {err}"));
+    peer.connect(&server.url(), &token(server, room, identity)).await.expect("official peer connects");
+    peer
 }

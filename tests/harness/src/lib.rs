@@ -12,8 +12,3 @@ mod server;
 pub use install::{ensure_server_binary, SERVER_VERSION};
 pub use official_peer::OfficialPeer;
 pub use server::{ServerConfig, TestServer};
-
-/// True when running under CI: a missing server, toolchain or peer must fail, never skip.
-pub fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
-}

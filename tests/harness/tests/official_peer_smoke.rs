@@ -1,51 +1,30 @@
 //! Proves the official-SDK peer driver works against a real livekit-server:
 //! two Python peers in one room see each other, attributes and targeted data.
 
+mod common;
+
+use common::{spawn_peer, token};
 use std::time::Duration;
 
-use livekit_api::access_token::{AccessToken, VideoGrants};
-use livekit_test_harness::{in_ci, OfficialPeer, TestServer};
+use livekit_test_harness::{OfficialPeer, TestServer};
 use serde_json::{json, Value};
 
 const EVENT_TIMEOUT: Duration = Duration::from_secs(15);
 const ROOM: &str = "official-peer-smoke";
 
-fn token(server: &TestServer, identity: &str) -> String {
-    let grants =
-        VideoGrants { room_join: true, room: ROOM.into(), can_update_own_metadata: Some(true), ..Default::default() };
-    AccessToken::with_api_key(server.api_key(), server.api_secret())
-        .with_identity(identity)
-        .with_name(identity)
-        .with_grants(grants)
-        .to_jwt()
-        .expect("mint token")
-}
-
-/// Starts a peer; outside CI a missing Python SDK skips the test instead of failing it.
-async fn spawn_peer() -> Option<OfficialPeer> {
-    match OfficialPeer::spawn().await {
-        Ok(peer) => Some(peer),
-        Err(e) if !in_ci() => {
-            eprintln!("skipping: official peer unavailable: {e}");
-            None
-        }
-        Err(e) => panic!("official peer unavailable: {e}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_official_peers_exchange_attributes_and_targeted_data() {
-    let Some(mut a) = spawn_peer().await else { return };
-    let mut b = spawn_peer().await.expect("second peer starts when the first did");
+    let mut a = spawn_peer().await;
+    let mut b = spawn_peer().await;
     let server = tokio::task::spawn_blocking(TestServer::start).await.expect("join").expect("start livekit-server");
     let url = server.url();
 
-    let joined_a = a.connect(&url, &token(&server, "alice")).await.expect("alice connects");
+    let joined_a = a.connect(&url, &token(&server, ROOM, "alice")).await.expect("alice connects");
     assert_eq!(joined_a["identity"], "alice");
     assert!(joined_a["sid"].as_str().is_some_and(|s| s.starts_with("RM_")), "{joined_a}");
     assert_eq!(joined_a["participants"], json!([]));
 
-    let joined_b = b.connect(&url, &token(&server, "bob")).await.expect("bob connects");
+    let joined_b = b.connect(&url, &token(&server, ROOM, "bob")).await.expect("bob connects");
     assert_eq!(joined_b["sid"], joined_a["sid"], "same room");
     let present: Vec<&str> =
         joined_b["participants"].as_array().unwrap().iter().filter_map(|p| p["identity"].as_str()).collect();

@@ -1,36 +1,18 @@
 //! Proves the official-SDK peer's data-stream and RPC commands work against a real
 //! livekit-server: two Python peers exchange a file, a text and RPC calls.
 
+mod common;
+
+use common::{spawn_peer, token};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use livekit_api::access_token::{AccessToken, VideoGrants};
-use livekit_test_harness::{in_ci, OfficialPeer, TestServer};
+use livekit_test_harness::{OfficialPeer, TestServer};
 use serde_json::{json, Value};
 
 const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
 const ROOM: &str = "official-peer-streams-smoke";
 const FILE_SIZE: usize = 1 << 20;
-
-fn token(server: &TestServer, identity: &str) -> String {
-    let grants = VideoGrants { room_join: true, room: ROOM.into(), ..Default::default() };
-    AccessToken::with_api_key(server.api_key(), server.api_secret())
-        .with_identity(identity)
-        .with_grants(grants)
-        .to_jwt()
-        .expect("mint token")
-}
-
-async fn spawn_peer() -> Option<OfficialPeer> {
-    match OfficialPeer::spawn().await {
-        Ok(peer) => Some(peer),
-        Err(e) if !in_ci() => {
-            eprintln!("skipping: official peer unavailable: {e}");
-            None
-        }
-        Err(e) => panic!("official peer unavailable: {e}"),
-    }
-}
 
 /// Pseudo-random bytes (xorshift64*), seeded from the clock: different on every run.
 fn random_bytes(len: usize) -> Vec<u8> {
@@ -70,12 +52,12 @@ fn is(kind: &'static str) -> impl Fn(&Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_official_peers_exchange_a_file_a_text_and_rpc_calls() {
-    let Some(mut a) = spawn_peer().await else { return };
-    let mut b = spawn_peer().await.expect("second peer starts when the first did");
+    let mut a = spawn_peer().await;
+    let mut b = spawn_peer().await;
     let server = tokio::task::spawn_blocking(TestServer::start).await.expect("join").expect("start livekit-server");
     let url = server.url();
-    a.connect(&url, &token(&server, "alice")).await.expect("alice connects");
-    b.connect(&url, &token(&server, "bob")).await.expect("bob connects");
+    a.connect(&url, &token(&server, ROOM, "alice")).await.expect("alice connects");
+    b.connect(&url, &token(&server, ROOM, "bob")).await.expect("bob connects");
     a.wait_event(EVENT_TIMEOUT, |e| e["type"] == "participant_connected" && e["identity"] == "bob")
         .await
         .expect("alice sees bob");
