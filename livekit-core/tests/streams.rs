@@ -188,3 +188,27 @@ async fn handler_registration_rules() {
     room.register_text_stream_handler("t", |_, _| {}).unwrap();
     assert!(room.register_text_stream_handler("lk.rpc_request", |_, _| {}).is_err(), "RPC topics are reserved");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_stream_name_cannot_escape_the_download_directory() {
+    let server = start_server();
+    let (alice, _a) = join(&server, "st7", "alice").await;
+    let (bob, _b) = join(&server, "st7", "bob").await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let dir = std::env::temp_dir().join(format!("lk-st7-{}", std::process::id())).join("downloads");
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.clone();
+    bob.register_byte_stream_handler("files", move |reader: ByteStreamReader, _| {
+        let (tx, target) = (tx.clone(), target.clone());
+        tokio::spawn(async move {
+            let _ = tx.send(reader.write_to_file(Some(&target), None).await.map_err(|e| e.to_string()));
+        });
+    })
+    .unwrap();
+    let options = SendByteOptions::new_with_topic("files").with_name("../escaped.txt");
+    alice.local_participant().send_bytes(b"payload", options).await.unwrap();
+    let err = recv(&mut rx, "the write result").await.unwrap_err();
+    assert!(err.contains("file name"), "{err}");
+    assert!(!dir.parent().unwrap().join("escaped.txt").exists(), "nothing was written outside the directory");
+    std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+}

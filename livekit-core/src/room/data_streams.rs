@@ -138,6 +138,7 @@ pub(super) async fn route_opened_streams(room: Weak<RoomInner>, mut output: Unbo
             }
             Route::Byte(reader, sender) => {
                 let topic = livekit_data_stream::api::StreamReader::info(&reader).topic.clone();
+                log::info!("no byte stream handler for topic {topic:?}: raised as ByteStreamOpened");
                 room.emit(RoomEvent::ByteStreamOpened {
                     topic,
                     reader: TakeCell::new(reader),
@@ -146,6 +147,7 @@ pub(super) async fn route_opened_streams(room: Weak<RoomInner>, mut output: Unbo
             }
             Route::Text(reader, sender) => {
                 let topic = livekit_data_stream::api::StreamReader::info(&reader).topic.clone();
+                log::info!("no text stream handler for topic {topic:?}: raised as TextStreamOpened");
                 room.emit(RoomEvent::TextStreamOpened {
                     topic,
                     reader: TakeCell::new(reader),
