@@ -201,6 +201,9 @@ async fn concurrent_streams_open_and_close_in_the_senders_order() {
     }
     for index in [1, 2, 0] {
         writers[index].take().unwrap().close().await.unwrap();
+        // Paces the sender: the official reader reports when its Python task finishes, and
+        // asyncio may finish tasks whose ends arrived in the same instant in another order.
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut events = Vec::new();
     for _ in 0..3 {
