@@ -1,26 +1,33 @@
 #!/usr/bin/env python3
 """The official LiveKit Python SDK's side of livekit-bench.
 
-Usage: official_bench.py <metric> <url> <key> <secret> <room> <count> <size>
+Usage: official_bench.py <metric> <url> <key> <secret> <room> <count> <size> [file]
        official_bench.py version
 
-metric is connect, rtt, throughput or hold. Prints one JSON line on stdout, in the same
+metric is connect, rtt, throughput, hold, stream, rpc or bigfile; stream and bigfile take the
+file to send. Prints one JSON line on stdout, in the same
 shape as our side (bench/src/ours.rs and hold.rs), so the bench reads both alike. The work
 mirrors ours step for step; change both together.
 """
 
 import asyncio
 import json
+import os
 import sys
 import time
 
 from livekit import api, rtc
 
-# Mirrors WARMUP_ECHOES and the timeouts in bench/src/ours.rs and hold.rs.
+# Mirrors WARMUP_ECHOES and the timeouts in bench/src/ours.rs, hold.rs, streams.rs, bigfile.rs.
 WARMUP_ECHOES = 10
 ECHO_TIMEOUT = 10.0
 THROUGHPUT_TIMEOUT = 120.0
 SETTLE_TIMEOUT = 60.0
+STREAM_TIMEOUT = 180.0
+PRESENCE_TIMEOUT = 10.0
+STREAM_TOPIC = "bench"
+DONE_TOPIC = "done"
+SAMPLE_EVERY = 0.01
 
 
 def token(key, secret, room, identity):
@@ -194,22 +201,161 @@ async def hold(url, key, secret, room_name, count, _size):
     }
 
 
+async def await_participant(room, identity):
+    """Waits until room sees identity, so a send right after cannot miss it."""
+    seen = asyncio.Event()
+
+    def check(_participant=None):
+        if identity in room.remote_participants:
+            seen.set()
+
+    room.on("participant_connected", check)
+    check()
+    await asyncio.wait_for(seen.wait(), PRESENCE_TIMEOUT)
+
+
+def count_streams(room):
+    """B's handler: reads every stream on STREAM_TOPIC to its end; a queue of (bytes, end time)."""
+    loop = asyncio.get_running_loop()
+    done = asyncio.Queue()
+    tasks = set()  # the event loop keeps only weak references to tasks
+
+    async def read(reader):
+        received = 0
+        try:
+            async for chunk in reader:
+                received += len(chunk)
+            done.put_nowait((received, time.perf_counter()))
+        except Exception as err:  # reported to the waiting side rather than lost in a task
+            done.put_nowait(err)
+
+    def handler(reader, _participant_identity):
+        task = loop.create_task(read(reader))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    room.register_byte_stream_handler(STREAM_TOPIC, handler)
+    return done
+
+
+async def stream(url, key, secret, room_name, _count, _size, path):
+    a = await join(url, key, secret, room_name, "a")
+    b = await join(url, key, secret, room_name, "b")
+    received = count_streams(b)
+    await await_participant(a, "b")
+    size = os.path.getsize(path)
+
+    start = time.perf_counter()
+    await a.local_participant.send_file(path, topic=STREAM_TOPIC, destination_identities=["b"])
+    send_seconds = time.perf_counter() - start
+    got = await asyncio.wait_for(received.get(), STREAM_TIMEOUT)
+    if isinstance(got, Exception):
+        raise got
+    read_bytes, end = got
+    if read_bytes != size:
+        raise RuntimeError(f"B read {read_bytes} bytes of {size}")
+    await a.disconnect()
+    await b.disconnect()
+    return {"bytes": read_bytes, "seconds": end - start, "send_seconds": send_seconds}
+
+
+async def rpc(url, key, secret, room_name, count, _size):
+    a = await join(url, key, secret, room_name, "a")
+    b = await join(url, key, secret, room_name, "b")
+
+    @b.local_participant.register_rpc_method("echo")
+    async def echo(data: rtc.RpcInvocationData):
+        return data.payload
+
+    await await_participant(a, "b")
+    first_call_ms = 0.0
+    samples = []
+    for i in range(WARMUP_ECHOES + count):
+        start = time.perf_counter()
+        reply = await a.local_participant.perform_rpc(
+            destination_identity="b", method="echo", payload="x"
+        )
+        elapsed = (time.perf_counter() - start) * 1000.0
+        if reply != "x":
+            raise RuntimeError(f"call {i} answered {reply!r}")
+        if i == 0:
+            first_call_ms = elapsed
+        elif i >= WARMUP_ECHOES:
+            samples.append(elapsed)
+    await a.disconnect()
+    await b.disconnect()
+    return {"samples_ms": samples, "first_call_ms": first_call_ms}
+
+
+async def sample_rss(peak):
+    """A second opinion on the peak, in case the kernel's counter was not reset."""
+    while True:
+        peak[0] = max(peak[0], status_kb("VmRSS"))
+        await asyncio.sleep(SAMPLE_EVERY)
+
+
+async def bigfile(url, key, secret, room_name, _count, _size, path):
+    """The sender alone; the receiver is our client in the bench process (bigfile.rs)."""
+    file_bytes = os.path.getsize(path)
+    a = await join(url, key, secret, room_name, "a")
+    await await_participant(a, "b")
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    @a.on("data_received")
+    def on_data(packet):
+        if packet.topic == DONE_TOPIC and not done.done():
+            done.set_result(None)
+
+    # Everything from here on is the send: the baseline is the connected, idle client.
+    baseline_kb = status_kb("VmRSS")
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")  # resets VmHWM to VmRSS, so the peak read later is the send's own
+    peak = [baseline_kb]
+    sampler = asyncio.ensure_future(sample_rss(peak))
+
+    start = time.perf_counter()
+    await a.local_participant.send_file(path, topic=STREAM_TOPIC, destination_identities=["b"])
+    send_seconds = time.perf_counter() - start
+    await asyncio.wait_for(done, STREAM_TIMEOUT)
+    done_seconds = time.perf_counter() - start
+
+    sampler.cancel()
+    report = {
+        "file_bytes": file_bytes,
+        "baseline_kb": baseline_kb,
+        "hwm_kb": status_kb("VmHWM"),
+        "sampled_peak_kb": peak[0],
+        "end_kb": status_kb("VmRSS"),
+        "send_seconds": send_seconds,
+        "done_seconds": done_seconds,
+    }
+    await a.disconnect()
+    return report
+
+
 METRICS = {
     "connect": connect_times,
     "rtt": round_trips,
     "throughput": throughput,
     "hold": hold,
+    "stream": stream,
+    "rpc": rpc,
+    "bigfile": bigfile,
 }
+# The metrics that take a file to send as their last argument.
+WITH_FILE = {"stream", "bigfile"}
 
 
 def main(argv):
     if argv[1:] == ["version"]:
         print(rtc.__version__)
         return
-    if len(argv) != 8 or argv[1] not in METRICS:
+    if len(argv) < 2 or argv[1] not in METRICS or len(argv) != 8 + (argv[1] in WITH_FILE):
         sys.exit(__doc__)
-    metric, url, key, secret, room_name, count, size = argv[1:]
-    result = asyncio.run(METRICS[metric](url, key, secret, room_name, int(count), int(size)))
+    metric, url, key, secret, room_name, count, size, *file = argv[1:]
+    job = METRICS[metric](url, key, secret, room_name, int(count), int(size), *file)
+    result = asyncio.run(job)
     print(json.dumps(result), flush=True)
 
 

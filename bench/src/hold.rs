@@ -73,7 +73,7 @@ pub async fn run_holder(args: &[String]) -> anyhow::Result<()> {
 }
 
 /// A `kB` field of /proc/self/status: VmRSS (resident now), VmHWM (resident peak), RssAnon, RssFile.
-fn status_kb(field: &str) -> anyhow::Result<u64> {
+pub fn status_kb(field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string("/proc/self/status")?;
     status
         .lines()

@@ -6,6 +6,7 @@ use serde_json::Value;
 use tokio::process::Command;
 
 use crate::child::run_json_process;
+use crate::payload::TempFile;
 use crate::{Group, Plan, ServerInfo};
 
 fn script_path() -> PathBuf {
@@ -17,22 +18,33 @@ fn python() -> String {
     std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-/// Runs `official_bench.py <metric> <url> <key> <secret> <room> <count> <size>`.
-pub async fn measure(group: Group, info: &ServerInfo, room: &str, plan: Plan) -> anyhow::Result<Value> {
+/// Runs `official_bench.py <metric> <url> <key> <secret> <room> <count> <size> [file]`.
+pub async fn measure(
+    group: Group,
+    info: &ServerInfo,
+    room: &str,
+    plan: Plan,
+    file: Option<&TempFile>,
+) -> anyhow::Result<Value> {
     let count = match group {
         Group::Connect => plan.connects,
         Group::Rtt => plan.echoes,
         Group::Throughput => plan.messages,
         Group::Memory => plan.participants,
+        Group::Rpc => plan.rpc_calls,
+        Group::Stream | Group::BigFile => 1,
     };
-    let mut command = Command::new(python());
-    command
-        .arg("-u")
-        .arg(script_path())
-        .args([group.name(), &info.url, &info.key, &info.secret, room])
-        .arg(count.to_string())
-        .arg(plan.size.to_string());
+    let path = file.map(|f| f.path().to_string_lossy().into_owned());
+    let command = command(group.name(), info, room, &count.to_string(), &plan.size.to_string(), path.as_deref());
     run_json_process(command, &format!("official_bench.py {}", group.name())).await
+}
+
+/// The script's command line for one metric, for callers that run it themselves.
+pub fn command(metric: &str, info: &ServerInfo, room: &str, count: &str, size: &str, file: Option<&str>) -> Command {
+    let mut command = Command::new(python());
+    command.arg("-u").arg(script_path()).args([metric, &info.url, &info.key, &info.secret, room, count, size]);
+    command.args(file);
+    command
 }
 
 /// The SDK's version, for the report; `None` if the script cannot import it.
