@@ -170,9 +170,16 @@ async fn sender_leaving_mid_stream_fails_the_reader() {
     let (bob, _b) = join(&server, "st5", "bob").await;
     assert!(bob.remote_participants().contains_key("alice"), "bob knows alice from his join");
     let (tx, mut rx) = mpsc::unbounded_channel();
-    bob.register_byte_stream_handler("up", byte_handler(tx)).unwrap();
+    let (opened_tx, mut opened) = mpsc::unbounded_channel();
+    let read = byte_handler(tx);
+    bob.register_byte_stream_handler("up", move |reader, sender| {
+        let _ = opened_tx.send(());
+        read(reader, sender);
+    })
+    .unwrap();
     let writer = alice.local_participant().stream_bytes(StreamByteOptions::new_with_topic("up")).await.unwrap();
     writer.write(b"half of it").await.unwrap();
+    recv(&mut opened, "the stream opening at bob").await; // "mid-stream": bob is reading it
     alice.disconnect().await.unwrap();
     let got = recv(&mut rx, "the broken stream").await;
     assert!(got.content.is_err(), "a reader must fail, not end cleanly: {got:?}");

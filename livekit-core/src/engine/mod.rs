@@ -155,8 +155,10 @@ impl Engine {
         }
     }
 
-    /// Closes everything. Sends `LeaveRequest` first so others see us leave at once.
+    /// Closes everything: first lets queued reliable data go out (nothing sent reliably is
+    /// dropped by our own disconnect), then sends `LeaveRequest` so others see us leave at once.
     pub async fn close(&self) {
+        self.reliable.drain(Duration::from_secs(2)).await;
         let leave = proto::LeaveRequest {
             can_reconnect: false,
             reason: proto::DisconnectReason::ClientInitiated as i32,

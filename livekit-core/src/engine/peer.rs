@@ -284,6 +284,18 @@ impl DataChannel {
         }
     }
 
+    /// Waits (at most `limit`) until everything queued has been handed to the network, so a
+    /// disconnect right after a send does not lose it.
+    pub async fn drain(&self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.dc.ready_state() == RTCDataChannelState::Open
+            && self.dc.buffered_amount().await > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await; // shutdown path: polling is fine
+        }
+    }
+
     pub async fn send(&self, data: Bytes) -> Result<()> {
         self.dc.send(&data).await.map(|_| ()).map_err(|e| Error::Connection(format!("data channel send: {e}")))
     }

@@ -65,7 +65,7 @@ fn on_participant_info(room: &RoomInner, info: &proto::ParticipantInfo) {
         Some(p) if p.state.read().sid != info.sid && departed => {}
         Some(p) if departed => {
             room.remotes.write().remove(&info.identity);
-            forget_sender(room, &info.identity);
+            forget_sender(room, info);
             room.emit(RoomEvent::ParticipantDisconnected(p));
         }
         Some(p) if p.state.read().sid == info.sid => {
@@ -74,21 +74,23 @@ fn on_participant_info(room: &RoomInner, info: &proto::ParticipantInfo) {
         }
         // A new session under a known identity: the old one is gone.
         Some(old) => {
-            forget_sender(room, &info.identity);
+            forget_sender(room, info);
             room.emit(RoomEvent::ParticipantDisconnected(old));
             add_remote(room, info);
         }
         // Never announced (it left within the server's batching window), yet it may have
         // begun streams or calls: those must fail rather than hang.
-        None if departed => forget_sender(room, &info.identity),
+        None if departed => forget_sender(room, info),
         None => add_remote(room, info),
     }
 }
 
-/// A participant left: its half-sent streams fail and calls waiting on it end.
-fn forget_sender(room: &RoomInner, identity: &str) {
-    room.streams.abort_streams_from(identity);
-    room.rpc_client.handle_participant_disconnected(&identity.to_string().into());
+/// A participant left: its half-sent streams fail, calls waiting on it end, and stream packets
+/// of its session that are still on their way are dropped.
+fn forget_sender(room: &RoomInner, info: &proto::ParticipantInfo) {
+    room.departed_sids.lock().insert(info.sid.clone());
+    room.streams.abort_streams_from(&info.identity);
+    room.rpc_client.handle_participant_disconnected(&info.identity.clone().into());
 }
 
 fn add_remote(room: &RoomInner, info: &proto::ParticipantInfo) {
@@ -137,7 +139,11 @@ fn on_data(room: &Arc<RoomInner>, packet: proto::DataPacket, kind: DataPacketKin
             });
         }
         Some(value @ (Value::StreamHeader(_) | Value::StreamChunk(_) | Value::StreamTrailer(_))) => {
-            room.streams.on_packet(value, sender);
+            if room.departed_sids.lock().contains(&packet.participant_sid) {
+                log::debug!("dropping a stream packet from {sender}, who already left");
+            } else {
+                room.streams.on_packet(value, sender);
+            }
         }
         Some(Value::RpcRequest(request)) if !sender.is_empty() => {
             rpc::handle_request_packet(room.clone(), request, sender)

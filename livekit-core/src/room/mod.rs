@@ -80,6 +80,10 @@ pub(crate) struct RoomInner {
     /// for the server to echo their change.
     state_changed: watch::Sender<u64>,
     remotes: RwLock<HashMap<String, RemoteParticipant>>,
+    /// Sessions (sids) that left. Stream packets travel on the data channel and departures on
+    /// the signalling connection, so a stream header can arrive after its sender left; packets
+    /// from these sessions are dropped instead of opening a stream that could never end.
+    departed_sids: Mutex<std::collections::HashSet<String>>,
     listeners: Mutex<Vec<mpsc::UnboundedSender<RoomEvent>>>,
     pending_requests: Mutex<HashMap<u32, oneshot::Sender<proto::RequestResponse>>>,
     state: watch::Sender<ConnectionState>,
@@ -121,6 +125,7 @@ impl Room {
             },
             state_changed: watch::channel(0).0,
             remotes: RwLock::new(remotes),
+            departed_sids: Mutex::new(std::collections::HashSet::new()),
             listeners: Mutex::new(Vec::new()),
             pending_requests: Mutex::new(HashMap::new()),
             state: watch::channel(ConnectionState::Connected).0,
