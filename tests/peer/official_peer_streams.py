@@ -58,32 +58,29 @@ MAX_RESPONSE_SIZE = 64 * 1024 * 1024
 MAX_BEHAVIOUR_DEPTH = 8
 
 
-def req_str(c, key):
+def checked(c, key, ok, what, required=False):
+    """Returns `c[key]` after checking its type, so a bad command is an error, never a crash."""
     value = c.get(key)
-    if not isinstance(value, str):
-        raise ValueError(f"{key} must be a string")
+    if (value is None and required) or (value is not None and not ok(value)):
+        raise ValueError(f"{key} must be {what}")
     return value
+
+
+def req_str(c, key):
+    return checked(c, key, lambda v: isinstance(v, str), "a string", required=True)
 
 
 def opt_str(c, key):
-    value = c.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{key} must be a string")
-    return value
+    return checked(c, key, lambda v: isinstance(v, str), "a string")
 
 
 def opt_int(c, key):
-    value = c.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValueError(f"{key} must be a non-negative integer")
-    return value
+    is_count = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    return checked(c, key, is_count, "a non-negative integer")
 
 
 def opt_bool(c, key):
-    value = c.get(key)
-    if value is not None and not isinstance(value, bool):
-        raise ValueError(f"{key} must be a boolean")
-    return value
+    return checked(c, key, lambda v: isinstance(v, bool), "a boolean")
 
 
 def opt_str_list(c, key):
@@ -148,7 +145,7 @@ def check_behaviour(b, depth=0):
 
 async def run_behaviour(b, payload):
     if "delay_ms" in b:
-        await asyncio.sleep((b["delay_ms"] or 0) / 1000)  # the requested handler latency
+        await asyncio.sleep((b["delay_ms"] or 0) / 1000)  # a slow handler is what the command asks for
         return await run_behaviour(b["then"], payload)
     if "error" in b:
         e = b["error"]
