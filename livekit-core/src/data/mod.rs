@@ -9,6 +9,8 @@ pub(crate) use packet::user_packet;
 pub use packet::{DataOptions, MAX_DATA_PAYLOAD, MAX_IDENTITY_LENGTH};
 pub use take_cell::TakeCell;
 
+pub use livekit_common::ParticipantIdentity;
+pub use livekit_data_stream::api::OperationType;
 pub use livekit_data_stream::api::{
     ByteStreamInfo, ByteStreamReader, ByteStreamWriter, SendByteOptions, SendTextOptions, StreamByteOptions,
     StreamError, StreamProgress, StreamProgressCallback, StreamReader, StreamTextOptions, StreamWriter, TextStreamInfo,

@@ -35,6 +35,14 @@ macro_rules! participant_accessors {
         pub fn permissions(&self) -> Option<$crate::room::ParticipantPermissions> {
             self.state.read().permissions.clone()
         }
+        /// When the participant joined, in milliseconds since the epoch (0 if unknown).
+        pub fn joined_at_ms(&self) -> i64 {
+            self.state.read().joined_at_ms
+        }
+        /// The protocol version of the participant's client (what it supports).
+        pub fn client_protocol(&self) -> i32 {
+            self.state.read().client_protocol
+        }
     };
 }
 pub(crate) use participant_accessors;
@@ -93,6 +101,12 @@ impl Participant {
     }
     pub fn permissions(&self) -> Option<ParticipantPermissions> {
         self.state().read().permissions.clone()
+    }
+    pub fn joined_at_ms(&self) -> i64 {
+        self.state().read().joined_at_ms
+    }
+    pub fn client_protocol(&self) -> i32 {
+        self.state().read().client_protocol
     }
     pub fn is_local(&self) -> bool {
         matches!(self, Participant::Local(_))

@@ -67,6 +67,8 @@ pub(crate) struct ParticipantState {
     /// What the participant's client supports (data streams v2, compression...).
     pub client_protocol: i32,
     pub capabilities: Vec<i32>,
+    /// When the participant joined, in milliseconds since the epoch (0 if unknown).
+    pub joined_at_ms: i64,
 }
 
 /// One observable change, in the order events are raised.
@@ -91,6 +93,7 @@ impl ParticipantState {
             version: info.version,
             client_protocol: info.client_protocol,
             capabilities: info.capabilities.clone(),
+            joined_at_ms: if info.joined_at_ms != 0 { info.joined_at_ms } else { info.joined_at * 1000 },
         }
     }
 

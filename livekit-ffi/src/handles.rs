@@ -1,0 +1,151 @@
+//! The handle table: every object the client holds by id. Ids and async ids share one counter
+//! that starts at 1, so 0 never names anything (the protocol's "invalid handle").
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use livekit_core::data::{ByteStreamReader, TextStreamReader};
+use livekit_core::{LocalParticipant, RemoteParticipant};
+use parking_lot::Mutex;
+
+use crate::error::{FfiError, FfiResult};
+use crate::requests::room::FfiRoom;
+use crate::requests::stream_writers::WriterQueue;
+
+pub enum FfiHandle {
+    /// Bytes the client reads through a pointer: a response or a received data packet. The box
+    /// keeps their address fixed until the handle is dropped.
+    Buffer(#[allow(dead_code)] Box<[u8]>),
+    Room(Arc<FfiRoom>),
+    LocalParticipant(LocalParticipant),
+    /// Kept so the participant outlives the client's reference to it.
+    RemoteParticipant(#[allow(dead_code)] RemoteParticipant),
+    ByteReader(ByteStreamReader),
+    TextReader(TextStreamReader),
+    /// The queue of the task that owns the writer.
+    ByteWriter(WriterQueue<Vec<u8>>),
+    TextWriter(WriterQueue<String>),
+}
+
+impl FfiHandle {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Buffer(_) => "buffer",
+            Self::Room(_) => "room",
+            Self::LocalParticipant(_) => "local participant",
+            Self::RemoteParticipant(_) => "remote participant",
+            Self::ByteReader(_) => "byte stream reader",
+            Self::TextReader(_) => "text stream reader",
+            Self::ByteWriter(_) => "byte stream writer",
+            Self::TextWriter(_) => "text stream writer",
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct HandleTable {
+    next_id: AtomicU64,
+    handles: Mutex<HashMap<u64, FfiHandle>>,
+}
+
+/// Picks one kind of handle out of the table, or says why it cannot.
+macro_rules! expect_kind {
+    ($handle:expr, $id:expr, $variant:ident, $expected:literal) => {
+        match $handle {
+            FfiHandle::$variant(value) => Ok(value),
+            other => Err(FfiError::WrongHandleType { id: $id, expected: $expected, actual: other.kind() }),
+        }
+    };
+}
+
+/// Takes one kind of handle out of the table (a request that consumes it); a handle of another
+/// kind stays where it was.
+macro_rules! take_kind {
+    ($table:ident, $id:expr, $variant:ident, $expected:literal) => {{
+        let mut handles = $table.handles.lock();
+        match handles.remove(&$id) {
+            None => Err(FfiError::UnknownHandle($id)),
+            Some(FfiHandle::$variant(value)) => Ok(value),
+            Some(other) => {
+                let actual = other.kind();
+                handles.insert($id, other);
+                Err(FfiError::WrongHandleType { id: $id, expected: $expected, actual })
+            }
+        }
+    }};
+}
+
+impl HandleTable {
+    /// A fresh id, never 0 and never reused.
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn insert(&self, handle: FfiHandle) -> u64 {
+        let id = self.next_id();
+        self.handles.lock().insert(id, handle);
+        id
+    }
+
+    /// Stores a handle under an id taken from `next_id` earlier (an object that names itself).
+    pub fn insert_at(&self, id: u64, handle: FfiHandle) {
+        self.handles.lock().insert(id, handle);
+    }
+
+    /// Removes a handle; `None` if the id is unknown.
+    pub fn remove(&self, id: u64) -> Option<FfiHandle> {
+        self.handles.lock().remove(&id)
+    }
+
+    /// Removes every handle (dispose), returning the rooms so they can be closed.
+    pub fn clear(&self) -> Vec<Arc<FfiRoom>> {
+        let handles = std::mem::take(&mut *self.handles.lock());
+        handles
+            .into_values()
+            .filter_map(|handle| match handle {
+                FfiHandle::Room(room) => Some(room),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn with<T>(&self, id: u64, pick: impl FnOnce(&FfiHandle) -> FfiResult<T>) -> FfiResult<T> {
+        match self.handles.lock().get(&id) {
+            Some(handle) => pick(handle),
+            None => Err(FfiError::UnknownHandle(id)),
+        }
+    }
+
+    pub fn room(&self, id: u64) -> FfiResult<Arc<FfiRoom>> {
+        self.with(id, |handle| expect_kind!(handle, id, Room, "room").cloned())
+    }
+
+    pub fn local_participant(&self, id: u64) -> FfiResult<LocalParticipant> {
+        self.with(id, |handle| expect_kind!(handle, id, LocalParticipant, "local participant").cloned())
+    }
+
+    pub fn byte_writer(&self, id: u64) -> FfiResult<WriterQueue<Vec<u8>>> {
+        self.with(id, |handle| expect_kind!(handle, id, ByteWriter, "byte stream writer").cloned())
+    }
+
+    pub fn text_writer(&self, id: u64) -> FfiResult<WriterQueue<String>> {
+        self.with(id, |handle| expect_kind!(handle, id, TextWriter, "text stream writer").cloned())
+    }
+
+    pub fn take_byte_writer(&self, id: u64) -> FfiResult<WriterQueue<Vec<u8>>> {
+        take_kind!(self, id, ByteWriter, "byte stream writer")
+    }
+
+    pub fn take_text_writer(&self, id: u64) -> FfiResult<WriterQueue<String>> {
+        take_kind!(self, id, TextWriter, "text stream writer")
+    }
+
+    pub fn take_byte_reader(&self, id: u64) -> FfiResult<ByteStreamReader> {
+        take_kind!(self, id, ByteReader, "byte stream reader")
+    }
+
+    pub fn take_text_reader(&self, id: u64) -> FfiResult<TextStreamReader> {
+        take_kind!(self, id, TextReader, "text stream reader")
+    }
+}

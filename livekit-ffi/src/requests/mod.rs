@@ -1,0 +1,59 @@
+//! Decodes one `FfiRequest` and hands it to the module that owns it; each returns the
+//! synchronous response and, for long operations, spawns the work that sends the callback.
+
+mod convert;
+mod data_packets;
+mod participant;
+mod room_events;
+mod rpc;
+mod stream_readers;
+pub mod stream_writers;
+mod unsupported;
+
+pub mod room;
+
+use prost::Message;
+
+use crate::error::FfiResult;
+use crate::proto::{ffi_request::Message as Request, ffi_response::Message as Response, FfiRequest};
+
+pub fn handle(bytes: &[u8]) -> FfiResult<Response> {
+    let request = FfiRequest::decode(bytes)?;
+    let Some(message) = request.message else {
+        return Err(unsupported::classify(bytes));
+    };
+    Ok(match message {
+        Request::Dispose(r) => Response::Dispose(room::dispose(r)),
+        Request::Connect(r) => Response::Connect(room::connect(r)),
+        Request::Disconnect(r) => Response::Disconnect(room::disconnect(r)?),
+        Request::ReadyForRoomEvent(r) => Response::ReadyForRoomEvent(room::ready_for_room_event(r)?),
+        Request::GetSessionStats(r) => Response::GetSessionStats(room::get_session_stats(r)?),
+        Request::PublishData(r) => Response::PublishData(data_packets::publish_data(r)?),
+        Request::SetLocalMetadata(r) => Response::SetLocalMetadata(participant::set_metadata(r)?),
+        Request::SetLocalName(r) => Response::SetLocalName(participant::set_name(r)?),
+        Request::SetLocalAttributes(r) => Response::SetLocalAttributes(participant::set_attributes(r)?),
+        Request::PerformRpc(r) => Response::PerformRpc(rpc::perform(r)?),
+        Request::RegisterRpcMethod(r) => Response::RegisterRpcMethod(rpc::register(r)?),
+        Request::UnregisterRpcMethod(r) => Response::UnregisterRpcMethod(rpc::unregister(r)?),
+        Request::RpcMethodInvocationResponse(r) => Response::RpcMethodInvocationResponse(rpc::answer(r)),
+        Request::ByteReadIncremental(r) => Response::ByteReadIncremental(stream_readers::byte_read_incremental(r)?),
+        Request::ByteReadAll(r) => Response::ByteReadAll(stream_readers::byte_read_all(r)?),
+        Request::ByteWriteToFile(r) => Response::ByteWriteToFile(stream_readers::byte_write_to_file(r)?),
+        Request::TextReadIncremental(r) => Response::TextReadIncremental(stream_readers::text_read_incremental(r)?),
+        Request::TextReadAll(r) => Response::TextReadAll(stream_readers::text_read_all(r)?),
+        Request::SendFile(r) => Response::SendFile(stream_writers::send_file(r)?),
+        Request::SendText(r) => Response::SendText(stream_writers::send_text(r)?),
+        Request::SendBytes(r) => Response::SendBytes(stream_writers::send_bytes(r)?),
+        Request::ByteStreamOpen(r) => Response::ByteStreamOpen(stream_writers::byte_stream_open(r)?),
+        Request::ByteStreamWrite(r) => Response::ByteStreamWrite(stream_writers::byte_stream_write(r)?),
+        Request::ByteStreamClose(r) => Response::ByteStreamClose(stream_writers::byte_stream_close(r)?),
+        Request::TextStreamOpen(r) => Response::TextStreamOpen(stream_writers::text_stream_open(r)?),
+        Request::TextStreamWrite(r) => Response::TextStreamWrite(stream_writers::text_stream_write(r)?),
+        Request::TextStreamClose(r) => Response::TextStreamClose(stream_writers::text_stream_close(r)?),
+    })
+}
+
+/// Refuses a request the fuzzer must not run for real: it would open network connections.
+pub fn is_connect(bytes: &[u8]) -> bool {
+    matches!(FfiRequest::decode(bytes), Ok(FfiRequest { message: Some(Request::Connect(_)) }))
+}
