@@ -7,12 +7,15 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use prost::Message;
 
 use crate::error::{last_error, panic_message, set_last_error, FfiError, FfiResult, LkFfiErrorCode};
-use crate::events::FfiCallback;
 use crate::handles::FfiHandle;
 use crate::logger;
 use crate::proto::FfiResponse;
 use crate::requests;
 use crate::server::server;
+
+/// The event callback: one serialized `FfiEvent` per call, from any thread, valid only during
+/// the call. Null turns events off.
+pub type LkFfiCallback = Option<unsafe extern "C" fn(data: *const u8, len: usize)>;
 
 /// The id `livekit_ffi_request` returns on failure; no handle ever has it.
 pub const INVALID_HANDLE: u64 = 0;
@@ -23,7 +26,7 @@ pub const INVALID_HANDLE: u64 = 0;
 /// thread; the bytes are valid only during the call.
 #[no_mangle]
 pub extern "C" fn livekit_ffi_initialize(
-    callback: Option<FfiCallback>,
+    callback: LkFfiCallback,
     capture_logs: bool,
     sdk: *const c_char,
     sdk_version: *const c_char,

@@ -21,8 +21,7 @@ pub mod proto {
 
 pub use cabi::{
     livekit_ffi_dispose, livekit_ffi_drop_handle, livekit_ffi_initialize, livekit_ffi_last_error, livekit_ffi_request,
-    INVALID_HANDLE,
+    LkFfiCallback, INVALID_HANDLE,
 };
 pub use error::LkFfiErrorCode;
-pub use events::FfiCallback;
 pub use requests::is_connect;
