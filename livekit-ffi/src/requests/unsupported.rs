@@ -109,7 +109,9 @@ mod tests {
     #[test]
     fn an_unimplemented_request_is_named() {
         // FfiRequest { new_audio_source (26): {} }
-        let bytes = [26 << 3 | 2, 0];
+        let mut bytes = Vec::new();
+        prost::encoding::encode_key(26, prost::encoding::WireType::LengthDelimited, &mut bytes);
+        bytes.push(0);
         let error = classify(&bytes);
         assert!(matches!(error, FfiError::NotImplemented { name: "new_audio_source", number: 26, .. }), "{error}");
         assert!(error.to_string().contains("new_audio_source"));

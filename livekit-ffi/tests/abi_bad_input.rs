@@ -1,0 +1,144 @@
+//! The C ABI under bad input: every failure is a typed error (`livekit_ffi_last_error`),
+//! never a panic or a crash. One test walks the whole lifecycle, because the library's state
+//! is global to the process: before initialize, after it, after dispose, and again.
+
+use std::ffi::c_char;
+use std::sync::Mutex;
+
+use livekit_ffi::proto::{self, ffi_event, ffi_request, ffi_response, FfiEvent, FfiRequest, FfiResponse};
+use livekit_ffi::{
+    livekit_ffi_dispose, livekit_ffi_drop_handle, livekit_ffi_initialize, livekit_ffi_last_error, livekit_ffi_request,
+    LkFfiErrorCode,
+};
+use prost::Message;
+
+static EVENTS: Mutex<Vec<FfiEvent>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn on_event(data: *const u8, len: usize) {
+    let event = FfiEvent::decode(std::slice::from_raw_parts(data, len)).expect("events decode");
+    EVENTS.lock().unwrap().push(event);
+}
+
+/// Sends raw bytes; returns the handle and the decoded response, or the error code and message.
+fn send(bytes: &[u8]) -> Result<(u64, FfiResponse), (LkFfiErrorCode, String)> {
+    let mut response_ptr: *const u8 = std::ptr::null();
+    let mut response_len = 0usize;
+    let handle = unsafe { livekit_ffi_request(bytes.as_ptr(), bytes.len(), &mut response_ptr, &mut response_len) };
+    if handle == 0 {
+        let mut message = [0 as c_char; 512];
+        let code = unsafe { livekit_ffi_last_error(message.as_mut_ptr(), message.len()) };
+        let message = unsafe { std::ffi::CStr::from_ptr(message.as_ptr()) }.to_string_lossy().into_owned();
+        return Err((code, message));
+    }
+    let response = FfiResponse::decode(unsafe { std::slice::from_raw_parts(response_ptr, response_len) })
+        .expect("responses decode");
+    Ok((handle, response))
+}
+
+fn request(message: ffi_request::Message) -> Vec<u8> {
+    FfiRequest { message: Some(message) }.encode_to_vec()
+}
+
+fn set_metadata(handle: u64, metadata: &str) -> Vec<u8> {
+    request(ffi_request::Message::SetLocalMetadata(proto::SetLocalMetadataRequest {
+        local_participant_handle: handle,
+        metadata: metadata.into(),
+        request_async_id: None,
+    }))
+}
+
+fn expect_error(bytes: &[u8], code: LkFfiErrorCode, words: &str) {
+    match send(bytes) {
+        Ok((_, response)) => panic!("expected {code:?}, got a response {response:?}"),
+        Err((actual, message)) => {
+            assert_eq!(actual, code, "{message}");
+            assert!(message.contains(words), "{message:?} should mention {words:?}");
+        }
+    }
+}
+
+#[test]
+fn bad_input_gets_typed_errors_through_the_whole_lifecycle() {
+    // Before initialize.
+    expect_error(&set_metadata(1, "x"), LkFfiErrorCode::LkFfiNotInitialized, "livekit_ffi_initialize");
+    assert!(!livekit_ffi_drop_handle(12345));
+
+    unsafe { livekit_ffi_initialize(Some(on_event), true, c"rust-test".as_ptr(), std::ptr::null()) };
+
+    // Bytes that are not protobuf, and an empty request.
+    expect_error(&[0xff, 0xff, 0xff], LkFfiErrorCode::LkFfiMalformedRequest, "not a valid FfiRequest");
+    expect_error(&[], LkFfiErrorCode::LkFfiEmptyRequest, "empty");
+    // A truncated message: a length prefix longer than the bytes.
+    expect_error(&[3 << 3 | 2, 50, 1, 2], LkFfiErrorCode::LkFfiMalformedRequest, "not a valid FfiRequest");
+
+    // Invalid UTF-8 in a string field.
+    let mut bytes = set_metadata(7, "AAAA");
+    let at = bytes.windows(4).position(|w| w == b"AAAA").expect("the metadata is in the bytes");
+    bytes[at..at + 4].copy_from_slice(&[0xff, 0xfe, 0xfd, 0xfc]);
+    expect_error(&bytes, LkFfiErrorCode::LkFfiMalformedRequest, "UTF-8");
+
+    // Unknown handles, and a handle of the wrong kind (a response buffer is not a participant).
+    expect_error(&set_metadata(987_654, "x"), LkFfiErrorCode::LkFfiUnknownHandle, "unknown handle 987654");
+    let disconnect = request(ffi_request::Message::Disconnect(proto::DisconnectRequest {
+        room_handle: 424_242,
+        request_async_id: None,
+        reason: None,
+    }));
+    expect_error(&disconnect, LkFfiErrorCode::LkFfiUnknownHandle, "424242");
+
+    // A request that succeeds: its response handle drops once, then it is unknown.
+    let ready = request(ffi_request::Message::Dispose(proto::DisposeRequest { r#async: false }));
+    let (response_handle, response) = send(&ready).expect("dispose with no room succeeds");
+    assert!(matches!(response.message, Some(ffi_response::Message::Dispose(_))));
+    expect_error(&set_metadata(response_handle, "x"), LkFfiErrorCode::LkFfiWrongHandleType, "is a buffer");
+    assert!(livekit_ffi_drop_handle(response_handle));
+    assert!(!livekit_ffi_drop_handle(response_handle));
+    assert!(!livekit_ffi_drop_handle(0));
+
+    // A request of the official protocol we do not implement yet is named, and logged.
+    let mut new_audio_source = Vec::new();
+    prost::encoding::encode_key(26, prost::encoding::WireType::LengthDelimited, &mut new_audio_source);
+    new_audio_source.push(0);
+    expect_error(&new_audio_source, LkFfiErrorCode::LkFfiNotImplemented, "new_audio_source");
+    let logged = EVENTS.lock().unwrap().iter().any(|event| match &event.message {
+        Some(ffi_event::Message::Logs(batch)) => batch.records.iter().any(|r| r.message.contains("new_audio_source")),
+        _ => false,
+    });
+    assert!(logged, "the failure reaches the client as a log event before the request returns");
+
+    // Null pointers.
+    let mut len = 0usize;
+    let handle = unsafe { livekit_ffi_request(std::ptr::null(), 10, &mut std::ptr::null(), &mut len) };
+    assert_eq!(handle, 0);
+    assert_eq!(unsafe { livekit_ffi_last_error(std::ptr::null_mut(), 0) }, LkFfiErrorCode::LkFfiInvalidArgument);
+    let bytes = set_metadata(1, "x");
+    let handle = unsafe { livekit_ffi_request(bytes.as_ptr(), bytes.len(), std::ptr::null_mut(), &mut len) };
+    assert_eq!(handle, 0);
+    assert_eq!(unsafe { livekit_ffi_last_error(std::ptr::null_mut(), 0) }, LkFfiErrorCode::LkFfiInvalidArgument);
+
+    // An answer to an RPC call nobody waits for is refused in the response, not by a crash.
+    let answer = request(ffi_request::Message::RpcMethodInvocationResponse(proto::RpcMethodInvocationResponseRequest {
+        local_participant_handle: 1,
+        invocation_id: 77,
+        payload: Some("late".into()),
+        error: None,
+    }));
+    let (handle, response) = send(&answer).expect("the request itself is well-formed");
+    match response.message {
+        Some(ffi_response::Message::RpcMethodInvocationResponse(r)) => {
+            assert!(r.error.unwrap_or_default().contains("no caller waits for invocation 77"))
+        }
+        other => panic!("unexpected response {other:?}"),
+    }
+    assert!(livekit_ffi_drop_handle(handle));
+
+    // After dispose, requests fail until the next initialize; no event arrives after dispose.
+    livekit_ffi_dispose();
+    let events_at_dispose = EVENTS.lock().unwrap().len();
+    expect_error(&set_metadata(1, "x"), LkFfiErrorCode::LkFfiDisposed, "dispose");
+    assert_eq!(EVENTS.lock().unwrap().len(), events_at_dispose);
+
+    unsafe { livekit_ffi_initialize(Some(on_event), false, std::ptr::null(), std::ptr::null()) };
+    expect_error(&set_metadata(5, "x"), LkFfiErrorCode::LkFfiUnknownHandle, "unknown handle 5");
+    livekit_ffi_dispose();
+}
