@@ -1,25 +1,54 @@
-# livekit-core: one entry point for the demo, the tests and the benchmark.
+# livekit-core: one entry point for the demo, the tests and the benchmarks.
 PYTHON ?= python3
 CARGO ?= cargo
+FFI_LIB := $(CURDIR)/target/debug/liblivekit_ffi.so
 
-.PHONY: demo test deps server bench stack-probe fmt
+.PHONY: demo test test-rust test-dropin deps server ffi generate fuzz ffi-size bench stack-probe fmt
 
 ## A local livekit-server and three participants sharing state and messages.
 demo: server
 	$(CARGO) run -q -p livekit-core --example demo
 
-## Every test: unit tests and the integration tests against a real livekit-server,
-## with the official Python SDK as a peer.
-test: deps server
-	$(CARGO) test -p livekit-core -p livekit-test-harness
+## Every test: unit and integration tests against a real livekit-server with the official
+## Python SDK as a peer, and the drop-in suite with the official library and with ours.
+## `make -k test` runs every suite even when one fails (CI does).
+test: test-rust test-dropin
 
-## The official Python SDK, used as a peer by the interop tests.
+test-rust: deps server
+	$(CARGO) test -p livekit-core -p livekit-ffi -p livekit-test-harness
+
+## The official Python SDK's own API against the real server, first with the library it
+## ships, then with ours through LIVEKIT_LIB_PATH (tests/dropin).
+test-dropin: deps server ffi
+	cd tests/dropin && $(PYTHON) -m pytest -q -p no:cacheprovider
+	cd tests/dropin && LIVEKIT_LIB_PATH=$(FFI_LIB) $(PYTHON) -m pytest -q -p no:cacheprovider
+
+## The official Python SDK (peer and drop-in suite) and the tools the tests use.
 deps:
-	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/peer/requirements.txt
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/peer/requirements.txt -r tests/dropin/requirements.txt
 
 ## Installs the pinned livekit-server with `go install` (once, into ~/.cache/livekit-core).
 server:
 	$(CARGO) run -q -p livekit-test-harness --bin lk-test-server -- --install
+
+## liblivekit_ffi (debug) and the harness binary the Python and C suites start servers with.
+ffi:
+	$(CARGO) build -q -p livekit-ffi -p livekit-test-harness --bin lk-test-server
+
+## Regenerates the checked-in generated files (the C header).
+generate:
+	UPDATE_GENERATED=1 $(CARGO) test -q -p livekit-ffi --test c_header
+
+## Fuzzes the FFI request decoder and dispatcher (nightly + cargo-fuzz); FUZZ_SECONDS=60.
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd livekit-ffi/fuzz && $(CARGO) +nightly fuzz run request -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
+
+## Size of the stripped release liblivekit_ffi.so (target: at most 7 MB).
+ffi-size:
+	$(CARGO) build -q --release -p livekit-ffi
+	strip -o target/release/liblivekit_ffi.stripped.so target/release/liblivekit_ffi.so
+	@stat -c '%s bytes  target/release/liblivekit_ffi.stripped.so' target/release/liblivekit_ffi.stripped.so
 
 ## Ours vs the official Python SDK on one local server, one run (release build).
 bench: deps server
