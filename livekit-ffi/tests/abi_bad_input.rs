@@ -117,12 +117,13 @@ fn bad_input_gets_typed_errors_through_the_whole_lifecycle() {
     assert_eq!(unsafe { livekit_ffi_last_error(std::ptr::null_mut(), 0) }, LkFfiErrorCode::LkFfiInvalidArgument);
 
     // An answer to an RPC call nobody waits for is refused in the response, not by a crash.
-    let answer = request(ffi_request::Message::RpcMethodInvocationResponse(proto::RpcMethodInvocationResponseRequest {
-        local_participant_handle: 1,
-        invocation_id: 77,
-        payload: Some("late".into()),
-        error: None,
-    }));
+    let answer =
+        request(ffi_request::Message::RpcMethodInvocationResponse(proto::RpcMethodInvocationResponseRequest {
+            local_participant_handle: 1,
+            invocation_id: 77,
+            payload: Some("late".into()),
+            error: None,
+        }));
     let (handle, response) = send(&answer).expect("the request itself is well-formed");
     match response.message {
         Some(ffi_response::Message::RpcMethodInvocationResponse(r)) => {

@@ -129,56 +129,60 @@ fn identities(identities: Vec<String>) -> Vec<ParticipantIdentity> {
     identities.into_iter().map(ParticipantIdentity).collect()
 }
 
+/// The core's text options (one-shot and writer) share these fields; `$options` is consumed.
+macro_rules! text_options {
+    ($core:ty, $options:expr) => {{
+        let options = $options;
+        let mut out = <$core>::new_with_topic(options.topic);
+        out.attributes = options.attributes;
+        out.destination_identities = identities(options.destination_identities);
+        out.id = options.id;
+        out.operation_type = options.operation_type.map(operation_from_proto);
+        out.version = options.version;
+        out.reply_to_stream_id = options.reply_to_stream_id;
+        out.attached_stream_ids = options.attached_stream_ids;
+        out.generated = options.generated;
+        out.sender_identity = options.sender_identity.map(ParticipantIdentity);
+        (out, options.compress)
+    }};
+}
+
+/// The core's byte options (one-shot and writer) share these fields; `$options` is consumed.
+macro_rules! byte_options {
+    ($core:ty, $options:expr) => {{
+        let options = $options;
+        let mut out = <$core>::new_with_topic(options.topic);
+        out.attributes = options.attributes;
+        out.destination_identities = identities(options.destination_identities);
+        out.id = options.id;
+        out.mime_type = options.mime_type;
+        out.name = options.name;
+        out.sender_identity = options.sender_identity.map(ParticipantIdentity);
+        (out, options.compress, options.total_length)
+    }};
+}
+
 pub fn send_text_options(options: proto::StreamTextOptions) -> SendTextOptions {
-    let mut out = SendTextOptions::new_with_topic(options.topic);
-    out.attributes = options.attributes;
-    out.destination_identities = identities(options.destination_identities);
-    out.id = options.id;
-    out.operation_type = options.operation_type.map(operation_from_proto);
-    out.version = options.version;
-    out.reply_to_stream_id = options.reply_to_stream_id;
-    out.attached_stream_ids = options.attached_stream_ids;
-    out.generated = options.generated;
-    out.sender_identity = options.sender_identity.map(ParticipantIdentity);
-    out.compress = options.compress;
+    let (mut out, compress) = text_options!(SendTextOptions, options);
+    out.compress = compress;
     out
 }
 
+/// Writers never compress (the core's rule), so `compress` is not read.
 pub fn stream_text_options(options: proto::StreamTextOptions) -> StreamTextOptions {
-    let mut out = StreamTextOptions::new_with_topic(options.topic);
-    out.attributes = options.attributes;
-    out.destination_identities = identities(options.destination_identities);
-    out.id = options.id;
-    out.operation_type = options.operation_type.map(operation_from_proto);
-    out.version = options.version;
-    out.reply_to_stream_id = options.reply_to_stream_id;
-    out.attached_stream_ids = options.attached_stream_ids;
-    out.generated = options.generated;
-    out.sender_identity = options.sender_identity.map(ParticipantIdentity);
-    out
+    text_options!(StreamTextOptions, options).0
 }
 
+/// One-shot sends know their length themselves, so `total_length` is not read.
 pub fn send_byte_options(options: proto::StreamByteOptions) -> SendByteOptions {
-    let mut out = SendByteOptions::new_with_topic(options.topic);
-    out.attributes = options.attributes;
-    out.destination_identities = identities(options.destination_identities);
-    out.id = options.id;
-    out.mime_type = options.mime_type;
-    out.name = options.name;
-    out.sender_identity = options.sender_identity.map(ParticipantIdentity);
-    out.compress = options.compress;
+    let (mut out, compress, _) = byte_options!(SendByteOptions, options);
+    out.compress = compress;
     out
 }
 
 pub fn stream_byte_options(options: proto::StreamByteOptions) -> StreamByteOptions {
-    let mut out = StreamByteOptions::new_with_topic(options.topic);
-    out.attributes = options.attributes;
-    out.destination_identities = identities(options.destination_identities);
-    out.id = options.id;
-    out.mime_type = options.mime_type;
-    out.name = options.name;
-    out.sender_identity = options.sender_identity.map(ParticipantIdentity);
-    out.total_length = options.total_length;
+    let (mut out, _, total_length) = byte_options!(StreamByteOptions, options);
+    out.total_length = total_length;
     out
 }
 

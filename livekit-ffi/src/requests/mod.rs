@@ -6,6 +6,7 @@ mod data_packets;
 mod participant;
 mod room_events;
 mod rpc;
+mod stream_outcome;
 mod stream_readers;
 pub mod stream_writers;
 mod unsupported;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use futures_util::StreamExt;
 use livekit_core::data::{StreamError, StreamReader};
 
+use super::stream_outcome::{self, StreamCallback};
 use crate::error::FfiResult;
 use crate::events;
 use crate::proto::{self, ffi_event};
@@ -80,22 +81,21 @@ pub fn byte_read_all(
     let reader = server().handles.take_byte_reader(request.reader_handle)?;
     let async_id = server().async_id(request.request_async_id);
     use proto::byte_stream_reader_read_all_callback::Result as Outcome;
-    let callback = |async_id, result| {
-        ffi_event::Message::ByteStreamReaderReadAll(proto::ByteStreamReaderReadAllCallback {
-            async_id,
-            result: Some(result),
-        })
-    };
-    let read = async move {
-        let outcome = match reader.read_all().await {
-            Ok(content) => Outcome::Content(content.to_vec()),
-            Err(error) => Outcome::Error(stream_error(error)),
-        };
-        callback(async_id, outcome)
-    };
-    server().spawn_callback(async_id, read, move |async_id, description| {
-        callback(async_id, Outcome::Error(proto::StreamError { description }))
-    });
+    let read = async move { reader.read_all().await.map(|content| content.to_vec()).map_err(|e| e.to_string()) };
+    stream_outcome::spawn(
+        async_id,
+        read,
+        StreamCallback {
+            success: Outcome::Content,
+            failure: Outcome::Error,
+            event: |async_id, result| {
+                ffi_event::Message::ByteStreamReaderReadAll(proto::ByteStreamReaderReadAllCallback {
+                    async_id,
+                    result: Some(result),
+                })
+            },
+        },
+    );
     Ok(proto::ByteStreamReaderReadAllResponse { async_id })
 }
 
@@ -105,22 +105,21 @@ pub fn text_read_all(
     let reader = server().handles.take_text_reader(request.reader_handle)?;
     let async_id = server().async_id(request.request_async_id);
     use proto::text_stream_reader_read_all_callback::Result as Outcome;
-    let callback = |async_id, result| {
-        ffi_event::Message::TextStreamReaderReadAll(proto::TextStreamReaderReadAllCallback {
-            async_id,
-            result: Some(result),
-        })
-    };
-    let read = async move {
-        let outcome = match reader.read_all().await {
-            Ok(content) => Outcome::Content(content),
-            Err(error) => Outcome::Error(stream_error(error)),
-        };
-        callback(async_id, outcome)
-    };
-    server().spawn_callback(async_id, read, move |async_id, description| {
-        callback(async_id, Outcome::Error(proto::StreamError { description }))
-    });
+    let read = async move { reader.read_all().await.map_err(|e| e.to_string()) };
+    stream_outcome::spawn(
+        async_id,
+        read,
+        StreamCallback {
+            success: Outcome::Content,
+            failure: Outcome::Error,
+            event: |async_id, result| {
+                ffi_event::Message::TextStreamReaderReadAll(proto::TextStreamReaderReadAllCallback {
+                    async_id,
+                    result: Some(result),
+                })
+            },
+        },
+    );
     Ok(proto::TextStreamReaderReadAllResponse { async_id })
 }
 
@@ -131,21 +130,23 @@ pub fn byte_write_to_file(
     let reader = server().handles.take_byte_reader(request.reader_handle)?;
     let async_id = server().async_id(request.request_async_id);
     use proto::byte_stream_reader_write_to_file_callback::Result as Outcome;
-    let callback = |async_id, result| {
-        ffi_event::Message::ByteStreamReaderWriteToFile(proto::ByteStreamReaderWriteToFileCallback {
-            async_id,
-            result: Some(result),
-        })
-    };
     let write = async move {
-        let outcome = match reader.write_to_file(request.directory, request.name_override.as_deref()).await {
-            Ok(path) => Outcome::FilePath(path.to_string_lossy().into_owned()),
-            Err(error) => Outcome::Error(stream_error(error)),
-        };
-        callback(async_id, outcome)
+        let written = reader.write_to_file(request.directory, request.name_override.as_deref()).await;
+        written.map(|path| path.to_string_lossy().into_owned()).map_err(|e| e.to_string())
     };
-    server().spawn_callback(async_id, write, move |async_id, description| {
-        callback(async_id, Outcome::Error(proto::StreamError { description }))
-    });
+    stream_outcome::spawn(
+        async_id,
+        write,
+        StreamCallback {
+            success: Outcome::FilePath,
+            failure: Outcome::Error,
+            event: |async_id, result| {
+                ffi_event::Message::ByteStreamReaderWriteToFile(proto::ByteStreamReaderWriteToFileCallback {
+                    async_id,
+                    result: Some(result),
+                })
+            },
+        },
+    );
     Ok(proto::ByteStreamReaderWriteToFileResponse { async_id })
 }

@@ -10,6 +10,7 @@ use livekit_core::LocalParticipant;
 use tokio::sync::mpsc;
 
 use super::convert;
+use super::stream_outcome::{self, StreamCallback};
 use super::stream_readers::stream_error;
 use crate::error::FfiResult;
 use crate::events;
@@ -130,24 +131,24 @@ pub fn byte_stream_open(request: proto::ByteStreamOpenRequest) -> FfiResult<prot
     let participant = local_participant(request.local_participant_handle)?;
     let async_id = server().async_id(request.request_async_id);
     use proto::byte_stream_open_callback::Result as Outcome;
-    let callback = |async_id, result| {
-        ffi_event::Message::ByteStreamOpen(proto::ByteStreamOpenCallback { async_id, result: Some(result) })
-    };
     let options = convert::stream_byte_options(request.options);
     let open = async move {
-        let outcome = match participant.stream_bytes(options).await {
-            Ok(writer) => {
-                let info = convert::byte_stream_info(writer.info());
-                let handle = server().handles.insert(FfiHandle::ByteWriter(start_writer(writer, BYTE_WRITER)));
-                Outcome::Writer(proto::OwnedByteStreamWriter { handle: proto::FfiOwnedHandle { id: handle }, info })
-            }
-            Err(error) => Outcome::Error(proto::StreamError { description: error.to_string() }),
-        };
-        callback(async_id, outcome)
+        let writer = participant.stream_bytes(options).await.map_err(|e| e.to_string())?;
+        let info = convert::byte_stream_info(writer.info());
+        let handle = server().handles.insert(FfiHandle::ByteWriter(start_writer(writer, BYTE_WRITER)));
+        Ok(proto::OwnedByteStreamWriter { handle: proto::FfiOwnedHandle { id: handle }, info })
     };
-    server().spawn_callback(async_id, open, move |async_id, description| {
-        callback(async_id, Outcome::Error(proto::StreamError { description }))
-    });
+    stream_outcome::spawn(
+        async_id,
+        open,
+        StreamCallback {
+            success: Outcome::Writer,
+            failure: Outcome::Error,
+            event: |async_id, result| {
+                ffi_event::Message::ByteStreamOpen(proto::ByteStreamOpenCallback { async_id, result: Some(result) })
+            },
+        },
+    );
     Ok(proto::ByteStreamOpenResponse { async_id })
 }
 
@@ -155,24 +156,24 @@ pub fn text_stream_open(request: proto::TextStreamOpenRequest) -> FfiResult<prot
     let participant = local_participant(request.local_participant_handle)?;
     let async_id = server().async_id(request.request_async_id);
     use proto::text_stream_open_callback::Result as Outcome;
-    let callback = |async_id, result| {
-        ffi_event::Message::TextStreamOpen(proto::TextStreamOpenCallback { async_id, result: Some(result) })
-    };
     let options = convert::stream_text_options(request.options);
     let open = async move {
-        let outcome = match participant.stream_text(options).await {
-            Ok(writer) => {
-                let info = convert::text_stream_info(writer.info());
-                let handle = server().handles.insert(FfiHandle::TextWriter(start_writer(writer, TEXT_WRITER)));
-                Outcome::Writer(proto::OwnedTextStreamWriter { handle: proto::FfiOwnedHandle { id: handle }, info })
-            }
-            Err(error) => Outcome::Error(proto::StreamError { description: error.to_string() }),
-        };
-        callback(async_id, outcome)
+        let writer = participant.stream_text(options).await.map_err(|e| e.to_string())?;
+        let info = convert::text_stream_info(writer.info());
+        let handle = server().handles.insert(FfiHandle::TextWriter(start_writer(writer, TEXT_WRITER)));
+        Ok(proto::OwnedTextStreamWriter { handle: proto::FfiOwnedHandle { id: handle }, info })
     };
-    server().spawn_callback(async_id, open, move |async_id, description| {
-        callback(async_id, Outcome::Error(proto::StreamError { description }))
-    });
+    stream_outcome::spawn(
+        async_id,
+        open,
+        StreamCallback {
+            success: Outcome::Writer,
+            failure: Outcome::Error,
+            event: |async_id, result| {
+                ffi_event::Message::TextStreamOpen(proto::TextStreamOpenCallback { async_id, result: Some(result) })
+            },
+        },
+    );
     Ok(proto::TextStreamOpenResponse { async_id })
 }
 
@@ -217,62 +218,69 @@ pub fn text_stream_close(
 pub fn send_text(request: proto::StreamSendTextRequest) -> FfiResult<proto::StreamSendTextResponse> {
     let participant = local_participant(request.local_participant_handle)?;
     let async_id = server().async_id(request.request_async_id);
-    use proto::stream_send_text_callback::Result as Outcome;
-    let callback = |async_id, result| {
-        ffi_event::Message::SendText(proto::StreamSendTextCallback { async_id, result: Some(result) })
-    };
     let options = convert::send_text_options(request.options);
     let send = async move {
-        let outcome = match participant.send_text(&request.text, options).await {
-            Ok(info) => Outcome::Info(convert::text_stream_info(&info)),
-            Err(error) => Outcome::Error(proto::StreamError { description: error.to_string() }),
-        };
-        callback(async_id, outcome)
+        let info = participant.send_text(&request.text, options).await.map_err(|e| e.to_string())?;
+        Ok(convert::text_stream_info(&info))
     };
-    server().spawn_callback(async_id, send, move |async_id, description| {
-        callback(async_id, Outcome::Error(proto::StreamError { description }))
-    });
+    use proto::stream_send_text_callback::Result as Outcome;
+    stream_outcome::spawn(
+        async_id,
+        send,
+        StreamCallback {
+            success: Outcome::Info,
+            failure: Outcome::Error,
+            event: |async_id, result| {
+                ffi_event::Message::SendText(proto::StreamSendTextCallback { async_id, result: Some(result) })
+            },
+        },
+    );
     Ok(proto::StreamSendTextResponse { async_id })
 }
 
 pub fn send_bytes(request: proto::StreamSendBytesRequest) -> FfiResult<proto::StreamSendBytesResponse> {
     let participant = local_participant(request.local_participant_handle)?;
     let async_id = server().async_id(request.request_async_id);
-    use proto::stream_send_bytes_callback::Result as Outcome;
-    let callback = |async_id, result| {
-        ffi_event::Message::SendBytes(proto::StreamSendBytesCallback { async_id, result: Some(result) })
-    };
     let options = convert::send_byte_options(request.options);
     let send = async move {
-        let outcome = match participant.send_bytes(&request.bytes, options).await {
-            Ok(info) => Outcome::Info(convert::byte_stream_info(&info)),
-            Err(error) => Outcome::Error(proto::StreamError { description: error.to_string() }),
-        };
-        callback(async_id, outcome)
+        let info = participant.send_bytes(&request.bytes, options).await.map_err(|e| e.to_string())?;
+        Ok(convert::byte_stream_info(&info))
     };
-    server().spawn_callback(async_id, send, move |async_id, description| {
-        callback(async_id, Outcome::Error(proto::StreamError { description }))
-    });
+    use proto::stream_send_bytes_callback::Result as Outcome;
+    stream_outcome::spawn(
+        async_id,
+        send,
+        StreamCallback {
+            success: Outcome::Info,
+            failure: Outcome::Error,
+            event: |async_id, result| {
+                ffi_event::Message::SendBytes(proto::StreamSendBytesCallback { async_id, result: Some(result) })
+            },
+        },
+    );
     Ok(proto::StreamSendBytesResponse { async_id })
 }
 
+/// Sends a file the library opens itself, without loading it whole.
 pub fn send_file(request: proto::StreamSendFileRequest) -> FfiResult<proto::StreamSendFileResponse> {
     let participant = local_participant(request.local_participant_handle)?;
     let async_id = server().async_id(request.request_async_id);
-    use proto::stream_send_file_callback::Result as Outcome;
-    let callback = |async_id, result| {
-        ffi_event::Message::SendFile(proto::StreamSendFileCallback { async_id, result: Some(result) })
-    };
     let options = convert::send_byte_options(request.options);
     let send = async move {
-        let outcome = match participant.send_file(&request.file_path, options).await {
-            Ok(info) => Outcome::Info(convert::byte_stream_info(&info)),
-            Err(error) => Outcome::Error(proto::StreamError { description: error.to_string() }),
-        };
-        callback(async_id, outcome)
+        let info = participant.send_file(&request.file_path, options).await.map_err(|e| e.to_string())?;
+        Ok(convert::byte_stream_info(&info))
     };
-    server().spawn_callback(async_id, send, move |async_id, description| {
-        callback(async_id, Outcome::Error(proto::StreamError { description }))
-    });
+    use proto::stream_send_file_callback::Result as Outcome;
+    stream_outcome::spawn(
+        async_id,
+        send,
+        StreamCallback {
+            success: Outcome::Info,
+            failure: Outcome::Error,
+            event: |async_id, result| {
+                ffi_event::Message::SendFile(proto::StreamSendFileCallback { async_id, result: Some(result) })
+            },
+        },
+    );
     Ok(proto::StreamSendFileResponse { async_id })
 }
