@@ -79,6 +79,16 @@ async def join(server, room_name):
         await room.disconnect()
 
 
+@pytest_asyncio.fixture
+async def pair(join):
+    """Alice and Bob in one room, each knowing the other."""
+    alice = await join("alice")
+    bob = await join("bob")
+    await known(alice, "bob")
+    await known(bob, "alice")
+    return alice, bob
+
+
 class EventWaiter:
     """Collects one room event and resolves a future when a call matches `accept`."""
 

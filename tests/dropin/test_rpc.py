@@ -3,13 +3,10 @@
 import pytest
 from livekit import rtc
 
-from conftest import known
 
 
-async def test_rpc_returns_the_handler_result(join):
-    alice = await join("alice")
-    bob = await join("bob")
-    await known(alice, "bob")
+async def test_rpc_returns_the_handler_result(pair):
+    alice, bob = pair
     calls = []
 
     @bob.local_participant.register_rpc_method("greet")
@@ -22,10 +19,8 @@ async def test_rpc_returns_the_handler_result(join):
     assert calls == [("alice", "alice")]
 
 
-async def test_an_rpc_error_raised_by_the_handler_reaches_the_caller(join):
-    alice = await join("alice")
-    bob = await join("bob")
-    await known(alice, "bob")
+async def test_an_rpc_error_raised_by_the_handler_reaches_the_caller(pair):
+    alice, bob = pair
 
     def refuse(data: rtc.RpcInvocationData) -> str:
         raise rtc.RpcError(4001, "not today", "come back tomorrow")
@@ -36,10 +31,8 @@ async def test_an_rpc_error_raised_by_the_handler_reaches_the_caller(join):
     assert (failure.value.code, failure.value.message, failure.value.data) == (4001, "not today", "come back tomorrow")
 
 
-async def test_any_other_exception_becomes_an_application_error(join):
-    alice = await join("alice")
-    bob = await join("bob")
-    await known(alice, "bob")
+async def test_any_other_exception_becomes_an_application_error(pair):
+    alice, bob = pair
 
     @bob.local_participant.register_rpc_method("crash")
     async def crash(data: rtc.RpcInvocationData) -> str:
@@ -50,19 +43,15 @@ async def test_any_other_exception_becomes_an_application_error(join):
     assert failure.value.code == rtc.RpcError.ErrorCode.APPLICATION_ERROR
 
 
-async def test_an_unknown_method_is_unsupported(join):
-    alice = await join("alice")
-    bob = await join("bob")
-    await known(alice, "bob")
+async def test_an_unknown_method_is_unsupported(pair):
+    alice, bob = pair
     with pytest.raises(rtc.RpcError) as failure:
         await alice.local_participant.perform_rpc(destination_identity="bob", method="nope", payload="")
     assert failure.value.code == rtc.RpcError.ErrorCode.UNSUPPORTED_METHOD
 
 
-async def test_a_slow_handler_times_out(join):
-    alice = await join("alice")
-    bob = await join("bob")
-    await known(alice, "bob")
+async def test_a_slow_handler_times_out(pair):
+    alice, bob = pair
     import asyncio
 
     @bob.local_participant.register_rpc_method("slow")

@@ -7,7 +7,7 @@ import os
 import pytest
 from livekit import rtc
 
-from conftest import EVENT_TIMEOUT, known
+from conftest import EVENT_TIMEOUT
 
 
 def collect(room, kind, topic):
@@ -23,10 +23,8 @@ def collect(room, kind, topic):
     return future
 
 
-async def test_send_text_reaches_the_text_handler(join):
-    alice = await join("alice")
-    bob = await join("bob")
-    await known(alice, "bob")
+async def test_send_text_reaches_the_text_handler(pair):
+    alice, bob = pair
     opened = collect(bob, "text", "chat")
     info = await alice.local_participant.send_text("héllo wörld ✓", topic="chat", attributes={"lang": "fr"})
     reader, sender = await asyncio.wait_for(opened, EVENT_TIMEOUT)
@@ -37,10 +35,8 @@ async def test_send_text_reaches_the_text_handler(join):
     assert reader.info.attributes == {"lang": "fr"}
 
 
-async def test_stream_text_writer_chunks_arrive_in_order(join):
-    alice = await join("alice")
-    bob = await join("bob")
-    await known(alice, "bob")
+async def test_stream_text_writer_chunks_arrive_in_order(pair):
+    alice, bob = pair
     opened = collect(bob, "text", "tokens")
     writer = await alice.local_participant.stream_text(topic="tokens")
     words = [f"word{i} " for i in range(50)]
@@ -52,10 +48,8 @@ async def test_stream_text_writer_chunks_arrive_in_order(join):
     assert "".join(chunks) == "".join(words)
 
 
-async def test_send_file_arrives_whole_with_progress(join, tmp_path):
-    alice = await join("alice")
-    bob = await join("bob")
-    await known(alice, "bob")
+async def test_send_file_arrives_whole_with_progress(pair, tmp_path):
+    alice, bob = pair
     path = tmp_path / "photo.bin"
     content = os.urandom(3 * 1024 * 1024 + 17)
     path.write_bytes(content)
@@ -77,10 +71,8 @@ async def test_send_file_arrives_whole_with_progress(join, tmp_path):
     assert reader.info.attributes == {"album": "a"}
 
 
-async def test_stream_bytes_writer_with_close_attributes(join):
-    alice = await join("alice")
-    bob = await join("bob")
-    await known(alice, "bob")
+async def test_stream_bytes_writer_with_close_attributes(pair):
+    alice, bob = pair
     opened = collect(bob, "bytes", "blobs")
     writer = await alice.local_participant.stream_bytes("blob.dat", topic="blobs", mime_type="application/x-test")
     parts = [bytes([i]) * 20_000 for i in range(8)]
@@ -94,10 +86,8 @@ async def test_stream_bytes_writer_with_close_attributes(join):
     assert reader.info.attributes.get("checksum") == "ok"
 
 
-async def test_a_stream_on_a_topic_without_handler_is_dropped_and_later_ones_work(join):
-    alice = await join("alice")
-    bob = await join("bob")
-    await known(alice, "bob")
+async def test_a_stream_on_a_topic_without_handler_is_dropped_and_later_ones_work(pair):
+    alice, bob = pair
     await alice.local_participant.send_text("nobody listens", topic="unhandled")
     opened = collect(bob, "text", "handled")
     await alice.local_participant.send_text("someone listens", topic="handled")
@@ -105,10 +95,8 @@ async def test_a_stream_on_a_topic_without_handler_is_dropped_and_later_ones_wor
     assert await reader.read_all() == "someone listens"
 
 
-async def test_a_stream_aborted_by_its_sender_fails_the_reader(join):
-    alice = await join("alice")
-    bob = await join("bob")
-    await known(alice, "bob")
+async def test_a_stream_aborted_by_its_sender_fails_the_reader(pair):
+    alice, bob = pair
     opened = collect(bob, "bytes", "aborted")
     writer = await alice.local_participant.stream_bytes("partial.bin", topic="aborted")
     await writer.write(b"x" * 1000)
