@@ -114,3 +114,36 @@ async def test_disconnect_ends_with_the_disconnected_event(join):
     (state,) = await states.wait(timeout=1)
     assert state == rtc.ConnectionState.CONN_DISCONNECTED
     assert not alice.isconnected()
+
+
+async def test_server_api_updates_reach_the_participant_and_the_others(server, pair, room_name):
+    alice, bob = pair
+    own = expect(alice, "participant_permissions_changed", lambda p, permissions: p.identity == "alice")
+    attributes = expect(bob, "participant_attributes_changed", lambda changes, p: changes == {"role": "host"})
+    async with api.LiveKitAPI(server["http_url"], server["api_key"], server["api_secret"]) as lkapi:
+        await lkapi.room.update_participant(
+            api.UpdateParticipantRequest(
+                room=room_name,
+                identity="alice",
+                attributes={"role": "host"},
+                permission=api.ParticipantPermission(can_subscribe=True, can_publish=False, can_publish_data=True),
+            )
+        )
+    participant, permissions = await own.wait()
+    assert participant.identity == "alice"
+    assert not participant.permissions.can_publish
+    assert participant.permissions.can_publish_data
+    changes, participant = await attributes.wait()
+    assert participant.identity == "alice" and participant.attributes == {"role": "host"}
+
+
+async def test_data_sent_by_the_server_api_has_no_participant(server, pair, room_name):
+    alice, _ = pair
+    received = expect(alice, "data_received", lambda packet: packet.topic == "announcements")
+    async with api.LiveKitAPI(server["http_url"], server["api_key"], server["api_secret"]) as lkapi:
+        await lkapi.room.send_data(
+            api.SendDataRequest(room=room_name, data=b"server says hi", kind=api.DataPacket.Kind.RELIABLE, topic="announcements")
+        )
+    (packet,) = await received.wait()
+    assert packet.data == b"server says hi"
+    assert packet.participant is None
