@@ -165,9 +165,14 @@ class Game {
   void leave() {
     step_ = Step::Leaving;
     for (Player* p : {&a_, &b_}) {
-      if (p->room) client_.request(rq::disconnect(p->room.id()));
-      say(*p, "leaves");
+      if (p->room) {
+        client_.request(rq::disconnect(p->room.id()));
+        say(*p, "leaves");
+      } else {
+        p->ended = true;  // never joined: no eos will come
+      }
     }
+    if (a_.ended && b_.ended) step_ = Step::Done;
   }
 
   void fail(const std::string& why) {
