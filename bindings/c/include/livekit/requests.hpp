@@ -85,19 +85,24 @@ inline proto::FfiRequest byte_read_incremental(uint64_t reader_handle) {
   return request;
 }
 
+namespace detail {
+// register and unregister carry the same two fields in two message types.
+template <typename RpcMethodRequest>
+void name_rpc_method(RpcMethodRequest* named, uint64_t local_participant, const std::string& method) {
+  named->set_local_participant_handle(local_participant);
+  named->set_method(method);
+}
+}  // namespace detail
+
 inline proto::FfiRequest register_rpc_method(uint64_t local_participant, const std::string& method) {
   proto::FfiRequest request;
-  auto* reg = request.mutable_register_rpc_method();
-  reg->set_local_participant_handle(local_participant);
-  reg->set_method(method);
+  detail::name_rpc_method(request.mutable_register_rpc_method(), local_participant, method);
   return request;
 }
 
 inline proto::FfiRequest unregister_rpc_method(uint64_t local_participant, const std::string& method) {
   proto::FfiRequest request;
-  auto* unreg = request.mutable_unregister_rpc_method();
-  unreg->set_local_participant_handle(local_participant);
-  unreg->set_method(method);
+  detail::name_rpc_method(request.mutable_unregister_rpc_method(), local_participant, method);
   return request;
 }
 
