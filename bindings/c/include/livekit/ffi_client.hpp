@@ -3,8 +3,8 @@
 // protocol; every request and event is the library's own protobuf message.
 //
 // Threading: the library calls the event callback from its own worker threads. The callback
-// only parses the event and pushes it into a locked queue; the game thread takes events out
-// with poll_events() (never blocks) or, in tests and tools, with the wait_* helpers.
+// only parses the event and pushes it into a locked queue; one thread (the game's) takes events
+// out with poll_events() (never blocks) or, in tests and tools, with the wait_* helpers.
 #pragma once
 
 #include <livekit_ffi.h>
@@ -122,18 +122,16 @@ class EventQueue {
   std::optional<proto::FfiEvent> take(const std::function<bool(const proto::FfiEvent&)>& accept,
                                       Clock::time_point deadline) {
     std::unique_lock<std::mutex> lock(mutex_);
-    std::size_t scanned = 0;  // events already rejected are not looked at again
     for (;;) {
-      for (; scanned < events_.size(); ++scanned) {
-        if (accept(events_[scanned])) {
-          proto::FfiEvent found = std::move(events_[scanned]);
-          events_.erase(events_.begin() + static_cast<std::ptrdiff_t>(scanned));
+      for (auto it = events_.begin(); it != events_.end(); ++it) {
+        if (accept(*it)) {
+          proto::FfiEvent found = std::move(*it);
+          events_.erase(it);
           return found;
         }
       }
-      if (changed_.wait_until(lock, deadline) == std::cv_status::timeout && scanned == events_.size()) {
-        return std::nullopt;
-      }
+      if (Clock::now() >= deadline) return std::nullopt;
+      changed_.wait_until(lock, deadline);
     }
   }
 
