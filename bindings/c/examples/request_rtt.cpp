@@ -8,6 +8,8 @@
 // "client" goes through Client::request (adds protobuf serialize + parse in C++).
 #include <livekit/connect.hpp>
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -30,9 +32,18 @@ Stats summarize(std::vector<double> ns) {
   return {ns[ns.size() / 2], ns[static_cast<size_t>(0.99 * (ns.size() - 1))], sum / ns.size()};
 }
 
-void print(const char* name, const Stats& s, size_t n) {
+// `key` names the figure in the last line, `rtt key=median_ns,p99_ns`, which bench_rtt.sh reads.
+void print(const char* name, const char* key, const Stats& s, size_t n) {
   std::cout << std::fixed << std::setprecision(2) << name << ": median " << s.median / 1000 << " us, p99 "
             << s.p99 / 1000 << " us, mean " << s.mean / 1000 << " us over " << n << " requests" << std::endl;
+  std::cout << std::setprecision(0) << "rtt " << key << "=" << s.median << "," << s.p99 << std::endl;
+}
+
+// Which liblivekit_ffi the loader picked (LD_LIBRARY_PATH can swap in another build).
+std::string loaded_library() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&livekit_ffi_request), &info) == 0 || info.dli_fname == nullptr) return "?";
+  return info.dli_fname;
 }
 
 std::string bytes_of(const lk::proto::FfiRequest& request) {
@@ -74,6 +85,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    std::cout << "library: " << loaded_library() << std::endl;
     lk::Client client;
     auto me = lk::connect_and_wait(client, positional[0], positional[1], 15s);
     const uint64_t local = me.local_participant.id();
@@ -83,7 +95,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < 2000; ++i) raw_round_trip_ns(i % 2 ? unreg : reg);  // warm up
     std::vector<double> raw(iterations);
     for (size_t i = 0; i < iterations; ++i) raw[i] = raw_round_trip_ns(i % 2 ? unreg : reg);
-    print("raw (C ABI, pre-serialized)", summarize(raw), iterations);
+    print("raw (C ABI, pre-serialized)", "raw", summarize(raw), iterations);
 
     const auto reg_request = rq::register_rpc_method(local, "bench.ping");
     const auto unreg_request = rq::unregister_rpc_method(local, "bench.ping");
@@ -93,7 +105,7 @@ int main(int argc, char** argv) {
       client.request(i % 2 ? unreg_request : reg_request);
       full[i] = std::chrono::duration<double, std::nano>(lk::Clock::now() - start).count();
     }
-    print("client (C++ serialize + parse)", summarize(full), iterations);
+    print("client (C++ serialize + parse)", "client", summarize(full), iterations);
 
     client.request_and_wait(rq::disconnect(me.room.id()), 15s);
   } catch (const std::exception& error) {
