@@ -3,7 +3,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 FFI_LIB := $(CURDIR)/target/debug/liblivekit_ffi.so
 
-.PHONY: demo test test-rust test-dropin deps server ffi generate fuzz ffi-size bench stack-probe fmt
+.PHONY: demo test test-rust test-dropin test-c deps server ffi generate fuzz ffi-size bench stack-probe fmt
 
 ## A local livekit-server and three participants sharing state and messages.
 demo: server
@@ -12,7 +12,7 @@ demo: server
 ## Every test: unit and integration tests against a real livekit-server with the official
 ## Python SDK as a peer, and the drop-in suite with the official library and with ours.
 ## `make -k test` runs every suite even when one fails (CI does).
-test: test-rust test-dropin
+test: test-rust test-dropin test-c
 
 test-rust: deps server
 	$(CARGO) test -p livekit-core -p livekit-ffi -p livekit-test-harness
@@ -22,6 +22,10 @@ test-rust: deps server
 test-dropin: deps server ffi
 	cd tests/dropin && $(PYTHON) -m pytest -q -p no:cacheprovider
 	cd tests/dropin && LIVEKIT_LIB_PATH=$(FFI_LIB) $(PYTHON) -m pytest -q -p no:cacheprovider
+
+## C/C++: the CMake project in bindings/c, linked shared and static, CTest against the server.
+test-c: deps server ffi
+	LK_SKIP_CARGO_BUILD=1 bindings/c/test.sh
 
 ## The official Python SDK (peer and drop-in suite) and the tools the tests use.
 deps:
@@ -33,7 +37,7 @@ server:
 
 ## liblivekit_ffi (debug) and the harness binary the Python and C suites start servers with.
 ffi:
-	$(CARGO) build -q -p livekit-ffi -p livekit-test-harness --bin lk-test-server
+	$(CARGO) build -q -p livekit-ffi -p livekit-test-harness
 
 ## Regenerates the checked-in generated files (the C header).
 generate:
