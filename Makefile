@@ -20,8 +20,8 @@ test-rust: deps server
 ## The official Python SDK's own API against the real server, first with the library it
 ## ships, then with ours through LIVEKIT_LIB_PATH (tests/dropin).
 test-dropin: deps server ffi
-	cd tests/dropin && $(PYTHON) -m pytest -q -p no:cacheprovider
-	cd tests/dropin && LIVEKIT_LIB_PATH=$(FFI_LIB) $(PYTHON) -m pytest -q -p no:cacheprovider
+	cd tests/dropin && $(PYTHON) -m pytest -q -rf -p no:cacheprovider
+	cd tests/dropin && LIVEKIT_LIB_PATH=$(FFI_LIB) $(PYTHON) -m pytest -q -rf -p no:cacheprovider
 
 ## C/C++: the CMake project in bindings/c, linked shared and static, CTest against the server.
 test-c: deps server ffi
