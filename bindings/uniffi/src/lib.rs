@@ -7,6 +7,7 @@
 //! target/debug/liblivekit_uniffi.so --language kotlin --out-dir bindings/kotlin/src/main/kotlin`
 //! (the check script `bindings/uniffi/generate.sh` does both languages).
 
+mod drop_in_runtime;
 mod error;
 mod events;
 mod participant;

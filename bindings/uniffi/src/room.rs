@@ -2,7 +2,6 @@
 //! stream handlers and disconnect. Every call goes straight to the core's `Room`.
 
 use std::collections::HashMap;
-use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +10,7 @@ use livekit_core::room::ConnectionState;
 use livekit_core::RoomEvent as CoreEvent;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use crate::drop_in_runtime::DropInRuntime;
 use crate::error::Result;
 use crate::events::RoomEvent;
 use crate::participant::{LocalParticipant, Participant};
@@ -28,21 +28,11 @@ pub struct RoomOptions {
 
 #[derive(uniffi::Object)]
 pub struct Room {
-    /// Dropped by hand, inside the runtime, so the core's leave-on-drop can run (a foreign
-    /// garbage collector drops this object on a thread that has no runtime).
-    room: ManuallyDrop<livekit_core::Room>,
+    /// A room dropped without `disconnect()` leaves on its own, which needs the runtime.
+    room: DropInRuntime<livekit_core::Room>,
     events: tokio::sync::Mutex<UnboundedReceiver<CoreEvent>>,
     /// Set once `Disconnected` was handed out: the core sends nothing after it.
     ended: AtomicBool,
-    runtime: tokio::runtime::Handle,
-}
-
-impl Drop for Room {
-    fn drop(&mut self) {
-        let _inside = self.runtime.enter();
-        // SAFETY: dropped once, here, and never used again.
-        unsafe { ManuallyDrop::drop(&mut self.room) }
-    }
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -56,10 +46,9 @@ impl Room {
         };
         let (room, events) = livekit_core::Room::connect(&url, &token, options).await?;
         Ok(Arc::new(Self {
-            room: ManuallyDrop::new(room),
+            room: DropInRuntime::new(room),
             events: tokio::sync::Mutex::new(events),
             ended: AtomicBool::new(false),
-            runtime: tokio::runtime::Handle::current(),
         }))
     }
 

@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use livekit_core::data::{self as core, StreamReader as _, StreamWriter as _, TakeCell};
 use tokio::sync::Mutex;
 
+use crate::drop_in_runtime::DropInRuntime;
 use crate::error::{LiveKitError, Result};
 use crate::participant::LocalParticipant;
 
@@ -260,9 +261,9 @@ impl TextStreamReader {
     }
 }
 
-/// An outgoing byte stream opened with `stream_bytes`.
+/// An outgoing byte stream opened with `stream_bytes`. Dropped unfinished, it ends normally.
 #[derive(uniffi::Object)]
-pub struct ByteStreamWriter(core::ByteStreamWriter);
+pub struct ByteStreamWriter(DropInRuntime<core::ByteStreamWriter>);
 
 #[uniffi::export(async_runtime = "tokio")]
 impl ByteStreamWriter {
@@ -278,18 +279,18 @@ impl ByteStreamWriter {
     /// Ends the stream normally. (Not `close`: Kotlin objects have one; the Swift layer
     /// offers `close()`.)
     pub async fn finish(&self) -> Result<()> {
-        Ok(self.0.clone().close().await?)
+        Ok((*self.0).clone().close().await?)
     }
 
     /// Aborts the stream: receivers' reads fail with `reason`.
     pub async fn abort(&self, reason: String) -> Result<()> {
-        Ok(self.0.clone().close_with_reason(&reason).await?)
+        Ok((*self.0).clone().close_with_reason(&reason).await?)
     }
 }
 
 /// An outgoing text stream opened with `stream_text`.
 #[derive(uniffi::Object)]
-pub struct TextStreamWriter(core::TextStreamWriter);
+pub struct TextStreamWriter(DropInRuntime<core::TextStreamWriter>);
 
 #[uniffi::export(async_runtime = "tokio")]
 impl TextStreamWriter {
@@ -302,11 +303,11 @@ impl TextStreamWriter {
     }
 
     pub async fn finish(&self) -> Result<()> {
-        Ok(self.0.clone().close().await?)
+        Ok((*self.0).clone().close().await?)
     }
 
     pub async fn abort(&self, reason: String) -> Result<()> {
-        Ok(self.0.clone().close_with_reason(&reason).await?)
+        Ok((*self.0).clone().close_with_reason(&reason).await?)
     }
 }
 
@@ -349,7 +350,7 @@ impl LocalParticipant {
         core_options.name = options.name;
         core_options.mime_type = options.mime_type;
         core_options.total_length = options.total_length;
-        Ok(Arc::new(ByteStreamWriter(self.0.stream_bytes(core_options).await?)))
+        Ok(Arc::new(ByteStreamWriter(DropInRuntime::new(self.0.stream_bytes(core_options).await?))))
     }
 
     /// Opens a text stream to write incrementally; chunks split on UTF-8 boundaries.
@@ -358,6 +359,6 @@ impl LocalParticipant {
             .with_attributes(options.attributes);
         core_options.destination_identities = options.destination_identities.into_iter().map(Into::into).collect();
         core_options.total_length = options.total_length;
-        Ok(Arc::new(TextStreamWriter(self.0.stream_text(core_options).await?)))
+        Ok(Arc::new(TextStreamWriter(DropInRuntime::new(self.0.stream_text(core_options).await?))))
     }
 }

@@ -1039,7 +1039,7 @@ public func FfiConverterTypeByteStreamReader_lower(_ value: ByteStreamReader) ->
 
 
 /**
- * An outgoing byte stream opened with `stream_bytes`.
+ * An outgoing byte stream opened with `stream_bytes`. Dropped unfinished, it ends normally.
  */
 public protocol ByteStreamWriterProtocol: AnyObject, Sendable {
     
@@ -1063,7 +1063,7 @@ public protocol ByteStreamWriterProtocol: AnyObject, Sendable {
     
 }
 /**
- * An outgoing byte stream opened with `stream_bytes`.
+ * An outgoing byte stream opened with `stream_bytes`. Dropped unfinished, it ends normally.
  */
 open class ByteStreamWriter: ByteStreamWriterProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64

@@ -116,6 +116,20 @@ class RoomStateTest {
     }
 
     @Test
+    fun a_room_released_without_disconnect_leaves() = runBlocking<Unit> {
+        val name = uniqueRoom("release")
+        val alice = join(name, "alice")
+        val bob = join(name, "bob")
+        coroutineScope {
+            val bobEvents = EventLog(bob, this)
+            alice.close() // frees the native room (AutoCloseable) on a thread outside the runtime
+            bobEvents.await<RoomEvent.ParticipantDisconnected> { it.participant.identity() == "alice" }
+            coroutineContext.cancelChildren()
+        }
+        bob.disconnect()
+    }
+
+    @Test
     fun session_metadata_needs_room_admin_and_is_announced() = runBlocking<Unit> {
         val name = uniqueRoom("session")
         val admin = Room.connect(server.url, server.token(name, "admin", roomAdmin = true), RoomOptions())

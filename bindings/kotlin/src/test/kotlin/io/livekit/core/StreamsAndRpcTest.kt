@@ -118,6 +118,21 @@ class StreamsAndRpcTest {
     }
 
     @Test
+    fun a_writer_released_without_finishing_still_ends_its_stream() = runBlocking<Unit> {
+        val (alice, bob) = pair("release")
+        coroutineScope {
+            val received = CompletableDeferred<ByteArray>()
+            bob.registerByteStreamHandler("notes", this) { reader, _ -> received.complete(reader.readAll()) }
+            val writer = alice.localParticipant().streamBytes(StreamOptions(topic = "notes"))
+            writer.write("unfinished".toByteArray())
+            writer.close() // frees the native writer (AutoCloseable), on a thread outside the runtime
+            assertEquals("unfinished", withTimeout(10_000) { received.await() }.decodeToString())
+        }
+        alice.disconnect()
+        bob.disconnect()
+    }
+
+    @Test
     fun text_without_a_handler_comes_as_an_event() = runBlocking<Unit> {
         val (alice, bob) = pair("text")
         coroutineScope {
@@ -138,6 +153,7 @@ class StreamsAndRpcTest {
         val (alice, bob) = pair("rpc")
         bob.localParticipant().registerRpcMethod("greet") { call -> "hello ${call.callerIdentity}: ${call.payload}" }
         bob.localParticipant().registerRpcMethod("fail") { throw RpcException.Failed(4001u, "no seats", "row 3") }
+        bob.localParticipant().registerRpcMethod("crash") { error("a bug in the handler") }
         val me = alice.localParticipant()
         assertEquals("hello alice: hi", me.performRpc("bob", "greet", "hi", null))
         val failed = assertFailsWith<RpcException.Failed> { me.performRpc("bob", "fail", "", null) }
@@ -146,6 +162,10 @@ class StreamsAndRpcTest {
         assertEquals("row 3", failed.data)
         val unknown = assertFailsWith<RpcException.Failed> { me.performRpc("bob", "nope", "", null) }
         assertEquals(1400u, unknown.code)
+        // A handler that throws something else answers 1500 (application error); bob stays up.
+        val crashed = assertFailsWith<RpcException.Failed> { me.performRpc("bob", "crash", "", null) }
+        assertEquals(1500u, crashed.code)
+        assertEquals("hello alice: again", me.performRpc("bob", "greet", "again", null))
         alice.disconnect()
         bob.disconnect()
     }

@@ -2691,7 +2691,7 @@ public object FfiConverterTypeByteStreamReader: FfiConverter<ByteStreamReader, L
 
 
 /**
- * An outgoing byte stream opened with `stream_bytes`.
+ * An outgoing byte stream opened with `stream_bytes`. Dropped unfinished, it ends normally.
  */
 public interface ByteStreamWriterInterface {
     
@@ -2717,7 +2717,7 @@ public interface ByteStreamWriterInterface {
 }
 
 /**
- * An outgoing byte stream opened with `stream_bytes`.
+ * An outgoing byte stream opened with `stream_bytes`. Dropped unfinished, it ends normally.
  */
 open class ByteStreamWriter: Disposable, AutoCloseable, ByteStreamWriterInterface
 {
