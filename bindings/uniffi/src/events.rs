@@ -8,7 +8,7 @@ use livekit_core::room::{ConnectionState, DisconnectReason};
 use livekit_core::{DataPacketKind, ParticipantPermissions, RoomEvent as CoreEvent};
 
 use crate::participant::Participant;
-use crate::streams::{ByteStreamReader, TextStreamReader};
+use crate::readers::{ByteStreamReader, TextStreamReader};
 
 #[uniffi::remote(Enum)]
 pub enum ConnectionState {
@@ -41,21 +41,43 @@ pub enum RoomEvent {
     /// The room is joined; always the first event.
     Connected,
     /// The room is gone; always the last event.
-    Disconnected { reason: DisconnectReason },
-    ConnectionStateChanged { state: ConnectionState },
-    ParticipantConnected { participant: Arc<Participant> },
-    ParticipantDisconnected { participant: Arc<Participant> },
+    Disconnected {
+        reason: DisconnectReason,
+    },
+    ConnectionStateChanged {
+        state: ConnectionState,
+    },
+    ParticipantConnected {
+        participant: Arc<Participant>,
+    },
+    ParticipantDisconnected {
+        participant: Arc<Participant>,
+    },
     /// Only the keys that changed; a deleted key maps to "".
-    ParticipantAttributesChanged { participant: Arc<Participant>, changed_attributes: HashMap<String, String> },
-    ParticipantMetadataChanged { participant: Arc<Participant>, old_metadata: String, metadata: String },
-    ParticipantNameChanged { participant: Arc<Participant>, old_name: String, name: String },
+    ParticipantAttributesChanged {
+        participant: Arc<Participant>,
+        changed_attributes: HashMap<String, String>,
+    },
+    ParticipantMetadataChanged {
+        participant: Arc<Participant>,
+        old_metadata: String,
+        metadata: String,
+    },
+    ParticipantNameChanged {
+        participant: Arc<Participant>,
+        old_name: String,
+        name: String,
+    },
     ParticipantPermissionsChanged {
         participant: Arc<Participant>,
         old_permissions: Option<ParticipantPermissions>,
         permissions: Option<ParticipantPermissions>,
     },
     /// The room metadata, which is also the session metadata, changed.
-    RoomMetadataChanged { old_metadata: String, metadata: String },
+    RoomMetadataChanged {
+        old_metadata: String,
+        metadata: String,
+    },
     /// `sender_identity` is None only for data the server API sent; `participant` may be None
     /// while it is set (the server announces quiet participants up to 3 s after they join).
     DataReceived {
@@ -66,9 +88,17 @@ pub enum RoomEvent {
         sender_identity: Option<String>,
     },
     /// A byte stream on a topic without a registered handler.
-    ByteStreamOpened { topic: String, reader: Arc<ByteStreamReader>, participant_identity: String },
+    ByteStreamOpened {
+        topic: String,
+        reader: Arc<ByteStreamReader>,
+        participant_identity: String,
+    },
     /// A text stream on a topic without a registered handler.
-    TextStreamOpened { topic: String, reader: Arc<TextStreamReader>, participant_identity: String },
+    TextStreamOpened {
+        topic: String,
+        reader: Arc<TextStreamReader>,
+        participant_identity: String,
+    },
 }
 
 impl RoomEvent {
@@ -106,16 +136,12 @@ impl RoomEvent {
                 participant: p.map(Participant::remote),
                 sender_identity,
             },
-            CoreEvent::ByteStreamOpened { topic, reader, participant_identity } => Self::ByteStreamOpened {
-                topic,
-                reader: ByteStreamReader::from_cell(reader),
-                participant_identity,
-            },
-            CoreEvent::TextStreamOpened { topic, reader, participant_identity } => Self::TextStreamOpened {
-                topic,
-                reader: TextStreamReader::from_cell(reader),
-                participant_identity,
-            },
+            CoreEvent::ByteStreamOpened { topic, reader, participant_identity } => {
+                Self::ByteStreamOpened { topic, reader: ByteStreamReader::from_cell(reader), participant_identity }
+            }
+            CoreEvent::TextStreamOpened { topic, reader, participant_identity } => {
+                Self::TextStreamOpened { topic, reader: TextStreamReader::from_cell(reader), participant_identity }
+            }
             _ => return None,
         })
     }

@@ -11,6 +11,7 @@ mod drop_in_runtime;
 mod error;
 mod events;
 mod participant;
+mod readers;
 mod room;
 mod rpc;
 mod streams;

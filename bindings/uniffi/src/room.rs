@@ -14,7 +14,8 @@ use crate::drop_in_runtime::DropInRuntime;
 use crate::error::Result;
 use crate::events::RoomEvent;
 use crate::participant::{LocalParticipant, Participant};
-use crate::streams::{ByteStreamHandler, ByteStreamReader, TextStreamHandler, TextStreamReader};
+use crate::readers::{ByteStreamReader, TextStreamReader};
+use crate::streams::{ByteStreamHandler, TextStreamHandler};
 
 #[derive(uniffi::Record)]
 pub struct RoomOptions {
@@ -129,4 +130,3 @@ impl Room {
         Ok(self.room.disconnect().await?)
     }
 }
-

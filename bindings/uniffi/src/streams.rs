@@ -1,16 +1,15 @@
-//! Byte and text streams: readers and writers as objects, options and infos as records, and
+//! Byte and text streams: sending (writers, whole sends), options and infos as records, and
 //! the foreign traits that receive streams and hear send progress. All logic is the core's.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
-use livekit_core::data::{self as core, StreamReader as _, StreamWriter as _, TakeCell};
-use tokio::sync::Mutex;
+use livekit_core::data::{self as core, StreamWriter as _};
 
 use crate::drop_in_runtime::DropInRuntime;
-use crate::error::{LiveKitError, Result};
+use crate::error::Result;
 use crate::participant::LocalParticipant;
+use crate::readers::{ByteStreamReader, TextStreamReader};
 
 /// Receives the byte streams of one topic. Called on a runtime thread: start the reading
 /// elsewhere (a coroutine, a Task) and return.
@@ -137,127 +136,13 @@ fn progress_callback(listener: Option<Arc<dyn StreamProgressListener>>) -> Optio
 
 impl SendByteOptions {
     fn into_core(self, progress: Option<Arc<dyn StreamProgressListener>>) -> core::SendByteOptions {
-        let mut options = core::SendByteOptions::new_with_topic(self.topic)
-            .with_attributes(self.attributes);
+        let mut options = core::SendByteOptions::new_with_topic(self.topic).with_attributes(self.attributes);
         options.destination_identities = self.destination_identities.into_iter().map(Into::into).collect();
         options.name = self.name;
         options.mime_type = self.mime_type;
         options.compress = self.compress;
         options.on_progress = progress_callback(progress);
         options
-    }
-}
-
-/// An incoming byte stream. Read it chunk by chunk, or whole, or into a file: one of the three.
-#[derive(uniffi::Object)]
-pub struct ByteStreamReader {
-    info: Option<ByteStreamInfo>,
-    reader: Mutex<Option<core::ByteStreamReader>>,
-}
-
-impl ByteStreamReader {
-    pub(crate) fn new(reader: core::ByteStreamReader) -> Arc<Self> {
-        Arc::new(Self { info: Some(reader.info().into()), reader: Mutex::new(Some(reader)) })
-    }
-
-    /// From an event: the first receiver takes the reader; a later one gets an empty reader
-    /// whose calls fail.
-    pub(crate) fn from_cell(cell: TakeCell<core::ByteStreamReader>) -> Arc<Self> {
-        match cell.take() {
-            Some(reader) => Self::new(reader),
-            None => Arc::new(Self { info: None, reader: Mutex::new(None) }),
-        }
-    }
-
-    async fn take(&self) -> Result<core::ByteStreamReader> {
-        self.reader.lock().await.take().ok_or_else(already_read)
-    }
-}
-
-fn already_read() -> LiveKitError {
-    LiveKitError::Stream { reason: "this reader was already read to the end or taken".into() }
-}
-
-#[uniffi::export(async_runtime = "tokio")]
-impl ByteStreamReader {
-    pub fn info(&self) -> Result<ByteStreamInfo> {
-        self.info.clone().ok_or_else(already_read)
-    }
-
-    /// The next chunk, or None at the end of the stream. Fails when the sender aborted it.
-    pub async fn read_chunk(&self) -> Result<Option<Vec<u8>>> {
-        let mut guard = self.reader.lock().await;
-        let reader = guard.as_mut().ok_or_else(already_read)?;
-        match reader.next().await {
-            Some(chunk) => Ok(Some(chunk?.to_vec())),
-            None => Ok(None),
-        }
-    }
-
-    /// The rest of the stream, once it closed normally.
-    pub async fn read_all(&self) -> Result<Vec<u8>> {
-        Ok(self.take().await?.read_all().await?.to_vec())
-    }
-
-    /// Writes the stream to `directory` (the system's temporary one by default) under the
-    /// sender's name or `name_override`; returns the path. Names with a path are refused.
-    pub async fn write_to_file(&self, directory: Option<String>, name_override: Option<String>) -> Result<String> {
-        let path = self.take().await?.write_to_file(directory, name_override.as_deref()).await?;
-        Ok(path.to_string_lossy().into_owned())
-    }
-
-    /// Stops receiving; a read in progress fails. (Not `close`: Kotlin objects have one.)
-    pub async fn cancel(&self) {
-        if let Some(reader) = self.reader.lock().await.take() {
-            reader.closer().close();
-        }
-    }
-}
-
-/// An incoming text stream; chunks are whole UTF-8 text.
-#[derive(uniffi::Object)]
-pub struct TextStreamReader {
-    info: Option<TextStreamInfo>,
-    reader: Mutex<Option<core::TextStreamReader>>,
-}
-
-impl TextStreamReader {
-    pub(crate) fn new(reader: core::TextStreamReader) -> Arc<Self> {
-        Arc::new(Self { info: Some(reader.info().into()), reader: Mutex::new(Some(reader)) })
-    }
-
-    pub(crate) fn from_cell(cell: TakeCell<core::TextStreamReader>) -> Arc<Self> {
-        match cell.take() {
-            Some(reader) => Self::new(reader),
-            None => Arc::new(Self { info: None, reader: Mutex::new(None) }),
-        }
-    }
-}
-
-#[uniffi::export(async_runtime = "tokio")]
-impl TextStreamReader {
-    pub fn info(&self) -> Result<TextStreamInfo> {
-        self.info.clone().ok_or_else(already_read)
-    }
-
-    pub async fn read_chunk(&self) -> Result<Option<String>> {
-        let mut guard = self.reader.lock().await;
-        let reader = guard.as_mut().ok_or_else(already_read)?;
-        match reader.next().await {
-            Some(chunk) => Ok(Some(chunk?)),
-            None => Ok(None),
-        }
-    }
-
-    pub async fn read_all(&self) -> Result<String> {
-        let reader = self.reader.lock().await.take().ok_or_else(already_read)?;
-        Ok(reader.read_all().await?)
-    }
-
-    pub async fn cancel(&self) {
-        if let Some(reader) = self.reader.lock().await.take() {
-            reader.closer().close();
-        }
     }
 }
 
@@ -335,8 +220,7 @@ impl LocalParticipant {
 
     /// Sends a whole text as one stream.
     pub async fn send_text(&self, text: String, options: SendTextOptions) -> Result<TextStreamInfo> {
-        let mut core_options = core::SendTextOptions::new_with_topic(options.topic)
-            .with_attributes(options.attributes);
+        let mut core_options = core::SendTextOptions::new_with_topic(options.topic).with_attributes(options.attributes);
         core_options.destination_identities = options.destination_identities.into_iter().map(Into::into).collect();
         core_options.compress = options.compress;
         Ok((&self.0.send_text(&text, core_options).await?).into())
@@ -344,8 +228,8 @@ impl LocalParticipant {
 
     /// Opens a byte stream to write incrementally.
     pub async fn stream_bytes(&self, options: StreamOptions) -> Result<Arc<ByteStreamWriter>> {
-        let mut core_options = core::StreamByteOptions::new_with_topic(options.topic)
-            .with_attributes(options.attributes);
+        let mut core_options =
+            core::StreamByteOptions::new_with_topic(options.topic).with_attributes(options.attributes);
         core_options.destination_identities = options.destination_identities.into_iter().map(Into::into).collect();
         core_options.name = options.name;
         core_options.mime_type = options.mime_type;
@@ -355,8 +239,8 @@ impl LocalParticipant {
 
     /// Opens a text stream to write incrementally; chunks split on UTF-8 boundaries.
     pub async fn stream_text(&self, options: StreamOptions) -> Result<Arc<TextStreamWriter>> {
-        let mut core_options = core::StreamTextOptions::new_with_topic(options.topic)
-            .with_attributes(options.attributes);
+        let mut core_options =
+            core::StreamTextOptions::new_with_topic(options.topic).with_attributes(options.attributes);
         core_options.destination_identities = options.destination_identities.into_iter().map(Into::into).collect();
         core_options.total_length = options.total_length;
         Ok(Arc::new(TextStreamWriter(DropInRuntime::new(self.0.stream_text(core_options).await?))))

@@ -5373,6 +5373,33 @@ private let initializationResult: InitializationResult = {
     if (uniffi_livekit_uniffi_checksum_method_participant_sid() != 58729) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_livekit_uniffi_checksum_method_bytestreamreader_cancel() != 43387) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_bytestreamreader_info() != 23950) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_bytestreamreader_read_all() != 2212) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_bytestreamreader_read_chunk() != 10673) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_bytestreamreader_write_to_file() != 9029) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_textstreamreader_cancel() != 49142) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_textstreamreader_info() != 56875) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_textstreamreader_read_all() != 62986) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_textstreamreader_read_chunk() != 31325) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_livekit_uniffi_checksum_method_room_connection_state() != 4818) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5418,22 +5445,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_livekit_uniffi_checksum_method_rpchandler_handle() != 65248) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_livekit_uniffi_checksum_method_bytestreamhandler_on_stream() != 20672) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_livekit_uniffi_checksum_method_bytestreamreader_cancel() != 33874) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_livekit_uniffi_checksum_method_bytestreamreader_info() != 39849) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_livekit_uniffi_checksum_method_bytestreamreader_read_all() != 22470) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_livekit_uniffi_checksum_method_bytestreamreader_read_chunk() != 43461) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_livekit_uniffi_checksum_method_bytestreamreader_write_to_file() != 10537) {
+    if (uniffi_livekit_uniffi_checksum_method_bytestreamhandler_on_stream() != 19244) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_method_bytestreamwriter_abort() != 33325) {
@@ -5451,19 +5463,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_livekit_uniffi_checksum_method_streamprogresslistener_on_progress() != 49729) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_livekit_uniffi_checksum_method_textstreamhandler_on_stream() != 60639) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_livekit_uniffi_checksum_method_textstreamreader_cancel() != 50190) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_livekit_uniffi_checksum_method_textstreamreader_info() != 40850) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_livekit_uniffi_checksum_method_textstreamreader_read_all() != 15763) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_livekit_uniffi_checksum_method_textstreamreader_read_chunk() != 50846) {
+    if (uniffi_livekit_uniffi_checksum_method_textstreamhandler_on_stream() != 10465) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_method_textstreamwriter_abort() != 7537) {

@@ -15,10 +15,7 @@ import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
 import kotlinx.serialization.json.put
 import kotlinx.serialization.json.putJsonObject
-import org.junit.jupiter.api.AfterAll
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import java.io.File
 import java.nio.file.Files
 import java.security.MessageDigest
@@ -28,18 +25,7 @@ import kotlin.test.assertContentEquals
 import kotlin.test.assertEquals
 
 /** A Kotlin participant and the official Python SDK in one room on a real server. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class OfficialSdkInteropTest {
-    private lateinit var server: TestServer
-
-    @BeforeAll
-    fun startServer() {
-        server = TestServer.start()
-    }
-
-    @AfterAll
-    fun stopServer() = server.close()
-
+class OfficialSdkInteropTest : ServerTest() {
     @Test
     fun attributes_data_and_files_cross_both_ways_with_the_official_sdk() = runBlocking<Unit> {
         val name = uniqueRoom("interop")

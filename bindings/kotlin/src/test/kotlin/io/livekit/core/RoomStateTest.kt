@@ -11,27 +11,13 @@ import kotlinx.coroutines.cancelChildren
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
-import org.junit.jupiter.api.AfterAll
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertTrue
 
 /** Two Kotlin participants on a real server: state, events, data and typed errors. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class RoomStateTest {
-    private lateinit var server: TestServer
-
-    @BeforeAll
-    fun startServer() {
-        server = TestServer.start()
-    }
-
-    @AfterAll
-    fun stopServer() = server.close()
-
+class RoomStateTest : ServerTest() {
     private suspend fun join(room: String, identity: String, canUpdateOwnMetadata: Boolean = true): Room =
         Room.connect(server.url, server.token(room, identity, canUpdateOwnMetadata), RoomOptions())
 

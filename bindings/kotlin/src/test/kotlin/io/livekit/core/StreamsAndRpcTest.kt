@@ -15,10 +15,7 @@ import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
-import org.junit.jupiter.api.AfterAll
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import java.io.File
 import java.nio.file.Files
 import kotlin.random.Random
@@ -28,18 +25,7 @@ import kotlin.test.assertFailsWith
 import kotlin.test.assertTrue
 
 /** Byte and text streams and RPC between two Kotlin participants on a real server. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class StreamsAndRpcTest {
-    private lateinit var server: TestServer
-
-    @BeforeAll
-    fun startServer() {
-        server = TestServer.start()
-    }
-
-    @AfterAll
-    fun stopServer() = server.close()
-
+class StreamsAndRpcTest : ServerTest() {
     private suspend fun pair(prefix: String): Pair<Room, Room> {
         val name = uniqueRoom(prefix)
         val alice = Room.connect(server.url, server.token(name, "alice"), RoomOptions())

@@ -52,3 +52,17 @@ class TestServer private constructor(private val process: Process, val url: Stri
 }
 
 fun uniqueRoom(prefix: String) = "$prefix-${UUID.randomUUID().toString().take(8)}"
+
+/** One real server for all the tests of a class. */
+@org.junit.jupiter.api.TestInstance(org.junit.jupiter.api.TestInstance.Lifecycle.PER_CLASS)
+abstract class ServerTest {
+    protected lateinit var server: TestServer
+
+    @org.junit.jupiter.api.BeforeAll
+    fun startServer() {
+        server = TestServer.start()
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    fun stopServer() = server.close()
+}

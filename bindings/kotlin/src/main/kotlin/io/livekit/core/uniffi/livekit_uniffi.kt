@@ -824,6 +824,24 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_participant_sid(
     ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_bytestreamreader_cancel(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_bytestreamreader_info(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_bytestreamreader_read_all(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_bytestreamreader_read_chunk(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_bytestreamreader_write_to_file(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_textstreamreader_cancel(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_textstreamreader_info(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_textstreamreader_read_all(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_textstreamreader_read_chunk(
+    ): Int
     external fun uniffi_livekit_uniffi_checksum_method_room_connection_state(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_room_disconnect(
@@ -856,16 +874,6 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_bytestreamhandler_on_stream(
     ): Int
-    external fun uniffi_livekit_uniffi_checksum_method_bytestreamreader_cancel(
-    ): Int
-    external fun uniffi_livekit_uniffi_checksum_method_bytestreamreader_info(
-    ): Int
-    external fun uniffi_livekit_uniffi_checksum_method_bytestreamreader_read_all(
-    ): Int
-    external fun uniffi_livekit_uniffi_checksum_method_bytestreamreader_read_chunk(
-    ): Int
-    external fun uniffi_livekit_uniffi_checksum_method_bytestreamreader_write_to_file(
-    ): Int
     external fun uniffi_livekit_uniffi_checksum_method_bytestreamwriter_abort(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_bytestreamwriter_finish(
@@ -877,14 +885,6 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_livekit_uniffi_checksum_method_streamprogresslistener_on_progress(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_textstreamhandler_on_stream(
-    ): Int
-    external fun uniffi_livekit_uniffi_checksum_method_textstreamreader_cancel(
-    ): Int
-    external fun uniffi_livekit_uniffi_checksum_method_textstreamreader_info(
-    ): Int
-    external fun uniffi_livekit_uniffi_checksum_method_textstreamreader_read_all(
-    ): Int
-    external fun uniffi_livekit_uniffi_checksum_method_textstreamreader_read_chunk(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_textstreamwriter_abort(
     ): Int
@@ -980,6 +980,32 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_livekit_uniffi_fn_method_participant_sid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_clone_bytestreamreader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_free_bytestreamreader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_method_bytestreamreader_cancel(`ptr`: Long,
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_bytestreamreader_info(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_bytestreamreader_read_all(`ptr`: Long,
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_bytestreamreader_read_chunk(`ptr`: Long,
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_bytestreamreader_write_to_file(`ptr`: Long,`directory`: RustBuffer.ByValue,`nameOverride`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_clone_textstreamreader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_free_textstreamreader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_method_textstreamreader_cancel(`ptr`: Long,
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_textstreamreader_info(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_textstreamreader_read_all(`ptr`: Long,
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_textstreamreader_read_chunk(`ptr`: Long,
+    ): Long
     external fun uniffi_livekit_uniffi_fn_clone_room(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_livekit_uniffi_fn_free_room(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1030,20 +1056,6 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_livekit_uniffi_fn_method_bytestreamhandler_on_stream(`ptr`: Long,`reader`: Long,`participantIdentity`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_livekit_uniffi_fn_clone_bytestreamreader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_livekit_uniffi_fn_free_bytestreamreader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_livekit_uniffi_fn_method_bytestreamreader_cancel(`ptr`: Long,
-    ): Long
-    external fun uniffi_livekit_uniffi_fn_method_bytestreamreader_info(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_livekit_uniffi_fn_method_bytestreamreader_read_all(`ptr`: Long,
-    ): Long
-    external fun uniffi_livekit_uniffi_fn_method_bytestreamreader_read_chunk(`ptr`: Long,
-    ): Long
-    external fun uniffi_livekit_uniffi_fn_method_bytestreamreader_write_to_file(`ptr`: Long,`directory`: RustBuffer.ByValue,`nameOverride`: RustBuffer.ByValue,
-    ): Long
     external fun uniffi_livekit_uniffi_fn_clone_bytestreamwriter(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_livekit_uniffi_fn_free_bytestreamwriter(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1072,18 +1084,6 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_livekit_uniffi_fn_method_textstreamhandler_on_stream(`ptr`: Long,`reader`: Long,`participantIdentity`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_livekit_uniffi_fn_clone_textstreamreader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_livekit_uniffi_fn_free_textstreamreader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_livekit_uniffi_fn_method_textstreamreader_cancel(`ptr`: Long,
-    ): Long
-    external fun uniffi_livekit_uniffi_fn_method_textstreamreader_info(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_livekit_uniffi_fn_method_textstreamreader_read_all(`ptr`: Long,
-    ): Long
-    external fun uniffi_livekit_uniffi_fn_method_textstreamreader_read_chunk(`ptr`: Long,
-    ): Long
     external fun uniffi_livekit_uniffi_fn_clone_textstreamwriter(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_livekit_uniffi_fn_free_textstreamwriter(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1298,6 +1298,33 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_livekit_uniffi_checksum_method_participant_sid() and 0xFFFF) != 58729) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamreader_cancel() and 0xFFFF) != 43387) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamreader_info() and 0xFFFF) != 23950) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamreader_read_all() and 0xFFFF) != 2212) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamreader_read_chunk() and 0xFFFF) != 10673) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamreader_write_to_file() and 0xFFFF) != 9029) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_textstreamreader_cancel() and 0xFFFF) != 49142) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_textstreamreader_info() and 0xFFFF) != 56875) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_textstreamreader_read_all() and 0xFFFF) != 62986) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_textstreamreader_read_chunk() and 0xFFFF) != 31325) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_livekit_uniffi_checksum_method_room_connection_state() and 0xFFFF) != 4818) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1343,22 +1370,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_livekit_uniffi_checksum_method_rpchandler_handle() and 0xFFFF) != 65248) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamhandler_on_stream() and 0xFFFF) != 20672) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamreader_cancel() and 0xFFFF) != 33874) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamreader_info() and 0xFFFF) != 39849) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamreader_read_all() and 0xFFFF) != 22470) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamreader_read_chunk() and 0xFFFF) != 43461) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamreader_write_to_file() and 0xFFFF) != 10537) {
+    if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamhandler_on_stream() and 0xFFFF) != 19244) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamwriter_abort() and 0xFFFF) != 33325) {
@@ -1376,19 +1388,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_livekit_uniffi_checksum_method_streamprogresslistener_on_progress() and 0xFFFF) != 49729) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_livekit_uniffi_checksum_method_textstreamhandler_on_stream() and 0xFFFF) != 60639) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_livekit_uniffi_checksum_method_textstreamreader_cancel() and 0xFFFF) != 50190) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_livekit_uniffi_checksum_method_textstreamreader_info() and 0xFFFF) != 40850) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_livekit_uniffi_checksum_method_textstreamreader_read_all() and 0xFFFF) != 15763) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_livekit_uniffi_checksum_method_textstreamreader_read_chunk() and 0xFFFF) != 50846) {
+    if ((lib.uniffi_livekit_uniffi_checksum_method_textstreamhandler_on_stream() and 0xFFFF) != 10465) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_method_textstreamwriter_abort() and 0xFFFF) != 7537) {
