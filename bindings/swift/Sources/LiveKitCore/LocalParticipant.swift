@@ -42,14 +42,16 @@ public final class LocalParticipant: @unchecked Sendable {
     public func streamBytes(for topic: String, options: StreamOptions? = nil) async throws -> ByteStreamWriter {
         var options = options ?? StreamOptions(topic: topic)
         options.topic = topic
-        return ByteStreamWriter(try await ffi().streamBytes(options: options))
+        let writer = try await ffi().streamBytes(options: options)
+        return ByteStreamWriter(writer)
     }
 
     /// Opens a text stream on `topic` to write incrementally.
     public func streamText(for topic: String, options: StreamOptions? = nil) async throws -> TextStreamWriter {
         var options = options ?? StreamOptions(topic: topic)
         options.topic = topic
-        return TextStreamWriter(try await ffi().streamText(options: options))
+        let writer = try await ffi().streamText(options: options)
+        return TextStreamWriter(writer)
     }
 
     /// Sends a file without loading it whole; `onProgress` hears the fraction sent (0...1).

@@ -14,7 +14,10 @@ public final class Room: @unchecked Sendable {
     }
 
     deinit {
-        eventTask?.cancel()
+        // The event task holds the native room; leaving ends its event stream, and the task.
+        if let joined {
+            Task { try? await joined.disconnect() }
+        }
     }
 
     /// Joins the room; returns once data can flow. Events then reach the delegate in order.

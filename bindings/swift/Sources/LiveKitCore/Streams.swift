@@ -33,7 +33,8 @@ public final class ByteStreamReader: AsyncSequence, @unchecked Sendable {
     /// Writes the stream into `directory` (the temporary one by default) under the sender's
     /// name or `name`; names with a path are refused. Returns the file's URL.
     public func writeToFile(in directory: URL = FileManager.default.temporaryDirectory, name: String? = nil) async throws -> URL {
-        URL(fileURLWithPath: try await ffi.writeToFile(directory: directory.path, nameOverride: name))
+        let path = try await ffi.writeToFile(directory: directory.path, nameOverride: name)
+        return URL(fileURLWithPath: path)
     }
 
     /// Stops receiving; a read in progress throws.

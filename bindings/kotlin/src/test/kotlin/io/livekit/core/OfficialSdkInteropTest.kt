@@ -4,6 +4,7 @@ import io.livekit.core.uniffi.DataOptions
 import io.livekit.core.uniffi.Room
 import io.livekit.core.uniffi.RoomEvent
 import io.livekit.core.uniffi.RoomOptions
+import io.livekit.core.uniffi.RpcException
 import io.livekit.core.uniffi.SendByteOptions
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.cancelChildren
@@ -23,6 +24,7 @@ import java.util.Base64
 import kotlin.random.Random
 import kotlin.test.assertContentEquals
 import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
 
 /** A Kotlin participant and the official Python SDK in one room on a real server. */
 class OfficialSdkInteropTest : ServerTest() {
@@ -91,6 +93,40 @@ class OfficialSdkInteropTest : ServerTest() {
                 assertContentEquals(theirs.readBytes(), File(path).readBytes())
                 coroutineContext.cancelChildren()
             }
+            kotlin.disconnect()
+        }
+    }
+
+    @Test
+    fun rpc_crosses_both_ways_with_the_official_sdk() = runBlocking<Unit> {
+        val name = uniqueRoom("interop-rpc")
+        OfficialPeer.start().use { peer ->
+            peer.request("connect", buildJsonObject {
+                put("url", server.url)
+                put("token", server.token(name, "python"))
+            })
+            val kotlin = Room.connect(server.url, server.token(name, "kotlin"), RoomOptions())
+            peer.awaitEvent("participant_connected") { it.string("identity") == "kotlin" }
+            peer.request("register_rpc_method", buildJsonObject {
+                put("method", "echo")
+                putJsonObject("behaviour") { put("echo", true) }
+            })
+            peer.request("register_rpc_method", buildJsonObject {
+                put("method", "refuse")
+                putJsonObject("behaviour") { putJsonObject("error") { put("code", 2001); put("message", "full") } }
+            })
+            val me = kotlin.localParticipant()
+            assertEquals("ping", me.performRpc("python", "echo", "ping", null))
+            val refused = assertFailsWith<RpcException.Failed> { me.performRpc("python", "refuse", "", null) }
+            assertEquals(2001u to "full", refused.code to refused.reason)
+
+            me.registerRpcMethod("shout") { call -> call.payload.uppercase() + " from " + call.callerIdentity }
+            val answer = peer.request("perform_rpc", buildJsonObject {
+                put("destination", "kotlin")
+                put("method", "shout")
+                put("payload", "hi")
+            })
+            assertEquals("HI from python", answer.string("response"))
             kotlin.disconnect()
         }
     }
