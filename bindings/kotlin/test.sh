@@ -20,11 +20,12 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   exit 0
 fi
 
-cargo build -q -p livekit-uniffi
 cargo build -q -p livekit-test-harness --bin lk-test-server
 "$target/debug/lk-test-server" --install > /dev/null
+# Builds the library (debug) the tests load, and fails when the checked-in sources are stale.
 bindings/uniffi/generate.sh --check
 
+export LK_TEST_SERVER="$target/debug/lk-test-server"
 cd bindings/kotlin
 start=$(date +%s)
 # Not -q: Surefire's "Tests run: N, Failures: N" lines are the record of the run.

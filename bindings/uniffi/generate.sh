@@ -9,8 +9,8 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 check=false
 [[ "${1:-}" == "--check" ]] && check=true
 
-cargo build -q -p livekit-uniffi
-cargo build -q -p livekit-uniffi --features cli --bin uniffi-bindgen
+# One build for the library and the generator: the cli feature only adds the binary's code.
+cargo build -q -p livekit-uniffi --features cli --lib --bin uniffi-bindgen
 library="$target/debug/liblivekit_uniffi.so"
 [[ "$(uname)" == Darwin ]] && library="$target/debug/liblivekit_uniffi.dylib"
 

@@ -30,18 +30,10 @@ import kotlin.test.assertFailsWith
 class OfficialSdkInteropTest : ServerTest() {
     @Test
     fun attributes_data_and_files_cross_both_ways_with_the_official_sdk() = runBlocking<Unit> {
-        val name = uniqueRoom("interop")
         OfficialPeer.start().use { peer ->
-            peer.request("connect", buildJsonObject {
-                put("url", server.url)
-                put("token", server.token(name, "python"))
-            })
-            val kotlin = Room.connect(server.url, server.token(name, "kotlin"), RoomOptions())
+            val kotlin = joinWith(peer, uniqueRoom("interop"))
             coroutineScope {
                 val events = EventLog(kotlin, this)
-                assertEquals(setOf("python"), kotlin.remoteParticipants().keys)
-                // The official SDK learns of us through the server's participant update.
-                peer.awaitEvent("participant_connected") { it.string("identity") == "kotlin" }
 
                 // Attributes: ours to the SDK, the SDK's to us.
                 kotlin.localParticipant().setAttributes(mapOf("lang" to "kotlin"))
@@ -99,14 +91,8 @@ class OfficialSdkInteropTest : ServerTest() {
 
     @Test
     fun rpc_crosses_both_ways_with_the_official_sdk() = runBlocking<Unit> {
-        val name = uniqueRoom("interop-rpc")
         OfficialPeer.start().use { peer ->
-            peer.request("connect", buildJsonObject {
-                put("url", server.url)
-                put("token", server.token(name, "python"))
-            })
-            val kotlin = Room.connect(server.url, server.token(name, "kotlin"), RoomOptions())
-            peer.awaitEvent("participant_connected") { it.string("identity") == "kotlin" }
+            val kotlin = joinWith(peer, uniqueRoom("interop-rpc"))
             peer.request("register_rpc_method", buildJsonObject {
                 put("method", "echo")
                 putJsonObject("behaviour") { put("echo", true) }
@@ -129,6 +115,19 @@ class OfficialSdkInteropTest : ServerTest() {
             assertEquals("HI from python", answer.string("response"))
             kotlin.disconnect()
         }
+    }
+
+    /** The official peer ("python") joins `room`, then we ("kotlin"); returns once each knows the other. */
+    private suspend fun joinWith(peer: OfficialPeer, room: String): Room {
+        peer.request("connect", buildJsonObject {
+            put("url", server.url)
+            put("token", server.token(room, "python"))
+        })
+        val kotlin = Room.connect(server.url, server.token(room, "kotlin"), RoomOptions())
+        assertEquals(setOf("python"), kotlin.remoteParticipants().keys)
+        // The official SDK learns of us through the server's participant update.
+        peer.awaitEvent("participant_connected") { it.string("identity") == "kotlin" }
+        return kotlin
     }
 
     private fun sha256(bytes: ByteArray) =

@@ -20,7 +20,7 @@ val repoRoot: File = File(System.getenv("LIVEKIT_REPO_ROOT") ?: "../..").canonic
 class TestServer private constructor(private val process: Process, val url: String, val apiKey: String, val apiSecret: String) : AutoCloseable {
     companion object {
         fun start(): TestServer {
-            val binary = File(repoRoot, "target/debug/lk-test-server")
+            val binary = System.getenv("LK_TEST_SERVER")?.let(::File) ?: File(repoRoot, "target/debug/lk-test-server")
             check(binary.canExecute()) { "missing $binary: run bindings/kotlin/test.sh (it builds the harness)" }
             val process = ProcessBuilder(binary.path).redirectError(ProcessBuilder.Redirect.INHERIT).start()
             val line = process.inputStream.bufferedReader().readLine()
