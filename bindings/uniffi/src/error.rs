@@ -95,3 +95,33 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for RpcError {
 }
 
 pub type Result<T, E = LiveKitError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn core_errors_keep_their_variant_and_fields() {
+        let limit = Error::LimitExceeded { what: "the metadata".into(), limit: 10, actual: 11 };
+        assert!(matches!(
+            LiveKitError::from(limit),
+            LiveKitError::LimitExceeded { what, limit: 10, actual: 11 } if what == "the metadata"
+        ));
+        let timeout = Error::Timeout { what: "join".into(), after: Duration::from_millis(1500) };
+        assert!(matches!(LiveKitError::from(timeout), LiveKitError::Timeout { after_ms: 1500, .. }));
+        assert!(matches!(LiveKitError::from(Error::Disconnected), LiveKitError::Disconnected));
+        let denied = LiveKitError::from(Error::NotAllowed("needs canUpdateOwnMetadata".into()));
+        assert_eq!(denied.to_string(), "not allowed: needs canUpdateOwnMetadata");
+    }
+
+    #[test]
+    fn rpc_errors_cross_both_ways_with_code_and_data() {
+        let ours = RpcError::Failed { code: 4001, reason: "no seats".into(), data: Some("row 3".into()) };
+        let core = CoreRpcError::from(ours);
+        assert_eq!((core.code, core.message.as_str(), core.data.as_deref()), (4001, "no seats", Some("row 3")));
+        let RpcError::Failed { code, reason, data } = RpcError::from(core);
+        assert_eq!((code, reason.as_str(), data.as_deref()), (4001, "no seats", Some("row 3")));
+    }
+}
