@@ -1,0 +1,34 @@
+import Foundation
+
+/// Hears the room's events, in order, on a background task. Every method has an empty default.
+public protocol RoomDelegate: AnyObject {
+    func room(_ room: Room, participantDidConnect participant: Participant)
+    func room(_ room: Room, participantDidDisconnect participant: Participant)
+    /// Only the keys that changed; a deleted key maps to "".
+    func room(_ room: Room, participant: Participant, didUpdateAttributes changedAttributes: [String: String])
+    func room(_ room: Room, participant: Participant, didUpdateMetadata newMetadata: String?)
+    func room(_ room: Room, participant: Participant, didUpdateName newName: String)
+    /// The room metadata, which is also the session metadata.
+    func room(_ room: Room, didUpdateMetadata newMetadata: String?)
+    /// `participant` is nil for data the server API sent, or from a participant not announced yet
+    /// (then `senderIdentity` still names it).
+    func room(_ room: Room, participant: Participant?, senderIdentity: String?, didReceiveData data: Data, forTopic topic: String?)
+    /// A byte stream on a topic without a registered handler.
+    func room(_ room: Room, didOpenByteStream reader: ByteStreamReader, from participantIdentity: String)
+    /// A text stream on a topic without a registered handler.
+    func room(_ room: Room, didOpenTextStream reader: TextStreamReader, from participantIdentity: String)
+    func room(_ room: Room, didDisconnectWithReason reason: DisconnectReason)
+}
+
+public extension RoomDelegate {
+    func room(_ room: Room, participantDidConnect participant: Participant) {}
+    func room(_ room: Room, participantDidDisconnect participant: Participant) {}
+    func room(_ room: Room, participant: Participant, didUpdateAttributes changedAttributes: [String: String]) {}
+    func room(_ room: Room, participant: Participant, didUpdateMetadata newMetadata: String?) {}
+    func room(_ room: Room, participant: Participant, didUpdateName newName: String) {}
+    func room(_ room: Room, didUpdateMetadata newMetadata: String?) {}
+    func room(_ room: Room, participant: Participant?, senderIdentity: String?, didReceiveData data: Data, forTopic topic: String?) {}
+    func room(_ room: Room, didOpenByteStream reader: ByteStreamReader, from participantIdentity: String) {}
+    func room(_ room: Room, didOpenTextStream reader: TextStreamReader, from participantIdentity: String) {}
+    func room(_ room: Room, didDisconnectWithReason reason: DisconnectReason) {}
+}
