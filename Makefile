@@ -3,7 +3,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 FFI_LIB := $(CURDIR)/target/debug/liblivekit_ffi.so
 
-.PHONY: demo test test-rust test-dropin test-c deps server ffi generate fuzz ffi-size bench stack-probe fmt
+.PHONY: demo test test-rust test-dropin test-c test-kotlin deps server ffi generate fuzz ffi-size bench stack-probe fmt
 
 ## A local livekit-server and three participants sharing state and messages.
 demo: server
@@ -12,10 +12,10 @@ demo: server
 ## Every test: unit and integration tests against a real livekit-server with the official
 ## Python SDK as a peer, and the drop-in suite with the official library and with ours.
 ## `make -k test` runs every suite even when one fails (CI does).
-test: test-rust test-dropin test-c
+test: test-rust test-dropin test-c test-kotlin
 
 test-rust: deps server
-	$(CARGO) test -p livekit-core -p livekit-ffi -p livekit-test-harness
+	$(CARGO) test -p livekit-core -p livekit-ffi -p livekit-uniffi -p livekit-test-harness
 
 ## The official Python SDK's own API against the real server, first with the library it
 ## ships, then with ours through LIVEKIT_LIB_PATH (tests/dropin).
@@ -26,6 +26,11 @@ test-dropin: deps server ffi
 ## C/C++: the CMake project in bindings/c, linked shared and static, CTest against the server.
 test-c: deps server ffi
 	LK_SKIP_CARGO_BUILD=1 bindings/c/test.sh
+
+## Kotlin on the JVM through the uniffi crate: checks the generated Kotlin and Swift are fresh,
+## then JUnit against the server, with the official Python SDK as a peer (bindings/kotlin).
+test-kotlin: deps server
+	bindings/kotlin/test.sh
 
 ## The official Python SDK (peer and drop-in suite) and the tools the tests use.
 deps:
@@ -39,9 +44,10 @@ server:
 ffi:
 	$(CARGO) build -q -p livekit-ffi -p livekit-test-harness
 
-## Regenerates the checked-in generated files (the C header).
+## Regenerates the checked-in generated files: the C header, the Kotlin and Swift bindings.
 generate:
 	UPDATE_GENERATED=1 $(CARGO) test -q -p livekit-ffi --test c_header
+	bindings/uniffi/generate.sh
 
 ## Fuzzes the FFI request decoder and dispatcher (nightly + cargo-fuzz); FUZZ_SECONDS=60.
 FUZZ_SECONDS ?= 60
