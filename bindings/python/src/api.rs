@@ -11,10 +11,17 @@ use livekit_core::api::{
 use livekit_core::Error;
 use livekit_protocol as proto;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 
 use crate::errors::{to_py, IntoPyResult};
-use crate::runtime::awaitable;
+use crate::runtime::{awaitable, Lazy};
+
+fn list_of<'py>(
+    py: Python<'py>,
+    items: impl Iterator<Item = PyResult<Bound<'py, PyDict>>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(PyList::new(py, items.collect::<PyResult<Vec<_>>>()?)?.into_any())
+}
 
 fn grants_from(dict: &Bound<'_, PyDict>) -> PyResult<VideoGrants> {
     let flag = |key: &str| -> PyResult<bool> {
@@ -134,7 +141,7 @@ impl NativeRoomService {
         let options = CreateRoomOptions { empty_timeout, max_participants, metadata, ..Default::default() };
         awaitable(py, async move {
             let room = client.create_room(&name, options).await.map_err(|e| to_py(e.into()))?;
-            Python::attach(|py| room_dict(py, &room).map(Bound::unbind))
+            Ok(Lazy::new(move |py| room_dict(py, &room).map(Bound::into_any)))
         })
     }
 
@@ -143,7 +150,7 @@ impl NativeRoomService {
         let client = self.client.clone();
         awaitable(py, async move {
             let rooms = client.list_rooms(names).await.map_err(|e| to_py(e.into()))?;
-            Python::attach(|py| rooms.iter().map(|r| room_dict(py, r).map(Bound::unbind)).collect::<PyResult<Vec<_>>>())
+            Ok(Lazy::new(move |py| list_of(py, rooms.iter().map(|r| room_dict(py, r)))))
         })
     }
 
@@ -156,7 +163,7 @@ impl NativeRoomService {
         let client = self.client.clone();
         awaitable(py, async move {
             let room = client.update_room_metadata(&room, &metadata).await.map_err(|e| to_py(e.into()))?;
-            Python::attach(|py| room_dict(py, &room).map(Bound::unbind))
+            Ok(Lazy::new(move |py| room_dict(py, &room).map(Bound::into_any)))
         })
     }
 
@@ -164,9 +171,7 @@ impl NativeRoomService {
         let client = self.client.clone();
         awaitable(py, async move {
             let list = client.list_participants(&room).await.map_err(|e| to_py(e.into()))?;
-            Python::attach(|py| {
-                list.iter().map(|p| participant_dict(py, p).map(Bound::unbind)).collect::<PyResult<Vec<_>>>()
-            })
+            Ok(Lazy::new(move |py| list_of(py, list.iter().map(|p| participant_dict(py, p)))))
         })
     }
 
@@ -174,11 +179,12 @@ impl NativeRoomService {
         let client = self.client.clone();
         awaitable(py, async move {
             let p = client.get_participant(&room, &identity).await.map_err(|e| to_py(e.into()))?;
-            Python::attach(|py| participant_dict(py, &p).map(Bound::unbind))
+            Ok(Lazy::new(move |py| participant_dict(py, &p).map(Bound::into_any)))
         })
     }
 
-    #[pyo3(signature = (room, identity, metadata=String::new(), attributes=HashMap::new(), name=String::new()))]
+    #[pyo3(signature = (room, identity, metadata=String::new(), attributes=HashMap::new(), name=String::new(), permission=None))]
+    #[allow(clippy::too_many_arguments)]
     fn update_participant<'py>(
         &self,
         py: Python<'py>,
@@ -187,12 +193,24 @@ impl NativeRoomService {
         metadata: String,
         attributes: HashMap<String, String>,
         name: String,
+        permission: Option<HashMap<String, bool>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client.clone();
-        let options = UpdateParticipantOptions { metadata, attributes, name, ..Default::default() };
+        let permission = permission.map(|p| {
+            let flag = |key: &str| p.get(key).copied().unwrap_or(false);
+            proto::ParticipantPermission {
+                can_subscribe: flag("can_subscribe"),
+                can_publish: flag("can_publish"),
+                can_publish_data: flag("can_publish_data"),
+                can_update_metadata: flag("can_update_metadata"),
+                hidden: flag("hidden"),
+                ..Default::default()
+            }
+        });
+        let options = UpdateParticipantOptions { metadata, attributes, name, permission };
         awaitable(py, async move {
             let p = client.update_participant(&room, &identity, options).await.map_err(|e| to_py(e.into()))?;
-            Python::attach(|py| participant_dict(py, &p).map(Bound::unbind))
+            Ok(Lazy::new(move |py| participant_dict(py, &p).map(Bound::into_any)))
         })
     }
 

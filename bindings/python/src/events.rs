@@ -19,14 +19,14 @@ pub enum NativeEvent {
     Rpc { method: String, data: RpcInvocationData, responder: RpcResponder },
 }
 
-pub fn to_py_list(py: Python<'_>, batch: Vec<NativeEvent>) -> PyResult<Py<PyAny>> {
+pub fn to_py_list(py: Python<'_>, batch: Vec<NativeEvent>) -> PyResult<Bound<'_, PyAny>> {
     let list = PyList::empty(py);
     for event in batch {
         if let Some(tuple) = to_py(py, event)? {
             list.append(tuple)?;
         }
     }
-    Ok(list.into_any().unbind())
+    Ok(list.into_any())
 }
 
 fn participant(p: Participant) -> NativeParticipant {

@@ -31,5 +31,5 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(streams::send_file, m)?)?;
     m.add_function(wrap_pyfunction!(api::encode_token, m)?)?;
     m.add_function(wrap_pyfunction!(api::verify_token, m)?)?;
-    Ok(())
+    runtime::register_exit_hook(m)
 }

@@ -14,7 +14,7 @@ use crate::errors::IntoPyResult;
 use crate::events::{self, NativeEvent};
 use crate::participant::NativeParticipant;
 use crate::rpc::RpcResponder;
-use crate::runtime::{self, awaitable};
+use crate::runtime::{self, awaitable, Lazy};
 
 /// At most this many events cross into Python per wake-up of the listen task.
 const MAX_BATCH: usize = 512;
@@ -81,7 +81,7 @@ impl NativeRoom {
                     Err(_) => break,
                 }
             }
-            Python::attach(|py| events::to_py_list(py, batch)).map(Some)
+            Ok(Some(Lazy::new(move |py| events::to_py_list(py, batch))))
         })
     }
 

@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 
 use crate::errors::{to_py, IntoPyResult};
 use crate::participant::NativeParticipant;
-use crate::runtime::awaitable;
+use crate::runtime::{awaitable, Lazy};
 
 /// A read returns what already arrived, up to this much, so Python wakes once per batch.
 const MAX_READ_BYTES: usize = 1 << 20;
@@ -105,7 +105,7 @@ macro_rules! reader_class {
                         }
                     }
                     state.failed = failed;
-                    Python::attach(|py| $to_py(py, data)).map(Some)
+                    Ok(Some(Lazy::new(move |py| $to_py(py, data))))
                 })
             }
 
@@ -121,7 +121,7 @@ macro_rules! reader_class {
                         Some(reader) => $start(reader.read_all().await.py()?),
                         None => Default::default(),
                     };
-                    Python::attach(|py| $to_py(py, data))
+                    Ok(Lazy::new(move |py| $to_py(py, data)))
                 })
             }
         }
@@ -138,8 +138,8 @@ fn append_bytes(data: &mut Vec<u8>, chunk: ByteChunk) {
     data.extend_from_slice(&chunk);
 }
 
-fn bytes_to_py(py: Python<'_>, data: Vec<u8>) -> PyResult<Py<PyAny>> {
-    Ok(PyBytes::new(py, &data).into_any().unbind())
+fn bytes_to_py(py: Python<'_>, data: Vec<u8>) -> PyResult<Bound<'_, PyAny>> {
+    Ok(PyBytes::new(py, &data).into_any())
 }
 
 fn start_text(chunk: String) -> String {
@@ -150,8 +150,8 @@ fn append_text(data: &mut String, chunk: String) {
     data.push_str(&chunk);
 }
 
-fn text_to_py(py: Python<'_>, text: String) -> PyResult<Py<PyAny>> {
-    Ok(text.into_pyobject(py)?.into_any().unbind())
+fn text_to_py(py: Python<'_>, text: String) -> PyResult<Bound<'_, PyAny>> {
+    Ok(text.into_pyobject(py)?.into_any())
 }
 
 reader_class!(NativeByteReader, ByteStreamReader, byte_info, start_bytes, append_bytes, bytes_to_py);
@@ -273,7 +273,7 @@ pub fn send_text<'py>(
     options.compress = Some(compress);
     awaitable(py, async move {
         let info = local.send_text(&text, options).await.py()?;
-        Python::attach(|py| text_info(py, &info).map(|d| d.unbind()))
+        Ok(Lazy::new(move |py| text_info(py, &info).map(Bound::into_any)))
     })
 }
 
@@ -302,7 +302,7 @@ pub fn send_bytes<'py>(
     options.compress = Some(compress);
     awaitable(py, async move {
         let info = local.send_bytes(&data, options).await.py()?;
-        Python::attach(|py| byte_info(py, &info).map(|d| d.unbind()))
+        Ok(Lazy::new(move |py| byte_info(py, &info).map(Bound::into_any)))
     })
 }
 
@@ -327,6 +327,6 @@ pub fn send_file<'py>(
     options.compress = Some(compress);
     awaitable(py, async move {
         let info = local.send_file(&file_path, options).await.py()?;
-        Python::attach(|py| byte_info(py, &info).map(|d| d.unbind()))
+        Ok(Lazy::new(move |py| byte_info(py, &info).map(Bound::into_any)))
     })
 }

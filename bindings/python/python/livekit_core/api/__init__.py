@@ -132,10 +132,15 @@ class RoomService:
         metadata: str = "",
         attributes: Optional[Dict[str, str]] = None,
         name: str = "",
+        permission: Optional[Dict[str, bool]] = None,
     ) -> SimpleNamespace:
-        """Updates another participant's state; "" leaves metadata or name unchanged."""
+        """Updates another participant's state; "" leaves metadata or name unchanged. `permission`
+        (keys can_subscribe, can_publish, can_publish_data, can_update_metadata, hidden; missing
+        keys are False) replaces the participant's permissions."""
         return SimpleNamespace(
-            **await self._native.update_participant(room, identity, metadata, dict(attributes or {}), name)
+            **await self._native.update_participant(
+                room, identity, metadata, dict(attributes or {}), name, permission
+            )
         )
 
     async def remove_participant(self, room: str, identity: str) -> None:

@@ -61,7 +61,6 @@ class Room(EventEmitter[EventTypes]):
         self._tasks: Set["asyncio.Task[Any]"] = set()
         self._listen_task: Optional["asyncio.Task[None]"] = None
         self._state = ConnectionState.CONN_DISCONNECTED
-        self._metadata = ""
 
     async def connect(self, url: str, token: str, options: Optional[RoomOptions] = None) -> None:
         """Joins the room. Raises ConnectError (UnauthorizedError, ConnectionFailedError) on failure."""
@@ -70,7 +69,6 @@ class Room(EventEmitter[EventTypes]):
         options = options or RoomOptions()
         native = await _native.connect(url, token, options.auto_subscribe, options.connect_timeout)
         self._native = native
-        self._metadata = native.metadata
         self._local = LocalParticipant(native.local_participant(), self)
         for p in native.remote_participants():
             self._remotes[p.identity] = RemoteParticipant(p)
@@ -118,12 +116,12 @@ class Room(EventEmitter[EventTypes]):
 
     @property
     def metadata(self) -> str:
-        return self._metadata
+        return self._native.metadata if self._native is not None else ""
 
     @property
     def session_metadata(self) -> str:
         """Metadata shared by everyone in this room session (the room metadata)."""
-        return self._metadata
+        return self.metadata
 
     async def set_session_metadata(self, value: str) -> None:
         """Sets the session metadata; needs roomAdmin for this room in the token. Others see
@@ -202,7 +200,6 @@ class Room(EventEmitter[EventTypes]):
             new = event[3]
             self.emit(name, self._participant(event[1]), None if new is None else ParticipantPermission(new))
         elif name == "room_metadata_changed":
-            self._metadata = event[2]
             self.emit(name, event[1], event[2])
         elif name == "byte_stream":
             self._open_stream(self._byte_handlers, ByteStreamReader(event[1]), event[2])
