@@ -153,3 +153,11 @@ async def joined(rooms: List[Any], identities: List[str]) -> None:
         others = [i for i in identities if i != me]
         await wait_until(lambda: all(i in room.remote_participants for i in others),
                          f"{me} to see {others}")
+
+
+async def pair(server: Server, room: str):
+    """Our room "ours" and the official SDK's room "official", each seeing the other."""
+    ours = await connect_ours(server, "ours", room)
+    peer = await connect_official(server, "official", room)
+    await joined([ours, peer], ["ours", "official"])
+    return ours, peer

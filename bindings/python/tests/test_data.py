@@ -2,20 +2,14 @@
 
 import asyncio
 
-from conftest import Events, connect_official, connect_ours, joined
+from conftest import Events, connect_official, connect_ours, joined, pair
 
 from livekit_core import rtc
 
 
-async def _pair(server, room_name):
-    ours = await connect_ours(server, "ours", room_name)
-    peer = await connect_official(server, "official", room_name)
-    await joined([ours, peer], ["ours", "official"])
-    return ours, peer
-
 
 async def test_data_from_official_peer_arrives_as_data_packet(server, room_name):
-    ours, peer = await _pair(server, room_name)
+    ours, peer = await pair(server, room_name)
     events = Events(ours, "data_received")
     await peer.local_participant.publish_data(b"hello", topic="chat")
     await peer.local_participant.publish_data("lossy text", reliable=False)
@@ -29,7 +23,7 @@ async def test_data_from_official_peer_arrives_as_data_packet(server, room_name)
 
 
 async def test_our_data_reaches_official_peer_with_topic_and_destination(server, room_name):
-    ours, peer = await _pair(server, room_name)
+    ours, peer = await pair(server, room_name)
     other = await connect_official(server, "other", room_name)
     await joined([ours], ["ours", "official", "other"])
     to_peer, to_other = Events(peer, "data_received"), Events(other, "data_received")
@@ -44,7 +38,7 @@ async def test_our_data_reaches_official_peer_with_topic_and_destination(server,
 
 
 async def test_thousand_messages_per_second_none_lost_and_in_order(server, room_name):
-    ours, peer = await _pair(server, room_name)
+    ours, peer = await pair(server, room_name)
     received = []
     done = asyncio.Event()
     count = 2000

@@ -2,20 +2,14 @@
 
 import asyncio
 
-from conftest import connect_official, connect_ours, joined
+from conftest import connect_ours, pair
 
 from livekit_core import rtc
 
 
-async def _pair(server, room_name):
-    ours = await connect_ours(server, "ours", room_name)
-    peer = await connect_official(server, "official", room_name)
-    await joined([ours, peer], ["ours", "official"])
-    return ours, peer
-
 
 async def test_official_peer_calls_our_methods(server, room_name):
-    ours, peer = await _pair(server, room_name)
+    ours, peer = await pair(server, room_name)
     calls = []
 
     @ours.local_participant.register_rpc_method("greet")
@@ -63,7 +57,7 @@ async def test_official_peer_calls_our_methods(server, room_name):
 
 
 async def test_we_call_official_methods(server, room_name):
-    ours, peer = await _pair(server, room_name)
+    ours, peer = await pair(server, room_name)
 
     @peer.local_participant.register_rpc_method("echo")
     async def echo(data):

@@ -4,16 +4,10 @@
 import asyncio
 import os
 
-from conftest import connect_official, connect_ours, joined
+from conftest import connect_ours, pair
 
 from livekit_core import rtc
 
-
-async def _pair(server, room_name):
-    ours = await connect_ours(server, "ours", room_name)
-    peer = await connect_official(server, "official", room_name)
-    await joined([ours, peer], ["ours", "official"])
-    return ours, peer
 
 
 def _collect(room, kind, topic, read):
@@ -46,7 +40,7 @@ async def _read_all(reader):
 
 
 async def test_official_file_reaches_our_byte_handler(server, room_name, tmp_path):
-    ours, peer = await _pair(server, room_name)
+    ours, peer = await pair(server, room_name)
     results = _collect(ours, "byte", "files", _iterate_bytes)
     path = tmp_path / "report.pdf"
     data = os.urandom(300_000)
@@ -61,7 +55,7 @@ async def test_official_file_reaches_our_byte_handler(server, room_name, tmp_pat
 
 
 async def test_official_text_reaches_our_text_handler(server, room_name):
-    ours, peer = await _pair(server, room_name)
+    ours, peer = await pair(server, room_name)
     results = _collect(ours, "text", "chat", _read_all)
     text = "héllo wörld " * 5000
     await peer.local_participant.send_text(text, topic="chat", attributes={"k": "v"})
@@ -78,7 +72,7 @@ async def test_official_text_reaches_our_text_handler(server, room_name):
 
 
 async def test_our_streams_reach_the_official_peer(server, room_name, tmp_path):
-    ours, peer = await _pair(server, room_name)
+    ours, peer = await pair(server, room_name)
     byte_results = _collect(peer, "byte", "files", _iterate_bytes)
     text_results = _collect(peer, "text", "chat", _read_all)
 
@@ -116,7 +110,7 @@ async def test_our_streams_reach_the_official_peer(server, room_name, tmp_path):
 
 
 async def test_aborted_stream_fails_our_reader(server, room_name):
-    ours, peer = await _pair(server, room_name)
+    ours, peer = await pair(server, room_name)
     results = _collect(ours, "byte", "files", _read_all)
     writer = await peer.local_participant.stream_bytes("partial.bin", topic="files")
     await writer.write(b"x" * 1000)

@@ -1,10 +1,16 @@
 """Byte and text streams with the official SDK's shapes: stream info, readers (`async for`,
 `read_all`) and writers (`write`, `aclose`). The native objects do the work."""
 
-from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Dict, List, Optional
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (1.7 MB)
+
+from ._record import Record
 
 from ..errors import StreamError
+
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional
 
 STREAM_CHUNK_SIZE = 15_000
 
@@ -23,8 +29,10 @@ class _Subscriptable:
         return self.stream_id  # type: ignore[attr-defined]
 
 
-@dataclass
-class BaseStreamInfo(_Subscriptable):
+class BaseStreamInfo(_Subscriptable, Record):
+    """stream_id, mime_type, topic, timestamp (ms), size (None if unknown), attributes."""
+
+    _fields = ("stream_id", "mime_type", "topic", "timestamp", "size", "attributes")
     stream_id: str
     mime_type: str
     topic: str
@@ -33,19 +41,24 @@ class BaseStreamInfo(_Subscriptable):
     attributes: Optional[Dict[str, str]]
 
 
-@dataclass
 class TextStreamInfo(BaseStreamInfo):
-    attachments: List[str] = field(default_factory=list)
+    _fields = BaseStreamInfo._fields + ("attachments",)
+    _defaults = {"attachments": list}
+    attachments: List[str]
 
 
-@dataclass
 class ByteStreamInfo(BaseStreamInfo):
-    name: str = ""
+    _fields = BaseStreamInfo._fields + ("name",)
+    _defaults = {"name": ""}
+    name: str
 
 
 class _Reader:
+    _info_type: Any = None
+
     def __init__(self, native: Any) -> None:
         self._native = native
+        self._info = self._info_type(**native.info())
 
     def __aiter__(self) -> "_Reader":
         return self
@@ -56,51 +69,46 @@ class _Reader:
             raise StopAsyncIteration
         return chunk
 
+    async def read_all(self) -> Any:
+        """Everything until the end of the stream (what `async for` did not read yet)."""
+        return await self._native.read_all()
+
 
 class ByteStreamReader(_Reader):
-    """Chunks of an incoming byte stream, in order; chunk sizes differ from the sender's writes."""
+    """Chunks (bytes) of an incoming byte stream, in order; chunk sizes differ from the
+    sender's writes."""
 
-    def __init__(self, native: Any) -> None:
-        super().__init__(native)
-        self._info = ByteStreamInfo(**native.info())
+    _info_type = ByteStreamInfo
 
     @property
     def info(self) -> ByteStreamInfo:
         return self._info
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self  # type: ignore[return-value]
-
-    async def read_all(self) -> bytes:
-        return await self._native.read_all()
-
 
 class TextStreamReader(_Reader):
     """Text of an incoming text stream, in order."""
 
-    def __init__(self, native: Any) -> None:
-        super().__init__(native)
-        self._info = TextStreamInfo(**native.info())
+    _info_type = TextStreamInfo
 
     @property
     def info(self) -> TextStreamInfo:
         return self._info
 
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self  # type: ignore[return-value]
-
-    async def read_all(self) -> str:
-        return await self._native.read_all()
-
 
 class _Writer:
+    _info_type: Any = None
+
     def __init__(self, native: Any) -> None:
         self._native = native
+        self._info = self._info_type(**native.info())
         self._closed = False
 
     @property
     def stream_id(self) -> str:
-        return self.info.stream_id  # type: ignore[attr-defined]
+        return self._info.stream_id
+
+    async def write(self, data: Any) -> None:
+        await self._native.write(data)
 
     async def aclose(self, *, reason: str = "", attributes: Optional[Dict[str, str]] = None) -> None:
         """Ends the stream; a non-empty `reason` ends it abnormally (readers get a StreamError)."""
@@ -111,29 +119,23 @@ class _Writer:
 
 
 class ByteStreamWriter(_Writer):
-    def __init__(self, native: Any) -> None:
-        super().__init__(native)
-        self._info = ByteStreamInfo(**native.info())
+    """`write(bytes)` then `aclose()`."""
+
+    _info_type = ByteStreamInfo
 
     @property
     def info(self) -> ByteStreamInfo:
         return self._info
 
-    async def write(self, data: bytes) -> None:
-        await self._native.write(data)
-
 
 class TextStreamWriter(_Writer):
-    def __init__(self, native: Any) -> None:
-        super().__init__(native)
-        self._info = TextStreamInfo(**native.info())
+    """`write(str)` then `aclose()`."""
+
+    _info_type = TextStreamInfo
 
     @property
     def info(self) -> TextStreamInfo:
         return self._info
-
-    async def write(self, text: str) -> None:
-        await self._native.write(text)
 
 
 __all__ = [

@@ -1,17 +1,19 @@
 """Participants: live state read from the core, and the local participant's calls (state,
 data packets, streams, RPC) with the official SDK's signatures."""
 
-import asyncio
-import inspect
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (1.7 MB)
 
 from .. import _native
 from .data_stream import ByteStreamInfo, ByteStreamWriter, TextStreamInfo, TextStreamWriter
 from .enums import ParticipantKind
-from .event_emitter import logger
+from .event_emitter import log_exception
 from .rpc import RpcError, RpcInvocationData
 
 if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional, Union
+
     from .room import Room
 
 
@@ -133,6 +135,9 @@ class LocalParticipant(Participant):
             code = RpcError.ErrorCode.UNSUPPORTED_METHOD
             responder.fail(code, RpcError.ErrorMessage[code], None)
             return
+        import asyncio
+        import inspect
+
         try:
             result = handler(invocation)
             if inspect.isawaitable(result):
@@ -144,7 +149,7 @@ class LocalParticipant(Participant):
             responder.fail_application()
             raise
         except Exception:
-            logger.exception("RPC handler for %s failed; answering 1500 APPLICATION_ERROR", invocation.method)
+            log_exception("RPC handler for %s failed; answering 1500 APPLICATION_ERROR", invocation.method)
             responder.fail_application()
 
     async def stream_text(

@@ -1,56 +1,61 @@
 """Room: connects through the core and turns its one event stream into `room.on(...)`
 callbacks on the asyncio loop, with the official SDK's event names and arguments."""
 
-import asyncio
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Literal, Mapping, Optional, Set
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (1.7 MB)
 
 from .. import _native
 from ..errors import ConnectError, DisconnectedError
 from .data_stream import ByteStreamReader, TextStreamReader
 from .enums import ConnectionState, DataPacketKind, DisconnectReason
-from .event_emitter import EventEmitter, logger
+from .event_emitter import EventEmitter, log_exception
 from .participant import LocalParticipant, Participant, ParticipantPermission, RemoteParticipant
+from ._record import Record
 from .rpc import RpcInvocationData
 
-EventTypes = Literal[
-    "participant_connected",
-    "participant_disconnected",
-    "room_metadata_changed",
-    "participant_metadata_changed",
-    "participant_name_changed",
-    "participant_attributes_changed",
-    "participant_permissions_changed",
-    "data_received",
-    "connection_state_changed",
-    "connected",
-    "disconnected",
-]
+if TYPE_CHECKING:
+    import asyncio
+    from typing import Any, Callable, Dict, Literal, Mapping, Optional, Set
 
-ByteStreamHandler = Callable[[ByteStreamReader, str], None]
-TextStreamHandler = Callable[[TextStreamReader, str], None]
+    EventTypes = Literal[
+        "participant_connected",
+        "participant_disconnected",
+        "room_metadata_changed",
+        "participant_metadata_changed",
+        "participant_name_changed",
+        "participant_attributes_changed",
+        "participant_permissions_changed",
+        "data_received",
+        "connection_state_changed",
+        "connected",
+        "disconnected",
+    ]
+    ByteStreamHandler = Callable[[ByteStreamReader, str], None]
+    TextStreamHandler = Callable[[TextStreamReader, str], None]
 
-
-@dataclass
-class RoomOptions:
-    auto_subscribe: bool = True
-    connect_timeout: Optional[float] = None
+class RoomOptions(Record):
+    _fields = ("auto_subscribe", "connect_timeout")
+    _defaults = {"auto_subscribe": True, "connect_timeout": None}
+    auto_subscribe: bool
+    connect_timeout: Optional[float]
     """Seconds to join the room in; None uses the core's default (15 s)."""
 
 
-@dataclass
-class DataPacket:
+class DataPacket(Record):
+    _fields = ("data", "kind", "participant", "topic", "sender_identity")
+    _defaults = {"topic": None, "sender_identity": None}
     data: bytes
     kind: DataPacketKind
     participant: Optional[RemoteParticipant]
     """The sender; None for data the server API sent, and for a sender not yet announced."""
-    topic: Optional[str] = None
-    sender_identity: Optional[str] = None
+    topic: Optional[str]
+    sender_identity: Optional[str]
     """The sender's identity; None only for data the server API sent."""
 
 
-class Room(EventEmitter[EventTypes]):
-    def __init__(self, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
+class Room(EventEmitter):
+    def __init__(self, loop: Optional["asyncio.AbstractEventLoop"] = None) -> None:
         super().__init__()
         self._loop = loop
         self._native: Any = None
@@ -77,6 +82,8 @@ class Room(EventEmitter[EventTypes]):
             native.register_byte_stream_handler(topic)
         for topic in self._text_handlers:
             native.register_text_stream_handler(topic)
+        import asyncio
+
         loop = self._loop or asyncio.get_running_loop()
         self._loop = loop
         self._listen_task = loop.create_task(self._listen(native))
@@ -85,6 +92,8 @@ class Room(EventEmitter[EventTypes]):
         """Leaves the room (what is queued to send goes out first); `disconnected` fires."""
         if self._native is None or self._state == ConnectionState.CONN_DISCONNECTED:
             return
+        import asyncio
+
         await self._native.disconnect()
         if self._listen_task is not None and self._listen_task.get_loop() is asyncio.get_running_loop():
             await self._listen_task
@@ -164,7 +173,7 @@ class Room(EventEmitter[EventTypes]):
                 try:
                     self._on_event(event)
                 except Exception:
-                    logger.exception("failed to handle room event %s", event[0])
+                    log_exception("failed to handle room event %s", event[0])
                 if event[0] == "disconnected":
                     return
 
@@ -174,6 +183,8 @@ class Room(EventEmitter[EventTypes]):
         return self._remotes.get(native.identity) or RemoteParticipant(native)
 
     def _spawn(self, coro: Any) -> None:
+        import asyncio
+
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -1,9 +1,15 @@
 """RPC types with the official SDK's shapes: RpcError (code, message, data) and
 RpcInvocationData given to method handlers."""
 
-from dataclasses import dataclass
+from __future__ import annotations
+
 from enum import IntEnum
-from typing import ClassVar, Dict, Optional, Union
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (1.7 MB)
+
+from ._record import Record
+
+if TYPE_CHECKING:
+    from typing import ClassVar, Dict, Optional, Union
 
 
 class RpcError(Exception):
@@ -59,10 +65,11 @@ class RpcError(Exception):
         return f"RpcError(code={self._code}, message={self._message!r}, data={self._data!r})"
 
 
-@dataclass
-class RpcInvocationData:
+class RpcInvocationData(Record):
+    _fields = ("request_id", "caller_identity", "payload", "response_timeout", "method")
+    _defaults = {"method": ""}
     request_id: str
     caller_identity: str
     payload: str
     response_timeout: float
-    method: str = ""
+    method: str
