@@ -15,7 +15,7 @@ python=${PYTHON:-python3}
 
 wheels="$target/wheels-release"
 rm -rf "$wheels"
-"$venv/bin/maturin" build -q --release -m "$here/Cargo.toml" -o "$wheels"
+"$venv/bin/maturin" build -q --profile release-python -m "$here/Cargo.toml" -o "$wheels"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/*.whl
 theirs="$target/official-wheel"
 mkdir -p "$theirs"

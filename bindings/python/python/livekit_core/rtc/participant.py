@@ -7,7 +7,6 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (1.7 MB)
 
 from .. import _native
 from .data_stream import ByteStreamInfo, ByteStreamWriter, TextStreamInfo, TextStreamWriter
-from .enums import ParticipantKind
 from .event_emitter import log_exception
 from .rpc import RpcError, RpcInvocationData
 
@@ -56,8 +55,9 @@ class Participant:
         return self._native.attributes
 
     @property
-    def kind(self) -> ParticipantKind:
-        return ParticipantKind(self._native.kind)
+    def kind(self) -> int:
+        """A ParticipantKind value."""
+        return self._native.kind
 
     @property
     def permissions(self) -> Optional[ParticipantPermission]:

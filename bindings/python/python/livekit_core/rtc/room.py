@@ -8,7 +8,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (1.7 MB)
 from .. import _native
 from ..errors import ConnectError, DisconnectedError
 from .data_stream import ByteStreamReader, TextStreamReader
-from .enums import ConnectionState, DataPacketKind, DisconnectReason
+from .enums import ConnectionState
 from .event_emitter import EventEmitter, log_exception
 from .participant import LocalParticipant, Participant, ParticipantPermission, RemoteParticipant
 from ._record import Record
@@ -46,7 +46,8 @@ class DataPacket(Record):
     _fields = ("data", "kind", "participant", "topic", "sender_identity")
     _defaults = {"topic": None, "sender_identity": None}
     data: bytes
-    kind: DataPacketKind
+    kind: int
+    """A DataPacketKind value."""
     participant: Optional[RemoteParticipant]
     """The sender; None for data the server API sent, and for a sender not yet announced."""
     topic: Optional[str]
@@ -194,7 +195,7 @@ class Room(EventEmitter):
         if name == "data_received":
             _, data, kind, native, topic, sender = event
             participant = self._participant(native) if native is not None else self._remotes.get(sender or "")
-            packet = DataPacket(data, DataPacketKind(kind), participant, topic, sender)  # type: ignore[arg-type]
+            packet = DataPacket(data, kind, participant, topic, sender)
             self.emit(name, packet)
         elif name == "participant_attributes_changed":
             self.emit(name, event[1], self._participant(event[2]))
@@ -221,11 +222,11 @@ class Room(EventEmitter):
             invocation = RpcInvocationData(request_id, caller, payload, timeout, method)
             self._spawn(self.local_participant._answer_rpc(responder, invocation))
         elif name == "connection_state_changed":
-            self._state = ConnectionState(event[1])
+            self._state = event[1]
             self.emit(name, self._state)
         elif name == "disconnected":
             self._state = ConnectionState.CONN_DISCONNECTED
-            self.emit(name, DisconnectReason(event[1]))
+            self.emit(name, event[1])
         else:
             self.emit(name, *event[1:])
 
@@ -236,4 +237,4 @@ class Room(EventEmitter):
         handler(reader, sender)
 
     def __repr__(self) -> str:
-        return f"rtc.Room(sid={self.sid}, name={self.name}, connection_state={self._state.name})"
+        return f"rtc.Room(sid={self.sid}, name={self.name}, connection_state={ConnectionState.name(self._state)})"

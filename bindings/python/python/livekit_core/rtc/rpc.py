@@ -3,7 +3,6 @@ RpcInvocationData given to method handlers."""
 
 from __future__ import annotations
 
-from enum import IntEnum
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (1.7 MB)
 
 from ._record import Record
@@ -16,7 +15,9 @@ class RpcError(Exception):
     """An RPC failure. Raise it in a handler to send its code, message and data to the caller;
     any other exception reaches the caller as 1500 (application error)."""
 
-    class ErrorCode(IntEnum):
+    class ErrorCode:
+        """The official codes (plain ints, as the values the official IntEnum compares equal to)."""
+
         APPLICATION_ERROR = 1500
         CONNECTION_TIMEOUT = 1501
         RESPONSE_TIMEOUT = 1502
