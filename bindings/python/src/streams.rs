@@ -229,6 +229,7 @@ pub fn stream_bytes<'py>(
 
 #[pyfunction]
 #[pyo3(signature = (participant, topic, destination_identities=None, attributes=None, stream_id=None, reply_to_id=None, total_size=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn stream_text<'py>(
     py: Python<'py>,
     participant: &NativeParticipant,
