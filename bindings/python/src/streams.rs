@@ -278,6 +278,22 @@ pub fn send_text<'py>(
     })
 }
 
+/// The options `send_bytes` and `send_file` share; name and MIME type default from the file.
+fn byte_options(
+    topic: String,
+    destination_identities: Option<Vec<String>>,
+    attributes: Option<HashMap<String, String>>,
+    stream_id: Option<String>,
+    compress: bool,
+) -> SendByteOptions {
+    let mut options = SendByteOptions::new_with_topic(topic);
+    options.destination_identities = identities(destination_identities);
+    options.attributes = attributes.unwrap_or_default();
+    options.id = stream_id;
+    options.compress = Some(compress);
+    options
+}
+
 #[pyfunction]
 #[pyo3(signature = (participant, data, topic, name=None, mime_type=None, destination_identities=None, attributes=None, stream_id=None, compress=true))]
 #[allow(clippy::too_many_arguments)]
@@ -294,13 +310,9 @@ pub fn send_bytes<'py>(
     compress: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let local = participant.local()?;
-    let mut options = SendByteOptions::new_with_topic(topic);
+    let mut options = byte_options(topic, destination_identities, attributes, stream_id, compress);
     options.name = name;
     options.mime_type = mime_type;
-    options.destination_identities = identities(destination_identities);
-    options.attributes = attributes.unwrap_or_default();
-    options.id = stream_id;
-    options.compress = Some(compress);
     awaitable(py, async move {
         let info = local.send_bytes(&data, options).await.py()?;
         Ok(Lazy::new(move |py| byte_info(py, &info).map(Bound::into_any)))
@@ -321,11 +333,7 @@ pub fn send_file<'py>(
     compress: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let local = participant.local()?;
-    let mut options = SendByteOptions::new_with_topic(topic);
-    options.destination_identities = identities(destination_identities);
-    options.attributes = attributes.unwrap_or_default();
-    options.id = stream_id;
-    options.compress = Some(compress);
+    let options = byte_options(topic, destination_identities, attributes, stream_id, compress);
     awaitable(py, async move {
         let info = local.send_file(&file_path, options).await.py()?;
         Ok(Lazy::new(move |py| byte_info(py, &info).map(Bound::into_any)))
