@@ -1,0 +1,240 @@
+"""Room: connects through the core and turns its one event stream into `room.on(...)`
+callbacks on the asyncio loop, with the official SDK's event names and arguments."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (1.7 MB)
+
+from .. import _native
+from ..errors import ConnectError, DisconnectedError
+from .data_stream import ByteStreamReader, TextStreamReader
+from .enums import ConnectionState
+from .event_emitter import EventEmitter, log_exception
+from .participant import LocalParticipant, Participant, ParticipantPermission, RemoteParticipant
+from ._record import Record
+from .rpc import RpcInvocationData
+
+if TYPE_CHECKING:
+    import asyncio
+    from typing import Any, Callable, Dict, Literal, Mapping, Optional, Set
+
+    EventTypes = Literal[
+        "participant_connected",
+        "participant_disconnected",
+        "room_metadata_changed",
+        "participant_metadata_changed",
+        "participant_name_changed",
+        "participant_attributes_changed",
+        "participant_permissions_changed",
+        "data_received",
+        "connection_state_changed",
+        "connected",
+        "disconnected",
+    ]
+    ByteStreamHandler = Callable[[ByteStreamReader, str], None]
+    TextStreamHandler = Callable[[TextStreamReader, str], None]
+
+class RoomOptions(Record):
+    _fields = ("auto_subscribe", "connect_timeout")
+    _defaults = {"auto_subscribe": True, "connect_timeout": None}
+    auto_subscribe: bool
+    connect_timeout: Optional[float]
+    """Seconds to join the room in; None uses the core's default (15 s)."""
+
+
+class DataPacket(Record):
+    _fields = ("data", "kind", "participant", "topic", "sender_identity")
+    _defaults = {"topic": None, "sender_identity": None}
+    data: bytes
+    kind: int
+    """A DataPacketKind value."""
+    participant: Optional[RemoteParticipant]
+    """The sender; None for data the server API sent, and for a sender not yet announced."""
+    topic: Optional[str]
+    sender_identity: Optional[str]
+    """The sender's identity; None only for data the server API sent."""
+
+
+class Room(EventEmitter):
+    def __init__(self, loop: Optional["asyncio.AbstractEventLoop"] = None) -> None:
+        super().__init__()
+        self._loop = loop
+        self._native: Any = None
+        self._local: Optional[LocalParticipant] = None
+        self._remotes: Dict[str, RemoteParticipant] = {}
+        self._byte_handlers: Dict[str, ByteStreamHandler] = {}
+        self._text_handlers: Dict[str, TextStreamHandler] = {}
+        self._tasks: Set["asyncio.Task[Any]"] = set()
+        self._listen_task: Optional["asyncio.Task[None]"] = None
+        self._state = ConnectionState.CONN_DISCONNECTED
+
+    async def connect(self, url: str, token: str, options: Optional[RoomOptions] = None) -> None:
+        """Joins the room. Raises ConnectError (UnauthorizedError, ConnectionFailedError) on failure."""
+        if self._native is not None:
+            raise ConnectError("this Room is already connected; create a new Room to join again")
+        options = options or RoomOptions()
+        native = await _native.connect(url, token, options.auto_subscribe, options.connect_timeout)
+        self._native = native
+        self._local = LocalParticipant(native.local_participant(), self)
+        for p in native.remote_participants():
+            self._remotes[p.identity] = RemoteParticipant(p)
+        self._state = ConnectionState.CONN_CONNECTED
+        for topic in self._byte_handlers:
+            native.register_byte_stream_handler(topic)
+        for topic in self._text_handlers:
+            native.register_text_stream_handler(topic)
+        import asyncio
+
+        loop = self._loop or asyncio.get_running_loop()
+        self._loop = loop
+        self._listen_task = loop.create_task(self._listen(native))
+
+    async def disconnect(self) -> None:
+        """Leaves the room (what is queued to send goes out first); `disconnected` fires."""
+        if self._native is None or self._state == ConnectionState.CONN_DISCONNECTED:
+            return
+        import asyncio
+
+        await self._native.disconnect()
+        if self._listen_task is not None and self._listen_task.get_loop() is asyncio.get_running_loop():
+            await self._listen_task
+
+    def isconnected(self) -> bool:
+        return self._state == ConnectionState.CONN_CONNECTED
+
+    @property
+    def connection_state(self) -> ConnectionState:
+        return self._state
+
+    @property
+    def local_participant(self) -> LocalParticipant:
+        if self._local is None:
+            raise DisconnectedError("cannot access the local participant before connecting")
+        return self._local
+
+    @property
+    def remote_participants(self) -> Mapping[str, RemoteParticipant]:
+        return self._remotes
+
+    @property
+    def name(self) -> str:
+        return self._native.name if self._native is not None else ""
+
+    @property
+    def sid(self) -> str:
+        return self._native.sid if self._native is not None else ""
+
+    @property
+    def metadata(self) -> str:
+        return self._native.metadata if self._native is not None else ""
+
+    @property
+    def session_metadata(self) -> str:
+        """Metadata shared by everyone in this room session (the room metadata)."""
+        return self.metadata
+
+    async def set_session_metadata(self, value: str) -> None:
+        """Sets the session metadata; needs roomAdmin for this room in the token. Others see
+        `room_metadata_changed`. Concurrent writers race: the last write wins."""
+        await self._native_room().set_session_metadata(value)
+
+    def register_byte_stream_handler(self, topic: str, handler: ByteStreamHandler) -> None:
+        if topic in self._byte_handlers:
+            raise ValueError("byte stream handler for topic '%s' already set" % topic)
+        self._byte_handlers[topic] = handler
+        if self._native is not None:
+            self._native.register_byte_stream_handler(topic)
+
+    def unregister_byte_stream_handler(self, topic: str) -> None:
+        if self._byte_handlers.pop(topic, None) is not None and self._native is not None:
+            self._native.unregister_byte_stream_handler(topic)
+
+    def register_text_stream_handler(self, topic: str, handler: TextStreamHandler) -> None:
+        if topic in self._text_handlers:
+            raise ValueError("text stream handler for topic '%s' already set" % topic)
+        self._text_handlers[topic] = handler
+        if self._native is not None:
+            self._native.register_text_stream_handler(topic)
+
+    def unregister_text_stream_handler(self, topic: str) -> None:
+        if self._text_handlers.pop(topic, None) is not None and self._native is not None:
+            self._native.unregister_text_stream_handler(topic)
+
+    def _native_room(self) -> Any:
+        if self._native is None:
+            raise DisconnectedError("the room is not connected")
+        return self._native
+
+    async def _listen(self, native: Any) -> None:
+        while True:
+            batch = await native.next_events()
+            if batch is None:
+                return
+            for event in batch:
+                try:
+                    self._on_event(event)
+                except Exception:
+                    log_exception("failed to handle room event %s", event[0])
+                if event[0] == "disconnected":
+                    return
+
+    def _participant(self, native: Any) -> Participant:
+        if native.is_local:
+            return self.local_participant
+        return self._remotes.get(native.identity) or RemoteParticipant(native)
+
+    def _spawn(self, coro: Any) -> None:
+        import asyncio
+
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_event(self, event: tuple) -> None:
+        name = event[0]
+        if name == "data_received":
+            _, data, kind, native, topic, sender = event
+            participant = self._participant(native) if native is not None else self._remotes.get(sender or "")
+            packet = DataPacket(data, kind, participant, topic, sender)
+            self.emit(name, packet)
+        elif name == "participant_attributes_changed":
+            self.emit(name, event[1], self._participant(event[2]))
+        elif name in ("participant_metadata_changed", "participant_name_changed"):
+            self.emit(name, self._participant(event[1]), event[2], event[3])
+        elif name == "participant_connected":
+            participant = self._remotes.get(event[1].identity) or RemoteParticipant(event[1])
+            self._remotes[participant.identity] = participant
+            self.emit(name, participant)
+        elif name == "participant_disconnected":
+            participant = self._remotes.pop(event[1].identity, None) or RemoteParticipant(event[1])
+            self.emit(name, participant)
+        elif name == "participant_permissions_changed":
+            new = event[3]
+            self.emit(name, self._participant(event[1]), None if new is None else ParticipantPermission(new))
+        elif name == "room_metadata_changed":
+            self.emit(name, event[1], event[2])
+        elif name == "byte_stream":
+            self._open_stream(self._byte_handlers, ByteStreamReader(event[1]), event[2])
+        elif name == "text_stream":
+            self._open_stream(self._text_handlers, TextStreamReader(event[1]), event[2])
+        elif name == "rpc":
+            _, responder, method, request_id, caller, payload, timeout = event
+            invocation = RpcInvocationData(request_id, caller, payload, timeout, method)
+            self._spawn(self.local_participant._answer_rpc(responder, invocation))
+        elif name == "connection_state_changed":
+            self._state = event[1]
+            self.emit(name, self._state)
+        elif name == "disconnected":
+            self._state = ConnectionState.CONN_DISCONNECTED
+            self.emit(name, event[1])
+        else:
+            self.emit(name, *event[1:])
+
+    def _open_stream(self, handlers: Dict[str, Callable], reader: Any, sender: str) -> None:
+        handler = handlers.get(reader.info.topic)
+        if handler is None:
+            return  # unregistered since the stream opened: dropping the reader discards it
+        handler(reader, sender)
+
+    def __repr__(self) -> str:
+        return f"rtc.Room(sid={self.sid}, name={self.name}, connection_state={ConnectionState.name(self._state)})"

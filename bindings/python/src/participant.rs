@@ -1,0 +1,136 @@
+//! `NativeParticipant`: live reads of a participant's state, and for the local participant the
+//! state updates, data packets, streams and RPC calls of the core's `LocalParticipant`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use livekit_core::data::PerformRpcData;
+use livekit_core::{DataOptions, LocalParticipant, Participant, ParticipantKind};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::errors::{rpc_to_py, IntoPyResult};
+use crate::events::permissions_dict;
+use crate::runtime::awaitable;
+
+#[pyclass(frozen, module = "livekit_core._native")]
+pub struct NativeParticipant {
+    inner: Participant,
+}
+
+impl NativeParticipant {
+    pub fn new(inner: Participant) -> Self {
+        Self { inner }
+    }
+
+    pub fn local(&self) -> PyResult<LocalParticipant> {
+        match &self.inner {
+            Participant::Local(local) => Ok(local.clone()),
+            Participant::Remote(_) => Err(PyValueError::new_err("only the local participant can do this")),
+        }
+    }
+}
+
+fn seconds(value: f64, what: &str) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| PyValueError::new_err(format!("{what} must be a positive number of seconds, got {value}")))
+}
+
+#[pymethods]
+impl NativeParticipant {
+    #[getter]
+    fn sid(&self) -> String {
+        self.inner.sid()
+    }
+    #[getter]
+    fn identity(&self) -> String {
+        self.inner.identity()
+    }
+    #[getter]
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    #[getter]
+    fn metadata(&self) -> String {
+        self.inner.metadata()
+    }
+    #[getter]
+    fn attributes(&self) -> HashMap<String, String> {
+        self.inner.attributes()
+    }
+    /// `livekit.rtc.ParticipantKind` numbers.
+    #[getter]
+    fn kind(&self) -> i32 {
+        match self.inner.kind() {
+            ParticipantKind::Standard => 0,
+            ParticipantKind::Ingress => 1,
+            ParticipantKind::Egress => 2,
+            ParticipantKind::Sip => 3,
+            ParticipantKind::Agent => 4,
+            ParticipantKind::Connector => 5,
+        }
+    }
+    #[getter]
+    fn permissions<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        permissions_dict(py, self.inner.permissions())
+    }
+    #[getter]
+    fn is_local(&self) -> bool {
+        self.inner.is_local()
+    }
+
+    fn set_attributes<'py>(&self, py: Python<'py>, attributes: HashMap<String, String>) -> PyResult<Bound<'py, PyAny>> {
+        let local = self.local()?;
+        awaitable(py, async move { local.set_attributes(attributes).await.py() })
+    }
+
+    fn set_metadata<'py>(&self, py: Python<'py>, metadata: String) -> PyResult<Bound<'py, PyAny>> {
+        let local = self.local()?;
+        awaitable(py, async move { local.set_metadata(metadata).await.py() })
+    }
+
+    fn set_name<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
+        let local = self.local()?;
+        awaitable(py, async move { local.set_name(name).await.py() })
+    }
+
+    #[pyo3(signature = (payload, reliable, destination_identities, topic))]
+    fn publish_data<'py>(
+        &self,
+        py: Python<'py>,
+        payload: Vec<u8>,
+        reliable: bool,
+        destination_identities: Vec<String>,
+        topic: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let local = self.local()?;
+        let mut options = if reliable { DataOptions::reliable() } else { DataOptions::lossy() };
+        if let Some(topic) = topic.filter(|t| !t.is_empty()) {
+            options = options.with_topic(topic);
+        }
+        options = options.with_destinations(destination_identities);
+        awaitable(py, async move { local.publish_data(payload, options).await.py() })
+    }
+
+    #[pyo3(signature = (destination_identity, method, payload, response_timeout=None, max_round_trip_latency=None))]
+    fn perform_rpc<'py>(
+        &self,
+        py: Python<'py>,
+        destination_identity: String,
+        method: String,
+        payload: String,
+        response_timeout: Option<f64>,
+        max_round_trip_latency: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let local = self.local()?;
+        let mut data = PerformRpcData::new(destination_identity, method).with_payload(payload);
+        if let Some(timeout) = response_timeout {
+            data = data.with_response_timeout(seconds(timeout, "response_timeout")?);
+        }
+        if let Some(latency) = max_round_trip_latency {
+            data = data.with_max_round_trip_latency(seconds(latency, "max_round_trip_latency")?);
+        }
+        awaitable(py, async move { local.perform_rpc(data).await.map_err(rpc_to_py) })
+    }
+}
