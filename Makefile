@@ -3,7 +3,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 FFI_LIB := $(CURDIR)/target/debug/liblivekit_ffi.so
 
-.PHONY: demo test test-rust test-dropin test-c test-kotlin deps server ffi generate fuzz ffi-size bench stack-probe fmt
+.PHONY: demo test test-rust test-dropin test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench stack-probe fmt
 
 ## A local livekit-server and three participants sharing state and messages.
 demo: server
@@ -12,7 +12,7 @@ demo: server
 ## Every test: unit and integration tests against a real livekit-server with the official
 ## Python SDK as a peer, and the drop-in suite with the official library and with ours.
 ## `make -k test` runs every suite even when one fails (CI does).
-test: test-rust test-dropin test-c test-kotlin
+test: test-rust test-dropin test-c test-kotlin test-python
 
 test-rust: deps server
 	$(CARGO) test -p livekit-core -p livekit-ffi -p livekit-uniffi -p livekit-test-harness
@@ -31,6 +31,16 @@ test-c: deps server ffi
 ## then JUnit against the server, with the official Python SDK as a peer (bindings/kotlin).
 test-kotlin: deps server
 	bindings/kotlin/test.sh
+
+## The Python package livekit_core (bindings/python): debug wheel in a virtualenv, pytest
+## against the server with the official Python SDK as the peer, seeds 000 and 002 included.
+test-python: server
+	bindings/python/test.sh
+
+## livekit_core vs the official Python SDK, one server, one run (release wheel);
+## writes target/python-bench.md (figures in bindings/python/BENCHMARKS.md).
+python-bench: server
+	bindings/python/bench.sh --rounds 3
 
 ## The official Python SDK (peer and drop-in suite) and the tools the tests use.
 deps:
