@@ -3,7 +3,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 FFI_LIB := $(CURDIR)/target/debug/liblivekit_ffi.so
 
-.PHONY: demo test test-rust test-dropin test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench stack-probe fmt
+.PHONY: demo test test-rust test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench stack-probe fmt
 
 ## A local livekit-server and three participants sharing state and messages.
 demo: server
@@ -19,8 +19,12 @@ test-rust: deps server
 
 ## The official Python SDK's own API against the real server, first with the library it
 ## ships, then with ours through LIVEKIT_LIB_PATH (tests/dropin).
-test-dropin: deps server ffi
+test-dropin: test-dropin-official test-dropin-ours
+
+test-dropin-official: deps server ffi
 	cd tests/dropin && $(PYTHON) -m pytest -q -rf -p no:cacheprovider
+
+test-dropin-ours: deps server ffi
 	cd tests/dropin && LIVEKIT_LIB_PATH=$(FFI_LIB) $(PYTHON) -m pytest -q -rf -p no:cacheprovider
 
 ## C/C++: the CMake project in bindings/c, linked shared and static, CTest against the server.
