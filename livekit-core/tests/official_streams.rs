@@ -285,7 +285,7 @@ async fn rpc_both_ways_with_errors() {
         .register_rpc_method("boom", json!({"error": {"code": 4001, "message": "bad seat", "data": "row 9"}}))
         .await
         .unwrap();
-    official.register_rpc_method("slow", json!({"delay_ms": 4000, "then": {"echo": true}})).await.unwrap();
+    official.register_rpc_method("slow", json!({"never_answer": true})).await.unwrap();
     assert_eq!(local.perform_rpc(PerformRpcData::new("py", "echo").with_payload("ping")).await.unwrap(), "ping");
     let err = local.perform_rpc(PerformRpcData::new("py", "boom")).await.unwrap_err();
     assert_eq!((err.code, err.message.as_str(), err.data.as_deref()), (4001, "bad seat", Some("row 9")));

@@ -28,7 +28,7 @@ Commands (answered like every other command; bad input gives ok:false):
   register_rpc_method {method, behaviour}, unregister_rpc_method {method}
       behaviour: {"echo": true} | {"response": str} | {"response_size": N}
                | {"error": {code, message, data?}} | {"raise": str} (a plain exception)
-               | {"delay_ms": N, "then": behaviour}
+               | {"never_answer": true} (the handler waits until the SDK gives up on it)
 
 Events:
   stream_opened {kind, topic, stream_id, identity, name?, mime_type, total_length,
@@ -55,7 +55,6 @@ import tempfile
 from livekit import rtc
 
 MAX_RESPONSE_SIZE = 64 * 1024 * 1024
-MAX_BEHAVIOUR_DEPTH = 8
 
 
 def checked(c, key, ok, what, required=False):
@@ -117,16 +116,13 @@ def with_compress(c, kwargs):
     return kwargs
 
 
-def check_behaviour(b, depth=0):
+def check_behaviour(b):
     """Raises ValueError unless `b` is a behaviour register_rpc_method understands."""
-    if depth > MAX_BEHAVIOUR_DEPTH:
-        raise ValueError("behaviour nested too deeply")
     if not isinstance(b, dict):
         raise ValueError("behaviour must be an object")
-    if "delay_ms" in b:
-        opt_int(b, "delay_ms")
-        check_behaviour(b.get("then"), depth + 1)
-    elif "error" in b:
+    if b.get("never_answer") is True:
+        return
+    if "error" in b:
         e = b["error"]
         if not isinstance(e, dict) or isinstance(e.get("code"), bool) or not isinstance(e.get("code"), int):
             raise ValueError("error behaviour needs an integer code")
@@ -144,9 +140,8 @@ def check_behaviour(b, depth=0):
 
 
 async def run_behaviour(b, payload):
-    if "delay_ms" in b:
-        await asyncio.sleep((b["delay_ms"] or 0) / 1000)  # a slow handler is what the command asks for
-        return await run_behaviour(b["then"], payload)
+    if b.get("never_answer") is True:
+        await asyncio.Event().wait()  # never set: the caller's deadline ends the call
     if "error" in b:
         e = b["error"]
         raise rtc.RpcError(e["code"], e["message"], e.get("data"))

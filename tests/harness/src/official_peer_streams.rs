@@ -160,7 +160,7 @@ impl OfficialPeer {
 
     /// Registers an RPC method whose handler follows `behaviour`: `{"echo": true}`,
     /// `{"response": "..."}`, `{"response_size": N}`, `{"error": {"code", "message", "data"}}`,
-    /// `{"raise": "..."}` (a non-RPC exception) or `{"delay_ms": N, "then": <behaviour>}`.
+    /// `{"raise": "..."}` (a non-RPC exception) or `{"never_answer": true}` (a handler that hangs).
     pub async fn register_rpc_method(&mut self, method: &str, behaviour: Value) -> Result<(), String> {
         self.request(json!({"cmd": "register_rpc_method", "method": method, "behaviour": behaviour})).await.map(drop)
     }
