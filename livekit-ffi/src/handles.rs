@@ -98,16 +98,22 @@ impl HandleTable {
         self.handles.lock().remove(&id)
     }
 
-    /// Removes every handle (dispose), returning the rooms so they can be closed.
+    /// Removes every handle except buffers (dispose), returning the rooms so they can be closed.
+    /// Buffers stay until the caller drops them: it may be reading one through the pointer a
+    /// request returned (the dispose request's own response among them), so freeing it here
+    /// would leave the caller holding freed memory. They own nothing but their bytes.
     pub fn clear(&self) -> Vec<Arc<FfiRoom>> {
-        let handles = std::mem::take(&mut *self.handles.lock());
-        handles
-            .into_values()
-            .filter_map(|handle| match handle {
-                FfiHandle::Room(room) => Some(room),
-                _ => None,
-            })
-            .collect()
+        let mut handles = self.handles.lock();
+        let mut rooms = Vec::new();
+        handles.retain(|_, handle| match handle {
+            FfiHandle::Buffer(_) => true,
+            FfiHandle::Room(room) => {
+                rooms.push(room.clone());
+                false
+            }
+            _ => false,
+        });
+        rooms
     }
 
     fn with<T>(&self, id: u64, pick: impl FnOnce(&FfiHandle) -> FfiResult<T>) -> FfiResult<T> {

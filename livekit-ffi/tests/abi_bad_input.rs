@@ -3,7 +3,8 @@
 //! is global to the process: before initialize, after it, after dispose, and again.
 
 use std::ffi::c_char;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use livekit_ffi::proto::{self, ffi_event, ffi_request, ffi_response, FfiEvent, FfiRequest, FfiResponse};
 use livekit_ffi::{
@@ -13,14 +14,38 @@ use livekit_ffi::{
 use prost::Message;
 
 static EVENTS: Mutex<Vec<FfiEvent>> = Mutex::new(Vec::new());
+static EVENT_ARRIVED: Condvar = Condvar::new();
 
 unsafe extern "C" fn on_event(data: *const u8, len: usize) {
     let event = FfiEvent::decode(std::slice::from_raw_parts(data, len)).expect("events decode");
     EVENTS.lock().unwrap().push(event);
+    EVENT_ARRIVED.notify_all();
+}
+
+/// Waits (at most 10 s) until an event that `matches` has arrived.
+fn wait_for_event(matches: impl Fn(&FfiEvent) -> bool) {
+    let events = EVENTS.lock().unwrap();
+    let (_events, timeout) = EVENT_ARRIVED
+        .wait_timeout_while(events, Duration::from_secs(10), |events| !events.iter().any(&matches))
+        .unwrap();
+    assert!(!timeout.timed_out(), "the expected event did not arrive within 10 s");
+}
+
+/// A copy of the bytes a response handle owns, read through the pointer the request gave.
+fn read_response_bytes(pointer: *const u8, len: usize) -> Vec<u8> {
+    unsafe { std::slice::from_raw_parts(pointer, len) }.to_vec()
 }
 
 /// Sends raw bytes; returns the handle and the decoded response, or the error code and message.
 fn send(bytes: &[u8]) -> Result<(u64, FfiResponse), (LkFfiErrorCode, String)> {
+    send_raw(bytes).map(|(handle, pointer, len)| {
+        let response = FfiResponse::decode(read_response_bytes(pointer, len).as_slice()).expect("responses decode");
+        (handle, response)
+    })
+}
+
+/// Like `send`, but gives the response's pointer and length as the C ABI returned them.
+fn send_raw(bytes: &[u8]) -> Result<(u64, *const u8, usize), (LkFfiErrorCode, String)> {
     let mut response_ptr: *const u8 = std::ptr::null();
     let mut response_len = 0usize;
     let handle = unsafe { livekit_ffi_request(bytes.as_ptr(), bytes.len(), &mut response_ptr, &mut response_len) };
@@ -30,9 +55,7 @@ fn send(bytes: &[u8]) -> Result<(u64, FfiResponse), (LkFfiErrorCode, String)> {
         let message = unsafe { std::ffi::CStr::from_ptr(message.as_ptr()) }.to_string_lossy().into_owned();
         return Err((code, message));
     }
-    let response = FfiResponse::decode(unsafe { std::slice::from_raw_parts(response_ptr, response_len) })
-        .expect("responses decode");
-    Ok((handle, response))
+    Ok((handle, response_ptr, response_len))
 }
 
 fn request(message: ffi_request::Message) -> Vec<u8> {
@@ -133,8 +156,19 @@ fn bad_input_gets_typed_errors_through_the_whole_lifecycle() {
     }
     assert!(livekit_ffi_drop_handle(handle));
 
+    // Buffers the caller holds outlive any dispose. The fuzzer's input `12 02 08 29` is an async
+    // dispose request: its own response used to be freed by the dispose it started.
+    let fuzz_finding = [0x12, 0x02, 0x08, 0x29];
+    let (async_dispose_response, _) = send(&fuzz_finding).expect("async dispose is answered");
+    let (held, held_pointer, held_len) = send_raw(&ready).expect("dispose with no room succeeds");
+    let held_bytes = read_response_bytes(held_pointer, held_len);
+    wait_for_event(|event| matches!(event.message, Some(ffi_event::Message::Dispose(_))));
+    assert!(livekit_ffi_drop_handle(async_dispose_response), "async dispose freed its own response");
+
     // After dispose, requests fail until the next initialize; no event arrives after dispose.
     livekit_ffi_dispose();
+    assert_eq!(read_response_bytes(held_pointer, held_len), held_bytes, "a held buffer survives dispose");
+    assert!(livekit_ffi_drop_handle(held), "the caller still drops what it holds after dispose");
     let events_at_dispose = EVENTS.lock().unwrap().len();
     expect_error(&set_metadata(1, "x"), LkFfiErrorCode::LkFfiDisposed, "dispose");
     assert_eq!(EVENTS.lock().unwrap().len(), events_at_dispose);
