@@ -20,11 +20,16 @@ mod engine;
 mod error;
 pub mod room;
 mod signal;
+pub mod track;
 
 pub use data::DataOptions;
 pub use engine::DataPacketKind;
 pub use error::{Error, Result};
 pub use room::{
     ConnectionState, DisconnectReason, LocalParticipant, Participant, ParticipantKind, ParticipantPermissions,
-    RemoteParticipant, Room, RoomEvent, RoomOptions,
+    RemoteParticipant, Room, RoomEvent, RoomOptions, TrackPublication,
+};
+pub use track::{
+    ConnectionQuality, LocalTrackPublication, ParticipantTrackPermission, RemoteTrackPublication, StreamState,
+    SubscriptionPermission, TrackKind, TrackPublicationInfo, TrackSource,
 };

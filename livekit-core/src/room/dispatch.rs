@@ -9,6 +9,7 @@ use super::events::{DisconnectReason, RoomEvent};
 use super::participant::{Participant, RemoteParticipant};
 use super::participant_state::{ParticipantChange, ParticipantState};
 use super::rpc;
+use super::track_dispatch;
 use super::RoomInner;
 use crate::engine::{DataPacketKind, EngineEvent};
 
@@ -44,6 +45,11 @@ async fn on_signal(room: &RoomInner, message: proto::signal_response::Message) {
         }
         M::RequestResponse(response) => room.resolve_request(response),
         M::RefreshToken(token) => *room.token.write() = token,
+        M::SpeakersChanged(changed) => track_dispatch::on_speakers_changed(room, &changed.speakers),
+        M::ConnectionQuality(update) => track_dispatch::on_connection_quality(room, &update),
+        M::StreamStateUpdate(update) => track_dispatch::on_stream_state(room, &update),
+        M::SubscriptionPermissionUpdate(update) => track_dispatch::on_subscription_permission(room, &update),
+        M::SubscriptionResponse(response) => track_dispatch::on_subscription_response(room, &response),
         M::Leave(leave) => room.close(DisconnectReason::from_proto(leave.reason)).await,
         other => log::trace!("unhandled signal message: {other:?}"),
     }
@@ -70,7 +76,7 @@ fn on_participant_info(room: &RoomInner, info: &proto::ParticipantInfo) {
         }
         Some(p) if p.state.read().sid == info.sid => {
             let changes = p.state.write().apply(info);
-            emit_changes(room, Participant::Remote(p), changes);
+            emit_remote_changes(room, &p, changes);
         }
         // A new session under a known identity: the old one is gone.
         Some(old) => {
@@ -89,14 +95,28 @@ fn on_participant_info(room: &RoomInner, info: &proto::ParticipantInfo) {
 /// of its session that are still on their way are dropped.
 fn forget_sender(room: &RoomInner, info: &proto::ParticipantInfo) {
     room.departed_sids.lock().insert(info.sid.clone());
+    track_dispatch::forget_speaker(room, &info.sid);
     room.streams.abort_streams_from(&info.identity);
     room.rpc_client.handle_participant_disconnected(&info.identity.clone().into());
 }
 
 fn add_remote(room: &RoomInner, info: &proto::ParticipantInfo) {
-    let participant = RemoteParticipant::new(ParticipantState::from_info(info));
+    let participant =
+        RemoteParticipant::new(ParticipantState::from_info(info), room.local.room.clone(), room.auto_subscribe);
     room.remotes.write().insert(info.identity.clone(), participant.clone());
     room.emit(RoomEvent::ParticipantConnected(participant));
+}
+
+/// A remote participant's changes: track changes update its publications, the rest are events.
+fn emit_remote_changes(room: &RoomInner, participant: &RemoteParticipant, changes: Vec<ParticipantChange>) {
+    let (tracks, others): (Vec<_>, Vec<_>) =
+        changes.into_iter().partition(|change| matches!(change, ParticipantChange::Track(_)));
+    emit_changes(room, Participant::Remote(participant.clone()), others);
+    for change in tracks {
+        if let ParticipantChange::Track(change) = change {
+            track_dispatch::on_remote_track_change(room, participant, change);
+        }
+    }
 }
 
 fn emit_changes(room: &RoomInner, participant: Participant, changes: Vec<ParticipantChange>) {
@@ -115,6 +135,8 @@ fn emit_changes(room: &RoomInner, participant: Participant, changes: Vec<Partici
             ParticipantChange::Permissions { old, new } => {
                 RoomEvent::ParticipantPermissionsChanged { participant, old_permissions: old, permissions: new }
             }
+            // Our own tracks: the local participant's publish and mute calls raise their events.
+            ParticipantChange::Track(_) => continue,
         });
     }
 }
@@ -150,6 +172,9 @@ fn on_data(room: &Arc<RoomInner>, packet: proto::DataPacket, kind: DataPacketKin
         }
         Some(Value::RpcResponse(response)) => rpc::handle_response_packet(room, response),
         Some(Value::RpcAck(ack)) => room.rpc_client.handle_incoming_rpc_ack(ack.request_id),
+        // Servers before `SpeakersChanged` on signalling sent speakers as data.
+        #[allow(deprecated)]
+        Some(Value::Speaker(update)) => track_dispatch::on_speakers_changed(room, &update.speakers),
         _ => log::trace!("ignoring a data packet of another kind"),
     }
 }

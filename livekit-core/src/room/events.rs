@@ -9,6 +9,9 @@ use super::participant::{Participant, RemoteParticipant};
 use super::participant_state::ParticipantPermissions;
 use crate::data::{ByteStreamReader, TakeCell, TextStreamReader};
 use crate::engine::DataPacketKind;
+use crate::track::{
+    ConnectionQuality, LocalTrackPublication, RemoteTrackPublication, StreamState, SubscriptionPermission,
+};
 
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -71,6 +74,81 @@ pub enum RoomEvent {
         reader: TakeCell<TextStreamReader>,
         participant_identity: String,
     },
+    /// A remote participant published a track (tracks published before we joined are in
+    /// `RemoteParticipant::track_publications` instead).
+    TrackPublished {
+        publication: RemoteTrackPublication,
+        participant: RemoteParticipant,
+    },
+    /// A remote participant unpublished a track (after `TrackUnsubscribed` if we had it).
+    TrackUnpublished {
+        publication: RemoteTrackPublication,
+        participant: RemoteParticipant,
+    },
+    /// A participant (remote or ourselves) muted a track.
+    TrackMuted {
+        participant: Participant,
+        publication: TrackPublication,
+    },
+    /// A participant (remote or ourselves) unmuted a track.
+    TrackUnmuted {
+        participant: Participant,
+        publication: TrackPublication,
+    },
+    /// The server could not subscribe us to a track; `error` says why.
+    TrackSubscriptionFailed {
+        participant: RemoteParticipant,
+        track_sid: String,
+        error: String,
+    },
+    /// The server paused or resumed a subscribed track.
+    TrackStreamStateChanged {
+        participant: RemoteParticipant,
+        publication: RemoteTrackPublication,
+        stream_state: StreamState,
+    },
+    /// A publisher allowed or stopped allowing us to subscribe to one of its tracks.
+    TrackSubscriptionPermissionChanged {
+        participant: RemoteParticipant,
+        publication: RemoteTrackPublication,
+        permission: SubscriptionPermission,
+    },
+    /// Who speaks now, loudest first (empty when nobody does).
+    ActiveSpeakersChanged {
+        speakers: Vec<Participant>,
+    },
+    /// The server scored a participant's connection (ours included) differently.
+    ConnectionQualityChanged {
+        participant: Participant,
+        quality: ConnectionQuality,
+    },
+}
+
+/// A publication of either side, as mute events carry them.
+#[derive(Clone, Debug)]
+pub enum TrackPublication {
+    /// One of ours.
+    Local(LocalTrackPublication),
+    /// Another participant's.
+    Remote(RemoteTrackPublication),
+}
+
+impl TrackPublication {
+    /// The server's id of the track.
+    pub fn sid(&self) -> String {
+        match self {
+            Self::Local(publication) => publication.sid(),
+            Self::Remote(publication) => publication.sid(),
+        }
+    }
+
+    /// Whether the track is muted.
+    pub fn is_muted(&self) -> bool {
+        match self {
+            Self::Local(publication) => publication.is_muted(),
+            Self::Remote(publication) => publication.is_muted(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -125,6 +125,33 @@ impl LocalParticipant {
         Ok(())
     }
 
+    /// Says who may subscribe to this participant's tracks: everyone
+    /// (`all_participants_allowed`), or only the participants and tracks listed. A subscriber
+    /// that loses its permission is unsubscribed and told so
+    /// (`TrackSubscriptionPermissionChanged`).
+    ///
+    /// ```no_run
+    /// # async fn demo(room: livekit_core::Room) -> livekit_core::Result<()> {
+    /// use livekit_core::ParticipantTrackPermission;
+    /// let only_bob = ParticipantTrackPermission { participant_identity: "bob".into(), allow_all: true, ..Default::default() };
+    /// room.local_participant().set_track_subscription_permissions(false, vec![only_bob]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_track_subscription_permissions(
+        &self,
+        all_participants_allowed: bool,
+        permissions: Vec<crate::track::ParticipantTrackPermission>,
+    ) -> Result<()> {
+        if let Some(p) = permissions.iter().find(|p| p.participant_identity.is_empty()) {
+            return Err(Error::InvalidArgument(format!("a track permission needs a participant identity ({p:?})")));
+        }
+        let update = proto::SubscriptionPermission {
+            all_participants: all_participants_allowed,
+            track_permissions: permissions.iter().map(|p| p.to_proto()).collect(),
+        };
+        self.room()?.send_signal(proto::signal_request::Message::SubscriptionPermission(update)).await
+    }
+
     /// Sends a data packet to the room or to `destination_identities`.
     pub async fn publish_data(&self, payload: impl Into<Vec<u8>>, options: DataOptions) -> Result<()> {
         let room = self.room()?;

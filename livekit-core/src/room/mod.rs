@@ -9,6 +9,9 @@ mod participant;
 mod participant_state;
 mod rpc;
 mod session_metadata;
+mod speakers;
+mod track_changes;
+mod track_dispatch;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,7 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::data::streams::Streams;
 use crate::engine::{DataPacketKind, Engine, EngineOptions};
 use crate::error::{Error, Result};
-pub use events::{ConnectionState, DisconnectReason, RoomEvent};
+pub use events::{ConnectionState, DisconnectReason, RoomEvent, TrackPublication};
 use livekit_rpc::backend::{RpcClientManager, RpcServerManager};
 pub use local_participant::{LocalParticipant, MAX_ATTRIBUTES_SIZE, MAX_METADATA_SIZE, MAX_NAME_LENGTH};
 pub use participant::{Participant, RemoteParticipant};
@@ -34,7 +37,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Debug)]
 pub struct RoomOptions {
-    /// Subscribe to every published track automatically (tracks come later).
+    /// Subscribe to every published track automatically. When false, choose tracks with
+    /// `RemoteTrackPublication::set_subscribed`.
     pub auto_subscribe: bool,
     /// Limit for the whole join: signalling, peer connections and data channels.
     pub connect_timeout: Duration,
@@ -94,6 +98,8 @@ pub(crate) struct RoomInner {
     streams: Streams,
     rpc_client: RpcClientManager,
     rpc_server: RpcServerManager,
+    auto_subscribe: bool,
+    speakers: Mutex<speakers::ActiveSpeakers>,
 }
 
 impl Room {
@@ -109,14 +115,8 @@ impl Room {
         let (engine, join, engine_events) = Engine::connect(url, token, engine_options).await?;
         let room_info = join.room.clone().unwrap_or_default();
         let local_info = join.participant.clone().unwrap_or_default();
-        let remotes = join
-            .other_participants
-            .iter()
-            .map(|info| (info.identity.clone(), RemoteParticipant::new(ParticipantState::from_info(info))))
-            .collect();
-
         let (streams, stream_packets, opened_streams) = Streams::start();
-        let inner = Arc::new_cyclic(|weak| RoomInner {
+        let inner = Arc::new_cyclic(|weak: &std::sync::Weak<RoomInner>| RoomInner {
             engine,
             info: RwLock::new(RoomInfo { sid: room_info.sid, name: room_info.name, metadata: room_info.metadata }),
             local: LocalParticipant {
@@ -124,7 +124,15 @@ impl Room {
                 room: weak.clone(),
             },
             state_changed: watch::channel(0).0,
-            remotes: RwLock::new(remotes),
+            remotes: RwLock::new(
+                join.other_participants
+                    .iter()
+                    .map(|info| {
+                        let state = ParticipantState::from_info(info);
+                        (info.identity.clone(), RemoteParticipant::new(state, weak.clone(), options.auto_subscribe))
+                    })
+                    .collect(),
+            ),
             departed_sids: Mutex::new(std::collections::HashSet::new()),
             listeners: Mutex::new(Vec::new()),
             pending_requests: Mutex::new(HashMap::new()),
@@ -135,6 +143,8 @@ impl Room {
             streams,
             rpc_client: RpcClientManager::new(),
             rpc_server: RpcServerManager::new(),
+            auto_subscribe: options.auto_subscribe,
+            speakers: Mutex::new(speakers::ActiveSpeakers::default()),
         });
         let room = Room { inner: inner.clone(), _leave_on_drop: Arc::new(LeaveOnDrop(inner.clone())) };
         let events = room.subscribe();
@@ -187,6 +197,41 @@ impl Room {
 impl RoomInner {
     pub(crate) fn emit(&self, event: RoomEvent) {
         self.listeners.lock().retain(|tx| tx.send(event.clone()).is_ok());
+    }
+
+    /// The local participant or a remote one, by session id.
+    pub(crate) fn participant_by_sid(&self, sid: &str) -> Option<Participant> {
+        if self.local.state.read().sid == sid {
+            return Some(Participant::Local(self.local.clone()));
+        }
+        self.remote_by_sid(sid).map(Participant::Remote)
+    }
+
+    pub(crate) fn remote_by_sid(&self, sid: &str) -> Option<RemoteParticipant> {
+        self.remotes.read().values().find(|p| p.state.read().sid == sid).cloned()
+    }
+
+    /// A remote participant's publication, by the participant's and the track's sids.
+    pub(crate) fn remote_publication(
+        &self,
+        participant_sid: &str,
+        track_sid: &str,
+    ) -> Option<(RemoteParticipant, crate::track::RemoteTrackPublication)> {
+        let participant = self.remote_by_sid(participant_sid)?;
+        let publication = participant.track_publication(track_sid)?;
+        Some((participant, publication))
+    }
+
+    /// Whether any remote participant still publishes the track.
+    pub(crate) fn has_remote_publication(&self, track_sid: &str) -> bool {
+        self.remotes.read().values().any(|p| p.publications.read().contains_key(track_sid))
+    }
+
+    /// Sends a signalling message that expects no answer.
+    pub(crate) async fn send_signal(&self, message: proto::signal_request::Message) -> Result<()> {
+        self.ensure_connected()?;
+        self.engine.send_signal(message).await;
+        Ok(())
     }
 
     fn ensure_connected(&self) -> Result<()> {

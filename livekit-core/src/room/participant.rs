@@ -7,6 +7,8 @@ use parking_lot::RwLock;
 
 use super::local_participant::LocalParticipant;
 use super::participant_state::{ParticipantKind, ParticipantPermissions, ParticipantState};
+use super::RoomInner;
+use crate::track::{ConnectionQuality, RemoteTrackPublication, TrackPublicationInfo};
 
 /// Live, shared state of one participant; the room writes it, handles read it.
 pub(crate) type SharedState = Arc<RwLock<ParticipantState>>;
@@ -43,6 +45,18 @@ macro_rules! participant_accessors {
         pub fn client_protocol(&self) -> i32 {
             self.state.read().client_protocol
         }
+        /// The participant's audio level, 0.0 (silent) to 1.0, as the server last reported it.
+        pub fn audio_level(&self) -> f32 {
+            self.state.read().live.audio_level
+        }
+        /// Whether the server counts the participant among the active speakers.
+        pub fn is_speaking(&self) -> bool {
+            self.state.read().live.is_speaking
+        }
+        /// How well the participant's media gets through, as the server last scored it.
+        pub fn connection_quality(&self) -> $crate::track::ConnectionQuality {
+            self.state.read().live.connection_quality
+        }
     };
 }
 pub(crate) use participant_accessors;
@@ -51,12 +65,47 @@ pub(crate) use participant_accessors;
 #[derive(Clone)]
 pub struct RemoteParticipant {
     pub(crate) state: SharedState,
+    /// Its published tracks by sid, kept in step with `state.tracks` by the room.
+    pub(crate) publications: Arc<RwLock<HashMap<String, RemoteTrackPublication>>>,
+    room: std::sync::Weak<RoomInner>,
+    auto_subscribe: bool,
 }
 
 impl RemoteParticipant {
-    pub(crate) fn new(state: ParticipantState) -> Self {
-        Self { state: Arc::new(RwLock::new(state)) }
+    /// A participant with a publication for each track it already has.
+    pub(crate) fn new(state: ParticipantState, room: std::sync::Weak<RoomInner>, auto_subscribe: bool) -> Self {
+        let tracks = state.tracks.clone();
+        let participant = Self {
+            state: Arc::new(RwLock::new(state)),
+            publications: Arc::default(),
+            room,
+            auto_subscribe,
+        };
+        for info in tracks {
+            participant.add_publication(info);
+        }
+        participant
     }
+
+    /// Creates and keeps the publication of a newly published track.
+    pub(crate) fn add_publication(&self, info: TrackPublicationInfo) -> RemoteTrackPublication {
+        let sid = info.sid.clone();
+        let participant_sid = self.state.read().sid.clone();
+        let publication = RemoteTrackPublication::new(info, participant_sid, self.auto_subscribe, self.room.clone());
+        self.publications.write().insert(sid, publication.clone());
+        publication
+    }
+
+    /// The participant's published tracks by sid.
+    pub fn track_publications(&self) -> HashMap<String, RemoteTrackPublication> {
+        self.publications.read().clone()
+    }
+
+    /// One published track, by sid.
+    pub fn track_publication(&self, sid: &str) -> Option<RemoteTrackPublication> {
+        self.publications.read().get(sid).cloned()
+    }
+
     participant_accessors!();
 }
 
@@ -75,7 +124,7 @@ pub enum Participant {
 }
 
 impl Participant {
-    fn state(&self) -> &SharedState {
+    pub(crate) fn state(&self) -> &SharedState {
         match self {
             Participant::Local(p) => &p.state,
             Participant::Remote(p) => &p.state,
@@ -107,6 +156,18 @@ impl Participant {
     }
     pub fn client_protocol(&self) -> i32 {
         self.state().read().client_protocol
+    }
+    /// The audio level, 0.0 (silent) to 1.0, as the server last reported it.
+    pub fn audio_level(&self) -> f32 {
+        self.state().read().live.audio_level
+    }
+    /// Whether the server counts the participant among the active speakers.
+    pub fn is_speaking(&self) -> bool {
+        self.state().read().live.is_speaking
+    }
+    /// How well the participant's media gets through, as the server last scored it.
+    pub fn connection_quality(&self) -> ConnectionQuality {
+        self.state().read().live.connection_quality
     }
     pub fn is_local(&self) -> bool {
         matches!(self, Participant::Local(_))

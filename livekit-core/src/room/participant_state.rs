@@ -5,6 +5,9 @@ use std::collections::HashMap;
 
 use livekit_protocol as proto;
 
+use super::track_changes::{diff_tracks, TrackChange};
+use crate::track::{ConnectionQuality, TrackPublicationInfo};
+
 /// What a participant may do, from its token's grants (as the server reports them).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ParticipantPermissions {
@@ -69,6 +72,19 @@ pub(crate) struct ParticipantState {
     pub capabilities: Vec<i32>,
     /// When the participant joined, in milliseconds since the epoch (0 if unknown).
     pub joined_at_ms: i64,
+    /// Published tracks, in the server's order.
+    pub tracks: Vec<TrackPublicationInfo>,
+    /// Live values the server reports apart from `ParticipantInfo`; `apply` keeps them.
+    pub live: LiveState,
+}
+
+/// What the server reports about a participant between participant updates.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct LiveState {
+    /// 0.0 (silent) to 1.0 (loudest); 0.0 when not speaking.
+    pub audio_level: f32,
+    pub is_speaking: bool,
+    pub connection_quality: ConnectionQuality,
 }
 
 /// One observable change, in the order events are raised.
@@ -78,6 +94,7 @@ pub(crate) enum ParticipantChange {
     Metadata { old: String, new: String },
     Attributes { changed: HashMap<String, String> },
     Permissions { old: Option<ParticipantPermissions>, new: Option<ParticipantPermissions> },
+    Track(TrackChange),
 }
 
 impl ParticipantState {
@@ -94,6 +111,8 @@ impl ParticipantState {
             client_protocol: info.client_protocol,
             capabilities: info.capabilities.clone(),
             joined_at_ms: if info.joined_at_ms != 0 { info.joined_at_ms } else { info.joined_at * 1000 },
+            tracks: info.tracks.iter().filter_map(TrackPublicationInfo::from_proto).collect(),
+            live: LiveState::default(),
         }
     }
 
@@ -102,7 +121,7 @@ impl ParticipantState {
         if info.version != 0 && info.version <= self.version {
             return Vec::new();
         }
-        let next = Self::from_info(info);
+        let next = Self { live: self.live.clone(), ..Self::from_info(info) };
         let mut changes = Vec::new();
         if next.name != self.name {
             changes.push(ParticipantChange::Name { old: self.name.clone(), new: next.name.clone() });
@@ -118,6 +137,7 @@ impl ParticipantState {
             changes
                 .push(ParticipantChange::Permissions { old: self.permissions.clone(), new: next.permissions.clone() });
         }
+        changes.extend(diff_tracks(&self.tracks, &next.tracks).into_iter().map(ParticipantChange::Track));
         *self = next;
         changes
     }
