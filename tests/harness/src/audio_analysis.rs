@@ -153,7 +153,9 @@ pub fn analyze(interleaved: &[i16], rate: u32, channels: usize) -> Analysis {
         }
         let f = peak_frequency(w, rate, 8 * win);
         match &mut run {
-            Some((_, last, freqs)) if (f - freqs.iter().sum::<f64>() / freqs.len() as f64).abs() <= FREQ_TOLERANCE_HZ => {
+            Some((_, last, freqs))
+                if (f - freqs.iter().sum::<f64>() / freqs.len() as f64).abs() <= FREQ_TOLERANCE_HZ =>
+            {
                 *last = i;
                 freqs.push(f);
             }

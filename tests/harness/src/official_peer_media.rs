@@ -103,8 +103,7 @@ fn str_field(result: &Value, key: &str) -> Result<String, String> {
 impl OfficialPeer {
     /// `connect` with the SDK's `auto_subscribe` room option.
     pub async fn connect_with(&mut self, url: &str, token: &str, auto_subscribe: bool) -> Result<Value, String> {
-        self.request(json!({"cmd": "connect", "url": url, "token": token, "auto_subscribe": auto_subscribe}))
-            .await
+        self.request(json!({"cmd": "connect", "url": url, "token": token, "auto_subscribe": auto_subscribe})).await
     }
 
     /// Publishes an audio track fed with silence until tones are played; returns its sid.
@@ -185,7 +184,11 @@ impl OfficialPeer {
     }
 
     /// Stops a recording and returns its analysis.
-    pub async fn stop_recording(&mut self, recording_id: &str, options: &StopRecording) -> Result<AudioAnalysis, String> {
+    pub async fn stop_recording(
+        &mut self,
+        recording_id: &str,
+        options: &StopRecording,
+    ) -> Result<AudioAnalysis, String> {
         let mut cmd = json!({"cmd": "stop_recording", "recording_id": recording_id});
         let mut limit = STOP_MARGIN;
         if let Some(silence) = options.wait_silence {
