@@ -178,6 +178,7 @@ class Peer(StreamCommands, MediaCommands):
         return {}
 
     async def cmd_disconnect(self, c):
+        await self._close_media()
         await self.room.disconnect()
         self.connected = False
         return {}
@@ -223,6 +224,7 @@ async def main():
         if line is None:
             break
         await peer.handle(line)
+    await peer._close_media()
     if peer.connected:
         try:
             await peer.room.disconnect()

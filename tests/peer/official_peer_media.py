@@ -56,7 +56,9 @@ Analysis (the same definitions and thresholds as tests/harness/src/audio_analysi
   parabola through the log magnitudes of it and its neighbours.
   Segments: runs of consecutive non-silent windows whose frequencies stay within
   FREQ_TOLERANCE_HZ = 5 Hz of the run's mean; runs shorter than MIN_SEGMENT_WINDOWS = 3
-  (60 ms, e.g. a window straddling two tones) are dropped. A segment's freq is the precise
+  (60 ms, e.g. a window straddling two tones) are dropped. Then two kept runs within
+  FREQ_TOLERANCE_HZ of each other (their means) with no silent window between them are
+  merged into one: a short glitch inside a tone does not split it. A segment's freq is the precise
   dominant frequency of all its samples; start_ms/end_ms are its window edges; rms its RMS.
   Precise dominant frequency (segments, frequency_for): the same, zero-padded to the next
   power of two >= max(4x the length, the sample rate); better than 0.5 Hz for >= 0.5 s.
@@ -144,14 +146,12 @@ def analyze(pcm, rate, channels):
     levels = [rms(w) for w in windows]
     loud = [lv >= SILENCE_RMS for lv in levels]
 
-    segments = []
+    runs = []  # kept runs: [first, last, mean freq]
     run = None  # [first, last, freqs]
 
     def close(r):
         if r is not None and r[1] - r[0] + 1 >= MIN_SEGMENT_WINDOWS:
-            span = x[r[0] * win:(r[1] + 1) * win]
-            segments.append({"freq": precise_frequency(span, rate), "start_ms": r[0] * WINDOW_MS,
-                             "end_ms": (r[1] + 1) * WINDOW_MS, "rms": rms(span)})
+            runs.append([r[0], r[1], sum(r[2]) / len(r[2])])
 
     for i, w in enumerate(windows):
         if not loud[i]:
@@ -166,6 +166,20 @@ def analyze(pcm, rate, channels):
             close(run)
             run = [i, i, [f]]
     close(run)
+
+    merged = []  # a glitch (a short run with no silence) inside a tone does not split it
+    for r in runs:
+        prev = merged[-1] if merged else None
+        if (prev is not None and abs(r[2] - prev[2]) <= FREQ_TOLERANCE_HZ
+                and all(loud[prev[1] + 1:r[0]])):
+            prev[1] = r[1]
+        else:
+            merged.append(list(r))
+    segments = []
+    for first, last, _ in merged:
+        span = x[first * win:(last + 1) * win]
+        segments.append({"freq": precise_frequency(span, rate), "start_ms": first * WINDOW_MS,
+                         "end_ms": (last + 1) * WINDOW_MS, "rms": rms(span)})
 
     loud_idx = [i for i, v in enumerate(loud) if v]
     longest = 0
@@ -408,6 +422,18 @@ class MediaCommands:
                         active_speakers_changed, connection_quality_changed,
                         participant_permissions_changed):
             room.on(handler.__name__, handler)
+
+    async def _close_media(self):
+        """Ends recordings and feeders before the room goes: the SDK's native library has
+        aborted the process at exit with them still open."""
+        import logging
+        recordings, self._recordings = list(self._recordings.values()), {}
+        feeders, self._feeders = list(self._feeders.values()), {}
+        for item in recordings + feeders:
+            try:
+                await (item.stop() if isinstance(item, Recording) else item.close())
+            except Exception:
+                logging.getLogger("official_peer").exception("closing media failed")
 
     # Commands
 

@@ -14,6 +14,8 @@
 //! * Segments: runs of consecutive non-silent windows whose frequencies stay within
 //!   [`FREQ_TOLERANCE_HZ`] = 5 Hz of the run's mean; runs shorter than
 //!   [`MIN_SEGMENT_WINDOWS`] = 3 (60 ms, e.g. a window straddling two tones) are dropped.
+//!   Then two kept runs within 5 Hz of each other (their mean frequencies) with no silent
+//!   window between them are merged: a short glitch inside a tone does not split it.
 //!   A segment's `freq` is the precise dominant frequency of all its samples, `start_ms` /
 //!   `end_ms` its window edges, `rms` the RMS of its samples.
 //! * Precise dominant frequency ([`dominant_frequency`]): the same, zero-padded to the next
@@ -130,24 +132,19 @@ pub fn analyze(interleaved: &[i16], rate: u32, channels: usize) -> Analysis {
     let loud: Vec<bool> = windows.iter().map(|w| rms(w) >= SILENCE_RMS).collect();
     let ms = u64::from(WINDOW_MS);
 
-    let mut found = Vec::new();
-    let close = |run: &Option<(usize, usize, Vec<f64>)>, found: &mut Vec<ToneSegment>| {
-        if let Some((first, last, _)) = run {
+    // Kept runs: (first window, last window, mean frequency).
+    let mut runs: Vec<(usize, usize, f64)> = Vec::new();
+    let close = |run: &Option<(usize, usize, Vec<f64>)>, runs: &mut Vec<(usize, usize, f64)>| {
+        if let Some((first, last, freqs)) = run {
             if last - first + 1 >= MIN_SEGMENT_WINDOWS {
-                let span = &x[first * win..(last + 1) * win];
-                found.push(ToneSegment {
-                    freq: dominant_frequency(span, rate),
-                    start_ms: *first as u64 * ms,
-                    end_ms: (*last as u64 + 1) * ms,
-                    rms: rms(span),
-                });
+                runs.push((*first, *last, freqs.iter().sum::<f64>() / freqs.len() as f64));
             }
         }
     };
     let mut run: Option<(usize, usize, Vec<f64>)> = None;
     for (i, w) in windows.iter().enumerate() {
         if !loud[i] {
-            close(&run, &mut found);
+            close(&run, &mut runs);
             run = None;
             continue;
         }
@@ -160,12 +157,35 @@ pub fn analyze(interleaved: &[i16], rate: u32, channels: usize) -> Analysis {
                 freqs.push(f);
             }
             _ => {
-                close(&run, &mut found);
+                close(&run, &mut runs);
                 run = Some((i, i, vec![f]));
             }
         }
     }
-    close(&run, &mut found);
+    close(&run, &mut runs);
+
+    // A glitch (a short run with no silence) inside a tone does not split it.
+    let mut merged: Vec<(usize, usize, f64)> = Vec::new();
+    for r in runs {
+        match merged.last_mut() {
+            Some(prev) if (r.2 - prev.2).abs() <= FREQ_TOLERANCE_HZ && loud[prev.1 + 1..r.0].iter().all(|&l| l) => {
+                prev.1 = r.1;
+            }
+            _ => merged.push(r),
+        }
+    }
+    let found: Vec<ToneSegment> = merged
+        .iter()
+        .map(|&(first, last, _)| {
+            let span = &x[first * win..(last + 1) * win];
+            ToneSegment {
+                freq: dominant_frequency(span, rate),
+                start_ms: first as u64 * ms,
+                end_ms: (last as u64 + 1) * ms,
+                rms: rms(span),
+            }
+        })
+        .collect();
 
     let loud_idx: Vec<usize> = (0..loud.len()).filter(|&i| loud[i]).collect();
     let (mut longest, mut gap) = (0u64, 0u64);
@@ -300,6 +320,17 @@ mod tests {
         }
         assert_eq!(a.longest_gap_ms, 0, "{a:?}");
         assert_eq!(a.first_sound_ms, Some(20), "the first window is mostly silence: {a:?}");
+    }
+
+    #[test]
+    fn a_short_glitch_does_not_split_a_tone() {
+        let mut pcm = sine(1000.0, 0.6, RATE, 1, 0.3);
+        pcm.extend(sine(1300.0, 0.02, RATE, 1, 0.3));
+        pcm.extend(sine(1000.0, 0.6, RATE, 1, 0.3));
+        let a = analyze(&pcm, RATE, 1);
+        assert_eq!(a.segments.len(), 1, "{a:?}");
+        assert!((a.segments[0].freq - 1000.0).abs() <= 2.0, "{a:?}");
+        assert_eq!((a.segments[0].start_ms, a.segments[0].end_ms), (0, 1220), "{a:?}");
     }
 
     #[test]

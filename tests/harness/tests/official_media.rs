@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{spawn_peer, token};
-use livekit_test_harness::{AudioSourceKind, OfficialPeer, StopRecording, TestServer, Tone};
+use livekit_test_harness::{AudioSourceKind, OfficialPeer, StopRecording, TestServer, Tone, TrackPermission};
 use serde_json::Value;
 
 const EVENT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -148,5 +148,71 @@ async fn official_peers_play_record_and_analyse_tones() {
     b.wait_event(EVENT_TIMEOUT, is("track_unpublished", "alice", sid.clone())).await.expect("bob sees it go");
 
     b.close().await.expect("bob's script exits");
+    a.close().await.expect("alice's script exits");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_peer_subscribes_on_demand_and_obeys_permissions() {
+    let mut a = spawn_peer().await;
+    let mut c = spawn_peer().await;
+    let server = tokio::task::spawn_blocking(TestServer::start).await.expect("join").expect("start livekit-server");
+    let url = server.url();
+    a.connect(&url, &token(&server, ROOM, "alice")).await.expect("alice connects");
+    c.connect_with(&url, &token(&server, ROOM, "carol"), false).await.expect("carol connects");
+
+    let sid = a.publish_audio("screen", AudioSourceKind::ScreenShareAudio, 16_000, 1).await.expect("publish");
+    let published = c.wait_event(EVENT_TIMEOUT, is("track_published", "alice", sid.clone())).await.unwrap();
+    assert_eq!(published["source"], "SOURCE_SCREENSHARE_AUDIO", "{published}");
+    assert_eq!(published["kind"], "KIND_AUDIO", "{published}");
+    // auto_subscribe=false: nothing is subscribed until asked for.
+    c.assert_no_event(Duration::from_secs(1), |e| e["type"] == "track_subscribed").await.expect("no auto subscription");
+    c.set_subscribed("alice", &sid, true).await.expect("subscribe");
+    c.wait_event(EVENT_TIMEOUT, is("track_subscribed", "alice", sid.clone())).await.expect("carol subscribes");
+
+    // A 16 kHz mono track, recorded at 48 kHz: the tone survives resampling.
+    let rec = c.start_recording("alice", &sid, RATE, 1).await.expect("record");
+    a.play_tones(&sid, &[Tone { freq: 1000.0, seconds: 1.0, amplitude: 0.3 }]).await.expect("play");
+    let wait = StopRecording {
+        wait_silence: Some(Duration::from_millis(300)),
+        frequency_for: Some((0, 10_000)),
+        ..Default::default()
+    };
+    let one = c.stop_recording(&rec, &wait).await.expect("stop");
+    eprintln!("1 kHz at 16 kHz: {:?}, frequency of all {:?}", one.segments, one.frequency);
+    assert_eq!(one.segments.len(), 1, "{one:?}");
+    assert!((one.segments[0].freq - 1000.0).abs() <= 2.0, "{one:?}");
+    assert!(one.frequency.is_some_and(|f| (f - 1000.0).abs() <= 2.0), "{one:?}");
+
+    // Revoking carol's permission stops her audio, with no event to her within 15 s (SDK
+    // 1.2.1: neither track_unsubscribed nor track_subscription_failed); and the request is
+    // fire-and-forget, so the tone starts after 0.5 s of silence to give it time. Granting
+    // it back gives her track_unsubscribed, then track_subscribed, and the audio again.
+    let bob_only = [TrackPermission { participant_identity: "bob".into(), allow_all: true, ..Default::default() }];
+    a.set_track_subscription_permissions(false, &bob_only).await.expect("revoke");
+    let silence_then_tone =
+        [Tone { freq: 1000.0, seconds: 0.5, amplitude: 0.0 }, Tone { freq: 1000.0, seconds: 1.0, amplitude: 0.3 }];
+    let rec = c.start_recording("alice", &sid, RATE, 1).await.expect("record");
+    a.play_tones(&sid, &silence_then_tone).await.expect("play");
+    a.wait_event(EVENT_TIMEOUT, |e| e["type"] == "tones_played").await.expect("played");
+    let short_wait = StopRecording {
+        wait_silence: Some(Duration::from_millis(300)),
+        wait_timeout: Some(Duration::from_secs(3)),
+        ..Default::default()
+    };
+    let revoked = c.stop_recording(&rec, &short_wait).await;
+    assert!(revoked.as_ref().is_err_and(|e| e.contains("sound seen: False")), "carol still hears alice: {revoked:?}");
+    let rec = c.stop_recording(&rec, &StopRecording::default()).await.expect("stop");
+    assert!(rec.segments.is_empty() && rec.first_sound_ms.is_none(), "{rec:?}");
+
+    a.set_track_subscription_permissions(true, &[]).await.expect("grant");
+    c.wait_event(EVENT_TIMEOUT, is("track_unsubscribed", "alice", sid.clone())).await.expect("old track ends");
+    c.wait_event(EVENT_TIMEOUT, is("track_subscribed", "alice", sid.clone())).await.expect("new track");
+    let rec = c.start_recording("alice", &sid, RATE, 1).await.expect("record");
+    a.play_tones(&sid, &silence_then_tone).await.expect("play");
+    let back = c.stop_recording(&rec, &wait).await.expect("carol hears alice again");
+    eprintln!("after granting: {:?}", back.segments);
+    assert_eq!(back.segments.len(), 1, "{back:?}");
+
+    c.close().await.expect("carol's script exits");
     a.close().await.expect("alice's script exits");
 }
