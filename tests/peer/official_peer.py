@@ -11,7 +11,11 @@ Protocol: one JSON object per line in each direction.
             {"type": "result", "id": N, "ok": false, "error": "..."} per command,
             and events ({"type": "<event name>", ...}, no id) from the room's handlers.
 Logging goes to stderr only. The script exits 0 when stdin closes.
-Data-stream and RPC commands and events are listed in official_peer_streams.py.
+Data-stream and RPC commands and events are listed in official_peer_streams.py; audio
+commands (publish, tones, recording with analysis) and track events in official_peer_media.py.
+
+connect {url, token, auto_subscribe? (default true)}
+    -> {identity, sid, participant_sid, participants}
 """
 
 import asyncio
@@ -35,6 +39,7 @@ try:
     from livekit.rtc._proto.participant_pb2 import DisconnectReason
     from livekit.rtc._proto.room_pb2 import DataPacketKind
     from official_peer_streams import StreamCommands
+    from official_peer_media import MediaCommands
 except Exception as exc:  # ImportError, or a broken native library
     send({"type": "fatal", "error": f"cannot import the LiveKit SDK: {exc!r}; "
           "run: pip install livekit livekit-api"})
@@ -69,14 +74,16 @@ def safe(handler):
     return wrapper
 
 
-class Peer(StreamCommands):
+class Peer(StreamCommands, MediaCommands):
     emit = staticmethod(send)
 
     def __init__(self):
         self.room = rtc.Room()
         self.connected = False
         self._init_streams()
+        self._init_media()
         self._install_handlers()
+        self._install_media_handlers()
 
     def _install_handlers(self):
         room = self.room
@@ -132,7 +139,11 @@ class Peer(StreamCommands):
     # Commands: each returns the extra fields of an ok result, or raises.
 
     async def cmd_connect(self, c):
-        await self.room.connect(c["url"], c["token"])
+        auto_subscribe = c.get("auto_subscribe", True)
+        if not isinstance(auto_subscribe, bool):
+            raise ValueError("auto_subscribe must be a boolean")
+        await self.room.connect(c["url"], c["token"],
+                                rtc.RoomOptions(auto_subscribe=auto_subscribe))
         self.connected = True
         local = self.room.local_participant
         sid = await asyncio.wait_for(self.room.sid, timeout=10)
@@ -167,6 +178,7 @@ class Peer(StreamCommands):
         return {}
 
     async def cmd_disconnect(self, c):
+        await self._close_media()
         await self.room.disconnect()
         self.connected = False
         return {}
@@ -212,6 +224,7 @@ async def main():
         if line is None:
             break
         await peer.handle(line)
+    await peer._close_media()
     if peer.connected:
         try:
             await peer.room.disconnect()

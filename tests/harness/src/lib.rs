@@ -2,13 +2,17 @@
 //!
 //! Owns installing the pinned server (with `go install`, into a cache outside the clone),
 //! starting it on free ports with a generated config and stopping it when dropped.
+//! `audio_analysis` finds tones, levels and dropouts in received audio.
 //! It knows nothing about our client: tests mint tokens with `livekit_core::api`.
 
+pub mod audio_analysis;
 mod install;
 mod official_peer;
+mod official_peer_media;
 mod official_peer_streams;
 mod server;
 
 pub use install::{ensure_server_binary, SERVER_VERSION};
 pub use official_peer::OfficialPeer;
+pub use official_peer_media::{AudioAnalysis, AudioSourceKind, StopRecording, Tone, TrackPermission};
 pub use server::{ServerConfig, TestServer};
