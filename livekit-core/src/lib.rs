@@ -18,12 +18,14 @@ pub mod api;
 pub mod data;
 mod engine;
 mod error;
+pub mod media;
 pub mod room;
 mod signal;
 
 pub use data::DataOptions;
 pub use engine::DataPacketKind;
 pub use error::{Error, Result};
+pub use media::AudioFrame;
 pub use room::{
     ConnectionState, DisconnectReason, LocalParticipant, Participant, ParticipantKind, ParticipantPermissions,
     RemoteParticipant, Room, RoomEvent, RoomOptions,

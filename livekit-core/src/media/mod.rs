@@ -1,0 +1,18 @@
+//! The media layer between `room/` and `engine/`: audio as small plain parts in a line, each
+//! with time passed in and unit tests that need no network. It must not touch the engine or
+//! the room; the engine moves the packets these parts produce and consume.
+//!
+//! Send: `AudioSource` (tokio) -> `CaptureQueue` (10 ms pacing, back-pressure) ->
+//! `AudioSendPipeline` (`AudioResampler` to 48 kHz, `OpusEncoder` 20 ms, `audio_level`) ->
+//! `EncodedAudio`. Receive: RTP payloads -> `AudioReceivePipeline` (`JitterBuffer`,
+//! `OpusDecoder` with FEC/PLC, `AudioResampler`) -> 10 ms `AudioFrame`s. See docs/media.md.
+
+// Parts the engine will call are crate-private and not wired yet.
+#![allow(dead_code)]
+
+mod capture_queue;
+mod frame;
+#[cfg(test)]
+pub(crate) mod test_support;
+
+pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
