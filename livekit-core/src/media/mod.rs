@@ -12,6 +12,7 @@
 
 mod capture_queue;
 mod frame;
+mod resampler;
 #[cfg(test)]
 pub(crate) mod test_support;
 
