@@ -10,6 +10,7 @@
 // Parts the engine will call are crate-private and not wired yet.
 #![allow(dead_code)]
 
+mod audio_level;
 mod capture_queue;
 mod frame;
 mod resampler;
