@@ -13,6 +13,7 @@
 mod audio_level;
 mod capture_queue;
 mod frame;
+mod jitter_buffer;
 mod resampler;
 #[cfg(test)]
 pub(crate) mod test_support;
