@@ -21,11 +21,16 @@ pub(crate) mod test_support;
 #[cfg(feature = "audio")]
 mod opus_codec;
 #[cfg(feature = "audio")]
+mod receive_pipeline;
+#[cfg(feature = "audio")]
 mod send_pipeline;
 
 pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
 // What the engine will use; unused until it is wired.
+#[cfg(feature = "audio")]
+#[allow(unused_imports)]
+pub(crate) use receive_pipeline::AudioReceivePipeline;
 #[cfg(feature = "audio")]
 #[allow(unused_imports)]
 pub(crate) use send_pipeline::{AudioSendPipeline, EncodedAudio};
