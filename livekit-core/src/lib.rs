@@ -26,6 +26,8 @@ pub use data::DataOptions;
 pub use engine::DataPacketKind;
 pub use error::{Error, Result};
 pub use media::AudioFrame;
+#[cfg(feature = "audio")]
+pub use media::AudioSource;
 pub use room::{
     ConnectionState, DisconnectReason, LocalParticipant, Participant, ParticipantKind, ParticipantPermissions,
     RemoteParticipant, Room, RoomEvent, RoomOptions,

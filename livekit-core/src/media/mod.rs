@@ -19,12 +19,16 @@ mod resampler;
 pub(crate) mod test_support;
 
 #[cfg(feature = "audio")]
+mod audio_source;
+#[cfg(feature = "audio")]
 mod opus_codec;
 #[cfg(feature = "audio")]
 mod receive_pipeline;
 #[cfg(feature = "audio")]
 mod send_pipeline;
 
+#[cfg(feature = "audio")]
+pub use audio_source::AudioSource;
 pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
 // What the engine will use; unused until it is wired.
