@@ -18,6 +18,7 @@ pub mod api;
 pub mod data;
 mod engine;
 mod error;
+pub mod media;
 pub mod room;
 mod signal;
 pub mod track;
@@ -25,6 +26,9 @@ pub mod track;
 pub use data::DataOptions;
 pub use engine::DataPacketKind;
 pub use error::{Error, Result};
+pub use media::AudioFrame;
+#[cfg(feature = "audio")]
+pub use media::AudioSource;
 pub use room::{
     ConnectionState, DisconnectReason, LocalParticipant, Participant, ParticipantKind, ParticipantPermissions,
     RemoteParticipant, Room, RoomEvent, RoomOptions, TrackPublication,

@@ -1,0 +1,135 @@
+//! Jitter-buffer cases: order, timing, loss, wrap, duplicates, late packets, bounds.
+
+use super::*;
+
+const MS20: Duration = Duration::from_millis(20);
+
+fn payload(n: u16) -> Bytes {
+    Bytes::from(n.to_be_bytes().to_vec())
+}
+
+/// Pops every output due by `now`.
+fn drain(jb: &mut JitterBuffer, now: Instant) -> Vec<JitterOutput> {
+    std::iter::from_fn(|| jb.pop(now)).collect()
+}
+
+fn sequences(outputs: &[JitterOutput]) -> Vec<(u16, bool)> {
+    outputs
+        .iter()
+        .map(|o| match o {
+            JitterOutput::Packet { sequence, .. } => (*sequence, true),
+            JitterOutput::Lost { sequence, .. } => (*sequence, false),
+        })
+        .collect()
+}
+
+#[test]
+fn packets_wait_for_the_target_delay_then_come_out_every_20ms() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::default();
+    for i in 0..3u16 {
+        assert_eq!(jb.push(i, 960 * u32::from(i), payload(i), t0 + MS20 * u32::from(i)), PushOutcome::Buffered);
+    }
+    assert_eq!(jb.pop(t0 + Duration::from_millis(59)), None, "not before 60 ms");
+    assert_eq!(jb.next_due(), Some(t0 + DEFAULT_TARGET_DELAY));
+    assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_millis(60))), vec![(0, true)]);
+    assert_eq!(jb.pop(t0 + Duration::from_millis(79)), None);
+    assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_millis(100))), vec![(1, true), (2, true)]);
+}
+
+#[test]
+fn reordered_packets_come_out_in_order_without_loss() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::default();
+    for (k, i) in [0u16, 2, 1, 4, 3].into_iter().enumerate() {
+        jb.push(i, 960 * u32::from(i), payload(i), t0 + Duration::from_millis(5 * k as u64));
+    }
+    let out = drain(&mut jb, t0 + Duration::from_secs(1));
+    assert_eq!(sequences(&out), (0..5).map(|i| (i, true)).collect::<Vec<_>>());
+    assert_eq!(out[1], JitterOutput::Packet { sequence: 1, timestamp: 960, payload: payload(1) });
+    assert_eq!(jb.stats(), JitterStats::default());
+}
+
+#[test]
+fn a_gap_is_lost_once_due_and_offers_the_next_packet_for_fec() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::default();
+    jb.push(10, 0, payload(10), t0);
+    jb.push(12, 1_920, payload(12), t0 + 2 * MS20);
+    assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_millis(60))), vec![(10, true)]);
+    // Packet 11 would be due at 80 ms; until then it may still arrive.
+    assert_eq!(jb.pop(t0 + Duration::from_millis(79)), None);
+    assert_eq!(
+        jb.pop(t0 + Duration::from_millis(80)),
+        Some(JitterOutput::Lost { sequence: 11, next_payload: Some(payload(12)) })
+    );
+    // It arriving now is too late.
+    assert_eq!(jb.push(11, 960, payload(11), t0 + Duration::from_millis(81)), PushOutcome::Late);
+    assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_millis(100))), vec![(12, true)]);
+    assert_eq!(jb.stats().lost, 1);
+    assert_eq!(jb.stats().late, 1);
+}
+
+#[test]
+fn nothing_is_declared_lost_while_the_sender_is_silent() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::default();
+    jb.push(1, 0, payload(1), t0);
+    drain(&mut jb, t0 + Duration::from_secs(1));
+    // Ten seconds of nothing (mute, DTX): no losses, and the next packet is still accepted.
+    assert_eq!(jb.pop(t0 + Duration::from_secs(10)), None);
+    let resumed = t0 + Duration::from_secs(10);
+    assert_eq!(jb.push(2, 960, payload(2), resumed), PushOutcome::Buffered);
+    // It gets the full target delay again (re-anchored after the underrun).
+    assert_eq!(jb.pop(resumed + Duration::from_millis(59)), None);
+    assert_eq!(sequences(&drain(&mut jb, resumed + DEFAULT_TARGET_DELAY)), vec![(2, true)]);
+    assert_eq!(jb.stats().lost, 0);
+}
+
+#[test]
+fn sequence_numbers_wrap_around() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::default();
+    let seqs = [65_533u16, 65_534, 65_535, 0, 1, 2];
+    // The first packet starts the stream; the rest arrive newest first, mixing wrap and reordering.
+    let order = std::iter::once(0).chain((1..seqs.len()).rev());
+    for k in order {
+        let s = seqs[k];
+        jb.push(s, 4_294_965_000u32.wrapping_add(960 * k as u32), payload(s), t0);
+    }
+    let out = drain(&mut jb, t0 + Duration::from_secs(1));
+    assert_eq!(sequences(&out), seqs.iter().map(|&s| (s, true)).collect::<Vec<_>>());
+}
+
+#[test]
+fn duplicates_are_dropped() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::default();
+    jb.push(5, 0, payload(5), t0);
+    assert_eq!(jb.push(6, 960, payload(6), t0), PushOutcome::Buffered);
+    assert_eq!(jb.push(6, 960, payload(6), t0), PushOutcome::Duplicate);
+    assert_eq!(jb.len(), 2);
+    assert_eq!(drain(&mut jb, t0 + Duration::from_secs(1)).len(), 2);
+    // A copy of an already played packet is late, not a new one.
+    assert_eq!(jb.push(5, 0, payload(5), t0 + Duration::from_secs(1)), PushOutcome::Late);
+    assert_eq!(jb.stats().duplicate, 1);
+}
+
+#[test]
+fn hostile_input_stays_bounded() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::new(DEFAULT_TARGET_DELAY, 50);
+    // A deterministic scramble of sequence numbers and timestamps, never popped.
+    let mut x: u32 = 12_345;
+    for _ in 0..20_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        jb.push((x >> 16) as u16, x, payload(0), t0);
+        assert!(jb.len() <= 50);
+    }
+    // A sender that jumps far ahead: the buffer restarts at the new position and keeps going.
+    let mut jb = JitterBuffer::default();
+    jb.push(100, 0, payload(100), t0);
+    assert_eq!(jb.push(30_000, 9_600_000, payload(1), t0 + MS20), PushOutcome::Reset);
+    assert_eq!(jb.push(30_001, 9_600_960, payload(2), t0 + MS20), PushOutcome::Buffered);
+    assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_secs(1))), vec![(30_000, true), (30_001, true)]);
+}

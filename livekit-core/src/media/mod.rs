@@ -1,0 +1,40 @@
+//! The media layer between `room/` and `engine/`: audio as small plain parts in a line, each
+//! with time passed in and unit tests that need no network. It must not touch the engine or
+//! the room; the engine moves the packets these parts produce and consume.
+//!
+//! Send: `AudioSource` (tokio) -> `CaptureQueue` (10 ms pacing, back-pressure) ->
+//! `AudioSendPipeline` (`AudioResampler` to 48 kHz, `OpusEncoder` 20 ms, `audio_level`) ->
+//! `EncodedAudio`. Receive: RTP payloads -> `AudioReceivePipeline` (`JitterBuffer`,
+//! `OpusDecoder` with FEC/PLC, `AudioResampler`) -> 10 ms `AudioFrame`s. See docs/media.md.
+
+// Parts the engine will call are crate-private and not wired yet.
+#![allow(dead_code)]
+
+mod audio_level;
+mod capture_queue;
+mod frame;
+mod jitter_buffer;
+mod resampler;
+#[cfg(test)]
+pub(crate) mod test_support;
+
+#[cfg(feature = "audio")]
+mod audio_source;
+#[cfg(feature = "audio")]
+mod opus_codec;
+#[cfg(feature = "audio")]
+mod receive_pipeline;
+#[cfg(feature = "audio")]
+mod send_pipeline;
+
+#[cfg(feature = "audio")]
+pub use audio_source::AudioSource;
+pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
+
+// What the engine will use; unused until it is wired.
+#[cfg(feature = "audio")]
+#[allow(unused_imports)]
+pub(crate) use receive_pipeline::AudioReceivePipeline;
+#[cfg(feature = "audio")]
+#[allow(unused_imports)]
+pub(crate) use send_pipeline::{AudioSendPipeline, EncodedAudio};

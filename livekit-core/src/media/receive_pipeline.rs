@@ -1,0 +1,138 @@
+//! The receive path as a plain type with time passed in: Opus RTP payloads in (through the
+//! jitter buffer), continuous 10 ms `AudioFrame`s out at the rate and channel count the user
+//! asked for. A lost packet is rebuilt from the next packet's FEC when it is here, otherwise
+//! concealed by libopus; an underrun (late packets, DTX, a paused sender) is concealed too, so
+//! once playout has started every poll yields exactly one frame.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::frame::{samples_per_10ms, validate_paced_format, AudioFrame};
+use super::jitter_buffer::{JitterBuffer, JitterOutput, JitterStats, PushOutcome};
+use super::opus_codec::{OpusDecoder, FRAME_SAMPLES, OPUS_SAMPLE_RATE};
+use super::resampler::AudioResampler;
+use crate::error::Result;
+
+/// Decodes one remote audio track.
+#[derive(Debug)]
+pub(crate) struct AudioReceivePipeline {
+    jitter: JitterBuffer,
+    decoder: OpusDecoder,
+    resampler: AudioResampler,
+    out_rate: u32,
+    out_channels: u32,
+    /// Decoded 48 kHz PCM not yet cut into 10 ms frames.
+    decoded: VecDeque<i16>,
+    /// Samples per channel of the last decoded packet: what a concealment must replace.
+    packet_samples: usize,
+    /// Set by the first packet handed out; before it, polls yield nothing.
+    started: bool,
+    concealed_packets: u64,
+}
+
+impl AudioReceivePipeline {
+    /// A pipeline producing frames of `sample_rate` (8..=48 kHz, a multiple of 100 Hz) and
+    /// `num_channels` (1 or 2), with the default 60 ms jitter buffer.
+    pub(crate) fn new(sample_rate: u32, num_channels: u32) -> Result<Self> {
+        Self::with_jitter_buffer(sample_rate, num_channels, JitterBuffer::default())
+    }
+
+    /// Like [`Self::new`] with a given jitter buffer.
+    pub(crate) fn with_jitter_buffer(sample_rate: u32, num_channels: u32, jitter: JitterBuffer) -> Result<Self> {
+        validate_paced_format(sample_rate, num_channels)?;
+        Ok(AudioReceivePipeline {
+            jitter,
+            // libopus decodes straight to the wanted channel count; the resampler only changes rate.
+            decoder: OpusDecoder::new(num_channels)?,
+            resampler: AudioResampler::new(OPUS_SAMPLE_RATE, num_channels, sample_rate, num_channels)?,
+            out_rate: sample_rate,
+            out_channels: num_channels,
+            decoded: VecDeque::new(),
+            packet_samples: FRAME_SAMPLES,
+            started: false,
+            concealed_packets: 0,
+        })
+    }
+
+    /// Takes one received RTP packet's payload.
+    pub(crate) fn push_packet(
+        &mut self,
+        sequence: u16,
+        rtp_timestamp: u32,
+        payload: Bytes,
+        arrival: Instant,
+    ) -> PushOutcome {
+        self.jitter.push(sequence, rtp_timestamp, payload, arrival)
+    }
+
+    /// The next 10 ms frame, to be called once every 10 ms. `None` only before the first
+    /// packet is due; after that, always a frame (concealment when packets are missing).
+    pub(crate) fn poll_frame(&mut self, now: Instant) -> Result<Option<AudioFrame>> {
+        let chunk = samples_per_10ms(OPUS_SAMPLE_RATE) * self.out_channels as usize;
+        while self.decoded.len() < chunk {
+            if !self.decode_next(now)? {
+                return Ok(None);
+            }
+        }
+        let pcm: Vec<i16> = self.decoded.drain(..chunk).collect();
+        let out = self.resampler.process(&pcm)?;
+        AudioFrame::new(out, self.out_rate, self.out_channels).map(Some)
+    }
+
+    /// When the next packet or loss is due, for a caller that wants to sleep until then.
+    pub(crate) fn next_due(&self) -> Option<Instant> {
+        self.jitter.next_due()
+    }
+
+    /// Jitter-buffer counters, plus how many packets were concealed (lost without FEC, or
+    /// underruns).
+    pub(crate) fn stats(&self) -> (JitterStats, u64) {
+        (self.jitter.stats(), self.concealed_packets)
+    }
+
+    /// Decodes the next packet's worth of audio; false when playout has not started.
+    fn decode_next(&mut self, now: Instant) -> Result<bool> {
+        let pcm = match self.jitter.pop(now) {
+            Some(JitterOutput::Packet { payload, .. }) => match self.decoder.decode(&payload) {
+                Ok(pcm) if !pcm.is_empty() => {
+                    self.packet_samples = pcm.len() / self.out_channels as usize;
+                    pcm
+                }
+                // A corrupt packet is treated as lost.
+                _ => self.conceal()?,
+            },
+            Some(JitterOutput::Lost { next_payload: Some(next), .. }) => {
+                match self.decoder.decode_fec(&next, self.packet_samples) {
+                    Ok(pcm) if !pcm.is_empty() => pcm,
+                    _ => self.conceal()?,
+                }
+            }
+            Some(JitterOutput::Lost { next_payload: None, .. }) => self.conceal()?,
+            None if !self.started => return Ok(false),
+            // Playing but nothing due: an underrun or a pause. Keep the output continuous.
+            None => self.conceal()?,
+        };
+        self.started = true;
+        self.decoded.extend(pcm);
+        Ok(true)
+    }
+
+    fn conceal(&mut self) -> Result<Vec<i16>> {
+        self.concealed_packets += 1;
+        let pcm = self.decoder.conceal(self.packet_samples)?;
+        if pcm.is_empty() {
+            // libopus always fills the request; never loop on an empty answer.
+            return Ok(vec![0; self.packet_samples * self.out_channels as usize]);
+        }
+        Ok(pcm)
+    }
+}
+
+/// How long one 10 ms poll step is; the caller's pacing interval.
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+#[cfg(test)]
+#[path = "receive_pipeline_tests.rs"]
+mod tests;

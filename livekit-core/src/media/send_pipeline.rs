@@ -1,0 +1,127 @@
+//! The send path as a plain type: 10 ms chunks at the source's format in, 20 ms Opus packets
+//! out, each with its RTP timestamp step and RFC 6464 level. Packetizing into RTP and the header
+//! extension are the engine's job.
+
+use bytes::Bytes;
+
+use super::audio_level::audio_level;
+use super::frame::samples_per_10ms;
+use super::opus_codec::{OpusEncoder, OpusEncoderConfig, FRAME_SAMPLES, OPUS_SAMPLE_RATE};
+use super::resampler::AudioResampler;
+use crate::error::{Error, Result};
+
+/// One encoded 20 ms packet, ready for RTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EncodedAudio {
+    /// The Opus packet (RTP payload).
+    pub payload: Bytes,
+    /// How far this packet moves the RTP timestamp (48 kHz clock): 960 for 20 ms.
+    pub rtp_timestamp_step: u32,
+    /// RFC 6464 level, -dBov: 0 loudest ..= 127 silence.
+    pub audio_level: u8,
+    /// The voice-activity bit of the same extension.
+    pub voice_activity: bool,
+}
+
+/// Resamples, buffers to 20 ms and encodes.
+#[derive(Debug)]
+pub(crate) struct AudioSendPipeline {
+    in_chunk: usize,
+    resampler: AudioResampler,
+    encoder: OpusEncoder,
+    /// 48 kHz PCM waiting for a full 20 ms block.
+    pending: Vec<i16>,
+    block: usize,
+}
+
+impl AudioSendPipeline {
+    /// A pipeline for a source of this rate and channel count; the encoder runs mono for a
+    /// mono source and stereo for a stereo one.
+    pub(crate) fn new(sample_rate: u32, num_channels: u32) -> Result<Self> {
+        Self::with_config(sample_rate, num_channels, OpusEncoderConfig::for_channels(num_channels))
+    }
+
+    /// Like [`Self::new`] with explicit encoder settings (their channel count wins).
+    pub(crate) fn with_config(sample_rate: u32, num_channels: u32, config: OpusEncoderConfig) -> Result<Self> {
+        let resampler = AudioResampler::new(sample_rate, num_channels, OPUS_SAMPLE_RATE, config.channels)?;
+        let encoder = OpusEncoder::new(config)?;
+        let block = FRAME_SAMPLES * config.channels as usize;
+        Ok(AudioSendPipeline {
+            in_chunk: samples_per_10ms(sample_rate) * num_channels as usize,
+            resampler,
+            encoder,
+            pending: Vec::with_capacity(block),
+            block,
+        })
+    }
+
+    /// Changes the encoder's target bitrate.
+    pub(crate) fn set_bitrate(&mut self, bitrate_bps: i32) -> Result<()> {
+        self.encoder.set_bitrate(bitrate_bps)
+    }
+
+    /// Takes one 10 ms chunk; every second chunk completes a packet.
+    pub(crate) fn push_10ms(&mut self, chunk: &[i16]) -> Result<Option<EncodedAudio>> {
+        if chunk.len() != self.in_chunk {
+            return Err(Error::InvalidArgument(format!(
+                "the send pipeline takes 10 ms chunks of {} samples, got {}",
+                self.in_chunk,
+                chunk.len()
+            )));
+        }
+        let resampled = self.resampler.process(chunk)?;
+        self.pending.extend_from_slice(&resampled);
+        if self.pending.len() < self.block {
+            return Ok(None);
+        }
+        let level = audio_level(&self.pending);
+        let payload = self.encoder.encode(&self.pending)?;
+        self.pending.clear();
+        Ok(Some(EncodedAudio {
+            payload,
+            rtp_timestamp_step: FRAME_SAMPLES as u32,
+            audio_level: level.level,
+            voice_activity: level.voice_activity,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::opus_codec::OpusDecoder;
+    use crate::media::test_support::{detect_tone, sine};
+
+    #[test]
+    fn ten_ms_chunks_become_20ms_packets_carrying_the_tone() {
+        let mut pipeline = AudioSendPipeline::new(16_000, 1).unwrap();
+        let pcm = sine(440.0, 0.5, 16_000, 1, 1_000);
+        let packets: Vec<EncodedAudio> =
+            pcm.chunks(160).filter_map(|chunk| pipeline.push_10ms(chunk).unwrap()).collect();
+        assert_eq!(packets.len(), 50);
+        assert!(packets.iter().all(|p| p.rtp_timestamp_step == 960));
+        // A half-scale sine is at 3 + 6 = 9 dBov (the first packet holds the resampler's start).
+        assert!(packets[5..].iter().all(|p| (8..=10).contains(&p.audio_level) && p.voice_activity), "{packets:?}");
+
+        let mut decoder = OpusDecoder::new(1).unwrap();
+        let decoded: Vec<i16> = packets.iter().flat_map(|p| decoder.decode(&p.payload).unwrap()).collect();
+        let tone = detect_tone(&decoded[9_600..], 48_000, 1);
+        assert!((tone.frequency - 440.0).abs() <= 2.0, "{tone:?}");
+    }
+
+    #[test]
+    fn silence_is_level_127_without_voice() {
+        let mut pipeline = AudioSendPipeline::new(48_000, 2).unwrap();
+        assert!(pipeline.push_10ms(&[0; 960]).unwrap().is_none());
+        let packet = pipeline.push_10ms(&[0; 960]).unwrap().unwrap();
+        assert_eq!((packet.audio_level, packet.voice_activity), (127, false));
+        assert!(!packet.payload.is_empty());
+    }
+
+    #[test]
+    fn wrong_chunk_size_is_an_error() {
+        let mut pipeline = AudioSendPipeline::new(48_000, 1).unwrap();
+        assert!(matches!(pipeline.push_10ms(&[0; 960]), Err(Error::InvalidArgument(_))));
+        assert!(pipeline.set_bitrate(24_000).is_ok());
+    }
+}
