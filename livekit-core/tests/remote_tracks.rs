@@ -1,13 +1,17 @@
 //! Remote tracks as the room sees them, with the official Python SDK (libwebrtc) publishing
 //! audio through a real livekit-server: publications and their state, mute, unpublish, late
-//! joiners, active speakers and connection quality as the server reports them.
+//! joiners, and our connection quality. The server scopes active speakers and the quality of
+//! others to the participants one is subscribed to, so those are checked with media.
 
 mod common;
 
 use common::*;
-use livekit_core::{ConnectionQuality, Participant, RoomEvent, TrackKind, TrackPublication, TrackSource};
+use livekit_core::{ConnectionQuality, RoomEvent, TrackKind, TrackPublication, TrackSource};
 use livekit_test_harness::OfficialPeer;
-use serde_json::{json, Value};
+use serde_json::json;
+
+/// The server scores connection quality every 5 s; the first score can take two rounds.
+const QUALITY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 async fn publish_microphone(peer: &mut OfficialPeer) -> String {
     let result = peer
@@ -17,15 +21,8 @@ async fn publish_microphone(peer: &mut OfficialPeer) -> String {
     result["track_sid"].as_str().expect("a track sid").to_string()
 }
 
-fn speakers(event: &RoomEvent) -> Option<Vec<String>> {
-    match event {
-        RoomEvent::ActiveSpeakersChanged { speakers } => Some(speakers.iter().map(Participant::identity).collect()),
-        _ => None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn official_microphone_is_seen_with_its_state_speakers_and_quality() {
+async fn official_microphone_is_seen_with_its_state_mute_and_unpublish() {
     let server = start_server();
     let (ours, mut events) = join(&server, "rt1", "rusty").await;
     let mut official = official_peer(&server, "rt1", "py").await;
@@ -44,19 +41,6 @@ async fn official_microphone_is_seen_with_its_state_speakers_and_quality() {
     assert!(!publication.is_muted());
     let known = ours.remote_participants()["py"].track_publication(&sid).expect("the participant lists it");
     assert_eq!(known.sid(), sid);
-
-    // A loud tone makes the publisher an active speaker; silence takes it off the list.
-    official
-        .request(json!({"cmd": "play_tones", "track_sid": sid, "tones": [{"freq": 440, "seconds": 3, "amplitude": 0.8}]}))
-        .await
-        .expect("tones are queued");
-    let list = wait_for(&mut events, "py among the active speakers", |e| speakers(e).filter(|l| l.contains(&"py".to_string()))).await;
-    assert_eq!(list, ["py"]);
-    let speaker = &ours.remote_participants()["py"];
-    assert!(speaker.is_speaking());
-    assert!(speaker.audio_level() > 0.0, "the server reports a level for a loud tone");
-    wait_for(&mut events, "py leaving the active speakers", |e| speakers(e).filter(|l| l.is_empty())).await;
-    assert!(!ours.remote_participants()["py"].is_speaking());
 
     // Mute and unmute arrive with the publication.
     official.request(json!({"cmd": "mute_track", "track_sid": sid, "muted": true})).await.unwrap();
@@ -97,33 +81,19 @@ async fn official_microphone_is_seen_with_its_state_speakers_and_quality() {
     assert!(matches!(refused, livekit_core::Error::InvalidArgument(ref m) if m.contains("no longer published")), "{refused}");
 }
 
+/// The server scores every 5 s and sends a participant its own score and those of the
+/// participants it is subscribed to (a remote's score is checked with media, in audio_tracks.rs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connection_quality_is_reported_for_both_sides() {
+async fn our_connection_quality_is_reported() {
     let server = start_server();
     let (ours, mut events) = join(&server, "rt2", "rusty").await;
-    let mut official = official_peer(&server, "rt2", "py").await;
-    let sid = publish_microphone(&mut official).await;
-    official
-        .request(json!({"cmd": "play_tones", "track_sid": sid, "tones": [{"freq": 300, "seconds": 1, "amplitude": 0.3}]}))
-        .await
-        .unwrap();
-
-    let mut seen_py = false;
-    let mut seen_us = false;
-    while !(seen_py && seen_us) {
-        let (identity, quality) = wait_for(&mut events, "ConnectionQualityChanged", |e| match e {
-            RoomEvent::ConnectionQualityChanged { participant, quality } => Some((participant.identity(), *quality)),
-            _ => None,
-        })
-        .await;
-        assert_eq!(quality, ConnectionQuality::Excellent, "{identity} on loopback");
-        seen_py |= identity == "py";
-        seen_us |= identity == "rusty";
-    }
+    let quality = wait_for_within(&mut events, QUALITY_TIMEOUT, "our ConnectionQualityChanged", |e| match e {
+        RoomEvent::ConnectionQualityChanged { participant, quality } if participant.is_local() => Some(*quality),
+        _ => None,
+    })
+    .await;
+    assert_eq!(quality, ConnectionQuality::Excellent, "on loopback");
     assert_eq!(ours.local_participant().connection_quality(), ConnectionQuality::Excellent);
-    assert_eq!(ours.remote_participants()["py"].connection_quality(), ConnectionQuality::Excellent);
-    let events_from_official = official.wait_event(EVENT_TIMEOUT, |e: &Value| e["type"] == "connection_quality_changed").await;
-    assert!(events_from_official.is_ok(), "the official client gets quality updates too");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -104,7 +104,11 @@ fn add_remote(room: &RoomInner, info: &proto::ParticipantInfo) {
     let participant =
         RemoteParticipant::new(ParticipantState::from_info(info), room.local.room.clone(), room.auto_subscribe);
     room.remotes.write().insert(info.identity.clone(), participant.clone());
-    room.emit(RoomEvent::ParticipantConnected(participant));
+    room.emit(RoomEvent::ParticipantConnected(participant.clone()));
+    // A newcomer's first update often carries its tracks already; announce each, as for later ones.
+    for publication in participant.track_publications().into_values() {
+        room.emit(RoomEvent::TrackPublished { publication, participant: participant.clone() });
+    }
 }
 
 /// A remote participant's changes: track changes update its publications, the rest are events.

@@ -50,6 +50,16 @@ pub async fn join(server: &TestServer, room: &str, identity: &str) -> (Room, Unb
 pub async fn wait_for<T>(
     events: &mut UnboundedReceiver<RoomEvent>,
     what: &str,
+    pick: impl FnMut(&RoomEvent) -> Option<T>,
+) -> T {
+    wait_for_within(events, EVENT_TIMEOUT, what, pick).await
+}
+
+/// `wait_for` with its own time limit, for what the server reports on a timer.
+pub async fn wait_for_within<T>(
+    events: &mut UnboundedReceiver<RoomEvent>,
+    limit: Duration,
+    what: &str,
     mut pick: impl FnMut(&RoomEvent) -> Option<T>,
 ) -> T {
     let wait = async {
@@ -60,7 +70,7 @@ pub async fn wait_for<T>(
         }
         panic!("the event stream ended while waiting for {what}");
     };
-    tokio::time::timeout(EVENT_TIMEOUT, wait).await.unwrap_or_else(|_| panic!("no {what} within {EVENT_TIMEOUT:?}"))
+    tokio::time::timeout(limit, wait).await.unwrap_or_else(|_| panic!("no {what} within {limit:?}"))
 }
 
 /// Asserts that no event `pick` matches arrives within `window` (a negative check has to wait
