@@ -5,7 +5,8 @@
 //! Send: `AudioSource` (tokio) -> `CaptureQueue` (10 ms pacing, back-pressure) ->
 //! `AudioSendPipeline` (`AudioResampler` to 48 kHz, `OpusEncoder` 20 ms, `audio_level`) ->
 //! `EncodedAudio`. Receive: RTP payloads -> `AudioReceivePipeline` (`JitterBuffer`,
-//! `OpusDecoder` with FEC/PLC, `AudioResampler`) -> 10 ms `AudioFrame`s. See docs/media.md.
+//! `OpusDecoder` with FEC/PLC, `AudioResampler`) -> 10 ms `AudioFrame`s, driven by the tokio
+//! task of an `AudioStream`. See docs/media.md.
 
 // Parts the engine will call are crate-private and not wired yet.
 #![allow(dead_code)]
@@ -21,6 +22,8 @@ pub(crate) mod test_support;
 #[cfg(feature = "audio")]
 mod audio_source;
 #[cfg(feature = "audio")]
+mod audio_stream;
+#[cfg(feature = "audio")]
 mod opus_codec;
 #[cfg(feature = "audio")]
 mod receive_pipeline;
@@ -29,9 +32,14 @@ mod send_pipeline;
 
 #[cfg(feature = "audio")]
 pub use audio_source::AudioSource;
+#[cfg(feature = "audio")]
+pub use audio_stream::AudioStream;
 pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
 // What the engine will use; unused until it is wired.
+#[cfg(feature = "audio")]
+#[allow(unused_imports)]
+pub(crate) use audio_stream::RtpAudioPacket;
 #[cfg(feature = "audio")]
 #[allow(unused_imports)]
 pub(crate) use receive_pipeline::AudioReceivePipeline;

@@ -86,6 +86,12 @@ impl AudioReceivePipeline {
         self.jitter.next_due()
     }
 
+    /// True when no packet is buffered and less than one frame of decoded audio is left:
+    /// after the sender is gone, further polls would only conceal.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.jitter.len() == 0 && self.decoded.len() < samples_per_10ms(OPUS_SAMPLE_RATE) * self.out_channels as usize
+    }
+
     /// Jitter-buffer counters, plus how many packets were concealed (lost without FEC, or
     /// underruns).
     pub(crate) fn stats(&self) -> (JitterStats, u64) {
