@@ -20,7 +20,7 @@ use crate::report::Summary;
 use crate::session::{MediaEvent, Participant};
 use crate::stacks::Stack;
 
-pub const PUBLISH_TRIES: usize = 3;
+pub const PUBLISH_TRIES: usize = 5;
 pub const PHASE_PACKETS: u32 = 500;
 /// 5 % loss on P's outgoing RTP during the lossy phase.
 pub const DROP_EVERY: u32 = 20;
@@ -29,6 +29,11 @@ const TAIL_PACKETS: u32 = 100;
 const PACKET_INTERVAL: Duration = Duration::from_millis(20);
 const FIRST_RTP_TIMEOUT: Duration = Duration::from_secs(10);
 const STATS_TIMEOUT: Duration = Duration::from_secs(2);
+/// The server debounces subscriber offers by 150 ms when the connection negotiated less than
+/// 150 ms ago (10 ms otherwise; livekit-server v1.13.5 pkg/rtc/transport.go:75-76, 1983), and
+/// S's join ends right after its first negotiation. Publishing at once would measure that timer
+/// (the figures then show ~160 ms); no event marks its expiry, so wait it out.
+const SETTLE_AFTER_JOIN: Duration = Duration::from_millis(300);
 /// Opus TOC: config 31 (CELT fullband 20 ms), mono, one frame.
 const OPUS_TOC: u8 = 0xF8;
 const PAYLOAD_LEN: usize = 40;
@@ -52,6 +57,9 @@ pub struct MediaFigures {
     pub track_published_ms: Vec<f64>,
     /// AddTrackRequest → first RTP at S, per try.
     pub first_rtp_ms: Vec<f64>,
+    /// Per try: when (ms after AddTrackRequest) each SDP went by and which counter came first;
+    /// says where the publish time goes.
+    pub timelines: Vec<String>,
     pub clean: Delivery,
     pub lossy: Delivery,
     /// `speakers_changed` naming P active while P sent level 127 (should be false).
@@ -75,16 +83,19 @@ pub async fn media(server: &Server, stack: Stack) -> anyhow::Result<MediaFigures
     let rss_before_kib = rss_kib()?;
     let mut track_published_ms = Vec::new();
     let mut first_rtp_ms = Vec::new();
+    let mut timelines = Vec::new();
     let mut full = None;
     for attempt in 0..PUBLISH_TRIES {
         let room = format!("media-{}-{attempt}", stack.short());
         let (p, _) = server.join(stack, &room, "p").await?;
         let (s, _) = server.join(stack, &room, "s").await?;
         let rss_pair = rss_kib()?;
+        tokio::time::sleep(SETTLE_AFTER_JOIN).await;
         let mut run = Run::new(p, s);
         run.publish().await.with_context(|| format!("try {attempt}"))?;
         track_published_ms.push(run.published_ms);
         first_rtp_ms.push(run.first_rtp_ms);
+        timelines.push(run.timeline.join(", "));
         if attempt == 0 {
             let figures = run.full().await?;
             full = Some((figures, rss_pair, rss_kib()?));
@@ -95,6 +106,7 @@ pub async fn media(server: &Server, stack: Stack) -> anyhow::Result<MediaFigures
     let (mut figures, rss_pair_kib, rss_media_kib) = full.expect("the first try runs in full");
     figures.track_published_ms = track_published_ms;
     figures.first_rtp_ms = first_rtp_ms;
+    figures.timelines = timelines;
     figures.rss_before_kib = rss_before_kib;
     figures.rss_pair_kib = rss_pair_kib;
     figures.rss_media_kib = rss_media_kib;
@@ -120,6 +132,7 @@ struct Run {
     stats: Vec<(String, String)>,
     stats_replies: usize,
     sdp: Vec<(String, Vec<String>)>,
+    timeline: Vec<String>,
     ticker: tokio::time::Interval,
 }
 
@@ -144,6 +157,7 @@ impl Run {
             stats: Vec::new(),
             stats_replies: 0,
             sdp: Vec::new(),
+            timeline: Vec::new(),
             ticker,
         }
     }
@@ -176,8 +190,10 @@ impl Run {
             }
             self.step(deadline).await?;
         }
-        let first = self.arrived.values().map(|(at, _)| *at).min().expect("one arrived");
-        self.first_rtp_ms = ms(first - self.started);
+        let (counter, (first, _)) = self.arrived.iter().min_by_key(|(_, (at, _))| *at).expect("one arrived");
+        self.first_rtp_ms = ms(*first - self.started);
+        let sent_at = ms(self.sent[*counter as usize] - self.started);
+        self.timeline.push(format!("first RTP {:.0} (packet {counter}, sent at {sent_at:.0})", self.first_rtp_ms));
         Ok(())
     }
 
@@ -206,6 +222,7 @@ impl Run {
         Ok(MediaFigures {
             track_published_ms: Vec::new(),
             first_rtp_ms: Vec::new(),
+            timelines: Vec::new(),
             clean: self.delivery(clean_from..lossy_from),
             lossy: self.delivery(lossy_from..tail_from),
             speaker_while_quiet: self.speaker_while_quiet,
@@ -279,7 +296,10 @@ impl Run {
                 self.stats_replies += 1;
                 self.stats.extend(lines.into_iter().map(|(k, v)| (format!("{receiver}-side {k}"), v)));
             }
-            MediaEvent::Sdp(what, sdp) => self.sdp.push((what.to_string(), audio_lines(&sdp))),
+            MediaEvent::Sdp(what, sdp) => {
+                self.timeline.push(format!("{what} {:.0}", ms(self.started.elapsed())));
+                self.sdp.push((what.to_string(), audio_lines(&sdp)));
+            }
             MediaEvent::TrackPublished(_) => {}
         }
     }
@@ -356,6 +376,9 @@ pub fn print_report(results: &[(&str, crate::report::Outcome<MediaFigures>)]) {
             Outcome::Err(err) => println!("\n{stack} media failed: {err}"),
             Outcome::Ok(m) => {
                 println!("\n{stack}:");
+                for (i, timeline) in m.timelines.iter().enumerate() {
+                    println!("- publish {i}, ms after AddTrackRequest: {timeline}");
+                }
                 println!("- connection_quality: {}", if m.quality.is_empty() { "none".into() } else { m.quality.join("; ") });
                 for (name, value) in &m.stats {
                     println!("- {name}: {value}");

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::format::Codec;
+use str0m::format::{Codec, CodecConfig};
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::channel::{ChannelConfig, ChannelId, Reliability};
 use str0m::net::{Protocol, Receive};
@@ -91,6 +91,15 @@ impl Conn {
         if peers::media_enabled() {
             // Media stats events (RR-derived loss/RTT, NACK counts) once a second.
             builder = builder.set_stats_interval(Some(Duration::from_secs(1)));
+        }
+        // str0m offers and answers `nack` for video only; this knob adds it to audio, to see
+        // what the server and str0m then do (docs/webrtc-stacks.md).
+        if std::env::var_os("PROBE_STR0M_AUDIO_NACK").is_some() {
+            let mut params = builder.codec_config().params().to_vec();
+            for p in params.iter_mut().filter(|p| p.spec().codec.is_audio()) {
+                p.set_fb_nack(true);
+            }
+            *builder.codec_config() = CodecConfig::new_from_payload_params(params);
         }
         let mut rtc = builder.build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp")?);
