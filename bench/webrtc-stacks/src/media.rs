@@ -379,7 +379,10 @@ pub fn print_report(results: &[(&str, crate::report::Outcome<MediaFigures>)]) {
                 for (i, timeline) in m.timelines.iter().enumerate() {
                     println!("- publish {i}, ms after AddTrackRequest: {timeline}");
                 }
-                println!("- connection_quality: {}", if m.quality.is_empty() { "none".into() } else { m.quality.join("; ") });
+                println!(
+                    "- connection_quality: {}",
+                    if m.quality.is_empty() { "none".into() } else { m.quality.join("; ") }
+                );
                 for (name, value) in &m.stats {
                     println!("- {name}: {value}");
                 }

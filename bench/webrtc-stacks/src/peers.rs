@@ -67,7 +67,10 @@ pub enum FromPeers {
     /// The stack gave up; the text says why.
     Failed(String),
     /// Media: an RTP payload of a remote audio track, on the subscriber connection.
-    Rtp { payload: Bytes, at: std::time::Instant },
+    Rtp {
+        payload: Bytes,
+        at: std::time::Instant,
+    },
     /// Media: what the stack tells about RTCP/NACK/TWCC/BWE, as `name = value` lines.
     MediaStats(Vec<(String, String)>),
 }

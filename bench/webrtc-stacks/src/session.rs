@@ -48,7 +48,10 @@ pub enum MediaEvent {
     TrackPublished(proto::TrackPublishedResponse),
     Speakers(proto::SpeakersChanged),
     Quality(proto::ConnectionQualityUpdate),
-    Rtp { payload: Bytes, at: Instant },
+    Rtp {
+        payload: Bytes,
+        at: Instant,
+    },
     Stats(Vec<(String, String)>),
     /// An SDP with an audio m-line, and whose it is.
     Sdp(&'static str, String),

@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::channel::{ChannelConfig, ChannelId, Reliability};
 use str0m::format::{Codec, CodecConfig};
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
-use str0m::channel::{ChannelConfig, ChannelId, Reliability};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
@@ -418,7 +418,10 @@ fn stats(publisher: &Conn, subscriber: &Conn) -> Vec<(String, String)> {
     let mut lines = Vec::new();
     for (who, conn) in [("pub", publisher), ("sub", subscriber)] {
         let c = &conn.counts;
-        lines.push((format!("{who} RTP out / dropped / in"), format!("{} / {} / {}", c.rtp_out, c.rtp_dropped, c.rtp_in)));
+        lines.push((
+            format!("{who} RTP out / dropped / in"),
+            format!("{} / {} / {}", c.rtp_out, c.rtp_dropped, c.rtp_in),
+        ));
         lines.push((format!("{who} RTCP out (first packet type)"), rtcp(&c.rtcp_out)));
         lines.push((format!("{who} RTCP in (first packet type)"), rtcp(&c.rtcp_in)));
         if c.write_errors > 0 {

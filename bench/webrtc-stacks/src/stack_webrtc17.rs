@@ -12,11 +12,20 @@ use std::time::Duration;
 use anyhow::Context;
 use bytes::Bytes;
 use tokio::sync::{mpsc, Notify};
-use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::interceptor_registry::register_default_interceptors;
 use webrtc::api::media_engine::{MediaEngine, MIME_TYPE_OPUS};
+use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::{APIBuilder, API};
+use webrtc::data_channel::data_channel_init::RTCDataChannelInit;
+use webrtc::data_channel::RTCDataChannel;
+use webrtc::ice::mdns::MulticastDnsMode;
+use webrtc::ice::network_type::NetworkType;
+use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
+use webrtc::ice_transport::ice_server::RTCIceServer;
 use webrtc::interceptor::registry::Registry;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtp::extension::audio_level_extension::AudioLevelExtension;
 use webrtc::rtp::extension::HeaderExtension;
 use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecCapability, RTCRtpHeaderExtensionCapability, RTPCodecType};
@@ -25,15 +34,6 @@ use webrtc::rtp_transceiver::{RTCPFeedback, RTCRtpTransceiverInit};
 use webrtc::stats::StatsReportType;
 use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 use webrtc::track::track_local::TrackLocal;
-use webrtc::data_channel::data_channel_init::RTCDataChannelInit;
-use webrtc::data_channel::RTCDataChannel;
-use webrtc::ice::mdns::MulticastDnsMode;
-use webrtc::ice::network_type::NetworkType;
-use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
-use webrtc::ice_transport::ice_server::RTCIceServer;
-use webrtc::peer_connection::configuration::RTCConfiguration;
-use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
-use webrtc::peer_connection::RTCPeerConnection;
 
 use crate::peers::{self, FromPeers, IceServer, PeersEnds, PeersHandle, Role, ToPeers};
 use crate::tap17::{Tap, TapCounts};
@@ -204,8 +204,11 @@ async fn apply(
                 rtcp_feedback: vec![],
             };
             let track = Arc::new(TrackLocalStaticRTP::new(codec, track_id, "probe-stream".into()));
-            let init = RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, send_encodings: vec![] };
-            let transceiver = publisher.add_transceiver_from_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>, Some(init)).await?;
+            let init =
+                RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, send_encodings: vec![] };
+            let transceiver = publisher
+                .add_transceiver_from_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>, Some(init))
+                .await?;
             // Interceptors run when RTCP is read: NACKs reach the responder only through this loop.
             let sender = transceiver.sender().await;
             tokio::spawn(async move { while sender.read_rtcp().await.is_ok() {} });

@@ -28,10 +28,10 @@ use rtc21::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use rtc21::sansio::Protocol;
 use rtc21::statistics::report::RTCStatsReportEntry;
 use rtc21::statistics::StatsSelector;
-use webrtc21::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc21::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use tokio::sync::mpsc;
 use webrtc21::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
+use webrtc21::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc21::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc21::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceCandidateInit,
     RTCIceServer, RTCPeerConnectionIceEvent, RTCSessionDescription, SettingEngineBuilder,
@@ -379,7 +379,8 @@ struct Media {
 impl Default for Media {
     fn default() -> Self {
         // Any values do; the SFU rewrites them. Different per process run.
-        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        let seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
         Self {
             track: None,
             ssrc: seed | 1,
@@ -396,8 +397,12 @@ impl Media {
         const NAMES: [&str; 7] = ["SR", "RR", "SDES", "BYE", "APP", "RTPFB", "PSFB"];
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let rtcp = |counts: &[AtomicU64; 7]| {
-            let named: Vec<String> =
-                counts.iter().zip(NAMES).filter(|(n, _)| load(n) > 0).map(|(n, name)| format!("{name} {}", load(n))).collect();
+            let named: Vec<String> = counts
+                .iter()
+                .zip(NAMES)
+                .filter(|(n, _)| load(n) > 0)
+                .map(|(n, name)| format!("{name} {}", load(n)))
+                .collect();
             named.join(", ")
         };
         let mut lines = Vec::new();

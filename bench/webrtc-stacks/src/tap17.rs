@@ -6,9 +6,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use webrtc::interceptor::stream_info::StreamInfo;
-use webrtc::interceptor::{
-    Attributes, Interceptor, InterceptorBuilder, RTCPReader, RTCPWriter, RTPReader, RTPWriter,
-};
+use webrtc::interceptor::{Attributes, Interceptor, InterceptorBuilder, RTCPReader, RTCPWriter, RTPReader, RTPWriter};
 use webrtc::rtcp::packet::Packet as RtcpPacket;
 
 type Result<T> = std::result::Result<T, webrtc::interceptor::Error>;
@@ -138,7 +136,11 @@ impl RTCPWriter for Wrap<dyn RTCPWriter + Send + Sync> {
 
 #[async_trait::async_trait]
 impl RTCPReader for Wrap<dyn RTCPReader + Send + Sync> {
-    async fn read(&self, buf: &mut [u8], a: &Attributes) -> Result<(Vec<Box<dyn RtcpPacket + Send + Sync>>, Attributes)> {
+    async fn read(
+        &self,
+        buf: &mut [u8],
+        a: &Attributes,
+    ) -> Result<(Vec<Box<dyn RtcpPacket + Send + Sync>>, Attributes)> {
         let read = self.inner.read(buf, a).await?;
         count_rtcp(&self.counts.rtcp_in, &read.0);
         Ok(read)
