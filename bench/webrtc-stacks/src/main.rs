@@ -1,12 +1,14 @@
 //! livekit-stack-probe: measures WebRTC stacks against one real livekit-server on loopback.
 //!
 //!     cargo run --release -p livekit-stack-probe [-- --stacks webrtc17,webrtc21,str0m]
+//!     cargo run --release -p livekit-stack-probe -- --media [--stacks ...]   (RTP audio)
 //!
 //! Starts the server (tests/harness), then for each stack runs three child processes of itself
 //! (connect, data, memory) so no stack's threads or allocations count against another's, and
 //! prints a Markdown table. See docs/webrtc-stacks.md.
 
 mod measure;
+mod media;
 mod peers;
 mod report;
 mod session;
@@ -14,6 +16,7 @@ mod stack_str0m;
 mod stack_webrtc17;
 mod stack_webrtc21;
 mod stacks;
+mod tap17;
 
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
@@ -35,9 +38,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("child") => return child(&args[1..]),
         Some("-h" | "--help") => {
-            println!("usage: livekit-stack-probe [--stacks webrtc17,webrtc21,str0m]");
+            println!("usage: livekit-stack-probe [--media] [--stacks webrtc17,webrtc21,str0m]");
             return ExitCode::SUCCESS;
         }
+        Some("--media") => parse_stacks(&args[1..]).and_then(|stacks| orchestrate_media(&stacks)),
         _ => parse_stacks(&args).and_then(|stacks| orchestrate(&stacks)),
     };
     match result {
@@ -85,6 +89,21 @@ fn orchestrate(stacks: &[Stack]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--media`: one `media` child per stack against one server.
+fn orchestrate_media(stacks: &[Stack]) -> anyhow::Result<()> {
+    let server = TestServer::start().map_err(|e| anyhow::anyhow!("starting livekit-server: {e}"))?;
+    let exe = std::env::current_exe()?;
+    let rt = runtime();
+    let mut results = Vec::new();
+    for &stack in stacks {
+        eprintln!("[probe] {} media...", stack.name());
+        let outcome = rt.block_on(run_child(child_command(&exe, &server, "media", stack.short()), CHILD_LIMIT));
+        results.push((stack.name(), outcome));
+    }
+    media::print_report(&results);
+    Ok(())
+}
+
 fn child_command(exe: &std::path::Path, server: &TestServer, kind: &str, stack: &str) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(exe);
     command
@@ -121,7 +140,7 @@ async fn run_child<T: DeserializeOwned>(mut command: tokio::process::Command, li
 /// `child <connect|data|memory> <stack>`: one measurement, printed as one JSON line.
 fn child(args: &[String]) -> ExitCode {
     let (Some(kind), Some(stack_name)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: livekit-stack-probe child <connect|data|memory|memory-signal> <stack|none>");
+        eprintln!("usage: livekit-stack-probe child <connect|data|memory|media|memory-signal> <stack|none>");
         return ExitCode::FAILURE;
     };
     let stack = Stack::parse(stack_name);
@@ -141,6 +160,7 @@ fn child(args: &[String]) -> ExitCode {
         ("connect", Some(stack)) => emit(rt.block_on(measure::connect(&server, stack))),
         ("data", Some(stack)) => emit(rt.block_on(measure::data(&server, stack))),
         ("memory", Some(stack)) => emit(rt.block_on(measure::hold(&server, stack))),
+        ("media", Some(stack)) => emit(rt.block_on(media::media(&server, stack))),
         ("memory-signal", _) => emit(rt.block_on(measure::hold_signal_only(&server))),
         (other, _) => {
             eprintln!("unknown child kind {other:?}");

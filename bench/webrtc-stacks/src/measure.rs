@@ -37,7 +37,7 @@ impl Server {
         Ok(Self { url: var("PROBE_URL")?, api_key: var("PROBE_API_KEY")?, api_secret: var("PROBE_API_SECRET")? })
     }
 
-    fn token(&self, room: &str, identity: &str) -> anyhow::Result<String> {
+    pub fn token(&self, room: &str, identity: &str) -> anyhow::Result<String> {
         let grants = VideoGrants {
             room_join: true,
             room: room.to_string(),
@@ -53,7 +53,7 @@ impl Server {
             .to_jwt()?)
     }
 
-    async fn join(
+    pub async fn join(
         &self,
         stack: Stack,
         room: &str,
@@ -224,12 +224,12 @@ fn cpu_seconds() -> anyhow::Result<f64> {
 }
 
 /// Resident set size of this process, from /proc.
-fn rss_kib() -> anyhow::Result<u64> {
+pub fn rss_kib() -> anyhow::Result<u64> {
     let status = std::fs::read_to_string("/proc/self/status")?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS in /proc/self/status")?;
     Ok(line.split_whitespace().nth(1).context("bad VmRSS line")?.parse()?)
 }
 
-fn ms(d: Duration) -> f64 {
+pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }

@@ -29,6 +29,26 @@ pub enum ToPeers {
     Offer(String),
     /// A trickled candidate, as the JSON `RTCIceCandidateInit` LiveKit carries.
     Candidate(Role, String),
+    /// Media: add a sendonly Opus transceiver whose msid track id is `track_id` (the
+    /// AddTrackRequest cid) and send a new publisher offer ([`FromPeers::LocalOffer`]).
+    PublishAudio { track_id: String },
+    /// Media: one 20 ms Opus packet for the published track.
+    Audio(AudioPacket),
+    /// Media: drop every `n`th outgoing RTP packet of the publisher before it reaches the socket
+    /// (0 = none), where the stack lets us.
+    DropEvery(u32),
+    /// Media: reply with [`FromPeers::MediaStats`].
+    Stats,
+}
+
+#[derive(Debug, Clone)]
+pub struct AudioPacket {
+    /// Counts 20 ms packets from 0: RTP timestamp = counter * 960 (48 kHz).
+    pub counter: u32,
+    pub payload: Bytes,
+    /// RFC 6464 level, 0..=127 = -dBov (0 loudest, 127 silence).
+    pub level: u8,
+    pub voice: bool,
 }
 
 /// From the stack to the signalling and the measurements.
@@ -46,6 +66,13 @@ pub enum FromPeers {
     Data(Bytes),
     /// The stack gave up; the text says why.
     Failed(String),
+    /// Media: an RTP payload of a remote audio track, on the subscriber connection.
+    Rtp {
+        payload: Bytes,
+        at: std::time::Instant,
+    },
+    /// Media: what the stack tells about RTCP/NACK/TWCC/BWE, as `name = value` lines.
+    MediaStats(Vec<(String, String)>),
 }
 
 /// A running pair of peer connections. Dropping `to` (or the whole handle) closes them.
@@ -90,4 +117,16 @@ pub struct CandidateInit {
     pub sdp_mline_index: Option<u16>,
     #[serde(default)]
     pub username_fragment: Option<String>,
+}
+
+static MEDIA: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Called by the media measurement before it joins: stacks then set up codecs, interceptors and
+/// RTCP statistics. The data measurements run without them, as they always did.
+pub fn enable_media() {
+    MEDIA.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn media_enabled() -> bool {
+    MEDIA.load(std::sync::atomic::Ordering::Relaxed)
 }

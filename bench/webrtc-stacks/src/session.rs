@@ -43,8 +43,31 @@ pub struct Received {
     pub payload: Vec<u8>,
 }
 
+/// What the media measurement listens to: a few server messages and the stack's media events.
+pub enum MediaEvent {
+    TrackPublished(proto::TrackPublishedResponse),
+    Speakers(proto::SpeakersChanged),
+    Quality(proto::ConnectionQualityUpdate),
+    Rtp {
+        payload: Bytes,
+        at: Instant,
+    },
+    Stats(Vec<(String, String)>),
+    /// An SDP with an audio m-line, and whose it is.
+    Sdp(&'static str, String),
+}
+
+fn audio_sdp(media: &mpsc::UnboundedSender<MediaEvent>, what: &'static str, sdp: &str) {
+    if sdp.contains("m=audio") {
+        let _ = media.send(MediaEvent::Sdp(what, sdp.to_string()));
+    }
+}
+
 pub struct Participant {
     pub times: JoinTimes,
+    pub sid: String,
+    pub media: mpsc::UnboundedReceiver<MediaEvent>,
+    to_peers: mpsc::UnboundedSender<ToPeers>,
     signal: Arc<SignalClient>,
     send: mpsc::Sender<Bytes>,
     sequence: u32,
@@ -90,7 +113,9 @@ impl Participant {
         let (progress_tx, mut progress) = watch::channel(Progress::default());
         let (data_tx, data_rx) = mpsc::unbounded_channel();
         let send = peers.send.clone();
-        let task = tokio::spawn(drive(signal.clone(), events, peers, progress_tx, data_tx));
+        let to_peers = peers.to.clone();
+        let (media_tx, media) = mpsc::unbounded_channel();
+        let task = tokio::spawn(drive(signal.clone(), events, peers, progress_tx, data_tx, media_tx));
 
         let need_subscriber = join.subscriber_primary;
         let done = |p: &Progress| {
@@ -114,7 +139,8 @@ impl Participant {
         let publisher = snapshot.publisher_open.expect("waited for") - offer_sent;
         let subscriber = snapshot.subscriber_open.map(|t| t.saturating_duration_since(offer_sent)).unwrap_or_default();
         let times = JoinTimes { signal: signal_time, publisher, subscriber };
-        let participant = Self { times, signal, send, sequence: 0, task };
+        let sid = join.participant.as_ref().map(|p| p.sid.clone()).unwrap_or_default();
+        let participant = Self { times, sid, media, to_peers, signal, send, sequence: 0, task };
         Ok((participant, data_rx))
     }
 
@@ -132,6 +158,23 @@ impl Participant {
             ..Default::default()
         };
         self.send.send(Bytes::from(packet.encode_to_vec())).await.map_err(|_| anyhow!("the stack stopped"))
+    }
+
+    /// Asks the server to publish a microphone track (LiveKit's step before the new offer).
+    pub async fn add_audio_track(&self, cid: &str) {
+        let request = proto::AddTrackRequest {
+            cid: cid.to_string(),
+            name: "mic".into(),
+            r#type: proto::TrackType::Audio as i32,
+            source: proto::TrackSource::Microphone as i32,
+            ..Default::default()
+        };
+        self.signal.send(proto::signal_request::Message::AddTrack(request)).await;
+    }
+
+    /// A media command for this participant's stack.
+    pub fn media_command(&self, command: ToPeers) -> anyhow::Result<()> {
+        self.to_peers.send(command).map_err(|_| anyhow!("the stack stopped"))
     }
 
     pub async fn leave(self) {
@@ -169,16 +212,23 @@ async fn drive(
     mut peers: PeersHandle,
     progress: watch::Sender<Progress>,
     data: mpsc::UnboundedSender<Received>,
+    media: mpsc::UnboundedSender<MediaEvent>,
 ) {
     let mut last_offer_id = 0;
+    // Our publisher offers, numbered (a renegotiation is a second offer).
+    let mut our_offer_id = 0;
     loop {
         tokio::select! {
             event = events.recv() => match event {
                 Some(SignalEvent::Message(message)) => {
                     use proto::signal_response::Message as M;
                     let command = match *message {
-                        M::Answer(answer) => ToPeers::Answer(answer.sdp),
+                        M::Answer(answer) => {
+                            audio_sdp(&media, "server answer (publisher)", &answer.sdp);
+                            ToPeers::Answer(answer.sdp)
+                        }
                         M::Offer(offer) => {
+                            audio_sdp(&media, "server offer (subscriber)", &offer.sdp);
                             last_offer_id = offer.id;
                             ToPeers::Offer(offer.sdp)
                         }
@@ -189,6 +239,18 @@ async fn drive(
                                 Role::Publisher
                             };
                             ToPeers::Candidate(role, trickle.candidate_init)
+                        }
+                        M::TrackPublished(published) => {
+                            let _ = media.send(MediaEvent::TrackPublished(published));
+                            continue;
+                        }
+                        M::SpeakersChanged(speakers) => {
+                            let _ = media.send(MediaEvent::Speakers(speakers));
+                            continue;
+                        }
+                        M::ConnectionQuality(quality) => {
+                            let _ = media.send(MediaEvent::Quality(quality));
+                            continue;
                         }
                         M::Leave(leave) => {
                             progress.send_modify(|p| p.failed = Some(format!("the server sent leave: {leave:?}")));
@@ -206,10 +268,14 @@ async fn drive(
             },
             Some(event) = peers.from.recv() => match event {
                 FromPeers::LocalOffer(sdp) => {
-                    progress.send_modify(|p| p.offer_sent = Some(Instant::now()));
-                    signal.send(proto::signal_request::Message::Offer(session_description("offer", sdp, 0))).await;
+                    progress.send_modify(|p| { p.offer_sent.get_or_insert_with(Instant::now); });
+                    audio_sdp(&media, "our offer (publisher)", &sdp);
+                    our_offer_id += 1;
+                    let offer = session_description("offer", sdp, our_offer_id);
+                    signal.send(proto::signal_request::Message::Offer(offer)).await;
                 }
                 FromPeers::LocalAnswer(sdp) => {
+                    audio_sdp(&media, "our answer (subscriber)", &sdp);
                     let answer = session_description("answer", sdp, last_offer_id);
                     signal.send(proto::signal_request::Message::Answer(answer)).await;
                 }
@@ -228,7 +294,12 @@ async fn drive(
                     progress.send_modify(|p| { p.subscriber_open.get_or_insert_with(Instant::now); });
                 }
                 FromPeers::Data(bytes) => forward(&bytes, &data),
-                FromPeers::Failed(reason) => progress.send_modify(|p| p.failed = Some(reason)),
+                FromPeers::Failed(reason) => {
+                    log::warn!("stack failed: {reason}");
+                    progress.send_modify(|p| p.failed = Some(reason));
+                }
+                FromPeers::Rtp { payload, at } => { let _ = media.send(MediaEvent::Rtp { payload, at }); }
+                FromPeers::MediaStats(lines) => { let _ = media.send(MediaEvent::Stats(lines)); }
             },
         }
     }
