@@ -28,12 +28,13 @@ pub use engine::DataPacketKind;
 pub use error::{Error, Result};
 pub use media::AudioFrame;
 #[cfg(feature = "audio")]
-pub use media::AudioSource;
+pub use media::{AudioSource, AudioStream};
 pub use room::{
     ConnectionState, DisconnectReason, LocalParticipant, Participant, ParticipantKind, ParticipantPermissions,
     RemoteParticipant, Room, RoomEvent, RoomOptions, TrackPublication,
 };
 pub use track::{
-    ConnectionQuality, LocalTrackPublication, ParticipantTrackPermission, RemoteTrackPublication, StreamState,
-    SubscriptionPermission, TrackKind, TrackPublicationInfo, TrackSource,
+    ConnectionQuality, LocalAudioTrack, LocalTrack, LocalTrackPublication, ParticipantTrackPermission,
+    RemoteAudioTrack, RemoteTrack, RemoteTrackPublication, StreamState, SubscriptionPermission, TrackKind,
+    TrackPublicationInfo, TrackPublishOptions, TrackSource,
 };

@@ -2,7 +2,9 @@
 //! by us; subscriber, offered by the server), with the `_reliable`/`_lossy` data channels.
 //! It moves bytes and SDP; it knows nothing about participants (that is `room`).
 
+mod negotiation;
 mod peer;
+mod peer_media;
 mod sequence;
 
 use std::sync::Arc;
@@ -17,8 +19,10 @@ use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::signal::{self, SignalEvent};
+use negotiation::Negotiation;
 pub use peer::DataPacketKind;
 use peer::{DataChannel, IceServer, PeerEvent, PeerRole, PeerTransport};
+pub(crate) use peer_media::{AudioSender, ReceivedTrack};
 use sequence::{DuplicateFilter, OutgoingSequence};
 
 /// What the engine reports to the room.
@@ -30,6 +34,10 @@ pub(crate) enum EngineEvent {
     Data { packet: Box<proto::DataPacket>, kind: DataPacketKind },
     /// The signalling connection closed; the reason is for logs.
     Closed { reason: String },
+    /// A subscribed track's media started arriving.
+    RemoteTrack(ReceivedTrack),
+    /// A subscribed track's media ended.
+    RemoteTrackEnded { track_sid: String },
 }
 
 pub(crate) struct EngineOptions {
@@ -46,6 +54,8 @@ pub(crate) struct Engine {
     /// Held across numbering and sending, so reliable packets leave in sequence order (a
     /// receiver drops a packet numbered below one it already has).
     reliable_sender: tokio::sync::Mutex<OutgoingSequence>,
+    /// Publisher offers, one in flight at a time; held while an offer is made and sent.
+    negotiation: Arc<tokio::sync::Mutex<Negotiation>>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -79,7 +89,7 @@ impl Engine {
             .iter()
             .map(|s| IceServer { urls: s.urls.clone(), username: s.username.clone(), credential: s.credential.clone() })
             .collect();
-        let api = peer::new_api();
+        let api = peer::new_api()?;
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
         let publisher = Arc::new(PeerTransport::new(&api, PeerRole::Publisher, &ice_servers, peer_tx.clone()).await?);
         let subscriber = Arc::new(PeerTransport::new(&api, PeerRole::Subscriber, &ice_servers, peer_tx).await?);
@@ -87,8 +97,11 @@ impl Engine {
         let lossy = publisher.create_data_channel(DataPacketKind::Lossy).await?;
 
         // The offer goes out before the task starts, so no local candidate can precede it.
+        let mut negotiation = Negotiation::default();
+        negotiation.request();
         let offer = publisher.create_offer().await?;
         signal.send(proto::signal_request::Message::Offer(session_description("offer", offer))).await;
+        let negotiation = Arc::new(tokio::sync::Mutex::new(negotiation));
 
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(
@@ -98,6 +111,7 @@ impl Engine {
                 subscriber: subscriber.clone(),
                 events: events_tx,
                 duplicates: DuplicateFilter::default(),
+                negotiation: negotiation.clone(),
             }
             .run(signal_events, peer_rx),
         );
@@ -108,6 +122,7 @@ impl Engine {
             reliable,
             lossy,
             reliable_sender: tokio::sync::Mutex::new(OutgoingSequence::default()),
+            negotiation,
             task: Mutex::new(Some(task)),
         };
 
@@ -155,6 +170,19 @@ impl Engine {
         }
     }
 
+    /// Adds an audio track to the publisher connection (msid track id `cid`) and renegotiates.
+    pub async fn publish_audio(&self, cid: &str) -> Result<Arc<AudioSender>> {
+        let sender = self.publisher.add_audio_sender(cid, cid).await?;
+        renegotiate(&self.publisher, &self.signal, &self.negotiation).await?;
+        Ok(sender)
+    }
+
+    /// Removes a published track from the publisher connection and renegotiates.
+    pub async fn unpublish(&self, sender: &AudioSender) -> Result<()> {
+        self.publisher.remove_sender(sender).await?;
+        renegotiate(&self.publisher, &self.signal, &self.negotiation).await
+    }
+
     /// Closes everything: first lets queued reliable data go out (nothing sent reliably is
     /// dropped by our own disconnect), then sends `LeaveRequest` so others see us leave at once.
     pub async fn close(&self) {
@@ -177,6 +205,25 @@ impl Engine {
     }
 }
 
+/// Sends a new publisher offer now, or after the answer to the one in flight.
+async fn renegotiate(
+    publisher: &PeerTransport,
+    signal: &SignalClient,
+    negotiation: &tokio::sync::Mutex<Negotiation>,
+) -> Result<()> {
+    let mut negotiation = negotiation.lock().await;
+    if negotiation.request() {
+        send_offer(publisher, signal).await?;
+    }
+    Ok(())
+}
+
+async fn send_offer(publisher: &PeerTransport, signal: &SignalClient) -> Result<()> {
+    let offer = publisher.create_offer().await?;
+    signal.send(proto::signal_request::Message::Offer(session_description("offer", offer))).await;
+    Ok(())
+}
+
 fn session_description(kind: &str, sdp: String) -> proto::SessionDescription {
     proto::SessionDescription { r#type: kind.to_string(), sdp, ..Default::default() }
 }
@@ -188,6 +235,7 @@ struct EngineTask {
     subscriber: Arc<PeerTransport>,
     events: mpsc::UnboundedSender<EngineEvent>,
     duplicates: DuplicateFilter,
+    negotiation: Arc<tokio::sync::Mutex<Negotiation>>,
 }
 
 impl EngineTask {
@@ -218,8 +266,14 @@ impl EngineTask {
         use proto::signal_response::Message as M;
         match message {
             M::Answer(answer) => {
+                let mut negotiation = self.negotiation.lock().await;
                 if let Err(err) = self.publisher.apply_answer(answer.sdp).await {
                     log::error!("applying the publisher answer: {err}");
+                }
+                if negotiation.on_answer() {
+                    if let Err(err) = send_offer(&self.publisher, &self.signal).await {
+                        log::error!("renegotiating the publisher: {err}");
+                    }
                 }
             }
             M::Offer(offer) => match self.subscriber.answer_offer(offer.sdp).await {
@@ -264,6 +318,12 @@ impl EngineTask {
                 }
                 Err(err) => log::warn!("dropping an undecodable data packet: {err}"),
             },
+            PeerEvent::RemoteTrack(track) => {
+                let _ = self.events.send(EngineEvent::RemoteTrack(track));
+            }
+            PeerEvent::RemoteTrackEnded { track_id } => {
+                let _ = self.events.send(EngineEvent::RemoteTrackEnded { track_sid: track_id });
+            }
         }
     }
 }

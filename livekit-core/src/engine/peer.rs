@@ -1,6 +1,6 @@
 //! The narrow seam around the WebRTC stack (`webrtc` 0.17): one peer connection with its data
-//! channels. Only SDP strings, candidate JSON, bytes and our own enums cross this boundary, so
-//! the stack can be swapped without touching the engine.
+//! channels (media in `peer_media.rs`). Only SDP strings, candidate JSON, bytes and our own
+//! types cross this boundary, so the stack can be swapped without touching the engine.
 
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 
+use super::peer_media::{self, AudioSender, ReceivedTrack};
 use crate::error::{Error, Result};
 
 /// Which of the two LiveKit peer connections this is.
@@ -54,6 +55,10 @@ pub(crate) enum PeerEvent {
     LocalCandidate { role: PeerRole, candidate_json: String },
     /// A message on one of the data channels (ours or the server's).
     Data { kind: DataPacketKind, data: Bytes },
+    /// A remote track's media started arriving (subscriber connection).
+    RemoteTrack(ReceivedTrack),
+    /// A remote track's media ended (unsubscribed, unpublished, connection closed).
+    RemoteTrackEnded { track_id: String },
 }
 
 /// ICE server as given by the JoinResponse.
@@ -65,7 +70,7 @@ pub(crate) struct IceServer {
 }
 
 /// A WebRTC API instance shared by the peer connections of one room.
-pub(crate) fn new_api() -> API {
+pub(crate) fn new_api() -> Result<API> {
     let mut settings = SettingEngine::default();
     // Needed to reach a server on loopback; harmless elsewhere.
     settings.set_include_loopback_candidate(true);
@@ -74,7 +79,12 @@ pub(crate) fn new_api() -> API {
     // The server's checks often arrive before its trickled candidate, making the pair
     // peer-reflexive; waiting the default 1 s before accepting it delayed one join in ten.
     settings.set_prflx_acceptance_min_wait(Some(std::time::Duration::ZERO));
-    APIBuilder::new().with_setting_engine(settings).build()
+    let (media_engine, interceptors) = peer_media::media_engine_and_interceptors()?;
+    Ok(APIBuilder::new()
+        .with_setting_engine(settings)
+        .with_media_engine(media_engine)
+        .with_interceptor_registry(interceptors)
+        .build())
 }
 
 pub(crate) struct PeerTransport {
@@ -126,6 +136,16 @@ impl PeerTransport {
             Box::pin(async {})
         }));
 
+        let track_events = events.clone();
+        pc.on_track(Box::new(move |track, _receiver, _transceiver| {
+            let ended_events = track_events.clone();
+            let on_end = move |track_id| {
+                let _ = ended_events.send(PeerEvent::RemoteTrackEnded { track_id });
+            };
+            let _ = track_events.send(PeerEvent::RemoteTrack(peer_media::receive(track, on_end)));
+            Box::pin(async {})
+        }));
+
         // The server opens its own `_reliable`/`_lossy` channels on the subscriber connection.
         let channel_events = events;
         let (reliable_open_tx, remote_reliable_open) = watch::channel(false);
@@ -172,6 +192,16 @@ impl PeerTransport {
         }))
         .await;
         Ok(DataChannel { dc, open, drained })
+    }
+
+    /// Adds a send-only audio track whose msid track id is `cid` (renegotiate afterwards).
+    pub async fn add_audio_sender(&self, cid: &str, stream_id: &str) -> Result<Arc<AudioSender>> {
+        AudioSender::add(&self.pc, cid, stream_id).await.map(Arc::new)
+    }
+
+    /// Removes a published track's sender (renegotiate afterwards).
+    pub async fn remove_sender(&self, audio: &AudioSender) -> Result<()> {
+        self.pc.remove_track(&audio.sender).await.map_err(Error::internal)
     }
 
     /// Creates an offer, applies it locally and returns its SDP.

@@ -18,6 +18,8 @@ pub(super) async fn run(room: Arc<RoomInner>, mut events: mpsc::UnboundedReceive
         match event {
             EngineEvent::Signal(message) => on_signal(&room, *message).await,
             EngineEvent::Data { packet, kind } => on_data(&room, *packet, kind),
+            EngineEvent::RemoteTrack(track) => track_dispatch::on_remote_track(&room, track),
+            EngineEvent::RemoteTrackEnded { track_sid } => track_dispatch::on_remote_track_ended(&room, &track_sid),
             EngineEvent::Closed { reason } => {
                 log::info!("signalling closed: {reason}");
                 room.close(DisconnectReason::ConnectionLost).await;
@@ -43,7 +45,17 @@ async fn on_signal(room: &RoomInner, message: proto::signal_response::Message) {
                 }
             }
         }
+        M::RequestResponse(proto::RequestResponse {
+            request: Some(proto::request_response::Request::AddTrack(request)),
+            reason,
+            message,
+            ..
+        }) => room.on_add_track_refused(&request, reason, &message),
         M::RequestResponse(response) => room.resolve_request(response),
+        M::TrackPublished(response) => room.on_track_published(response),
+        M::TrackUnpublished(response) => room.on_server_unpublished(&response.track_sid).await,
+        M::Mute(request) => room.on_server_mute(&request),
+        M::TrackSubscribed(subscribed) => room.emit(RoomEvent::LocalTrackSubscribed { track_sid: subscribed.track_sid }),
         M::RefreshToken(token) => *room.token.write() = token,
         M::SpeakersChanged(changed) => track_dispatch::on_speakers_changed(room, &changed.speakers),
         M::ConnectionQuality(update) => track_dispatch::on_connection_quality(room, &update),

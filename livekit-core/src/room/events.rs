@@ -10,7 +10,8 @@ use super::participant_state::ParticipantPermissions;
 use crate::data::{ByteStreamReader, TakeCell, TextStreamReader};
 use crate::engine::DataPacketKind;
 use crate::track::{
-    ConnectionQuality, LocalTrackPublication, RemoteTrackPublication, StreamState, SubscriptionPermission,
+    ConnectionQuality, LocalTrack, LocalTrackPublication, RemoteTrack, RemoteTrackPublication, StreamState,
+    SubscriptionPermission,
 };
 
 #[derive(Clone, Debug)]
@@ -84,6 +85,31 @@ pub enum RoomEvent {
     TrackUnpublished {
         publication: RemoteTrackPublication,
         participant: RemoteParticipant,
+    },
+    /// A remote track's media reaches us; read audio with `AudioStream::new(&track, ...)`.
+    TrackSubscribed {
+        track: RemoteTrack,
+        publication: RemoteTrackPublication,
+        participant: RemoteParticipant,
+    },
+    /// A remote track's media stopped reaching us (unsubscribed, unpublished, not allowed).
+    TrackUnsubscribed {
+        track: RemoteTrack,
+        publication: RemoteTrackPublication,
+        participant: RemoteParticipant,
+    },
+    /// One of our tracks is published (after `publish_track` resolved).
+    LocalTrackPublished {
+        publication: LocalTrackPublication,
+        track: LocalTrack,
+    },
+    /// One of our tracks is no longer published.
+    LocalTrackUnpublished {
+        publication: LocalTrackPublication,
+    },
+    /// Someone subscribed to one of our tracks for the first time.
+    LocalTrackSubscribed {
+        track_sid: String,
     },
     /// A participant (remote or ourselves) muted a track.
     TrackMuted {

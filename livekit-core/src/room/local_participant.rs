@@ -37,7 +37,7 @@ impl std::fmt::Debug for LocalParticipant {
 impl LocalParticipant {
     participant_accessors!();
 
-    fn room(&self) -> Result<Arc<RoomInner>> {
+    pub(super) fn room(&self) -> Result<Arc<RoomInner>> {
         self.room.upgrade().ok_or(Error::Disconnected)
     }
 

@@ -5,6 +5,7 @@ mod data_streams;
 mod dispatch;
 mod events;
 mod local_participant;
+mod local_tracks;
 mod participant;
 mod participant_state;
 mod rpc;
@@ -100,6 +101,12 @@ pub(crate) struct RoomInner {
     rpc_server: RpcServerManager,
     auto_subscribe: bool,
     speakers: Mutex<speakers::ActiveSpeakers>,
+    /// `AddTrackRequest`s waiting for the server's answer, by cid.
+    pending_publishes: Mutex<HashMap<String, local_tracks::PublishAnswer>>,
+    /// Our published tracks by sid.
+    local_tracks: Mutex<HashMap<String, local_tracks::PublishedTrack>>,
+    /// Remote media that arrived before its publication, by track sid.
+    waiting_media: Mutex<HashMap<String, crate::engine::ReceivedTrack>>,
 }
 
 impl Room {
@@ -145,6 +152,9 @@ impl Room {
             rpc_server: RpcServerManager::new(),
             auto_subscribe: options.auto_subscribe,
             speakers: Mutex::new(speakers::ActiveSpeakers::default()),
+            pending_publishes: Mutex::new(HashMap::new()),
+            local_tracks: Mutex::new(HashMap::new()),
+            waiting_media: Mutex::new(HashMap::new()),
         });
         let room = Room { inner: inner.clone(), _leave_on_drop: Arc::new(LeaveOnDrop(inner.clone())) };
         let events = room.subscribe();
@@ -297,6 +307,8 @@ impl RoomInner {
             return;
         }
         self.pending_requests.lock().clear();
+        self.pending_publishes.lock().clear();
+        self.stop_local_tracks();
         self.streams.abort_all();
         self.rpc_client.fail_all_pending();
         self.engine.close().await;

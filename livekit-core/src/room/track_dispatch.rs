@@ -9,17 +9,24 @@ use super::participant::{Participant, RemoteParticipant};
 use super::speakers::SpeakerLevel;
 use super::track_changes::TrackChange;
 use super::RoomInner;
-use crate::track::{ConnectionQuality, StreamState, SubscriptionPermission};
+use crate::engine::ReceivedTrack;
+use crate::track::{
+    ConnectionQuality, RemoteAudioTrack, RemoteTrack, RemoteTrackPublication, StreamState, SubscriptionPermission,
+    TrackKind,
+};
 
 /// Applies one change to a remote participant's tracks and raises its event.
 pub(super) fn on_remote_track_change(room: &RoomInner, participant: &RemoteParticipant, change: TrackChange) {
     match change {
         TrackChange::Published(info) => {
+            let sid = info.sid.clone();
             let publication = participant.add_publication(info);
-            room.emit(RoomEvent::TrackPublished { publication, participant: participant.clone() });
+            room.emit(RoomEvent::TrackPublished { publication: publication.clone(), participant: participant.clone() });
+            attach_waiting_media(room, participant, &publication, &sid);
         }
         TrackChange::Unpublished(info) => {
             let Some(publication) = participant.publications.write().remove(&info.sid) else { return };
+            detach_media(room, participant, &publication);
             room.emit(RoomEvent::TrackUnpublished { publication, participant: participant.clone() });
         }
         TrackChange::Muted(info) | TrackChange::Unmuted(info) | TrackChange::Updated(info) => {
@@ -37,6 +44,60 @@ pub(super) fn on_remote_track_change(room: &RoomInner, participant: &RemoteParti
             }
         }
     }
+}
+
+/// A remote track's media arrived. Its msid stream id is `PA_xxx|TR_xxx`; the publication
+/// usually exists already, otherwise the media waits for the participant update.
+pub(super) fn on_remote_track(room: &RoomInner, track: ReceivedTrack) {
+    let (participant_sid, track_sid) = match track.stream_id.split_once('|') {
+        Some((participant, sid)) if sid.starts_with("TR") => (participant.to_string(), sid.to_string()),
+        Some((participant, _)) => (participant.to_string(), track.track_id.clone()),
+        None => (track.stream_id.clone(), track.track_id.clone()),
+    };
+    match room.remote_publication(&participant_sid, &track_sid) {
+        Some((participant, publication)) => attach_media(room, &participant, &publication, track),
+        None => {
+            log::debug!("media for {track_sid} arrived before its publication");
+            room.waiting_media.lock().insert(track_sid, track);
+        }
+    }
+}
+
+/// Media of a track that ended: unsubscribed, unless a newer subscription replaced it.
+pub(super) fn on_remote_track_ended(room: &RoomInner, track_sid: &str) {
+    room.waiting_media.lock().remove(track_sid);
+    let found = room.remotes.read().values().find_map(|p| p.track_publication(track_sid).map(|publication| (p.clone(), publication)));
+    let Some((participant, publication)) = found else { return };
+    let still_flowing = matches!(publication.track(), Some(RemoteTrack::Audio(track)) if track.is_live());
+    if !still_flowing {
+        detach_media(room, &participant, &publication);
+    }
+}
+
+fn attach_waiting_media(room: &RoomInner, participant: &RemoteParticipant, publication: &RemoteTrackPublication, sid: &str) {
+    let waiting = room.waiting_media.lock().remove(sid);
+    if let Some(track) = waiting {
+        attach_media(room, participant, publication, track);
+    }
+}
+
+fn attach_media(room: &RoomInner, participant: &RemoteParticipant, publication: &RemoteTrackPublication, track: ReceivedTrack) {
+    if track.kind != TrackKind::Audio {
+        log::warn!("ignoring a {:?} track: this client receives audio only", track.kind);
+        return;
+    }
+    let remote = RemoteTrack::Audio(RemoteAudioTrack::new(publication.sid(), track.packets));
+    publication.state.write().track = Some(remote.clone());
+    room.emit(RoomEvent::TrackSubscribed {
+        track: remote,
+        publication: publication.clone(),
+        participant: participant.clone(),
+    });
+}
+
+fn detach_media(room: &RoomInner, participant: &RemoteParticipant, publication: &RemoteTrackPublication) {
+    let Some(track) = publication.state.write().track.take() else { return };
+    room.emit(RoomEvent::TrackUnsubscribed { track, publication: publication.clone(), participant: participant.clone() });
 }
 
 /// The server's speaker changes (only the speakers that changed): levels on the participants,

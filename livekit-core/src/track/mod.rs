@@ -2,10 +2,14 @@
 //! server reports (muted, stream state, subscription permission). Pure data: the room keeps
 //! these up to date; media itself lives in `media/` and moves through the engine.
 
+mod local;
 mod publication;
+mod remote;
 
 use livekit_protocol as proto;
+pub use local::{LocalAudioTrack, LocalTrack, TrackPublishOptions};
 pub use publication::{LocalTrackPublication, RemoteTrackPublication, TrackPublicationInfo};
+pub use remote::{RemoteAudioTrack, RemoteTrack};
 
 /// Audio or video.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Weak};
 use livekit_protocol as proto;
 use parking_lot::RwLock;
 
-use super::{StreamState, SubscriptionPermission, TrackKind, TrackSource};
+use super::{LocalTrack, RemoteTrack, StreamState, SubscriptionPermission, TrackKind, TrackSource};
 use crate::error::{Error, Result};
 use crate::room::RoomInner;
 
@@ -55,8 +55,8 @@ pub(crate) struct RemotePublicationState {
     pub info: TrackPublicationInfo,
     /// What the local participant asked for (auto-subscribe asks for every track).
     pub wants_subscription: bool,
-    /// Whether media of the track reaches us (set by the engine when the track arrives).
-    pub subscribed: bool,
+    /// The track while its media reaches us.
+    pub track: Option<RemoteTrack>,
     pub stream_state: StreamState,
     pub permission: SubscriptionPermission,
 }
@@ -79,7 +79,7 @@ impl RemoteTrackPublication {
         let state = RemotePublicationState {
             info,
             wants_subscription: auto_subscribe,
-            subscribed: false,
+            track: None,
             stream_state: StreamState::Unknown,
             permission: SubscriptionPermission::Allowed,
         };
@@ -118,7 +118,12 @@ impl RemoteTrackPublication {
 
     /// Whether the track's media reaches this participant.
     pub fn is_subscribed(&self) -> bool {
-        self.state.read().subscribed
+        self.state.read().track.is_some()
+    }
+
+    /// The track, while subscribed.
+    pub fn track(&self) -> Option<RemoteTrack> {
+        self.state.read().track.clone()
     }
 
     /// Whether this participant asked to receive the track (auto-subscribe asks for all).
@@ -170,7 +175,7 @@ impl std::fmt::Debug for RemoteTrackPublication {
             .field("sid", &state.info.sid)
             .field("kind", &state.info.kind)
             .field("muted", &state.info.muted)
-            .field("subscribed", &state.subscribed)
+            .field("subscribed", &state.track.is_some())
             .finish()
     }
 }
@@ -179,11 +184,17 @@ impl std::fmt::Debug for RemoteTrackPublication {
 #[derive(Clone)]
 pub struct LocalTrackPublication {
     pub(crate) info: Arc<RwLock<TrackPublicationInfo>>,
+    track: LocalTrack,
 }
 
 impl LocalTrackPublication {
-    pub(crate) fn new(info: TrackPublicationInfo) -> Self {
-        Self { info: Arc::new(RwLock::new(info)) }
+    pub(crate) fn new(info: TrackPublicationInfo, track: LocalTrack) -> Self {
+        Self { info: Arc::new(RwLock::new(info)), track }
+    }
+
+    /// The published track.
+    pub fn track(&self) -> LocalTrack {
+        self.track.clone()
     }
 
     /// The server's id of the track (`TR_...`).
@@ -208,7 +219,7 @@ impl LocalTrackPublication {
 
     /// Whether the track is muted.
     pub fn is_muted(&self) -> bool {
-        self.info.read().muted
+        self.track.is_muted()
     }
 
     /// The codec the server negotiated, e.g. `audio/opus`.

@@ -1,0 +1,53 @@
+//! Publisher renegotiation: one offer in flight at a time. A track added while an offer waits
+//! for its answer needs another offer once that answer is in. Pure: the engine asks and obeys.
+
+#[derive(Debug, Default)]
+pub(crate) struct Negotiation {
+    offer_in_flight: bool,
+    again: bool,
+}
+
+impl Negotiation {
+    /// The local description changed (a track was added or removed). True: create and send an
+    /// offer now. False: one is in flight; another follows its answer.
+    pub fn request(&mut self) -> bool {
+        if self.offer_in_flight {
+            self.again = true;
+            false
+        } else {
+            self.offer_in_flight = true;
+            true
+        }
+    }
+
+    /// The answer to the offer in flight arrived. True: send another offer now (something
+    /// changed meanwhile); it is in flight from then on.
+    pub fn on_answer(&mut self) -> bool {
+        self.offer_in_flight = std::mem::take(&mut self.again);
+        self.offer_in_flight
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_offer_at_a_time_and_one_more_for_changes_meanwhile() {
+        let mut negotiation = Negotiation::default();
+        assert!(negotiation.request(), "the first change offers at once");
+        assert!(!negotiation.request(), "a second change waits for the answer");
+        assert!(!negotiation.request(), "and a third folds into the same next offer");
+        assert!(negotiation.on_answer(), "the answer releases one more offer");
+        assert!(!negotiation.on_answer(), "whose answer needs nothing more");
+        assert!(negotiation.request(), "later changes offer at once again");
+    }
+
+    #[test]
+    fn an_answer_without_changes_meanwhile_ends_negotiation() {
+        let mut negotiation = Negotiation::default();
+        assert!(negotiation.request());
+        assert!(!negotiation.on_answer());
+        assert!(negotiation.request());
+    }
+}

@@ -1,0 +1,173 @@
+//! Media on the WebRTC stack (`webrtc` 0.17): codecs and interceptors, sending an audio track,
+//! and receiving remote tracks as plain RTP packets. Like `peer.rs`, only our own types leave
+//! this file. Facts behind the settings (measured against livekit-server, docs/webrtc-stacks.md):
+//! - the server needs the RFC 6464 audio-level extension to compute active speakers;
+//! - `register_default_interceptors` negotiates NACK for video only: audio needs it registered,
+//!   and the NACK responder only runs while the sender's RTCP is read;
+//! - the server translates RED to Opus for a subscriber that offers only Opus, so Opus alone is
+//!   enough for audio.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::broadcast;
+use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::media_engine::{MediaEngine, MIME_TYPE_OPUS};
+use webrtc::interceptor::registry::Registry;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::rtp::extension::audio_level_extension::AudioLevelExtension;
+use webrtc::rtp::extension::HeaderExtension;
+use webrtc::rtp_transceiver::rtp_codec::{
+    RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RTPCodecType,
+};
+use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
+use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
+use webrtc::rtp_transceiver::{RTCPFeedback, RTCRtpTransceiverInit};
+use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
+use webrtc::track::track_local::TrackLocal;
+use webrtc::track::track_remote::TrackRemote;
+
+use crate::error::{Error, Result};
+use crate::media::{EncodedAudio, RtpAudioPacket};
+use crate::track::TrackKind;
+
+/// Opus as LiveKit registers it (payload type 111).
+const OPUS_PAYLOAD_TYPE: u8 = 111;
+const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
+/// Received packets a remote track keeps for slow readers (about 5 s of 20 ms audio).
+const RECEIVED_BACKLOG: usize = 256;
+
+fn opus_capability() -> RTCRtpCodecCapability {
+    RTCRtpCodecCapability {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: OPUS_FMTP.to_owned(),
+        rtcp_feedback: vec![RTCPFeedback { typ: "nack".into(), parameter: String::new() }],
+    }
+}
+
+/// The codecs, header extensions and interceptors (NACK, sender and receiver reports, TWCC
+/// receiver) every peer connection of a room uses.
+pub(crate) fn media_engine_and_interceptors() -> Result<(MediaEngine, Registry)> {
+    let mut engine = MediaEngine::default();
+    engine
+        .register_codec(
+            RTCRtpCodecParameters { capability: opus_capability(), payload_type: OPUS_PAYLOAD_TYPE, ..Default::default() },
+            RTPCodecType::Audio,
+        )
+        .map_err(Error::internal)?;
+    let level = RTCRtpHeaderExtensionCapability { uri: webrtc::sdp::extmap::AUDIO_LEVEL_URI.to_owned() };
+    engine.register_header_extension(level, RTPCodecType::Audio, None).map_err(Error::internal)?;
+    let registry = register_default_interceptors(Registry::new(), &mut engine).map_err(Error::internal)?;
+    Ok((engine, registry))
+}
+
+/// One published audio track: where its packets go, and the sender to remove on unpublish.
+pub(crate) struct AudioSender {
+    track: Arc<TrackLocalStaticRTP>,
+    pub(super) sender: Arc<RTCRtpSender>,
+    sequence: std::sync::atomic::AtomicU16,
+    timestamp: std::sync::atomic::AtomicU32,
+}
+
+impl AudioSender {
+    /// Adds a send-only Opus transceiver whose msid track id is `cid`: the server matches the
+    /// media to the `AddTrackRequest` by it. The caller renegotiates.
+    pub(super) async fn add(pc: &RTCPeerConnection, cid: &str, stream_id: &str) -> Result<Self> {
+        let track = Arc::new(TrackLocalStaticRTP::new(opus_capability(), cid.to_owned(), stream_id.to_owned()));
+        let init = RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, send_encodings: vec![] };
+        let transceiver = pc
+            .add_transceiver_from_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>, Some(init))
+            .await
+            .map_err(Error::internal)?;
+        let sender = transceiver.sender().await;
+        // The interceptors (NACK responder, reports) run as RTCP is read; nobody else needs it.
+        let rtcp = sender.clone();
+        tokio::spawn(async move { while rtcp.read_rtcp().await.is_ok() {} });
+        Ok(Self {
+            track,
+            sender,
+            sequence: std::sync::atomic::AtomicU16::new(random_u16()),
+            timestamp: std::sync::atomic::AtomicU32::new(u32::from(random_u16()) << 16),
+        })
+    }
+
+    /// Sends one encoded packet with its audio level (RFC 6464), advancing the RTP clock.
+    pub async fn write(&self, packet: &EncodedAudio) -> Result<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let rtp = webrtc::rtp::packet::Packet {
+            header: webrtc::rtp::header::Header {
+                version: 2,
+                sequence_number: self.sequence.fetch_add(1, Relaxed),
+                timestamp: self.timestamp.fetch_add(packet.rtp_timestamp_step, Relaxed),
+                ..Default::default()
+            },
+            payload: packet.payload.clone(),
+        };
+        let level = AudioLevelExtension { level: packet.audio_level, voice: packet.voice_activity };
+        self.track
+            .write_rtp_with_extensions(&rtp, &[HeaderExtension::AudioLevel(level)])
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::Connection(format!("sending audio: {e}")))
+    }
+
+    /// Skips the RTP clock ahead over a pause (mute), so the receiver's jitter buffer sees
+    /// time pass rather than a burst of late packets.
+    pub fn skip(&self, samples: u32) {
+        self.timestamp.fetch_add(samples, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn random_u16() -> u16 {
+    // Random starting points (RFC 3550); a clock-derived value is enough here.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+    (nanos ^ (nanos >> 16)) as u16
+}
+
+/// A remote track as it arrived: the ids the server put in its msid, and its packets.
+pub(crate) struct ReceivedTrack {
+    /// The msid track id: the track's sid (`TR_...`).
+    pub track_id: String,
+    /// The msid stream id: `PA_xxx|TR_xxx` (participant sid, track sid).
+    pub stream_id: String,
+    pub kind: TrackKind,
+    /// Subscribe for every packet received from then on. Only the reader holds the sender,
+    /// so receivers see the channel close when the track ends.
+    pub packets: broadcast::WeakSender<RtpAudioPacket>,
+}
+
+impl std::fmt::Debug for ReceivedTrack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceivedTrack").field("track_id", &self.track_id).field("stream_id", &self.stream_id).finish()
+    }
+}
+
+/// Starts reading a remote track's RTP into a broadcast channel; the reader ends with the
+/// track (its transceiver stopped or the connection closed), which closes the channel, and
+/// then calls `ended` with the track id.
+pub(super) fn receive(track: Arc<TrackRemote>, ended: impl FnOnce(String) + Send + 'static) -> ReceivedTrack {
+    let (packets, _) = broadcast::channel(RECEIVED_BACKLOG);
+    let kind = match track.kind() {
+        RTPCodecType::Video => TrackKind::Video,
+        _ => TrackKind::Audio,
+    };
+    let received = ReceivedTrack { track_id: track.id(), stream_id: track.stream_id(), kind, packets: packets.downgrade() };
+    tokio::spawn(async move {
+        while let Ok((packet, _)) = track.read_rtp().await {
+            let packet = RtpAudioPacket {
+                sequence: packet.header.sequence_number,
+                timestamp: packet.header.timestamp,
+                payload: packet.payload,
+                arrival: Instant::now(),
+            };
+            // No receiver yet is fine: a stream opened later starts from then.
+            let _ = packets.send(packet);
+        }
+        log::debug!("remote track {} ended", track.id());
+        drop(packets);
+        ended(track.id());
+    });
+    received
+}

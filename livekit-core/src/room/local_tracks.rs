@@ -1,0 +1,220 @@
+//! Publishing: `AddTrackRequest` and the server's answer, the track on the publisher
+//! connection, the task that moves encoded audio to it, mute, and unpublishing (ours, or the
+//! server's). The encoding itself is in `media/`, the connection in `engine/`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use livekit_protocol as proto;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::events::{RoomEvent, TrackPublication};
+use super::local_participant::LocalParticipant;
+use super::participant::Participant;
+use super::RoomInner;
+use crate::engine::AudioSender;
+use crate::error::{Error, Result};
+use crate::media::EncodedAudio;
+use crate::track::{LocalAudioTrack, LocalTrack, LocalTrackPublication, TrackKind, TrackPublicationInfo, TrackPublishOptions};
+
+/// How long the server may take to answer an `AddTrackRequest` (the official SDKs wait 10 s).
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the server answers to an `AddTrackRequest`, by the request's cid.
+pub(crate) type PublishAnswer = oneshot::Sender<Result<proto::TrackInfo>>;
+
+/// One of our published tracks, with what keeps its media flowing.
+pub(crate) struct PublishedTrack {
+    pub publication: LocalTrackPublication,
+    sender: Arc<AudioSender>,
+    pump: tokio::task::JoinHandle<()>,
+}
+
+impl LocalParticipant {
+    /// Publishes a track; resolves once the server accepted it and the connection carries it,
+    /// after which others see `TrackPublished` and this room raises `LocalTrackPublished`.
+    /// Fails with `NotAllowed` at once when the token lacks `canPublish` or the source.
+    pub async fn publish_track(&self, track: LocalTrack, options: TrackPublishOptions) -> Result<LocalTrackPublication> {
+        let room = self.room()?;
+        let LocalTrack::Audio(audio) = &track;
+        if audio.inner.on_mute.lock().is_some() {
+            return Err(Error::InvalidArgument(format!("track {:?} is already published", audio.name())));
+        }
+        if options.stereo && audio.source().num_channels() != 2 {
+            return Err(Error::InvalidArgument("stereo needs a source with two channels".into()));
+        }
+        let cid = new_cid();
+        let request = proto::AddTrackRequest {
+            cid: cid.clone(),
+            name: audio.name(),
+            r#type: TrackKind::Audio.to_proto() as i32,
+            source: options.source.to_proto() as i32,
+            muted: audio.is_muted(),
+            // Our encoder sends every 20 ms (no DTX) and no RED; say so.
+            disable_red: true,
+            audio_features: audio_features(options.stereo),
+            ..Default::default()
+        };
+        let info = room.add_track(request).await?;
+        let publication_info = TrackPublicationInfo::from_proto(&info)
+            .ok_or_else(|| Error::Server(format!("the server published {cid} with an unknown kind")))?;
+        let sender = room.engine.publish_audio(&cid).await?;
+        let publication = LocalTrackPublication::new(publication_info, track.clone());
+        let pump = tokio::spawn(pump_audio(audio.source().attach(), audio.inner.muted.subscribe(), sender.clone()));
+        install_mute_hook(&room, audio, &publication);
+        let sid = publication.sid();
+        room.local_tracks.lock().insert(sid, PublishedTrack { publication: publication.clone(), sender, pump });
+        room.emit(RoomEvent::LocalTrackPublished { publication: publication.clone(), track });
+        Ok(publication)
+    }
+
+    /// Stops publishing a track; others see `TrackUnpublished`, this room
+    /// `LocalTrackUnpublished`. The track and its source stay usable.
+    pub async fn unpublish_track(&self, sid: &str) -> Result<()> {
+        let room = self.room()?;
+        let published = room.local_tracks.lock().remove(sid);
+        let published = published.ok_or_else(|| Error::InvalidArgument(format!("no published track has sid {sid:?}")))?;
+        let result = room.engine.unpublish(&published.sender).await;
+        stop(&published);
+        room.emit(RoomEvent::LocalTrackUnpublished { publication: published.publication });
+        result
+    }
+
+    /// Our published tracks by sid.
+    pub fn track_publications(&self) -> HashMap<String, LocalTrackPublication> {
+        let Some(room) = self.room.upgrade() else { return HashMap::new() };
+        let tracks = room.local_tracks.lock();
+        tracks.iter().map(|(sid, published)| (sid.clone(), published.publication.clone())).collect()
+    }
+}
+
+impl RoomInner {
+    /// Sends `AddTrackRequest` and waits for the server's `TrackPublishedResponse` or refusal.
+    async fn add_track(&self, request: proto::AddTrackRequest) -> Result<proto::TrackInfo> {
+        let cid = request.cid.clone();
+        let (tx, rx) = oneshot::channel();
+        self.pending_publishes.lock().insert(cid.clone(), tx);
+        let sent = self.send_signal(proto::signal_request::Message::AddTrack(request)).await;
+        let outcome = match sent {
+            Ok(()) => tokio::time::timeout(PUBLISH_TIMEOUT, rx).await,
+            Err(err) => Ok(Ok(Err(err))),
+        };
+        self.pending_publishes.lock().remove(&cid);
+        match outcome {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(Error::Disconnected),
+            Err(_) => Err(Error::timeout("the server's answer to publishing a track", PUBLISH_TIMEOUT)),
+        }
+    }
+
+    /// The server accepted a track.
+    pub(crate) fn on_track_published(&self, response: proto::TrackPublishedResponse) {
+        if let Some(tx) = self.pending_publishes.lock().remove(&response.cid) {
+            let _ = tx.send(response.track.ok_or_else(|| Error::Server("track_published without a track".into())));
+        }
+    }
+
+    /// The server refused a track (a `RequestResponse` naming the `AddTrackRequest`).
+    pub(crate) fn on_add_track_refused(&self, request: &proto::AddTrackRequest, reason: i32, message: &str) {
+        use proto::request_response::Reason;
+        let Some(tx) = self.pending_publishes.lock().remove(&request.cid) else { return };
+        let error = match Reason::try_from(reason) {
+            Ok(Reason::NotAllowed) => Error::NotAllowed(format!(
+                "publishing a {:?} track needs the canPublish grant and, when the token lists \
+                 canPublishSources, that source {message}",
+                crate::track::TrackSource::from_proto(request.source)
+            )),
+            other => Error::Server(format!("publishing a track: {other:?} {message}")),
+        };
+        let _ = tx.send(Err(error));
+    }
+
+    /// The server muted one of our tracks (an admin, or a permission change).
+    pub(crate) fn on_server_mute(&self, request: &proto::MuteTrackRequest) {
+        let track = self.local_tracks.lock().get(&request.sid).map(|p| p.publication.track());
+        if let Some(LocalTrack::Audio(track)) = track {
+            if request.muted { track.mute() } else { track.unmute() }
+        }
+    }
+
+    /// The server unpublished one of our tracks.
+    pub(crate) async fn on_server_unpublished(&self, sid: &str) {
+        let published = self.local_tracks.lock().remove(sid);
+        if let Some(published) = published {
+            let _ = self.engine.unpublish(&published.sender).await;
+            stop(&published);
+            self.emit(RoomEvent::LocalTrackUnpublished { publication: published.publication });
+        }
+    }
+
+    /// Leaving: every track stops sending.
+    pub(crate) fn stop_local_tracks(&self) {
+        for (_, published) in self.local_tracks.lock().drain() {
+            stop(&published);
+        }
+    }
+}
+
+fn stop(published: &PublishedTrack) {
+    published.pump.abort();
+    let LocalTrack::Audio(track) = published.publication.track();
+    track.inner.on_mute.lock().take();
+    track.source().detach();
+}
+
+/// Mute changes of a published track go to the server, and raise `TrackMuted`/`TrackUnmuted`
+/// on this room at once (the official SDKs do not wait for the server's echo).
+fn install_mute_hook(room: &Arc<RoomInner>, track: &LocalAudioTrack, publication: &LocalTrackPublication) {
+    let weak = Arc::downgrade(room);
+    let publication = publication.clone();
+    let runtime = tokio::runtime::Handle::current();
+    *track.inner.on_mute.lock() = Some(Box::new(move |muted| {
+        let Some(room) = weak.upgrade() else { return };
+        publication.info.write().muted = muted;
+        let participant = Participant::Local(room.local.clone());
+        let event_publication = TrackPublication::Local(publication.clone());
+        room.emit(if muted {
+            RoomEvent::TrackMuted { participant, publication: event_publication }
+        } else {
+            RoomEvent::TrackUnmuted { participant, publication: event_publication }
+        });
+        let request = proto::MuteTrackRequest { sid: publication.sid(), muted };
+        runtime.spawn(async move {
+            if let Err(err) = room.send_signal(proto::signal_request::Message::Mute(request)).await {
+                log::warn!("telling the server about a mute change: {err}");
+            }
+        });
+    }));
+}
+
+/// Moves encoded audio to the connection; while muted nothing is sent but the RTP clock
+/// moves on, so the subscriber's jitter buffer sees a pause, not a burst.
+async fn pump_audio(mut packets: mpsc::Receiver<EncodedAudio>, muted: watch::Receiver<bool>, sender: Arc<AudioSender>) {
+    while let Some(packet) = packets.recv().await {
+        if *muted.borrow() {
+            sender.skip(packet.rtp_timestamp_step);
+            continue;
+        }
+        if let Err(err) = sender.write(&packet).await {
+            log::debug!("{err}");
+        }
+    }
+}
+
+fn audio_features(stereo: bool) -> Vec<i32> {
+    let mut features = vec![proto::AudioTrackFeature::TfNoDtx as i32];
+    if stereo {
+        features.push(proto::AudioTrackFeature::TfStereo as i32);
+    }
+    features
+}
+
+/// A client id for a track, unique in the room; the server matches the media to the request
+/// by it (the msid track id), so it uses only msid token characters.
+fn new_cid() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    format!("TR_local_{:x}_{}", nanos, COUNTER.fetch_add(1, Ordering::Relaxed))
+}

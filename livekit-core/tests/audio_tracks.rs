@@ -1,0 +1,243 @@
+//! Audio end to end through a real livekit-server with the official Python SDK (libwebrtc) as
+//! the peer, in both directions: tones are checked by frequency, level, order and gaps, not
+//! only by arrival. The analysis (`livekit_test_harness::audio_analysis`) is the same on both
+//! sides: 20 ms windows, FFT peak per window, silence below -40 dBFS.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use livekit_core::{
+    AudioFrame, AudioSource, AudioStream, ConnectionQuality, LocalAudioTrack, LocalTrack, Participant, RemoteTrack, Room, RoomEvent,
+    TrackPublishOptions, TrackSource,
+};
+use livekit_test_harness::audio_analysis::{analyze, sine};
+use livekit_test_harness::{AudioSourceKind, OfficialPeer, StopRecording, Tone};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const TONES: [f64; 5] = [330.0, 440.0, 550.0, 660.0, 880.0];
+
+/// Waits for the first remote audio track from `identity` and reads `seconds` of it.
+async fn receive_audio(
+    events: &mut UnboundedReceiver<RoomEvent>,
+    identity: &str,
+    rate: u32,
+    channels: u32,
+    seconds: f64,
+) -> Vec<i16> {
+    let track = wait_for(events, "TrackSubscribed", |e| match e {
+        RoomEvent::TrackSubscribed { track: RemoteTrack::Audio(track), participant, .. }
+            if participant.identity() == identity =>
+        {
+            Some(track.clone())
+        }
+        _ => None,
+    })
+    .await;
+    let mut stream = AudioStream::new(&track, rate, channels).expect("a stream of the subscribed track");
+    let wanted = (seconds * f64::from(rate)) as usize * channels as usize;
+    let mut samples = Vec::with_capacity(wanted);
+    let read = async {
+        while samples.len() < wanted {
+            let frame = stream.recv().await.expect("the stream goes on while the track is published");
+            assert_eq!(frame.sample_rate(), rate);
+            assert_eq!(frame.num_channels(), channels);
+            assert_eq!(frame.samples_per_channel(), rate / 100, "10 ms frames");
+            samples.extend_from_slice(frame.data());
+        }
+    };
+    tokio::time::timeout(Duration::from_secs_f64(seconds + 10.0), read).await.expect("audio keeps arriving");
+    samples
+}
+
+/// Publishes a microphone track of ours from a source of `rate` and `channels`.
+async fn publish_ours(room: &Room, rate: u32, channels: u32) -> (AudioSource, LocalAudioTrack, String) {
+    let source = AudioSource::new(rate, channels, 100).expect("a source");
+    let track = LocalAudioTrack::create("rusty-mic", &source);
+    let options = TrackPublishOptions { source: TrackSource::Microphone, ..Default::default() };
+    let publication =
+        room.local_participant().publish_track(LocalTrack::Audio(track.clone()), options).await.expect("published");
+    (source, track, publication.sid())
+}
+
+/// Captures each tone for one second, as 10 ms frames or as one 1 s frame per tone.
+async fn capture_tones(source: &AudioSource, rate: u32, channels: u32, frame_ms: u32) {
+    for freq in TONES {
+        let samples = sine(freq, 1.0, rate, channels as usize, 0.5);
+        let per_frame = (rate * frame_ms / 1000 * channels) as usize;
+        for chunk in samples.chunks(per_frame) {
+            let frame = AudioFrame::new(chunk.to_vec(), rate, channels).expect("a valid frame");
+            source.capture_frame(&frame).await.expect("captured");
+        }
+    }
+    source.wait_for_playout().await;
+}
+
+async fn official_hears_five_tones_from_us(room: &str, rate: u32, channels: u32, frame_ms: u32) {
+    let server = start_server();
+    let (ours, _events) = join(&server, room, "rusty").await;
+    let mut official = official_peer(&server, room, "py").await;
+    let (source, _track, sid) = publish_ours(&ours, rate, channels).await;
+    official
+        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_published" && e["track_sid"] == sid.as_str())
+        .await
+        .expect("the official client sees our track");
+    let recording = official.start_recording("rusty", &sid, 48_000, 2).await.expect("the official SDK subscribes");
+
+    capture_tones(&source, rate, channels, frame_ms).await;
+    let stop = StopRecording {
+        wait_silence: Some(Duration::from_millis(300)),
+        tones: Some(TONES.to_vec()),
+        ..Default::default()
+    };
+    let heard = official.stop_recording(&recording, &stop).await.expect("an analysis");
+    let freqs: Vec<f64> = heard.segments.iter().map(|s| s.freq).collect();
+    assert_eq!(heard.segments.len(), TONES.len(), "five tones, in order: {freqs:?}");
+    for (segment, expected) in heard.segments.iter().zip(TONES) {
+        assert!((segment.freq - expected).abs() <= 2.0, "{} Hz heard for {expected} Hz: {freqs:?}", segment.freq);
+        assert!((segment.rms - 0.354).abs() <= 0.0354, "level {} for 0.5 amplitude (0.354 rms)", segment.rms);
+    }
+    assert!(heard.longest_gap_ms <= 30, "a gap of {} ms between the tones", heard.longest_gap_ms);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_hears_our_tones_in_order_48k_stereo_10ms_frames() {
+    official_hears_five_tones_from_us("a1", 48_000, 2, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_hears_our_tones_in_order_16k_mono_one_second_frames() {
+    official_hears_five_tones_from_us("a2", 16_000, 1, 1000).await;
+}
+
+async fn we_hear_the_official_tone(room: &str, rate: u32, channels: u32) {
+    let server = start_server();
+    let (_ours, mut events) = join(&server, room, "rusty").await;
+    let mut official = official_peer(&server, room, "py").await;
+    let sid = official.publish_audio("mic", AudioSourceKind::Microphone, 48_000, 2).await.expect("published");
+    official.play_tones(&sid, &[Tone { freq: 440.0, seconds: 3.0, amplitude: 0.5 }]).await.expect("playing");
+
+    let received = receive_audio(&mut events, "py", rate, channels, 3.5).await;
+    let analysis = analyze(&received, rate, channels as usize);
+    let tone = analysis.segments.iter().max_by_key(|s| s.end_ms - s.start_ms).expect("a tone in what we received");
+    assert!((tone.freq - 440.0).abs() <= 2.0, "{} Hz received for 440 Hz: {:?}", tone.freq, analysis.segments);
+    assert!((tone.rms - 0.354).abs() <= 0.0354, "level {} for 0.5 amplitude (0.354 rms)", tone.rms);
+    assert!(tone.end_ms - tone.start_ms >= 2_000, "the tone lasts: {:?}", analysis.segments);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn we_hear_the_official_tone_at_48k_stereo() {
+    we_hear_the_official_tone("a3", 48_000, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn we_hear_the_official_tone_at_16k_mono() {
+    we_hear_the_official_tone("a4", 16_000, 1).await;
+}
+
+fn speakers(event: &RoomEvent) -> Option<Vec<String>> {
+    match event {
+        RoomEvent::ActiveSpeakersChanged { speakers } => Some(speakers.iter().map(Participant::identity).collect()),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn active_speakers_and_mute_both_ways() {
+    let server = start_server();
+    let (ours, mut events) = join(&server, "a5", "rusty").await;
+    let mut official = official_peer(&server, "a5", "py").await;
+    let py_sid = official.publish_audio("mic", AudioSourceKind::Microphone, 48_000, 1).await.expect("published");
+    let (source, track, our_sid) = publish_ours(&ours, 48_000, 1).await;
+
+    // The official tone makes py a speaker for us; silence takes it off the list.
+    official.play_tones(&py_sid, &[Tone { freq: 300.0, seconds: 2.0, amplitude: 0.8 }]).await.unwrap();
+    wait_for(&mut events, "py speaking", |e| speakers(e).filter(|l| l.iter().any(|i| i == "py"))).await;
+    assert!(ours.remote_participants()["py"].is_speaking());
+    wait_for(&mut events, "py silent", |e| speakers(e).filter(|l| !l.iter().any(|i| i == "py"))).await;
+
+    // Our tone makes us a speaker for the official client.
+    let loud = sine(500.0, 2.0, 48_000, 1, 0.8);
+    let feed = tokio::spawn({
+        let source = source.clone();
+        async move {
+            for chunk in loud.chunks(480) {
+                source.capture_frame(&AudioFrame::new(chunk.to_vec(), 48_000, 1).unwrap()).await.unwrap();
+            }
+        }
+    });
+    official
+        .wait_event(EVENT_TIMEOUT, |e| {
+            e["type"] == "active_speakers_changed"
+                && e["identities"].as_array().is_some_and(|l| l.iter().any(|i| i == "rusty"))
+        })
+        .await
+        .expect("the official client sees us speaking");
+    feed.await.unwrap();
+
+    // Our mute reaches the official client and raises our own event at once.
+    track.mute();
+    wait_for(&mut events, "our TrackMuted", |e| match e {
+        RoomEvent::TrackMuted { participant, publication } if participant.is_local() => Some(publication.sid()),
+        _ => None,
+    })
+    .await;
+    official
+        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_muted" && e["track_sid"] == our_sid.as_str())
+        .await
+        .expect("the official client sees our mute");
+    track.unmute();
+    official
+        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_unmuted" && e["track_sid"] == our_sid.as_str())
+        .await
+        .expect("the official client sees our unmute");
+
+    // Quality of the official client reaches us once we are subscribed to it (the server sends
+    // a score when it is new or changes, so it may already be here).
+    if ours.remote_participants()["py"].connection_quality() == ConnectionQuality::Unknown {
+        wait_for_within(&mut events, Duration::from_secs(15), "py's connection quality", |e| match e {
+            RoomEvent::ConnectionQualityChanged { participant, quality } if participant.identity() == "py" => {
+                Some(*quality)
+            }
+            _ => None,
+        })
+        .await;
+    }
+    assert_eq!(ours.remote_participants()["py"].connection_quality(), ConnectionQuality::Excellent);
+
+    // Unpublishing ends the track on the other side.
+    ours.local_participant().unpublish_track(&our_sid).await.expect("unpublished");
+    official
+        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_unpublished" && e["track_sid"] == our_sid.as_str())
+        .await
+        .expect("the official client sees our track go");
+    official.unpublish_track(&py_sid).await.unwrap();
+    let order = wait_for(&mut events, "TrackUnsubscribed then TrackUnpublished", |e| match e {
+        RoomEvent::TrackUnsubscribed { publication, .. } if publication.sid() == py_sid => Some("unsubscribed"),
+        RoomEvent::TrackUnpublished { publication, .. } if publication.sid() == py_sid => Some("unpublished"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(order, "unsubscribed", "TrackUnsubscribed comes first");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_without_permission_fails_at_once() {
+    let server = start_server();
+    let mut grants = participant_grants("a6");
+    grants.can_publish = Some(false);
+    let (room, _events) = Room::connect(&server.url(), &token_with(&server, "mute-only", grants), Default::default())
+        .await
+        .expect("joins");
+    let source = AudioSource::new(48_000, 1, 100).unwrap();
+    let started = std::time::Instant::now();
+    let refused = room
+        .local_participant()
+        .publish_track(LocalTrack::Audio(LocalAudioTrack::create("mic", &source)), TrackPublishOptions::default())
+        .await;
+    assert!(matches!(refused, Err(livekit_core::Error::NotAllowed(_))), "{refused:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "refused at once, not by a timeout");
+    let unknown = room.local_participant().unpublish_track("TR_nope").await;
+    assert!(matches!(unknown, Err(livekit_core::Error::InvalidArgument(_))), "{unknown:?}");
+}
