@@ -132,7 +132,10 @@ async fn stream_in_frames_of(rate: u32, channels: u32, frame_len: usize, ms: u32
         decoded.extend(decoder.decode(&packet.payload).unwrap());
     }
     let expected = ms as usize / 20;
-    assert!((expected - 1..=expected + 1).contains(&voiced), "{ms} ms of tone is about {expected} voiced packets, got {voiced}");
+    assert!(
+        (expected - 1..=expected + 1).contains(&voiced),
+        "{ms} ms of tone is about {expected} voiced packets, got {voiced}"
+    );
     // The voiced part, past the codec's start-up: one continuous tone.
     let start = decoded.iter().position(|&s| s.abs() > 1_000).unwrap() + 4_800;
     let tone = detect_tone(&decoded[start..start + (ms as usize - 200) * 48], 48_000, 1);
