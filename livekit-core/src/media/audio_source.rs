@@ -100,8 +100,10 @@ impl AudioSource {
         self.inner.num_channels
     }
 
-    /// Queues a frame of the source's rate and channels, a whole number of 10 ms between
-    /// 10 ms and 1 s. Waits while the buffer (twice the queue) has no room, then until at most
+    /// Queues a frame of the source's rate and channels, of any length up to 1 s (e.g. 1024
+    /// samples from a file decoder); the pacer cuts the queued audio into 10 ms chunks, and a
+    /// remainder shorter than 10 ms joins the next capture (or is padded with silence if the
+    /// queue runs dry before it comes). Waits while the buffer (twice the queue) has no room, then until at most
     /// the queue size is buffered. Fails with [`Error::InvalidArgument`] for a bad frame or a
     /// closed source, [`Error::LimitExceeded`] for a frame larger than the buffer.
     pub async fn capture_frame(&self, frame: &AudioFrame) -> Result<()> {

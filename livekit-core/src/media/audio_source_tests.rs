@@ -1,7 +1,8 @@
 //! AudioSource on paused tokio time: back-pressure timing, silence when idle, playout, close.
 
 use super::*;
-use crate::media::test_support::sine;
+use crate::media::opus_codec::OpusDecoder;
+use crate::media::test_support::{detect_tone, sine};
 use tokio::time::Instant;
 
 fn tone(ms: u32) -> AudioFrame {
@@ -107,7 +108,55 @@ async fn bad_arguments_are_typed_errors() {
     let source = AudioSource::new(48_000, 2, 100).unwrap();
     let mono = tone(10);
     assert!(matches!(source.capture_frame(&mono).await, Err(Error::InvalidArgument(_))));
-    let odd = AudioFrame::new(vec![0; 2 * 500], 48_000, 2).unwrap();
-    assert!(matches!(source.capture_frame(&odd).await, Err(Error::InvalidArgument(_))));
+    let over_1s = AudioFrame::new(vec![0; 2 * 48_001], 48_000, 2).unwrap();
+    assert!(matches!(source.capture_frame(&over_1s).await, Err(Error::InvalidArgument(_))));
     assert_eq!(source.queued_duration(), Duration::ZERO);
+}
+
+/// Captures `ms` of a 440 Hz tone in frames of `frame_len` samples per channel (the last one
+/// shorter), then checks the decoded packets carry the tone without a hole or a click.
+async fn stream_in_frames_of(rate: u32, channels: u32, frame_len: usize, ms: u32) {
+    let source = AudioSource::new(rate, channels, 100).unwrap();
+    let mut packets = source.attach();
+    let pcm = sine(440.0, 0.5, rate, channels, ms);
+    for chunk in pcm.chunks(frame_len * channels as usize) {
+        source.capture_frame(&AudioFrame::new(chunk.to_vec(), rate, channels).unwrap()).await.unwrap();
+    }
+    source.wait_for_playout().await;
+    assert_eq!(source.queued_duration(), Duration::ZERO);
+    let mut decoder = OpusDecoder::new(1).unwrap();
+    let mut decoded = Vec::new();
+    let mut voiced = 0;
+    while let Ok(packet) = packets.try_recv() {
+        voiced += usize::from(packet.voice_activity);
+        decoded.extend(decoder.decode(&packet.payload).unwrap());
+    }
+    let expected = ms as usize / 20;
+    assert!(
+        (expected - 1..=expected + 1).contains(&voiced),
+        "{ms} ms of tone is about {expected} voiced packets, got {voiced}"
+    );
+    // The voiced part, past the codec's start-up: one continuous tone.
+    let start = decoded.iter().position(|&s| s.abs() > 1_000).unwrap() + 4_800;
+    let tone = detect_tone(&decoded[start..start + (ms as usize - 200) * 48], 48_000, 1);
+    assert!((tone.frequency - 440.0).abs() <= 2.0, "{tone:?}");
+    // A half-scale 440 Hz sine moves at most about 950 per 48 kHz sample; even a 64-sample hole
+    // of silence comes out of the codec as a step of about 2,800.
+    assert!(tone.max_step < 1_500.0, "a discontinuity: {tone:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn frames_of_1024_samples_from_a_file_decoder_play_continuously() {
+    stream_in_frames_of(48_000, 1, 1_024, 600).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn five_ms_frames_play_continuously() {
+    stream_in_frames_of(48_000, 2, 240, 400).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn frames_of_441_and_512_samples_at_44_1_khz_play_continuously() {
+    stream_in_frames_of(44_100, 1, 441, 400).await;
+    stream_in_frames_of(44_100, 2, 512, 400).await;
 }

@@ -78,6 +78,9 @@ struct Buffer {
     frames: VecDeque<AudioFrame>,
     /// The task has finished: nothing more will be added.
     ended: bool,
+    /// `close` was called: frames the task still pushes (it may be mid-poll on another
+    /// worker when aborted) are discarded.
+    closed: bool,
     /// Frames dropped because the reader was behind.
     dropped: u64,
     /// The reader waiting for a frame.
@@ -87,6 +90,9 @@ struct Buffer {
 impl Shared {
     fn push(&self, frame: AudioFrame) {
         let mut buffer = self.buffer.lock();
+        if buffer.closed {
+            return;
+        }
         if buffer.frames.len() >= FRAME_CAPACITY {
             buffer.frames.pop_front();
             buffer.dropped += 1;
@@ -159,6 +165,7 @@ impl AudioStream {
         }
         let mut buffer = self.shared.buffer.lock();
         buffer.frames.clear();
+        buffer.closed = true;
         buffer.ended = true;
     }
 
@@ -198,11 +205,7 @@ impl Drop for AudioStream {
 
 /// The decoding task: packets in as they come, one frame out per 10 ms once playout has
 /// started. Ends when the packet sender is gone and the jitter buffer has played out.
-async fn decode(
-    mut packets: broadcast::Receiver<RtpAudioPacket>,
-    mut pipeline: AudioReceivePipeline,
-    out: EndOnDrop,
-) {
+async fn decode(mut packets: broadcast::Receiver<RtpAudioPacket>, mut pipeline: AudioReceivePipeline, out: EndOnDrop) {
     // The next poll on the 10 ms grid; `None` until playout starts.
     let mut next_poll: Option<Instant> = None;
     let mut receiving = true;
@@ -233,7 +236,9 @@ async fn decode(
                             out.0.push(frame);
                             next_poll = Some(now + POLL_INTERVAL);
                         }
-                        Ok(None) => {}
+                        // Cannot happen (the jitter buffer hands out what `next_due` announced);
+                        // if it did, wait a poll interval rather than spin on the same deadline.
+                        Ok(None) => tokio::time::sleep(POLL_INTERVAL).await,
                         Err(err) => {
                             log::error!("audio stream: decoding failed, stream ended: {err}");
                             return;

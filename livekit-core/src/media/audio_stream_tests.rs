@@ -69,7 +69,9 @@ async fn a_tone_plays_as_continuous_10ms_frames_and_ends_with_the_track() {
 
     // Every packet played once, as two 10 ms frames of the asked format.
     assert_eq!(frames.len(), 150);
-    assert!(frames.iter().all(|f| f.sample_rate() == 24_000 && f.num_channels() == 2 && f.samples_per_channel() == 240));
+    assert!(frames
+        .iter()
+        .all(|f| f.sample_rate() == 24_000 && f.num_channels() == 2 && f.samples_per_channel() == 240));
     // First packet at 20 ms + 60 ms jitter delay; then one frame per 10 ms exactly (no drift).
     assert_eq!(times[0], Duration::from_millis(80));
     for (k, t) in times.iter().enumerate() {

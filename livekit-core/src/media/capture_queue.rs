@@ -5,6 +5,11 @@
 //! size, a capture may complete once at most `queue_size` is buffered, and each tick emits one
 //! 10 ms chunk. Unlike the official source, an empty buffer emits silence, so a paused app keeps
 //! RTP flowing and never looks like a dead track to the server.
+//!
+//! Frames may have any length up to 1 s (1024 samples from a file decoder, 5 ms from a device):
+//! the queue is a flat sample buffer, so a remainder shorter than 10 ms joins the next capture.
+//! If a tick finds only such a remainder (the app did not capture in time), the remainder is
+//! padded with silence to a full chunk and played, rather than held back forever.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -62,8 +67,8 @@ impl CaptureQueue {
         })
     }
 
-    /// Checks a frame without queueing it: the source's rate and channels, a whole number of
-    /// 10 ms chunks, between 10 ms and 1 s, and not larger than the buffer can ever hold.
+    /// Checks a frame without queueing it: the source's rate and channels, at most 1 s long
+    /// (any non-empty length below that), and not larger than the buffer can ever hold.
     pub(crate) fn check(&self, frame: &AudioFrame) -> Result<()> {
         if frame.sample_rate() != self.sample_rate || frame.num_channels() != self.num_channels {
             return Err(Error::InvalidArgument(format!(
@@ -74,12 +79,12 @@ impl CaptureQueue {
                 self.num_channels
             )));
         }
-        let per_10ms = samples_per_10ms(self.sample_rate);
+        // `AudioFrame` already guarantees a non-empty frame of whole samples on every channel.
         let samples = frame.samples_per_channel() as usize;
-        if !samples.is_multiple_of(per_10ms) || samples == 0 || samples > per_10ms * (MAX_FRAME_MS as usize / 10) {
+        let max = self.sample_rate as usize * MAX_FRAME_MS as usize / 1_000;
+        if samples > max {
             return Err(Error::InvalidArgument(format!(
-                "frame of {samples} samples per channel is not a whole number of 10 ms ({per_10ms} samples) \
-                 between 10 ms and {MAX_FRAME_MS} ms"
+                "frame of {samples} samples per channel is longer than {MAX_FRAME_MS} ms ({max} samples)"
             )));
         }
         if frame.data().len() > self.capacity {
@@ -107,14 +112,13 @@ impl CaptureQueue {
         self.buffer.len() <= self.queue_len
     }
 
-    /// One 10 ms step of time: the next 10 ms of interleaved PCM, or silence when empty.
+    /// One 10 ms step of time: the next 10 ms of interleaved PCM; silence when empty; a
+    /// remainder shorter than 10 ms padded with silence when nothing else is buffered.
     pub(crate) fn tick(&mut self) -> Vec<i16> {
-        if self.buffer.len() < self.chunk_len {
-            // Frames are whole 10 ms chunks, so the buffer is either empty or holds full chunks.
-            self.buffer.clear();
-            return vec![0; self.chunk_len];
-        }
-        self.buffer.drain(..self.chunk_len).collect()
+        let take = self.chunk_len.min(self.buffer.len());
+        let mut chunk: Vec<i16> = self.buffer.drain(..take).collect();
+        chunk.resize(self.chunk_len, 0);
+        chunk
     }
 
     /// Drops everything queued.
@@ -122,10 +126,10 @@ impl CaptureQueue {
         self.buffer.clear();
     }
 
-    /// How long the buffered audio plays.
+    /// How long the buffered audio plays, a partial 10 ms remainder included.
     pub(crate) fn queued_duration(&self) -> Duration {
-        let chunks = self.buffer.len() / self.chunk_len;
-        Duration::from_millis(10 * chunks as u64)
+        let samples = (self.buffer.len() / self.num_channels as usize) as u64;
+        Duration::from_nanos(samples * 1_000_000_000 / u64::from(self.sample_rate))
     }
 
     /// True when everything captured has been played out.
@@ -191,16 +195,90 @@ mod tests {
         let mut q = CaptureQueue::new(48_000, 1, 100).unwrap();
         let wrong_rate = AudioFrame::new(vec![0; 160], 16_000, 1).unwrap();
         let wrong_channels = AudioFrame::new(vec![0; 960], 48_000, 2).unwrap();
-        let odd_length = AudioFrame::new(vec![0; 500], 48_000, 1).unwrap();
-        let too_short = AudioFrame::new(vec![0; 240], 48_000, 1).unwrap();
-        for bad in [wrong_rate, wrong_channels, odd_length, too_short] {
+        for bad in [wrong_rate, wrong_channels] {
             assert!(matches!(q.try_push(&bad), Err(Error::InvalidArgument(_))), "{bad:?}");
         }
         // 1 s is a valid length, but a 100 ms queue (200 ms buffer) can never hold it.
         assert!(matches!(q.try_push(&frame(1_000, 0)), Err(Error::LimitExceeded { .. })));
-        assert!(matches!(q.try_push(&frame(1_010, 0)), Err(Error::InvalidArgument(_))));
+        let just_over_1s = AudioFrame::new(vec![0; 48_001], 48_000, 1).unwrap();
+        assert!(matches!(q.try_push(&just_over_1s), Err(Error::InvalidArgument(_))));
+        let mut big = CaptureQueue::new(48_000, 1, 500).unwrap();
+        assert_eq!(big.try_push(&frame(1_000, 0)).unwrap(), Admission::Queued);
+        assert!(matches!(big.try_push(&just_over_1s), Err(Error::InvalidArgument(_))));
         assert!(CaptureQueue::new(44_100, 3, 100).is_err());
         assert!(CaptureQueue::new(44_150, 1, 100).is_err());
         assert!(q.is_played_out(), "nothing bad was queued");
+    }
+
+    /// Interleaved frame whose samples count up from `from`, to check order and continuity.
+    fn ramp(from: usize, samples_per_channel: usize, rate: u32, channels: u32) -> AudioFrame {
+        let data = (from..from + samples_per_channel * channels as usize).map(|n| n as i16).collect();
+        AudioFrame::new(data, rate, channels).unwrap()
+    }
+
+    #[test]
+    fn a_1024_sample_frame_plays_as_whole_chunks_and_a_padded_remainder() {
+        let mut q = CaptureQueue::new(48_000, 1, 100).unwrap();
+        q.try_push(&ramp(0, 1_024, 48_000, 1)).unwrap();
+        assert_eq!(q.queued_duration(), Duration::from_nanos(1_024 * 1_000_000_000 / 48_000));
+        assert_eq!(q.tick(), (0..480).collect::<Vec<i16>>());
+        assert_eq!(q.tick(), (480..960).collect::<Vec<i16>>());
+        // 64 samples (1.33 ms) left: still counted, and the next capture continues them.
+        assert_eq!(q.queued_duration(), Duration::from_nanos(64 * 1_000_000_000 / 48_000));
+        assert!(!q.is_played_out());
+        q.try_push(&ramp(1_024, 1_024, 48_000, 1)).unwrap();
+        for n in 2..4 {
+            assert_eq!(q.tick(), (n * 480..(n + 1) * 480).map(|v| v as i16).collect::<Vec<i16>>());
+        }
+        // 2048 - 1920 = 128 samples left and nothing more captured: padded, not held forever.
+        let last = q.tick();
+        assert_eq!(&last[..128], (1_920..2_048).map(|v| v as i16).collect::<Vec<i16>>().as_slice());
+        assert!(last[128..].iter().all(|&s| s == 0) && last.len() == 480);
+        assert!(q.is_played_out());
+        assert_eq!(q.tick(), vec![0; 480]);
+    }
+
+    #[test]
+    fn five_ms_frames_join_into_chunks() {
+        let mut q = CaptureQueue::new(48_000, 2, 20).unwrap();
+        q.try_push(&ramp(0, 240, 48_000, 2)).unwrap();
+        assert_eq!(q.queued_duration(), Duration::from_millis(5));
+        assert!(q.may_complete());
+        q.try_push(&ramp(480, 240, 48_000, 2)).unwrap();
+        assert_eq!(q.queued_duration(), Duration::from_millis(10));
+        assert_eq!(q.tick(), (0..960).collect::<Vec<i16>>());
+        // A lone 5 ms frame when the queue runs dry: half tone, half silence.
+        q.try_push(&ramp(0, 240, 48_000, 2)).unwrap();
+        let chunk = q.tick();
+        assert_eq!(&chunk[..480], (0..480).collect::<Vec<i16>>().as_slice());
+        assert_eq!(&chunk[480..], &[0; 480][..]);
+        // Back-pressure counts samples, not frames: 20 ms queue, 40 ms buffer.
+        for _ in 0..8 {
+            assert_eq!(q.try_push(&ramp(0, 240, 48_000, 2)).unwrap(), Admission::Queued);
+        }
+        assert!(!q.may_complete());
+        assert_eq!(q.try_push(&ramp(0, 240, 48_000, 2)).unwrap(), Admission::Full);
+        q.tick();
+        q.tick();
+        assert!(q.may_complete());
+        assert_eq!(q.queued_duration(), Duration::from_millis(20));
+    }
+
+    #[test]
+    fn frames_at_44_1_khz_of_any_length() {
+        let mut q = CaptureQueue::new(44_100, 2, 50).unwrap();
+        // 441 samples is exactly 10 ms at 44.1 kHz.
+        q.try_push(&ramp(0, 441, 44_100, 2)).unwrap();
+        assert_eq!(q.queued_duration(), Duration::from_millis(10));
+        assert_eq!(q.tick(), (0..882).collect::<Vec<i16>>());
+        // 512 samples: one chunk and 71 samples that wait for the next frame.
+        q.try_push(&ramp(0, 512, 44_100, 2)).unwrap();
+        q.try_push(&ramp(1_024, 512, 44_100, 2)).unwrap();
+        assert_eq!(q.tick(), (0..882).collect::<Vec<i16>>());
+        assert_eq!(q.tick(), (882..1_764).map(|v| v as i16).collect::<Vec<i16>>());
+        assert_eq!(q.queued_duration(), Duration::from_nanos(142 * 1_000_000_000 / 44_100));
+        let last = q.tick();
+        assert_eq!(&last[..284], (1_764..2_048).map(|v| v as i16).collect::<Vec<i16>>().as_slice());
+        assert!(q.is_played_out());
     }
 }
