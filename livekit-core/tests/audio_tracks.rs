@@ -13,7 +13,7 @@ use livekit_core::{
     TrackPublishOptions, TrackSource,
 };
 use livekit_test_harness::audio_analysis::{analyze, sine};
-use livekit_test_harness::{AudioSourceKind, OfficialPeer, StopRecording, Tone};
+use livekit_test_harness::{AudioSourceKind, StopRecording, Tone};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const TONES: [f64; 5] = [330.0, 440.0, 550.0, 660.0, 880.0];

@@ -103,14 +103,28 @@ impl AudioSource {
     /// Queues a frame of the source's rate and channels, of any length up to 1 s (e.g. 1024
     /// samples from a file decoder); the pacer cuts the queued audio into 10 ms chunks, and a
     /// remainder shorter than 10 ms joins the next capture (or is padded with silence if the
-    /// queue runs dry before it comes). Waits while the buffer (twice the queue) has no room, then until at most
-    /// the queue size is buffered. Fails with [`Error::InvalidArgument`] for a bad frame or a
-    /// closed source, [`Error::LimitExceeded`] for a frame larger than the buffer.
+    /// queue runs dry before it comes). Waits while the buffer (twice the queue) has no room,
+    /// then until at most the queue size is buffered; a frame larger than the buffer goes in
+    /// piece by piece as room frees. Fails with [`Error::InvalidArgument`] for a bad frame or a
+    /// closed source.
     pub async fn capture_frame(&self, frame: &AudioFrame) -> Result<()> {
-        self.inner.state.lock().queue.check(frame)?;
+        let capacity = {
+            let state = self.inner.state.lock();
+            state.queue.check(frame)?;
+            state.queue.capacity()
+        };
         let _turn = self.inner.capture_turn.lock().await;
         self.start_pacing()?;
-        self.wait_for(|state| Ok(state.queue.try_push(frame)? == Admission::Queued)).await?;
+        if frame.data().len() <= capacity {
+            self.wait_for(|state| Ok(state.queue.try_push(frame)? == Admission::Queued)).await?;
+        } else {
+            // Whole samples on every channel in each piece.
+            let piece_len = capacity - capacity % self.inner.num_channels as usize;
+            for piece in frame.data().chunks(piece_len) {
+                let piece = AudioFrame::new(piece.to_vec(), self.inner.sample_rate, self.inner.num_channels)?;
+                self.wait_for(|state| Ok(state.queue.try_push(&piece)? == Admission::Queued)).await?;
+            }
+        }
         self.wait_for(|state| Ok(state.queue.may_complete())).await
     }
 

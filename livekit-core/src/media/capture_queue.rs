@@ -68,7 +68,8 @@ impl CaptureQueue {
     }
 
     /// Checks a frame without queueing it: the source's rate and channels, at most 1 s long
-    /// (any non-empty length below that), and not larger than the buffer can ever hold.
+    /// (any non-empty length below that). A frame larger than the buffer is queued in pieces
+    /// (`AudioSource::capture_frame` splits it at `capacity`).
     pub(crate) fn check(&self, frame: &AudioFrame) -> Result<()> {
         if frame.sample_rate() != self.sample_rate || frame.num_channels() != self.num_channels {
             return Err(Error::InvalidArgument(format!(
@@ -87,19 +88,21 @@ impl CaptureQueue {
                 "frame of {samples} samples per channel is longer than {MAX_FRAME_MS} ms ({max} samples)"
             )));
         }
-        if frame.data().len() > self.capacity {
-            return Err(Error::LimitExceeded {
-                what: "audio frame (as bytes of i16 samples)".into(),
-                limit: self.capacity * 2,
-                actual: frame.data().len() * 2,
-            });
-        }
         Ok(())
+    }
+
+    /// How many interleaved samples the buffer holds (twice the queue): the largest piece
+    /// `try_push` can ever take.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Queues the frame if it fits now.
     pub(crate) fn try_push(&mut self, frame: &AudioFrame) -> Result<Admission> {
         self.check(frame)?;
+        if frame.data().len() > self.capacity {
+            return Err(Error::Internal(format!("a piece of {} samples over the buffer's {}", frame.data().len(), self.capacity)));
+        }
         if self.buffer.len() + frame.data().len() > self.capacity {
             return Ok(Admission::Full);
         }
@@ -198,8 +201,9 @@ mod tests {
         for bad in [wrong_rate, wrong_channels] {
             assert!(matches!(q.try_push(&bad), Err(Error::InvalidArgument(_))), "{bad:?}");
         }
-        // 1 s is a valid length, but a 100 ms queue (200 ms buffer) can never hold it.
-        assert!(matches!(q.try_push(&frame(1_000, 0)), Err(Error::LimitExceeded { .. })));
+        // 1 s is a valid length; a 100 ms queue (200 ms buffer) takes it in pieces, never whole.
+        assert!(q.check(&frame(1_000, 0)).is_ok());
+        assert!(matches!(q.try_push(&frame(1_000, 0)), Err(Error::Internal(_))));
         let just_over_1s = AudioFrame::new(vec![0; 48_001], 48_000, 1).unwrap();
         assert!(matches!(q.try_push(&just_over_1s), Err(Error::InvalidArgument(_))));
         let mut big = CaptureQueue::new(48_000, 1, 500).unwrap();
