@@ -1,0 +1,135 @@
+//! Audio under 5 % random UDP loss, both ways with the official Python SDK. The whole test
+//! (server, official peer, us) runs again inside a network namespace it creates, where
+//! nftables drops 5 % of UDP packets on input: every hop of the media (publisher to server,
+//! server to subscriber) loses packets, signalling (TCP) does not. Needs root, `ip` and `nft`
+//! (Debian `iproute2` and `nftables`; `.ci/run` installs them); without them the test fails.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use livekit_core::{AudioFrame, AudioSource, AudioStream, LocalAudioTrack, LocalTrack, RemoteTrack, RoomEvent, TrackPublishOptions};
+use livekit_test_harness::audio_analysis::{analyze, sine};
+use livekit_test_harness::{AudioSourceKind, StopRecording, Tone};
+
+/// Set in the copy of the test that runs inside the lossy namespace.
+const INSIDE: &str = "LK_TEST_IN_LOSSY_NETNS";
+const LOSS_PERCENT: u32 = 5;
+const TONES: [f64; 5] = [330.0, 440.0, 550.0, 660.0, 880.0];
+
+/// Runs `test` (this binary's test of that name) in a new network namespace with loss.
+fn run_in_lossy_namespace(test: &str) {
+    let namespace = format!("lk-loss-{}", std::process::id());
+    let _cleanup = Namespace::create(&namespace);
+    let nft_rules = format!(
+        "add table inet lossy\n\
+         add chain inet lossy input {{ type filter hook input priority 0; }}\n\
+         add rule inet lossy input meta l4proto udp numgen random mod 100 < {LOSS_PERCENT} drop\n"
+    );
+    let in_namespace = |args: &[&str]| run(Command::new("ip").args(["netns", "exec", &namespace]).args(args));
+    in_namespace(&["ip", "link", "set", "lo", "up"]);
+    // libwebrtc gathers no candidate on loopback alone: give it an interface of its own. Its
+    // address exists only inside this namespace; the server stays on 127.0.0.1.
+    in_namespace(&["ip", "link", "add", "lk0", "type", "veth", "peer", "name", "lk1"]);
+    in_namespace(&["ip", "addr", "add", "10.213.0.1/24", "dev", "lk0"]);
+    in_namespace(&["ip", "link", "set", "lk1", "up"]);
+    in_namespace(&["ip", "link", "set", "lk0", "up"]);
+    let rules = std::env::temp_dir().join(format!("{namespace}.nft"));
+    std::fs::write(&rules, nft_rules).expect("writing the nft rules");
+    in_namespace(&["nft", "-f", rules.to_str().expect("a UTF-8 temp path")]);
+    let me = std::env::current_exe().expect("the test binary");
+    let status = Command::new("ip")
+        .args(["netns", "exec", &namespace])
+        .arg(me)
+        .args([test, "--exact", "--nocapture"])
+        .env(INSIDE, "1")
+        .status()
+        .expect("running the test inside the namespace");
+    assert!(status.success(), "the test failed inside the lossy namespace ({status})");
+}
+
+fn run(command: &mut Command) {
+    let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e} (needs root, iproute2 and nftables)"));
+    assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Deletes the namespace (and so its rules) when the test ends, passed or not.
+struct Namespace(String);
+
+impl Namespace {
+    fn create(name: &str) -> Self {
+        run(Command::new("ip").args(["netns", "add", name]));
+        Self(name.to_string())
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tones_survive_five_percent_loss_both_ways() {
+    if std::env::var_os(INSIDE).is_none() {
+        return run_in_lossy_namespace("tones_survive_five_percent_loss_both_ways");
+    }
+    let server = start_server();
+    let (ours, mut events) = join(&server, "loss", "rusty").await;
+    let mut official = official_peer(&server, "loss", "py").await;
+
+    // Ours -> official: five tones in order, no gap over 60 ms.
+    let source = AudioSource::new(48_000, 2, 100).unwrap();
+    let track = LocalAudioTrack::create("mic", &source);
+    let sid = ours
+        .local_participant()
+        .publish_track(LocalTrack::Audio(track), TrackPublishOptions::default())
+        .await
+        .expect("published")
+        .sid();
+    official
+        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_published" && e["track_sid"] == sid.as_str())
+        .await
+        .expect("the official client sees our track");
+    let recording = official.start_recording("rusty", &sid, 48_000, 2).await.expect("recording");
+    for freq in TONES {
+        for chunk in sine(freq, 1.0, 48_000, 2, 0.5).chunks(960) {
+            source.capture_frame(&AudioFrame::new(chunk.to_vec(), 48_000, 2).unwrap()).await.unwrap();
+        }
+    }
+    source.wait_for_playout().await;
+    let stop = StopRecording { wait_silence: Some(Duration::from_millis(300)), ..Default::default() };
+    let heard = official.stop_recording(&recording, &stop).await.expect("an analysis");
+    let freqs: Vec<f64> = heard.segments.iter().map(|s| s.freq).collect();
+    assert_eq!(heard.segments.len(), TONES.len(), "five tones in order under loss: {freqs:?}");
+    for (segment, expected) in heard.segments.iter().zip(TONES) {
+        assert!((segment.freq - expected).abs() <= 2.0, "{freqs:?}");
+    }
+    assert!(heard.longest_gap_ms <= 60, "a gap of {} ms in what the official client heard", heard.longest_gap_ms);
+
+    // Official -> ours: a 3 s tone, continuous.
+    let py_sid = official.publish_audio("mic", AudioSourceKind::Microphone, 48_000, 2).await.expect("published");
+    official.play_tones(&py_sid, &[Tone { freq: 440.0, seconds: 3.0, amplitude: 0.5 }]).await.unwrap();
+    let remote = wait_for(&mut events, "TrackSubscribed", |e| match e {
+        RoomEvent::TrackSubscribed { track: RemoteTrack::Audio(track), .. } if track.sid() == py_sid => {
+            Some(track.clone())
+        }
+        _ => None,
+    })
+    .await;
+    let mut stream = AudioStream::new(&remote, 48_000, 2).unwrap();
+    let mut received = Vec::new();
+    let read = async {
+        while received.len() < 48_000 * 2 * 4 {
+            received.extend_from_slice(stream.recv().await.expect("audio goes on").data());
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), read).await.expect("4 s of audio");
+    let analysis = analyze(&received, 48_000, 2);
+    let tone = analysis.segments.iter().max_by_key(|s| s.end_ms - s.start_ms).expect("the tone");
+    assert!((tone.freq - 440.0).abs() <= 2.0, "{:?}", analysis.segments);
+    assert!(tone.end_ms - tone.start_ms >= 2_500, "the tone lasts under loss: {:?}", analysis.segments);
+    assert!(analysis.longest_gap_ms <= 60, "a gap of {} ms in what we received", analysis.longest_gap_ms);
+}
