@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::*;
 use livekit_core::{
-    AudioFrame, AudioSource, AudioStream, ConnectionQuality, LocalAudioTrack, LocalTrack, Participant, RemoteTrack, Room, RoomEvent,
-    TrackPublishOptions, TrackSource,
+    AudioFrame, AudioSource, AudioStream, ConnectionQuality, LocalAudioTrack, LocalTrack, Participant, RemoteTrack,
+    Room, RoomEvent, SubscriptionPermission, TrackPublishOptions, TrackSource,
 };
 use livekit_test_harness::audio_analysis::{analyze, sine};
 use livekit_test_harness::{AudioSourceKind, StopRecording, Tone};
@@ -240,4 +240,73 @@ async fn publishing_without_permission_fails_at_once() {
     assert!(started.elapsed() < Duration::from_secs(2), "refused at once, not by a timeout");
     let unknown = room.local_participant().unpublish_track("TR_nope").await;
     assert!(matches!(unknown, Err(livekit_core::Error::InvalidArgument(_))), "{unknown:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_subscription_and_a_revoked_permission() {
+    let server = start_server();
+    let options = livekit_core::RoomOptions { auto_subscribe: false, ..Default::default() };
+    let (ours, mut events) =
+        Room::connect(&server.url(), &token(&server, "a7", "rusty"), options).await.expect("joins");
+    let mut official = official_peer(&server, "a7", "py").await;
+    let sid = official.publish_audio("mic", AudioSourceKind::Microphone, 48_000, 1).await.expect("published");
+    official.play_tones(&sid, &[Tone { freq: 600.0, seconds: 30.0, amplitude: 0.5 }]).await.unwrap();
+
+    let publication = wait_for(&mut events, "TrackPublished", |e| match e {
+        RoomEvent::TrackPublished { publication, .. } if publication.sid() == sid => Some(publication.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(!publication.is_desired() && !publication.is_subscribed());
+    assert_no_event(&mut events, Duration::from_secs(1), "TrackSubscribed without asking", |e| {
+        matches!(e, RoomEvent::TrackSubscribed { .. })
+    })
+    .await;
+
+    publication.set_subscribed(true).await.expect("asked");
+    let track = wait_for(&mut events, "TrackSubscribed", |e| match e {
+        RoomEvent::TrackSubscribed { track: RemoteTrack::Audio(track), .. } => Some(track.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(publication.is_subscribed());
+    let mut stream = AudioStream::new(&track, 48_000, 1).unwrap();
+    let mut samples = Vec::new();
+    while samples.len() < 48_000 {
+        samples.extend_from_slice(stream.recv().await.expect("audio").data());
+    }
+    let tone = analyze(&samples, 48_000, 1).segments.into_iter().max_by_key(|s| s.end_ms - s.start_ms);
+    assert!(tone.is_some_and(|t| (t.freq - 600.0).abs() <= 2.0), "the manual subscription carries the tone");
+
+    // The publisher takes our permission away: the subscription ends.
+    official.set_track_subscription_permissions(false, &[]).await.expect("permissions set");
+    wait_for(&mut events, "TrackUnsubscribed after the permission went", |e| match e {
+        RoomEvent::TrackUnsubscribed { publication, .. } if publication.sid() == sid => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(!publication.is_subscribed());
+    if publication.subscription_permission() != SubscriptionPermission::NotAllowed {
+        wait_for(&mut events, "TrackSubscriptionPermissionChanged", |e| match e {
+            RoomEvent::TrackSubscriptionPermissionChanged { permission, .. } => Some(*permission),
+            _ => None,
+        })
+        .await;
+    }
+    assert_eq!(publication.subscription_permission(), SubscriptionPermission::NotAllowed);
+
+    // And asking to stop a subscription is heard too (after granting it back).
+    official.set_track_subscription_permissions(true, &[]).await.expect("permissions set");
+    wait_for(&mut events, "TrackSubscribed again", |e| match e {
+        RoomEvent::TrackSubscribed { publication, .. } if publication.sid() == sid => Some(()),
+        _ => None,
+    })
+    .await;
+    publication.set_subscribed(false).await.expect("asked");
+    wait_for(&mut events, "TrackUnsubscribed on request", |e| match e {
+        RoomEvent::TrackUnsubscribed { publication, .. } if publication.sid() == sid => Some(()),
+        _ => None,
+    })
+    .await;
+    drop(ours);
 }

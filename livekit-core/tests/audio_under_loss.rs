@@ -10,7 +10,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use livekit_core::{AudioFrame, AudioSource, AudioStream, LocalAudioTrack, LocalTrack, RemoteTrack, RoomEvent, TrackPublishOptions};
+use livekit_core::{
+    AudioFrame, AudioSource, AudioStream, LocalAudioTrack, LocalTrack, RemoteTrack, RoomEvent, TrackPublishOptions,
+};
 use livekit_test_harness::audio_analysis::{analyze, sine};
 use livekit_test_harness::{AudioSourceKind, StopRecording, Tone};
 

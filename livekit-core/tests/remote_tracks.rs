@@ -15,7 +15,9 @@ const QUALITY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 async fn publish_microphone(peer: &mut OfficialPeer) -> String {
     let result = peer
-        .request(json!({"cmd": "publish_audio", "name": "mic", "source": "microphone", "sample_rate": 48000, "channels": 2}))
+        .request(
+            json!({"cmd": "publish_audio", "name": "mic", "source": "microphone", "sample_rate": 48000, "channels": 2}),
+        )
         .await
         .expect("the official peer publishes audio");
     result["track_sid"].as_str().expect("a track sid").to_string()
@@ -78,7 +80,10 @@ async fn official_microphone_is_seen_with_its_state_mute_and_unpublish() {
 
     // The same publication handle can no longer be subscribed to.
     let refused = publication.set_subscribed(true).await.expect_err("the track is gone");
-    assert!(matches!(refused, livekit_core::Error::InvalidArgument(ref m) if m.contains("no longer published")), "{refused}");
+    assert!(
+        matches!(refused, livekit_core::Error::InvalidArgument(ref m) if m.contains("no longer published")),
+        "{refused}"
+    );
 }
 
 /// The server scores every 5 s and sends a participant its own score and those of the

@@ -53,7 +53,11 @@ pub(crate) fn media_engine_and_interceptors() -> Result<(MediaEngine, Registry)>
     let mut engine = MediaEngine::default();
     engine
         .register_codec(
-            RTCRtpCodecParameters { capability: opus_capability(), payload_type: OPUS_PAYLOAD_TYPE, ..Default::default() },
+            RTCRtpCodecParameters {
+                capability: opus_capability(),
+                payload_type: OPUS_PAYLOAD_TYPE,
+                ..Default::default()
+            },
             RTPCodecType::Audio,
         )
         .map_err(Error::internal)?;
@@ -153,7 +157,8 @@ pub(super) fn receive(track: Arc<TrackRemote>, ended: impl FnOnce(String) + Send
         RTPCodecType::Video => TrackKind::Video,
         _ => TrackKind::Audio,
     };
-    let received = ReceivedTrack { track_id: track.id(), stream_id: track.stream_id(), kind, packets: packets.downgrade() };
+    let received =
+        ReceivedTrack { track_id: track.id(), stream_id: track.stream_id(), kind, packets: packets.downgrade() };
     tokio::spawn(async move {
         while let Ok((packet, _)) = track.read_rtp().await {
             let packet = RtpAudioPacket {

@@ -101,7 +101,11 @@ impl CaptureQueue {
     pub(crate) fn try_push(&mut self, frame: &AudioFrame) -> Result<Admission> {
         self.check(frame)?;
         if frame.data().len() > self.capacity {
-            return Err(Error::Internal(format!("a piece of {} samples over the buffer's {}", frame.data().len(), self.capacity)));
+            return Err(Error::Internal(format!(
+                "a piece of {} samples over the buffer's {}",
+                frame.data().len(),
+                self.capacity
+            )));
         }
         if self.buffer.len() + frame.data().len() > self.capacity {
             return Ok(Admission::Full);

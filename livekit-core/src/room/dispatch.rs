@@ -55,7 +55,9 @@ async fn on_signal(room: &RoomInner, message: proto::signal_response::Message) {
         M::TrackPublished(response) => room.on_track_published(response),
         M::TrackUnpublished(response) => room.on_server_unpublished(&response.track_sid).await,
         M::Mute(request) => room.on_server_mute(&request),
-        M::TrackSubscribed(subscribed) => room.emit(RoomEvent::LocalTrackSubscribed { track_sid: subscribed.track_sid }),
+        M::TrackSubscribed(subscribed) => {
+            room.emit(RoomEvent::LocalTrackSubscribed { track_sid: subscribed.track_sid })
+        }
         M::RefreshToken(token) => *room.token.write() = token,
         M::SpeakersChanged(changed) => track_dispatch::on_speakers_changed(room, &changed.speakers),
         M::ConnectionQuality(update) => track_dispatch::on_connection_quality(room, &update),

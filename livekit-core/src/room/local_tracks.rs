@@ -16,7 +16,9 @@ use super::RoomInner;
 use crate::engine::AudioSender;
 use crate::error::{Error, Result};
 use crate::media::EncodedAudio;
-use crate::track::{LocalAudioTrack, LocalTrack, LocalTrackPublication, TrackKind, TrackPublicationInfo, TrackPublishOptions};
+use crate::track::{
+    LocalAudioTrack, LocalTrack, LocalTrackPublication, TrackKind, TrackPublicationInfo, TrackPublishOptions,
+};
 
 /// How long the server may take to answer an `AddTrackRequest` (the official SDKs wait 10 s).
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,7 +37,11 @@ impl LocalParticipant {
     /// Publishes a track; resolves once the server accepted it and the connection carries it,
     /// after which others see `TrackPublished` and this room raises `LocalTrackPublished`.
     /// Fails with `NotAllowed` at once when the token lacks `canPublish` or the source.
-    pub async fn publish_track(&self, track: LocalTrack, options: TrackPublishOptions) -> Result<LocalTrackPublication> {
+    pub async fn publish_track(
+        &self,
+        track: LocalTrack,
+        options: TrackPublishOptions,
+    ) -> Result<LocalTrackPublication> {
         let room = self.room()?;
         let LocalTrack::Audio(audio) = &track;
         if audio.inner.on_mute.lock().is_some() {
@@ -74,7 +80,8 @@ impl LocalParticipant {
     pub async fn unpublish_track(&self, sid: &str) -> Result<()> {
         let room = self.room()?;
         let published = room.local_tracks.lock().remove(sid);
-        let published = published.ok_or_else(|| Error::InvalidArgument(format!("no published track has sid {sid:?}")))?;
+        let published =
+            published.ok_or_else(|| Error::InvalidArgument(format!("no published track has sid {sid:?}")))?;
         let result = room.engine.unpublish(&published.sender).await;
         stop(&published);
         room.emit(RoomEvent::LocalTrackUnpublished { publication: published.publication });
@@ -134,7 +141,11 @@ impl RoomInner {
     pub(crate) fn on_server_mute(&self, request: &proto::MuteTrackRequest) {
         let track = self.local_tracks.lock().get(&request.sid).map(|p| p.publication.track());
         if let Some(LocalTrack::Audio(track)) = track {
-            if request.muted { track.mute() } else { track.unmute() }
+            if request.muted {
+                track.mute()
+            } else {
+                track.unmute()
+            }
         }
     }
 

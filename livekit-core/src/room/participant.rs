@@ -75,12 +75,8 @@ impl RemoteParticipant {
     /// A participant with a publication for each track it already has.
     pub(crate) fn new(state: ParticipantState, room: std::sync::Weak<RoomInner>, auto_subscribe: bool) -> Self {
         let tracks = state.tracks.clone();
-        let participant = Self {
-            state: Arc::new(RwLock::new(state)),
-            publications: Arc::default(),
-            room,
-            auto_subscribe,
-        };
+        let participant =
+            Self { state: Arc::new(RwLock::new(state)), publications: Arc::default(), room, auto_subscribe };
         for info in tracks {
             participant.add_publication(info);
         }

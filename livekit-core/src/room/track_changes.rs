@@ -27,7 +27,11 @@ pub(crate) fn diff_tracks(old: &[TrackPublicationInfo], new: &[TrackPublicationI
         let Some(index) = find(old, &track.sid) else { continue };
         let before = &old[index];
         if before.muted != track.muted {
-            changes.push(if track.muted { TrackChange::Muted(track.clone()) } else { TrackChange::Unmuted(track.clone()) });
+            changes.push(if track.muted {
+                TrackChange::Muted(track.clone())
+            } else {
+                TrackChange::Unmuted(track.clone())
+            });
         } else if before != track {
             changes.push(TrackChange::Updated(track.clone()));
         }

@@ -66,7 +66,11 @@ pub(super) fn on_remote_track(room: &RoomInner, track: ReceivedTrack) {
 /// Media of a track that ended: unsubscribed, unless a newer subscription replaced it.
 pub(super) fn on_remote_track_ended(room: &RoomInner, track_sid: &str) {
     room.waiting_media.lock().remove(track_sid);
-    let found = room.remotes.read().values().find_map(|p| p.track_publication(track_sid).map(|publication| (p.clone(), publication)));
+    let found = room
+        .remotes
+        .read()
+        .values()
+        .find_map(|p| p.track_publication(track_sid).map(|publication| (p.clone(), publication)));
     let Some((participant, publication)) = found else { return };
     let still_flowing = matches!(publication.track(), Some(RemoteTrack::Audio(track)) if track.is_live());
     if !still_flowing {
@@ -74,14 +78,24 @@ pub(super) fn on_remote_track_ended(room: &RoomInner, track_sid: &str) {
     }
 }
 
-fn attach_waiting_media(room: &RoomInner, participant: &RemoteParticipant, publication: &RemoteTrackPublication, sid: &str) {
+fn attach_waiting_media(
+    room: &RoomInner,
+    participant: &RemoteParticipant,
+    publication: &RemoteTrackPublication,
+    sid: &str,
+) {
     let waiting = room.waiting_media.lock().remove(sid);
     if let Some(track) = waiting {
         attach_media(room, participant, publication, track);
     }
 }
 
-fn attach_media(room: &RoomInner, participant: &RemoteParticipant, publication: &RemoteTrackPublication, track: ReceivedTrack) {
+fn attach_media(
+    room: &RoomInner,
+    participant: &RemoteParticipant,
+    publication: &RemoteTrackPublication,
+    track: ReceivedTrack,
+) {
     if track.kind != TrackKind::Audio {
         log::warn!("ignoring a {:?} track: this client receives audio only", track.kind);
         return;
@@ -97,16 +111,18 @@ fn attach_media(room: &RoomInner, participant: &RemoteParticipant, publication: 
 
 fn detach_media(room: &RoomInner, participant: &RemoteParticipant, publication: &RemoteTrackPublication) {
     let Some(track) = publication.state.write().track.take() else { return };
-    room.emit(RoomEvent::TrackUnsubscribed { track, publication: publication.clone(), participant: participant.clone() });
+    room.emit(RoomEvent::TrackUnsubscribed {
+        track,
+        publication: publication.clone(),
+        participant: participant.clone(),
+    });
 }
 
 /// The server's speaker changes (only the speakers that changed): levels on the participants,
 /// and the whole active list, loudest first.
 pub(super) fn on_speakers_changed(room: &RoomInner, speakers: &[proto::SpeakerInfo]) {
-    let updates: Vec<SpeakerLevel> = speakers
-        .iter()
-        .map(|s| SpeakerLevel { sid: s.sid.clone(), level: s.level, active: s.active })
-        .collect();
+    let updates: Vec<SpeakerLevel> =
+        speakers.iter().map(|s| SpeakerLevel { sid: s.sid.clone(), level: s.level, active: s.active }).collect();
     for update in &updates {
         if let Some(participant) = room.participant_by_sid(&update.sid) {
             let mut state = participant.state().write();
@@ -174,7 +190,8 @@ pub(super) fn on_subscription_response(room: &RoomInner, response: &proto::Subsc
         Ok(E::SeTrackNotfound) => "the track is no longer published",
         _ => "the server could not subscribe to the track",
     };
-    let participant = room.remotes.read().values().find(|p| p.track_publication(&response.track_sid).is_some()).cloned();
+    let participant =
+        room.remotes.read().values().find(|p| p.track_publication(&response.track_sid).is_some()).cloned();
     let Some(participant) = participant else {
         log::warn!("subscription to {} failed: {error}", response.track_sid);
         return;

@@ -186,6 +186,9 @@ mod tests {
         assert_eq!(TrackSource::from_proto(-1), TrackSource::Unknown);
         assert_eq!(StreamState::from_proto(7), StreamState::Unknown);
         assert_eq!(ConnectionQuality::from_proto(42), ConnectionQuality::Unknown);
-        assert_eq!(ConnectionQuality::from_proto(proto::ConnectionQuality::Excellent as i32), ConnectionQuality::Excellent);
+        assert_eq!(
+            ConnectionQuality::from_proto(proto::ConnectionQuality::Excellent as i32),
+            ConnectionQuality::Excellent
+        );
     }
 }
