@@ -107,15 +107,27 @@ async fn official_hears_our_tones_in_order_48k_stereo_10ms_frames() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_hears_our_tones_in_order_48k_stereo_one_second_frames() {
+    official_hears_five_tones_from_us("a1b", 48_000, 2, 1000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_hears_our_tones_in_order_16k_mono_10ms_frames() {
+    official_hears_five_tones_from_us("a2b", 16_000, 1, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_hears_our_tones_in_order_16k_mono_one_second_frames() {
     official_hears_five_tones_from_us("a2", 16_000, 1, 1000).await;
 }
 
-async fn we_hear_the_official_tone(room: &str, rate: u32, channels: u32) {
+/// The official client captures at `capture_rate`/`capture_channels`; we read at `rate`/`channels`.
+async fn we_hear_the_official_tone(room: &str, capture: (u32, u32), rate: u32, channels: u32) {
     let server = start_server();
     let (_ours, mut events) = join(&server, room, "rusty").await;
     let mut official = official_peer(&server, room, "py").await;
-    let sid = official.publish_audio("mic", AudioSourceKind::Microphone, 48_000, 2).await.expect("published");
+    let sid =
+        official.publish_audio("mic", AudioSourceKind::Microphone, capture.0, capture.1).await.expect("published");
     official.play_tones(&sid, &[Tone { freq: 440.0, seconds: 3.0, amplitude: 0.5 }]).await.expect("playing");
 
     let received = receive_audio(&mut events, "py", rate, channels, 3.5).await;
@@ -127,13 +139,18 @@ async fn we_hear_the_official_tone(room: &str, rate: u32, channels: u32) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn we_hear_the_official_tone_at_48k_stereo() {
-    we_hear_the_official_tone("a3", 48_000, 2).await;
+async fn we_hear_the_official_tone_captured_at_48k_stereo() {
+    we_hear_the_official_tone("a3", (48_000, 2), 48_000, 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn we_hear_the_official_tone_at_16k_mono() {
-    we_hear_the_official_tone("a4", 16_000, 1).await;
+async fn we_hear_the_official_tone_captured_at_16k_mono() {
+    we_hear_the_official_tone("a4", (16_000, 1), 16_000, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn we_hear_a_48k_stereo_tone_resampled_to_16k_mono() {
+    we_hear_the_official_tone("a4b", (48_000, 2), 16_000, 1).await;
 }
 
 fn speakers(event: &RoomEvent) -> Option<Vec<String>> {
@@ -175,6 +192,13 @@ async fn active_speakers_and_mute_both_ways() {
         .await
         .expect("the official client sees us speaking");
     feed.await.unwrap();
+    official
+        .wait_event(EVENT_TIMEOUT, |e| {
+            e["type"] == "active_speakers_changed"
+                && e["identities"].as_array().is_some_and(|l| !l.iter().any(|i| i == "rusty"))
+        })
+        .await
+        .expect("the official client sees us stop speaking once we send silence");
 
     // Our mute reaches the official client and raises our own event at once.
     track.mute();
@@ -205,6 +229,10 @@ async fn active_speakers_and_mute_both_ways() {
         .await;
     }
     assert_eq!(ours.remote_participants()["py"].connection_quality(), ConnectionQuality::Excellent);
+    official
+        .wait_event(Duration::from_secs(15), |e| e["type"] == "connection_quality_changed" && e["identity"] == "rusty")
+        .await
+        .expect("the official client gets a quality for us");
 
     // Unpublishing ends the track on the other side.
     ours.local_participant().unpublish_track(&our_sid).await.expect("unpublished");
@@ -240,6 +268,19 @@ async fn publishing_without_permission_fails_at_once() {
     assert!(started.elapsed() < Duration::from_secs(2), "refused at once, not by a timeout");
     let unknown = room.local_participant().unpublish_track("TR_nope").await;
     assert!(matches!(unknown, Err(livekit_core::Error::InvalidArgument(_))), "{unknown:?}");
+
+    // A token that allows the camera only: a microphone is refused, at once too.
+    let mut grants = participant_grants("a6");
+    grants.can_publish_sources = vec!["camera".into()];
+    let (camera_only, _events) =
+        Room::connect(&server.url(), &token_with(&server, "camera-only", grants), Default::default())
+            .await
+            .expect("joins");
+    let refused = camera_only
+        .local_participant()
+        .publish_track(LocalTrack::Audio(LocalAudioTrack::create("mic", &source)), TrackPublishOptions::default())
+        .await;
+    assert!(matches!(refused, Err(livekit_core::Error::NotAllowed(ref m)) if m.contains("Microphone")), "{refused:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
