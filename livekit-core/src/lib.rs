@@ -27,7 +27,6 @@ pub use data::DataOptions;
 pub use engine::DataPacketKind;
 pub use error::{Error, Result};
 pub use media::AudioFrame;
-#[cfg(feature = "audio")]
 pub use media::{AudioSource, AudioStream};
 pub use room::{
     ConnectionState, DisconnectReason, LocalParticipant, Participant, ParticipantKind, ParticipantPermissions,

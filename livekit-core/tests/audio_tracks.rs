@@ -3,6 +3,8 @@
 //! only by arrival. The analysis (`livekit_test_harness::audio_analysis`) is the same on both
 //! sides: 20 ms windows, FFT peak per window, silence below -40 dBFS.
 
+#![cfg(feature = "audio")]
+
 mod common;
 
 use std::time::Duration;

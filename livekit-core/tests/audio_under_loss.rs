@@ -4,6 +4,8 @@
 //! server to subscriber) loses packets, signalling (TCP) does not. Needs root, `ip` and `nft`
 //! (Debian `iproute2` and `nftables`; `.ci/run` installs them); without them the test fails.
 
+#![cfg(feature = "audio")]
+
 mod common;
 
 use std::process::Command;

@@ -13,7 +13,8 @@ use tokio::time::MissedTickBehavior;
 
 use super::capture_queue::{Admission, CaptureQueue};
 use super::frame::AudioFrame;
-use super::send_pipeline::{AudioSendPipeline, EncodedAudio};
+use super::packets::EncodedAudio;
+use super::send_pipeline::AudioSendPipeline;
 use crate::error::{Error, Result};
 
 /// The pacing period: one 10 ms chunk per tick.

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::stream::Stream;
 use parking_lot::Mutex;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinHandle;
+
+use super::packets::RtpAudioPacket;
 use tokio::time::Instant;
 
 use super::frame::AudioFrame;
@@ -29,19 +30,6 @@ pub(crate) const FRAME_CAPACITY: usize = 50;
 /// runtime), it skips ahead instead of decoding the whole backlog at once.
 const MAX_CATCH_UP: Duration = Duration::from_secs(1);
 
-/// One received RTP packet of a remote audio track, as the engine hands it over.
-#[derive(Debug, Clone)]
-pub(crate) struct RtpAudioPacket {
-    /// RTP sequence number.
-    pub sequence: u16,
-    /// RTP timestamp (48 kHz clock for Opus).
-    pub timestamp: u32,
-    /// The Opus payload.
-    pub payload: Bytes,
-    /// When the packet arrived, on the tokio clock (`tokio::time::Instant::now().into_std()`,
-    /// which is `std::time::Instant::now()` outside paused-time tests).
-    pub arrival: std::time::Instant,
-}
 
 /// The decoded audio of a remote track: continuous 10 ms [`AudioFrame`]s at the sample rate
 /// and channel count asked for.

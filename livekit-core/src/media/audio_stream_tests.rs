@@ -2,7 +2,8 @@
 //! 20 ms through a broadcast channel, as the engine will.
 
 use super::*;
-use crate::media::send_pipeline::{AudioSendPipeline, EncodedAudio};
+use crate::media::send_pipeline::AudioSendPipeline;
+use crate::media::EncodedAudio;
 use crate::media::test_support::{detect_tone, sine};
 use futures_util::StreamExt;
 

@@ -15,6 +15,7 @@ mod audio_level;
 mod capture_queue;
 mod frame;
 mod jitter_buffer;
+mod packets;
 mod resampler;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -29,20 +30,21 @@ mod opus_codec;
 mod receive_pipeline;
 #[cfg(feature = "audio")]
 mod send_pipeline;
+#[cfg(not(feature = "audio"))]
+mod without_audio;
 
 #[cfg(feature = "audio")]
 pub use audio_source::AudioSource;
 #[cfg(feature = "audio")]
 pub use audio_stream::AudioStream;
+pub(crate) use packets::{EncodedAudio, RtpAudioPacket};
+#[cfg(not(feature = "audio"))]
+pub use without_audio::{AudioSource, AudioStream};
 pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
-// What the engine will use; unused until it is wired.
-#[cfg(feature = "audio")]
-#[allow(unused_imports)]
-pub(crate) use audio_stream::RtpAudioPacket;
 #[cfg(feature = "audio")]
 #[allow(unused_imports)]
 pub(crate) use receive_pipeline::AudioReceivePipeline;
 #[cfg(feature = "audio")]
 #[allow(unused_imports)]
-pub(crate) use send_pipeline::{AudioSendPipeline, EncodedAudio};
+pub(crate) use send_pipeline::AudioSendPipeline;

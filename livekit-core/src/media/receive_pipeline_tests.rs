@@ -3,7 +3,8 @@
 //! decoder and the resampler, and must come out as the same tone, continuous.
 
 use super::*;
-use crate::media::send_pipeline::{AudioSendPipeline, EncodedAudio};
+use crate::media::send_pipeline::AudioSendPipeline;
+use crate::media::EncodedAudio;
 use crate::media::test_support::{detect_tone, sine, Tone};
 
 struct Run {

@@ -2,26 +2,14 @@
 //! out, each with its RTP timestamp step and RFC 6464 level. Packetizing into RTP and the header
 //! extension are the engine's job.
 
-use bytes::Bytes;
+
+use super::packets::EncodedAudio;
 
 use super::audio_level::audio_level;
 use super::frame::samples_per_10ms;
 use super::opus_codec::{OpusEncoder, OpusEncoderConfig, FRAME_SAMPLES, OPUS_SAMPLE_RATE};
 use super::resampler::AudioResampler;
 use crate::error::{Error, Result};
-
-/// One encoded 20 ms packet, ready for RTP.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EncodedAudio {
-    /// The Opus packet (RTP payload).
-    pub payload: Bytes,
-    /// How far this packet moves the RTP timestamp (48 kHz clock): 960 for 20 ms.
-    pub rtp_timestamp_step: u32,
-    /// RFC 6464 level, -dBov: 0 loudest ..= 127 silence.
-    pub audio_level: u8,
-    /// The voice-activity bit of the same extension.
-    pub voice_activity: bool,
-}
 
 /// Resamples, buffers to 20 ms and encodes.
 #[derive(Debug)]

@@ -1,0 +1,31 @@
+//! The packets that cross between `media/` and the engine: encoded audio going out, RTP
+//! payloads coming in. Plain data, present with or without the `audio` feature.
+
+use bytes::Bytes;
+
+/// One encoded 20 ms packet, ready for RTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EncodedAudio {
+    /// The Opus packet (RTP payload).
+    pub payload: Bytes,
+    /// How far this packet moves the RTP timestamp (48 kHz clock): 960 for 20 ms.
+    pub rtp_timestamp_step: u32,
+    /// RFC 6464 level, -dBov: 0 loudest ..= 127 silence.
+    pub audio_level: u8,
+    /// The voice-activity bit of the same extension.
+    pub voice_activity: bool,
+}
+
+/// One received RTP packet of a remote audio track, as the engine hands it over.
+#[derive(Debug, Clone)]
+pub(crate) struct RtpAudioPacket {
+    /// RTP sequence number.
+    pub sequence: u16,
+    /// RTP timestamp (48 kHz clock for Opus).
+    pub timestamp: u32,
+    /// The Opus payload.
+    pub payload: Bytes,
+    /// When the packet arrived, on the tokio clock (`tokio::time::Instant::now().into_std()`,
+    /// which is `std::time::Instant::now()` outside paused-time tests).
+    pub arrival: std::time::Instant,
+}

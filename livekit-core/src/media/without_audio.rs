@@ -1,0 +1,78 @@
+//! Built without the `audio` feature (no Opus, so no C library to build): the audio types
+//! exist with the same API, and making one fails with an error that says why. Rooms, data,
+//! streams and RPC work as usual; remote audio tracks are announced but cannot be decoded.
+
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc};
+
+use super::{AudioFrame, EncodedAudio, RtpAudioPacket};
+use crate::error::{Error, Result};
+
+fn unavailable() -> Error {
+    Error::InvalidArgument("audio needs livekit-core built with the `audio` feature (Opus)".into())
+}
+
+/// Stand-in for the audio source of builds with the `audio` feature; `new` always fails.
+#[derive(Clone, Debug)]
+pub struct AudioSource {
+    num_channels: u32,
+}
+
+impl AudioSource {
+    /// Fails: this build has no Opus encoder.
+    pub fn new(_sample_rate: u32, _num_channels: u32, _queue_ms: u32) -> Result<AudioSource> {
+        Err(unavailable())
+    }
+
+    /// The channel count given to `new`.
+    pub fn num_channels(&self) -> u32 {
+        self.num_channels
+    }
+
+    /// Fails: this build has no Opus encoder.
+    pub async fn capture_frame(&self, _frame: &AudioFrame) -> Result<()> {
+        Err(unavailable())
+    }
+
+    /// Nothing is ever queued.
+    pub fn queued_duration(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    /// Nothing is ever queued.
+    pub fn clear_queue(&self) {}
+
+    /// Nothing is ever queued.
+    pub async fn wait_for_playout(&self) {}
+
+    /// Nothing to close.
+    pub fn close(&self) {}
+
+    pub(crate) fn attach(&self) -> mpsc::Receiver<EncodedAudio> {
+        mpsc::channel(1).1
+    }
+
+    pub(crate) fn detach(&self) {}
+}
+
+/// Stand-in for the audio stream of builds with the `audio` feature; making one always fails.
+#[derive(Debug)]
+pub struct AudioStream {
+    _private: (),
+}
+
+impl AudioStream {
+    pub(crate) fn from_packets(
+        _packets: broadcast::Receiver<RtpAudioPacket>,
+        _sample_rate: u32,
+        _num_channels: u32,
+    ) -> Result<AudioStream> {
+        Err(unavailable())
+    }
+
+    /// Never yields a frame.
+    pub async fn recv(&mut self) -> Option<AudioFrame> {
+        None
+    }
+}
