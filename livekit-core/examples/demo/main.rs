@@ -1,5 +1,8 @@
 //! The demo: a local livekit-server and three participants of ours that share state and
-//! messages, printing what each of them sees. Run it with `make demo`.
+//! messages, printing what each of them sees, then a voice round (`voice.rs`). Run it with
+//! `make demo`.
+
+mod voice;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -8,9 +11,9 @@ use futures_util::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use livekit_core::api::{AccessToken, VideoGrants};
 use livekit_core::data::{ByteStreamReader, SendByteOptions, StreamProgressCallback, StreamReader};
-use livekit_core::{DataOptions, Participant, Room, RoomEvent, RoomOptions};
+use livekit_core::{DataOptions, Participant, Room, RoomEvent, RoomOptions, TrackPublication};
 use livekit_test_harness::TestServer;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 const ROOM: &str = "demo";
 
@@ -20,12 +23,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = TestServer::start()?;
     println!("server at {}\n", server.url());
 
-    let mut rooms = Vec::new();
+    let (mut rooms, mut taps) = (Vec::new(), Vec::new());
     for name in ["alice", "bob", "carol"] {
         let (room, events) = Room::connect(&server.url(), &token(&server, name)?, RoomOptions::default()).await?;
         println!("{name} joined room {:?} ({})", room.name(), room.sid());
-        tokio::spawn(print_events(name, events));
+        // Each event is printed, then passed on for the voice round to wait on.
+        let (tap, tapped) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(print_events(name, events, tap));
         rooms.push(room);
+        taps.push(tapped);
     }
     let [alice, bob, carol] = [&rooms[0], &rooms[1], &rooms[2]];
 
@@ -60,6 +66,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     step("alice sends a file to bob and carol");
     send_file_with_progress(alice, &[bob, carol]).await?;
+
+    let [_, bob_events, carol_events] = &mut taps[..] else { unreachable!("three participants") };
+    voice::round(alice, bob_events, carol_events).await?;
+
     step("everyone leaves");
     for room in &rooms {
         room.disconnect().await?;
@@ -154,6 +164,7 @@ fn token(server: &TestServer, identity: &str) -> Result<String, livekit_core::ap
     let grants = VideoGrants {
         room_join: true,
         room: ROOM.into(),
+        can_publish: Some(true),
         can_publish_data: Some(true),
         can_subscribe: Some(true),
         can_update_own_metadata: Some(true),
@@ -173,7 +184,7 @@ async fn wait_until_all_known(rooms: &[Room]) {
     }
 }
 
-fn step(what: &str) {
+pub(crate) fn step(what: &str) {
     println!("\n== {what}");
 }
 
@@ -185,33 +196,69 @@ fn who(participant: &Participant) -> String {
     }
 }
 
-/// Prints one participant's view of the room, one line an event.
-async fn print_events(me: &'static str, mut events: UnboundedReceiver<RoomEvent>) {
+/// Prints one participant's view of the room, one line an event (who speaks: bob's view only,
+/// when the list changes), and passes each event on to `tap`.
+async fn print_events(me: &'static str, mut events: UnboundedReceiver<RoomEvent>, tap: UnboundedSender<RoomEvent>) {
+    let mut speaking = Vec::new();
     while let Some(event) = events.recv().await {
-        let line = match event {
-            RoomEvent::Connected => "connected".to_string(),
-            RoomEvent::ParticipantConnected(p) => format!("{} joined", p.identity()),
-            RoomEvent::ParticipantDisconnected(p) => format!("{} left", p.identity()),
-            RoomEvent::ParticipantAttributesChanged { participant, changed_attributes } => {
-                let mut changed: Vec<_> = changed_attributes.into_iter().collect();
-                changed.sort();
-                format!("{} attributes changed: {changed:?}", who(&participant))
+        if let Some(line) = describe(me, &event, &mut speaking) {
+            println!("  [{me:>5}] {line}");
+        }
+        let _ = tap.send(event);
+    }
+}
+
+fn describe(me: &str, event: &RoomEvent, speaking: &mut Vec<String>) -> Option<String> {
+    let line = match event {
+        RoomEvent::Connected => "connected".to_string(),
+        RoomEvent::ParticipantConnected(p) => format!("{} joined", p.identity()),
+        RoomEvent::ParticipantDisconnected(p) => format!("{} left", p.identity()),
+        RoomEvent::ParticipantAttributesChanged { participant, changed_attributes } => {
+            let mut changed: Vec<_> = changed_attributes.iter().collect();
+            changed.sort();
+            format!("{} attributes changed: {changed:?}", who(participant))
+        }
+        RoomEvent::ParticipantMetadataChanged { participant, old_metadata, metadata } => {
+            format!("{} metadata {old_metadata:?} -> {metadata:?}", who(participant))
+        }
+        RoomEvent::ParticipantNameChanged { participant, old_name, name } => {
+            format!("{} renamed {old_name:?} -> {name:?}", who(participant))
+        }
+        RoomEvent::DataReceived { payload, topic, kind, sender_identity, .. } => format!(
+            "{kind:?} message on {:?} from {}: {}",
+            topic.clone().unwrap_or_default(),
+            sender_identity.clone().unwrap_or_else(|| "the server".into()),
+            String::from_utf8_lossy(payload)
+        ),
+        RoomEvent::LocalTrackPublished { publication, .. } => {
+            format!("published {:?} ({:?})", publication.name(), publication.source())
+        }
+        RoomEvent::TrackSubscribed { publication, participant, .. } => {
+            format!("subscribed to {}'s {:?}", participant.identity(), publication.name())
+        }
+        RoomEvent::TrackMuted { participant, publication } => {
+            format!("{} muted {:?}", who(participant), track_name(publication))
+        }
+        RoomEvent::TrackUnmuted { participant, publication } => {
+            format!("{} unmuted {:?}", who(participant), track_name(publication))
+        }
+        RoomEvent::ActiveSpeakersChanged { speakers } if me == "bob" => {
+            let now: Vec<String> = speakers.iter().map(who).collect();
+            if now == *speaking {
+                return None;
             }
-            RoomEvent::ParticipantMetadataChanged { participant, old_metadata, metadata } => {
-                format!("{} metadata {old_metadata:?} -> {metadata:?}", who(&participant))
-            }
-            RoomEvent::ParticipantNameChanged { participant, old_name, name } => {
-                format!("{} renamed {old_name:?} -> {name:?}", who(&participant))
-            }
-            RoomEvent::DataReceived { payload, topic, kind, sender_identity, .. } => format!(
-                "{kind:?} message on {:?} from {}: {}",
-                topic.unwrap_or_default(),
-                sender_identity.unwrap_or_else(|| "the server".into()),
-                String::from_utf8_lossy(&payload)
-            ),
-            RoomEvent::Disconnected { reason } => format!("disconnected ({reason:?})"),
-            _ => continue,
-        };
-        println!("  [{me:>5}] {line}");
+            *speaking = now;
+            format!("speakers: [{}]", speaking.join(", "))
+        }
+        RoomEvent::Disconnected { reason } => format!("disconnected ({reason:?})"),
+        _ => return None,
+    };
+    Some(line)
+}
+
+fn track_name(publication: &TrackPublication) -> String {
+    match publication {
+        TrackPublication::Local(publication) => publication.name(),
+        TrackPublication::Remote(publication) => publication.name(),
     }
 }
