@@ -5,7 +5,8 @@ FFI_LIB := $(CURDIR)/target/debug/liblivekit_ffi.so
 
 .PHONY: demo test test-rust test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench stack-probe fmt
 
-## A local livekit-server and three participants sharing state and messages.
+## A local livekit-server and three participants sharing state and messages, then a voice round
+## (a melody from a WAV file, active speakers, mute; what bob heard goes to target/demo-audio/).
 demo: server
 	$(CARGO) run -q -p livekit-core --example demo
 
