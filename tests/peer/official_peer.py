@@ -39,6 +39,7 @@ try:
     from livekit.rtc._proto.participant_pb2 import DisconnectReason
     from livekit.rtc._proto.room_pb2 import DataPacketKind
     from official_peer_streams import StreamCommands
+    from peer_handlers import safe
     from official_peer_media import MediaCommands
 except Exception as exc:  # ImportError, or a broken native library
     send({"type": "fatal", "error": f"cannot import the LiveKit SDK: {exc!r}; "
@@ -61,17 +62,6 @@ def reason_name(reason):
         return DisconnectReason.Name(reason)
     except Exception:
         return str(reason)
-
-
-def safe(handler):
-    """An event handler whose exceptions are logged, never raised into the SDK."""
-    def wrapper(*args):
-        try:
-            handler(*args)
-        except Exception:
-            log.exception("event handler %s failed", handler.__name__)
-    wrapper.__name__ = handler.__name__
-    return wrapper
 
 
 class Peer(StreamCommands, MediaCommands):

@@ -79,6 +79,7 @@ import time
 import numpy as np
 
 from livekit import rtc
+from peer_handlers import safe
 
 log = logging.getLogger("official_peer")
 
@@ -234,16 +235,6 @@ def pub_fields(pub):
             "kind": rtc.TrackKind.Name(pub.kind), "source": rtc.TrackSource.Name(pub.source)}
 
 
-def safe_handler(handler):
-    def wrapper(*args):
-        try:
-            handler(*args)
-        except Exception:
-            log.exception("event handler %s failed", handler.__name__)
-    wrapper.__name__ = handler.__name__
-    return wrapper
-
-
 class Feeder:
     """Keeps one AudioSource fed: queued programs, else silence, 10 ms frames by default."""
 
@@ -349,58 +340,58 @@ class MediaCommands:
     def _install_media_handlers(self):
         room, emit = self.room, self.emit
 
-        @safe_handler
+        @safe
         def track_published(pub, p):
             emit({"type": "track_published", "identity": p.identity, **pub_fields(pub),
                   "muted": pub.muted})
 
-        @safe_handler
+        @safe
         def track_unpublished(pub, p):
             emit({"type": "track_unpublished", "identity": p.identity, "track_sid": pub.sid})
 
-        @safe_handler
+        @safe
         def track_subscribed(track, pub, p):
             self._subscriptions.set()
             emit({"type": "track_subscribed", "identity": p.identity, "track_sid": pub.sid,
                   "kind": rtc.TrackKind.Name(pub.kind)})
 
-        @safe_handler
+        @safe
         def track_unsubscribed(track, pub, p):
             emit({"type": "track_unsubscribed", "identity": p.identity, "track_sid": pub.sid})
 
-        @safe_handler
+        @safe
         def track_subscription_failed(p, track_sid, error):
             emit({"type": "track_subscription_failed", "identity": p.identity,
                   "track_sid": track_sid, "error": str(error)})
 
-        @safe_handler
+        @safe
         def track_muted(p, pub):
             emit({"type": "track_muted", "identity": p.identity, "track_sid": pub.sid})
 
-        @safe_handler
+        @safe
         def track_unmuted(p, pub):
             emit({"type": "track_unmuted", "identity": p.identity, "track_sid": pub.sid})
 
-        @safe_handler
+        @safe
         def local_track_published(pub, track):
             emit({"type": "local_track_published",
                   "identity": room.local_participant.identity, **pub_fields(pub)})
 
-        @safe_handler
+        @safe
         def local_track_unpublished(pub):
             emit({"type": "local_track_unpublished",
                   "identity": room.local_participant.identity, "track_sid": pub.sid})
 
-        @safe_handler
+        @safe
         def local_track_subscribed(track):
             emit({"type": "local_track_subscribed",
                   "identity": room.local_participant.identity, "track_sid": track.sid})
 
-        @safe_handler
+        @safe
         def active_speakers_changed(speakers):
             emit({"type": "active_speakers_changed", "identities": [s.identity for s in speakers]})
 
-        @safe_handler
+        @safe
         def connection_quality_changed(p, quality):
             try:
                 name = rtc.ConnectionQuality(quality).name
@@ -409,7 +400,7 @@ class MediaCommands:
             emit({"type": "connection_quality_changed",
                   "identity": p.identity if p is not None else None, "quality": name})
 
-        @safe_handler
+        @safe
         def participant_permissions_changed(p, perm):
             emit({"type": "participant_permissions_changed", "identity": p.identity,
                   "can_subscribe": perm.can_subscribe, "can_publish": perm.can_publish,
