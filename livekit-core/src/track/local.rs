@@ -32,8 +32,11 @@ pub(crate) struct LocalAudioInner {
     pub source: AudioSource,
     pub muted: watch::Sender<bool>,
     /// Set while published: told about mute changes so the server and the room hear of them.
-    pub on_mute: Mutex<Option<Box<dyn Fn(bool) + Send + Sync>>>,
+    pub on_mute: Mutex<Option<MuteHook>>,
 }
+
+/// Told the new muted state when it changes.
+pub(crate) type MuteHook = Box<dyn Fn(bool) + Send + Sync>;
 
 impl LocalAudioTrack {
     /// A track named `name` (what others see) carrying what `source` captures.
