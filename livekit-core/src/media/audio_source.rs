@@ -70,6 +70,8 @@ struct State {
     pipeline: Option<AudioSendPipeline>,
     pacing: Option<JoinHandle<()>>,
     sink: Option<mpsc::Sender<EncodedAudio>>,
+    /// A bitrate for the pacing task to apply at its next tick.
+    new_bitrate: Option<i32>,
     closed: bool,
 }
 
@@ -84,7 +86,14 @@ impl AudioSource {
             inner: Arc::new(Inner {
                 sample_rate,
                 num_channels,
-                state: Mutex::new(State { queue, pipeline: Some(pipeline), pacing: None, sink: None, closed: false }),
+                state: Mutex::new(State {
+                    queue,
+                    pipeline: Some(pipeline),
+                    pacing: None,
+                    sink: None,
+                    new_bitrate: None,
+                    closed: false,
+                }),
                 changed: Notify::new(),
                 capture_turn: tokio::sync::Mutex::new(()),
             }),
@@ -178,6 +187,17 @@ impl AudioSource {
         rx
     }
 
+    /// Sets the Opus bitrate (bits per second, 6000..=510000) from the next packet on.
+    pub(crate) fn set_bitrate(&self, bitrate_bps: u32) -> Result<()> {
+        if !(6_000..=510_000).contains(&bitrate_bps) {
+            return Err(Error::InvalidArgument(format!(
+                "an audio bitrate of {bitrate_bps} bps is outside Opus's 6000..=510000"
+            )));
+        }
+        self.inner.state.lock().new_bitrate = Some(bitrate_bps as i32);
+        Ok(())
+    }
+
     /// Stops routing packets; pacing goes on so captures still complete.
     pub(crate) fn detach(&self) {
         self.inner.state.lock().sink = None;
@@ -237,6 +257,11 @@ async fn pace(source: Weak<Inner>, mut pipeline: AudioSendPipeline) {
             let mut state = inner.state.lock();
             if state.closed {
                 return;
+            }
+            if let Some(bitrate) = state.new_bitrate.take() {
+                if let Err(err) = pipeline.set_bitrate(bitrate) {
+                    log::warn!("audio source: bitrate {bitrate} refused: {err}");
+                }
             }
             (state.queue.tick(), state.sink.clone())
         };

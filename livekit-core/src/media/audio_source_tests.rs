@@ -161,3 +161,26 @@ async fn frames_of_441_and_512_samples_at_44_1_khz_play_continuously() {
     stream_in_frames_of(44_100, 1, 441, 400).await;
     stream_in_frames_of(44_100, 2, 512, 400).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_new_bitrate_changes_the_packet_size_and_bad_ones_are_refused() {
+    let source = AudioSource::new(48_000, 1, 100).unwrap();
+    let mut packets = source.attach();
+    let mean_size = |packets: &mut mpsc::Receiver<EncodedAudio>| {
+        let mut sizes = Vec::new();
+        while let Ok(packet) = packets.try_recv() {
+            sizes.push(packet.payload.len());
+        }
+        sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64
+    };
+    source.capture_frame(&tone(500)).await.unwrap();
+    source.wait_for_playout().await;
+    let default_size = mean_size(&mut packets);
+    source.set_bitrate(12_000).unwrap();
+    source.capture_frame(&tone(500)).await.unwrap();
+    source.wait_for_playout().await;
+    let low_size = mean_size(&mut packets);
+    assert!(low_size < default_size * 0.6, "12 kbps packets ({low_size} B) against the default ({default_size} B)");
+    assert!(matches!(source.set_bitrate(1_000), Err(Error::InvalidArgument(_))));
+    assert!(matches!(source.set_bitrate(600_000), Err(Error::InvalidArgument(_))));
+}

@@ -30,7 +30,6 @@ pub(crate) const FRAME_CAPACITY: usize = 50;
 /// runtime), it skips ahead instead of decoding the whole backlog at once.
 const MAX_CATCH_UP: Duration = Duration::from_secs(1);
 
-
 /// The decoded audio of a remote track: continuous 10 ms [`AudioFrame`]s at the sample rate
 /// and channel count asked for.
 ///

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::media::send_pipeline::AudioSendPipeline;
-use crate::media::EncodedAudio;
 use crate::media::test_support::{detect_tone, sine};
+use crate::media::EncodedAudio;
 use futures_util::StreamExt;
 
 /// 20 ms Opus packets of a 440 Hz tone captured at 48 kHz mono.

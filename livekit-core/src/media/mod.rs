@@ -37,10 +37,10 @@ mod without_audio;
 pub use audio_source::AudioSource;
 #[cfg(feature = "audio")]
 pub use audio_stream::AudioStream;
+pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 pub(crate) use packets::{EncodedAudio, RtpAudioPacket};
 #[cfg(not(feature = "audio"))]
 pub use without_audio::{AudioSource, AudioStream};
-pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
 #[cfg(feature = "audio")]
 #[allow(unused_imports)]

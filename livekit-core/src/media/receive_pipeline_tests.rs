@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::media::send_pipeline::AudioSendPipeline;
-use crate::media::EncodedAudio;
 use crate::media::test_support::{detect_tone, sine, Tone};
+use crate::media::EncodedAudio;
 
 struct Run {
     frames: Vec<AudioFrame>,

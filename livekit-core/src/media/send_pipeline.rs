@@ -2,7 +2,6 @@
 //! out, each with its RTP timestamp step and RFC 6464 level. Packetizing into RTP and the header
 //! extension are the engine's job.
 
-
 use super::packets::EncodedAudio;
 
 use super::audio_level::audio_level;

@@ -54,6 +54,10 @@ impl AudioSource {
     }
 
     pub(crate) fn detach(&self) {}
+
+    pub(crate) fn set_bitrate(&self, _bitrate_bps: u32) -> Result<()> {
+        Err(unavailable())
+    }
 }
 
 /// Stand-in for the audio stream of builds with the `audio` feature; making one always fails.

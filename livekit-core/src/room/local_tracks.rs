@@ -50,6 +50,9 @@ impl LocalParticipant {
         if options.stereo && audio.source().num_channels() != 2 {
             return Err(Error::InvalidArgument("stereo needs a source with two channels".into()));
         }
+        if let Some(bitrate) = options.audio_bitrate {
+            audio.source().set_bitrate(bitrate)?;
+        }
         let cid = new_cid();
         let request = proto::AddTrackRequest {
             cid: cid.clone(),

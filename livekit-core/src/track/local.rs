@@ -121,10 +121,12 @@ pub struct TrackPublishOptions {
     pub source: TrackSource,
     /// Ask subscribers' decoders for stereo (the source must have two channels).
     pub stereo: bool,
+    /// Opus bitrate in bits per second (6000..=510000); `None` keeps the encoder's default.
+    pub audio_bitrate: Option<u32>,
 }
 
 impl Default for TrackPublishOptions {
     fn default() -> Self {
-        Self { source: TrackSource::Microphone, stereo: false }
+        Self { source: TrackSource::Microphone, stereo: false, audio_bitrate: None }
     }
 }
