@@ -3,14 +3,19 @@
 
 use std::time::Duration;
 
+/// The result of the core's fallible calls: `Error` unless another error type is named.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Why a call of the core failed.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
     /// The token was refused (bad signature, expired, other room, missing grant to join).
     #[error("unauthorized: {reason}")]
-    Unauthorized { reason: String },
+    Unauthorized {
+        /// Why: the server's message, or what is wrong with the token.
+        reason: String,
+    },
 
     /// The token lacks a grant the call needs; the message names the grant.
     #[error("not allowed: {0}")]
@@ -18,7 +23,14 @@ pub enum Error {
 
     /// A value is larger than the server or the protocol accepts.
     #[error("{what} is {actual} bytes, over the limit of {limit} bytes")]
-    LimitExceeded { what: String, limit: usize, actual: usize },
+    LimitExceeded {
+        /// What was too large (the payload, the attributes...).
+        what: String,
+        /// The largest size accepted, in bytes.
+        limit: usize,
+        /// The size given, in bytes.
+        actual: usize,
+    },
 
     /// The caller passed something malformed (URL, identity, empty key...).
     #[error("invalid argument: {0}")]
@@ -30,7 +42,12 @@ pub enum Error {
 
     /// An operation did not finish in time.
     #[error("{what} timed out after {after:?}")]
-    Timeout { what: String, after: Duration },
+    Timeout {
+        /// What was being waited for.
+        what: String,
+        /// How long it was waited for.
+        after: Duration,
+    },
 
     /// The room is disconnected: the call came after `disconnect()` or after the server closed it.
     #[error("the room is disconnected")]

@@ -13,29 +13,36 @@ pub const MAX_DATA_PAYLOAD: usize = 15 * 1024;
 /// Longest identity the server accepts (its default `max_participant_identity_length`).
 pub const MAX_IDENTITY_LENGTH: usize = 256;
 
+/// How `LocalParticipant::publish_data` sends a packet. The default is lossy, with no topic,
+/// to everyone.
 #[derive(Clone, Debug, Default)]
 pub struct DataOptions {
     /// Reliable (ordered, retransmitted) or lossy (unordered, no retransmission).
     pub reliable: bool,
+    /// A topic receivers can tell packets apart by (`RoomEvent::DataReceived::topic`).
     pub topic: Option<String>,
     /// Empty: everyone in the room. Identities not in the room are dropped by the server.
     pub destination_identities: Vec<String>,
 }
 
 impl DataOptions {
+    /// Reliable delivery, no topic, to everyone.
     pub fn reliable() -> Self {
         Self { reliable: true, ..Default::default() }
     }
 
+    /// Lossy delivery, no topic, to everyone (the same as `DataOptions::default()`).
     pub fn lossy() -> Self {
         Self::default()
     }
 
+    /// Sets the topic.
     pub fn with_topic(mut self, topic: impl Into<String>) -> Self {
         self.topic = Some(topic.into());
         self
     }
 
+    /// Sends only to these identities instead of everyone (replacing any set before).
     pub fn with_destinations<I: IntoIterator<Item = S>, S: Into<String>>(mut self, identities: I) -> Self {
         self.destination_identities = identities.into_iter().map(Into::into).collect();
         self

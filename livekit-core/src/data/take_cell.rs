@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+/// A value that exactly one holder can take; clones share it (see the module doc).
 pub struct TakeCell<T>(Arc<Mutex<Option<T>>>);
 
 impl<T> TakeCell<T> {
+    /// A cell holding `value`, not yet taken.
     pub fn new(value: T) -> Self {
         Self(Arc::new(Mutex::new(Some(value))))
     }

@@ -31,7 +31,9 @@ pub(crate) enum PeerRole {
 /// Reliable or lossy: the two data channels LiveKit uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DataPacketKind {
+    /// Ordered and retransmitted until delivered.
     Reliable,
+    /// Unordered and never retransmitted: a lost packet stays lost.
     Lossy,
 }
 

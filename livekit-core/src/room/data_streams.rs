@@ -72,6 +72,9 @@ impl Room {
         self.inner.streams.register_byte_handler(topic, Arc::new(handler))
     }
 
+    /// Text streams on `topic` are handed to `handler` with the sender's identity, in the order
+    /// the sender opened them. Without a handler they come as `TextStreamOpened` events. Fails
+    /// with `InvalidArgument` when the topic already has a text handler or is reserved for RPC.
     pub fn register_text_stream_handler(
         &self,
         topic: &str,
@@ -80,10 +83,12 @@ impl Room {
         self.inner.streams.register_text_handler(topic, Arc::new(handler))
     }
 
+    /// Removes the byte stream handler of `topic`; later streams on it come as events again.
     pub fn unregister_byte_stream_handler(&self, topic: &str) {
         self.inner.streams.unregister_byte_handler(topic);
     }
 
+    /// Removes the text stream handler of `topic`; later streams on it come as events again.
     pub fn unregister_text_stream_handler(&self, topic: &str) {
         self.inner.streams.unregister_text_handler(topic);
     }

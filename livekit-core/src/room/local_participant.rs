@@ -14,13 +14,20 @@ use crate::data::{self, DataOptions};
 use crate::error::{Error, Result};
 
 /// The server's default limits (`limit` config); a server may be configured otherwise.
+/// The server enforces them; the client only names them in `Error::LimitExceeded`.
+///
+/// Attributes: the keys and values of one `set_attributes` call, in bytes.
 pub const MAX_ATTRIBUTES_SIZE: usize = 64 * 1024;
+/// The server's default limit on a participant's metadata, in bytes (see `MAX_ATTRIBUTES_SIZE`).
 pub const MAX_METADATA_SIZE: usize = 512 * 1024;
+/// The server's default limit on a participant's name, in bytes (see `MAX_ATTRIBUTES_SIZE`).
 pub const MAX_NAME_LENGTH: usize = 256;
 
 /// How long we wait for the server to echo an applied change back to us.
 pub(crate) const ECHO_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Ourselves in the room (`Room::local_participant`): our state, and the calls that change it,
+/// publish tracks and send data. Cheap to clone; clones share state.
 #[derive(Clone)]
 pub struct LocalParticipant {
     pub(crate) state: SharedState,

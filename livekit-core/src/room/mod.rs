@@ -36,6 +36,7 @@ pub use rpc::RpcHandlerFuture;
 /// How long a signalling request (attributes, metadata, name) may wait for the server's answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Options for `Room::connect`. The default subscribes automatically and allows 15 s to join.
 #[derive(Clone, Debug)]
 pub struct RoomOptions {
     /// Subscribe to every published track automatically. When false, choose tracks with
@@ -172,18 +173,22 @@ impl Room {
         rx
     }
 
+    /// The server's id of the room (`RM_...`), as the server gave it when we joined.
     pub fn sid(&self) -> String {
         self.inner.info.read().sid.clone()
     }
 
+    /// The room's name.
     pub fn name(&self) -> String {
         self.inner.info.read().name.clone()
     }
 
+    /// The room's metadata, as the server last reported it (see `RoomMetadataChanged`).
     pub fn metadata(&self) -> String {
         self.inner.info.read().metadata.clone()
     }
 
+    /// Ourselves in the room.
     pub fn local_participant(&self) -> LocalParticipant {
         self.inner.local.clone()
     }
@@ -193,6 +198,7 @@ impl Room {
         self.inner.remotes.read().clone()
     }
 
+    /// Whether the room is still joined.
     pub fn connection_state(&self) -> ConnectionState {
         *self.inner.state.borrow()
     }

@@ -16,24 +16,31 @@ pub(crate) type SharedState = Arc<RwLock<ParticipantState>>;
 /// Read accessors common to local and remote participants.
 macro_rules! participant_accessors {
     () => {
+        /// The server's id of this session of the participant (`PA_...`); a rejoin gets a new one.
         pub fn sid(&self) -> String {
             self.state.read().sid.clone()
         }
+        /// The participant's identity, from its token; unique in the room.
         pub fn identity(&self) -> String {
             self.state.read().identity.clone()
         }
+        /// The participant's display name ("" if it has none).
         pub fn name(&self) -> String {
             self.state.read().name.clone()
         }
+        /// The participant's metadata, an application-defined string ("" if none).
         pub fn metadata(&self) -> String {
             self.state.read().metadata.clone()
         }
+        /// The participant's attributes: application-defined key-value pairs.
         pub fn attributes(&self) -> std::collections::HashMap<String, String> {
             self.state.read().attributes.clone()
         }
+        /// What kind of client the participant is (standard, agent, SIP, ingress...).
         pub fn kind(&self) -> $crate::room::ParticipantKind {
             self.state.read().kind
         }
+        /// What the participant may do, as the server last reported it (`None` if it did not).
         pub fn permissions(&self) -> Option<$crate::room::ParticipantPermissions> {
             self.state.read().permissions.clone()
         }
@@ -115,7 +122,9 @@ impl std::fmt::Debug for RemoteParticipant {
 /// Either kind of participant, as events carry them.
 #[derive(Clone, Debug)]
 pub enum Participant {
+    /// Ourselves.
     Local(LocalParticipant),
+    /// Another participant.
     Remote(RemoteParticipant),
 }
 
@@ -126,30 +135,39 @@ impl Participant {
             Participant::Remote(p) => &p.state,
         }
     }
+    /// The server's id of this session of the participant (`PA_...`); a rejoin gets a new one.
     pub fn sid(&self) -> String {
         self.state().read().sid.clone()
     }
+    /// The participant's identity, from its token; unique in the room.
     pub fn identity(&self) -> String {
         self.state().read().identity.clone()
     }
+    /// The participant's display name ("" if it has none).
     pub fn name(&self) -> String {
         self.state().read().name.clone()
     }
+    /// The participant's metadata, an application-defined string ("" if none).
     pub fn metadata(&self) -> String {
         self.state().read().metadata.clone()
     }
+    /// The participant's attributes: application-defined key-value pairs.
     pub fn attributes(&self) -> HashMap<String, String> {
         self.state().read().attributes.clone()
     }
+    /// What kind of client the participant is (standard, agent, SIP, ingress...).
     pub fn kind(&self) -> ParticipantKind {
         self.state().read().kind
     }
+    /// What the participant may do, as the server last reported it (`None` if it did not).
     pub fn permissions(&self) -> Option<ParticipantPermissions> {
         self.state().read().permissions.clone()
     }
+    /// When the participant joined, in milliseconds since the epoch (0 if unknown).
     pub fn joined_at_ms(&self) -> i64 {
         self.state().read().joined_at_ms
     }
+    /// The protocol version of the participant's client (what it supports).
     pub fn client_protocol(&self) -> i32 {
         self.state().read().client_protocol
     }
@@ -165,6 +183,7 @@ impl Participant {
     pub fn connection_quality(&self) -> ConnectionQuality {
         self.state().read().live.connection_quality
     }
+    /// Whether this is ourselves (`Participant::Local`).
     pub fn is_local(&self) -> bool {
         matches!(self, Participant::Local(_))
     }

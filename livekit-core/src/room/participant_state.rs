@@ -11,10 +11,15 @@ use crate::track::{ConnectionQuality, TrackPublicationInfo};
 /// What a participant may do, from its token's grants (as the server reports them).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ParticipantPermissions {
+    /// May subscribe to other participants' tracks.
     pub can_subscribe: bool,
+    /// May publish tracks.
     pub can_publish: bool,
+    /// May send data packets, streams and RPC.
     pub can_publish_data: bool,
+    /// May change its own name, metadata and attributes.
     pub can_update_metadata: bool,
+    /// Hidden from the other participants.
     pub hidden: bool,
 }
 
@@ -33,12 +38,18 @@ impl From<&proto::ParticipantPermission> for ParticipantPermissions {
 /// The kind of participant (a person, an agent, an ingress...).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ParticipantKind {
+    /// A regular client (also the kind reported when the server's kind is unknown).
     #[default]
     Standard,
+    /// A LiveKit Ingress, bringing an outside stream into the room.
     Ingress,
+    /// A LiveKit Egress, recording or streaming the room out.
     Egress,
+    /// A phone call, through LiveKit SIP.
     Sip,
+    /// An agent (LiveKit Agents).
     Agent,
+    /// A LiveKit connector, bridging another service into the room.
     Connector,
 }
 

@@ -130,6 +130,7 @@ impl LocalParticipant {
         }
     }
 
+    /// Removes the handler for `method`; later calls to it fail as unsupported (1400).
     pub fn unregister_rpc_method(&self, method: &str) {
         if let Some(room) = self.room.upgrade() {
             room.rpc_server.unregister_method(method);
