@@ -1,16 +1,20 @@
 //! livekit-bench: our client against the official LiveKit Python SDK on one local server.
 //!
 //! ```text
-//! livekit-bench [--quick] [--rounds N] [--only connect,rtt,throughput,memory,stream,rpc,bigfile]
+//! livekit-bench [--quick] [--rounds N]
+//!               [--only connect,rtt,throughput,memory,stream,rpc,bigfile,audio_latency,audio_cpu,audio_memory]
 //!               [--report PATH]
 //! livekit-bench hold <url> <key> <secret> <room> <count>
 //! livekit-bench send-file <url> <key> <secret> <room> <path>
+//! livekit-bench audio-cpu <url> <key> <secret> <room> <seconds>
+//! livekit-bench audio-sub <url> <key> <secret> <room> <count>
 //! ```
 //! The first form starts a server, measures both sides metric by metric (ours, then theirs,
 //! so a busy machine hurts both alike), prints a table and writes a markdown report.
-//! `hold` and `send-file` are our side of the two memory figures, each run as its own
-//! process like the Python one.
+//! `hold`, `send-file`, `audio-cpu` and `audio-sub` are our side of the figures taken in a
+//! process of their own, like the Python one.
 
+mod audio;
 mod bigfile;
 mod child;
 mod hold;
@@ -39,6 +43,12 @@ pub struct Plan {
     pub rpc_calls: usize,
     /// Bytes of the file whose sending must not grow the sender's memory much.
     pub bigfile_bytes: u64,
+    /// Tone bursts timed for the audio latency (after `audio::WARMUP_MARKS`).
+    pub marks: usize,
+    /// The CPU window of the process that publishes and subscribes one audio track.
+    pub cpu_seconds: u64,
+    /// Audio tracks the memory subscriber reads.
+    pub audio_tracks: usize,
 }
 
 impl Plan {
@@ -51,6 +61,9 @@ impl Plan {
         stream_bytes: 50 << 20,
         rpc_calls: 200,
         bigfile_bytes: 200 << 20,
+        marks: 20,
+        cpu_seconds: 30,
+        audio_tracks: 10,
     };
     /// For checking the bench itself works; its figures mean little.
     const QUICK: Plan = Plan {
@@ -62,6 +75,9 @@ impl Plan {
         stream_bytes: 5 << 20,
         rpc_calls: 50,
         bigfile_bytes: 20 << 20,
+        marks: 5,
+        cpu_seconds: 5,
+        audio_tracks: 3,
     };
 }
 
@@ -74,11 +90,24 @@ pub enum Group {
     Stream,
     Rpc,
     BigFile,
+    AudioLatency,
+    AudioCpu,
+    AudioMemory,
 }
 
 impl Group {
-    const ALL: [Group; 7] =
-        [Group::Connect, Group::Rtt, Group::Throughput, Group::Memory, Group::Stream, Group::Rpc, Group::BigFile];
+    const ALL: [Group; 10] = [
+        Group::Connect,
+        Group::Rtt,
+        Group::Throughput,
+        Group::Memory,
+        Group::Stream,
+        Group::Rpc,
+        Group::BigFile,
+        Group::AudioLatency,
+        Group::AudioCpu,
+        Group::AudioMemory,
+    ];
 
     /// The name on the command line, in room names and in the Python script's arguments.
     pub fn name(self) -> &'static str {
@@ -90,6 +119,9 @@ impl Group {
             Group::Stream => "stream",
             Group::Rpc => "rpc",
             Group::BigFile => "bigfile",
+            Group::AudioLatency => "audio_latency",
+            Group::AudioCpu => "audio_cpu",
+            Group::AudioMemory => "audio_memory",
         }
     }
 
@@ -102,7 +134,14 @@ impl Group {
             "stream" => Ok(Group::Stream),
             "rpc" => Ok(Group::Rpc),
             "bigfile" => Ok(Group::BigFile),
-            other => bail!("unknown metric {other:?}: use connect, rtt, throughput, memory, stream, rpc or bigfile"),
+            "audio_latency" => Ok(Group::AudioLatency),
+            "audio_cpu" => Ok(Group::AudioCpu),
+            "audio_memory" => Ok(Group::AudioMemory),
+            "audio" => bail!("use audio_latency,audio_cpu,audio_memory"),
+            other => bail!(
+                "unknown metric {other:?}: use connect, rtt, throughput, memory, stream, rpc, bigfile, \
+                 audio_latency, audio_cpu or audio_memory"
+            ),
         }
     }
 }
@@ -156,6 +195,8 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("hold") => return runtime.block_on(hold::run_holder(&args[1..])),
         Some("send-file") => return runtime.block_on(bigfile::run_sender(&args[1..])),
+        Some("audio-cpu") => return runtime.block_on(audio::run_cpu_peer(&args[1..])),
+        Some("audio-sub") => return runtime.block_on(audio::run_subscriber(&args[1..])),
         _ => {}
     }
     let options = Options::parse(&args)?;
@@ -230,6 +271,14 @@ async fn measure_theirs(
 ) -> anyhow::Result<Value> {
     match (group, file) {
         (Group::BigFile, Some(file)) => bigfile::measure(true, info, room, file).await,
+        (Group::AudioCpu, _) => {
+            let command = official::command("audio_cpu", info, room, &plan.cpu_seconds.to_string(), "0", None);
+            audio::cpu(info, room, command, "official_bench.py audio_cpu").await
+        }
+        (Group::AudioMemory, _) => {
+            let command = official::command("audio_memory", info, room, &plan.audio_tracks.to_string(), "0", None);
+            audio::memory(info, room, plan, command, "official_bench.py audio_memory").await
+        }
         _ => official::measure(group, info, room, plan, file).await,
     }
 }
@@ -250,5 +299,20 @@ async fn measure_ours(
         Group::Stream => streams::stream(info, room, file()?).await,
         Group::Rpc => streams::rpc(info, room, plan).await,
         Group::BigFile => bigfile::measure(false, info, room, file()?).await,
+        Group::AudioLatency => audio::latency(info, room, plan).await,
+        Group::AudioCpu => {
+            audio::cpu(info, room, our_command("audio-cpu", info, room, plan.cpu_seconds)?, "our audio-cpu").await
+        }
+        Group::AudioMemory => {
+            let command = our_command("audio-sub", info, room, plan.audio_tracks as u64)?;
+            audio::memory(info, room, plan, command, "our audio-sub").await
+        }
     }
+}
+
+/// `livekit-bench <subcommand> <url> <key> <secret> <room> <n>`: this binary as a child.
+fn our_command(subcommand: &str, info: &ServerInfo, room: &str, n: u64) -> anyhow::Result<tokio::process::Command> {
+    let mut command = tokio::process::Command::new(std::env::current_exe()?);
+    command.args([subcommand, &info.url, &info.key, &info.secret, room, &n.to_string()]);
+    Ok(command)
 }

@@ -33,6 +33,9 @@ pub async fn measure(
         Group::Memory => plan.participants,
         Group::Rpc => plan.rpc_calls,
         Group::Stream | Group::BigFile => 1,
+        Group::AudioLatency => plan.marks,
+        Group::AudioCpu => plan.cpu_seconds as usize,
+        Group::AudioMemory => plan.audio_tracks,
     };
     let path = file.map(|f| f.path().to_string_lossy().into_owned());
     let command = command(group.name(), info, room, &count.to_string(), &plan.size.to_string(), path.as_deref());

@@ -16,6 +16,10 @@ pub enum Metric {
     Stream,
     Rpc,
     BigFileGrowth,
+    AudioLatency,
+    AudioLatencyP95,
+    AudioCpu,
+    AudioMemory,
 }
 
 /// What a metric must meet: a bound on ours/theirs (at most or at least), or on ours alone.
@@ -25,13 +29,15 @@ enum Target {
     RatioAtLeast(f64),
     /// Ours below this, whatever theirs is; the worst round counts.
     Below(f64),
+    /// Shown beside another row's target, with no bound of its own.
+    None,
 }
 
 /// 50 MB (decimal) in MiB, the unit the memory rows use.
 const BIGFILE_LIMIT_MIB: f64 = 50e6 / 1048576.0;
 
 impl Metric {
-    const ALL: [Metric; 8] = [
+    const ALL: [Metric; 12] = [
         Metric::Connect,
         Metric::Rtt,
         Metric::Throughput,
@@ -40,6 +46,10 @@ impl Metric {
         Metric::Stream,
         Metric::Rpc,
         Metric::BigFileGrowth,
+        Metric::AudioLatency,
+        Metric::AudioLatencyP95,
+        Metric::AudioCpu,
+        Metric::AudioMemory,
     ];
 
     fn label(self) -> &'static str {
@@ -52,6 +62,10 @@ impl Metric {
             Metric::Stream => "byte stream, send_file to read by B (MiB/s)",
             Metric::Rpc => "RPC round trip, median (ms)",
             Metric::BigFileGrowth => "sender RSS growth while sending the big file (MiB)",
+            Metric::AudioLatency => "audio latency, capture to decoded frame, median (ms)",
+            Metric::AudioLatencyP95 => "audio latency, capture to decoded frame, p95 (ms)",
+            Metric::AudioCpu => "CPU of a process publishing + decoding one audio track (s per 30 s)",
+            Metric::AudioMemory => "RSS per subscribed audio track, read by an AudioStream (KiB)",
         }
     }
 
@@ -64,13 +78,17 @@ impl Metric {
             Metric::RssDelta | Metric::RssTotal => Target::RatioAtMost(0.25),
             Metric::Stream => Target::RatioAtLeast(1.5),
             Metric::BigFileGrowth => Target::Below(BIGFILE_LIMIT_MIB),
+            Metric::AudioLatency => Target::RatioAtMost(1.0),
+            Metric::AudioLatencyP95 => Target::None,
+            Metric::AudioCpu | Metric::AudioMemory => Target::RatioAtMost(0.5),
         }
     }
 
     fn format(self, value: f64) -> String {
         match self {
-            Metric::Connect | Metric::Rtt | Metric::Rpc => format!("{value:.2}"),
-            Metric::Throughput => format!("{value:.0}"),
+            Metric::Connect | Metric::Rtt | Metric::Rpc | Metric::AudioCpu => format!("{value:.2}"),
+            Metric::Throughput | Metric::AudioMemory => format!("{value:.0}"),
+            Metric::AudioLatency | Metric::AudioLatencyP95 => format!("{value:.1}"),
             Metric::RssDelta | Metric::RssTotal | Metric::Stream | Metric::BigFileGrowth => format!("{value:.1}"),
         }
     }
@@ -175,6 +193,50 @@ pub fn figures(group: Group, raw: &Value) -> anyhow::Result<Vec<Figure>> {
             );
             vec![Figure { metric: Metric::BigFileGrowth, value: mib(hwm.max(sampled) - baseline), detail }]
         }
+        Group::AudioLatency => {
+            let mut samples: Vec<f64> =
+                raw["samples_ms"].as_array().context("no samples_ms")?.iter().filter_map(Value::as_f64).collect();
+            anyhow::ensure!(!samples.is_empty(), "no latency samples in {raw}");
+            samples.sort_by(f64::total_cmp);
+            let detail = format!(
+                "n={}, {} marks missed, {} onsets detected; min {:.1}, p10 {:.1}, p90 {:.1}, max {:.1} ms",
+                samples.len(),
+                number("missed")?,
+                number("onsets")?,
+                samples[0],
+                percentile(&samples, 0.1),
+                percentile(&samples, 0.9),
+                samples[samples.len() - 1]
+            );
+            vec![
+                Figure { metric: Metric::AudioLatency, value: median(&samples), detail: detail.clone() },
+                Figure { metric: Metric::AudioLatencyP95, value: percentile(&samples, 0.95), detail },
+            ]
+        }
+        Group::AudioCpu => {
+            let (user, system, seconds) = (number("user")?, number("system")?, number("seconds")?);
+            let detail = format!(
+                "user {user:.2} s + system {system:.2} s over {seconds:.2} s ({:.1}% of one core); \
+                 {} frames decoded in the window; RSS at the end {:.1} MiB",
+                (user + system) / seconds * 100.0,
+                number("frames")?,
+                number("rss_kb")? / 1024.0
+            );
+            vec![Figure { metric: Metric::AudioCpu, value: user + system, detail }]
+        }
+        Group::AudioMemory => {
+            let tracks = number("tracks")?;
+            let (baseline, total) = (number("baseline_kb")?, number("total_kb")?);
+            let anon = number("anon_kb")? - number("baseline_anon_kb")?;
+            let detail = format!(
+                "{tracks} tracks: RSS before {:.1}, after {:.1} MiB (heap and stacks +{:.1} MiB), peak {:.1} MiB",
+                baseline / 1024.0,
+                total / 1024.0,
+                anon / 1024.0,
+                number("peak_kb")? / 1024.0
+            );
+            vec![Figure { metric: Metric::AudioMemory, value: (total - baseline) / tracks, detail }]
+        }
     })
 }
 
@@ -212,6 +274,7 @@ impl Row {
             Target::RatioAtMost(bound) => self.ratio() <= bound,
             Target::RatioAtLeast(bound) => self.ratio() >= bound,
             Target::Below(bound) => self.ours.iter().all(|&v| v < bound),
+            Target::None => true,
         }
     }
 
@@ -253,8 +316,13 @@ impl Summary {
                 Target::RatioAtMost(bound) => format!("<= {bound}x"),
                 Target::RatioAtLeast(bound) => format!(">= {bound}x"),
                 Target::Below(bound) => format!("ours < {bound:.1} MiB (50 MB), every round"),
+                Target::None => "(see the median)".into(),
             };
-            let verdict = if row.passes() { "pass" } else { "MISS" };
+            let verdict = match row.metric.target() {
+                Target::None => "-",
+                _ if row.passes() => "pass",
+                _ => "MISS",
+            };
             out += &format!(
                 "| {} | {} | {} | {:.3} | {target} | {verdict} |\n",
                 row.metric.label(),
@@ -276,7 +344,8 @@ impl Summary {
         out += &format!(
             "- Work per round: {} connects; {} echoes of {} B (after {WARMUP_ECHOES} warm-up ones); \
              {} messages of {} B one way; {} participants held; a {} MiB file streamed; {} RPC calls \
-             (after {WARMUP_ECHOES} warm-up ones); a {} MiB file sent by a sender process. Rounds: {}.\n\n",
+             (after {WARMUP_ECHOES} warm-up ones); a {} MiB file sent by a sender process; {} audio marks \
+             (after {} warm-up ones); {} s of audio CPU; {} subscribed audio tracks. Rounds: {}.\n\n",
             plan.connects,
             plan.echoes,
             plan.size,
@@ -286,6 +355,10 @@ impl Summary {
             plan.stream_bytes >> 20,
             plan.rpc_calls,
             plan.bigfile_bytes >> 20,
+            plan.marks,
+            crate::audio::WARMUP_MARKS,
+            plan.cpu_seconds,
+            plan.audio_tracks,
             rounds.len()
         );
         out += &self.table();
@@ -294,7 +367,8 @@ impl Summary {
         for (i, round) in rounds.iter().enumerate() {
             out += &format!("Round {}:\n\n", i + 1);
             for (side, figures) in [("ours", &round.ours), ("theirs", &round.theirs)] {
-                for figure in figures.iter().filter(|f| f.metric != Metric::RssTotal) {
+                for figure in figures.iter().filter(|f| !matches!(f.metric, Metric::RssTotal | Metric::AudioLatencyP95))
+                {
                     out += &format!("- {side}, {}: {}\n", figure.metric.label(), figure.detail);
                 }
             }
@@ -333,7 +407,25 @@ after A sees B in the room; timed around each `perform_rpc`.\n\
 reads every byte and then tells the sender, so the sender leaves only after that. Once the sender \
 sees the receiver, it reads VmRSS, resets VmHWM (`/proc/self/clear_refs`), sends, and reads \
 VmHWM after the receiver's note; growth is the larger of that peak and a 10 ms VmRSS sample, \
-minus the VmRSS before. Page cache used to read the file is not resident memory of the process.\n";
+minus the VmRSS before. Page cache used to read the file is not resident memory of the process.\n\
+- Audio (both sides alike): mono 48 kHz sources with a 100 ms capture queue, fed one 10 ms frame \
+per 10 ms on a fixed clock grid (a microphone's pace), each SDK's default publish options; \
+subscribers read `AudioStream`s of 48 kHz mono 10 ms frames.\n\
+- Audio latency: one process per side holds publisher A and subscriber B of the same SDK. A \
+sends silence, then every 500 ms a 100 ms 440 Hz burst at half scale; the mark is the monotonic \
+clock just before the capture call of the burst's first frame. B notes the clock when it reads \
+the first frame whose RMS reaches 5% of full scale after one below it. Each mark's latency is the \
+first such onset within 500 ms after it; the first two marks are warm-up.\n\
+- Audio CPU: the measured process (ours: `livekit-bench audio-cpu`; theirs: `official_bench.py \
+audio_cpu`) joins, publishes a continuous tone and reads the AudioStream of a tone track; once it \
+has read 1 s of frames, user+system CPU seconds of the whole process (/proc/self/stat) over the \
+window. The tone track it decodes comes from our client in the bench process for both sides, so \
+both decode the same Opus stream.\n\
+- Audio memory: the subscriber process (ours: `livekit-bench audio-sub`; theirs: \
+`official_bench.py audio_memory`) joins a room holding N publishers (our client, in the bench \
+process, the same for both sides), reads VmRSS once it sees them all, tells them to publish, \
+opens an AudioStream on each track and reads them all; once every stream has delivered 3 s, \
+VmRSS again. Figure: (after - before) / N.\n";
 
 /// Facts about the machine and builds that the report names.
 pub struct Machine {
