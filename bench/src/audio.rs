@@ -1,4 +1,4 @@
-//! The audio figures, mirrored step for step by `official_bench.py` (change both together):
+//! The audio figures, mirrored step for step by `official_bench_audio.py` (change both together):
 //!
 //! - latency: one process holds publisher A and subscriber B; A feeds 10 ms frames on a 10 ms
 //!   clock, silence with a 100 ms tone burst every 500 ms; B reads an `AudioStream` and notes
