@@ -1,14 +1,12 @@
 //! Audio under 5 % random UDP loss, both ways with the official Python SDK. The whole test
 //! (server, official peer, us) runs again inside a network namespace it creates, where
 //! nftables drops 5 % of UDP packets on input: every hop of the media (publisher to server,
-//! server to subscriber) loses packets, signalling (TCP) does not. Needs root, `ip` and `nft`
-//! (Debian `iproute2` and `nftables`; `.ci/run` installs them); without them the test fails.
+//! server to subscriber) loses packets, signalling (TCP) does not (see `common/netns.rs`).
 
 #![cfg(feature = "audio")]
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -18,67 +16,18 @@ use livekit_core::{
 use livekit_test_harness::audio_analysis::{analyze, sine};
 use livekit_test_harness::{AudioSourceKind, StopRecording, Tone};
 
-/// Set in the copy of the test that runs inside the lossy namespace.
-const INSIDE: &str = "LK_TEST_IN_LOSSY_NETNS";
 const LOSS_PERCENT: u32 = 5;
 const TONES: [f64; 5] = [330.0, 440.0, 550.0, 660.0, 880.0];
 
-/// Runs `test` (this binary's test of that name) in a new network namespace with loss.
-fn run_in_lossy_namespace(test: &str) {
-    let namespace = format!("lk-loss-{}", std::process::id());
-    let _cleanup = Namespace::create(&namespace);
-    let nft_rules = format!(
-        "add table inet lossy\n\
-         add chain inet lossy input {{ type filter hook input priority 0; }}\n\
-         add rule inet lossy input meta l4proto udp numgen random mod 100 < {LOSS_PERCENT} drop\n"
-    );
-    let in_namespace = |args: &[&str]| run(Command::new("ip").args(["netns", "exec", &namespace]).args(args));
-    in_namespace(&["ip", "link", "set", "lo", "up"]);
-    // libwebrtc gathers no candidate on loopback alone: give it an interface of its own. Its
-    // address exists only inside this namespace; the server stays on 127.0.0.1.
-    in_namespace(&["ip", "link", "add", "lk0", "type", "veth", "peer", "name", "lk1"]);
-    in_namespace(&["ip", "addr", "add", "10.213.0.1/24", "dev", "lk0"]);
-    in_namespace(&["ip", "link", "set", "lk1", "up"]);
-    in_namespace(&["ip", "link", "set", "lk0", "up"]);
-    let rules = std::env::temp_dir().join(format!("{namespace}.nft"));
-    std::fs::write(&rules, nft_rules).expect("writing the nft rules");
-    in_namespace(&["nft", "-f", rules.to_str().expect("a UTF-8 temp path")]);
-    let me = std::env::current_exe().expect("the test binary");
-    let status = Command::new("ip")
-        .args(["netns", "exec", &namespace])
-        .arg(me)
-        .args([test, "--exact", "--nocapture"])
-        .env(INSIDE, "1")
-        .status()
-        .expect("running the test inside the namespace");
-    assert!(status.success(), "the test failed inside the lossy namespace ({status})");
-}
-
-fn run(command: &mut Command) {
-    let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e} (needs root, iproute2 and nftables)"));
-    assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
-}
-
-/// Deletes the namespace (and so its rules) when the test ends, passed or not.
-struct Namespace(String);
-
-impl Namespace {
-    fn create(name: &str) -> Self {
-        run(Command::new("ip").args(["netns", "add", name]));
-        Self(name.to_string())
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tones_survive_five_percent_loss_both_ways() {
-    if std::env::var_os(INSIDE).is_none() {
-        return run_in_lossy_namespace("tones_survive_five_percent_loss_both_ways");
+    if !netns::inside_namespace() {
+        let lossy = format!(
+            "add table inet lossy\n\
+             add chain inet lossy input {{ type filter hook input priority 0; }}\n\
+             add rule inet lossy input meta l4proto udp numgen random mod 100 < {LOSS_PERCENT} drop\n"
+        );
+        return netns::run_in_namespace("tones_survive_five_percent_loss_both_ways", &lossy);
     }
     let server = start_server();
     let (ours, mut events) = join(&server, "loss", "rusty").await;

@@ -99,7 +99,7 @@ impl Engine {
         // The offer goes out before the task starts, so no local candidate can precede it.
         let mut negotiation = Negotiation::default();
         negotiation.request();
-        let offer = publisher.create_offer().await?;
+        let offer = publisher.create_offer(false).await?;
         signal.send(proto::signal_request::Message::Offer(session_description("offer", offer))).await;
         let negotiation = Arc::new(tokio::sync::Mutex::new(negotiation));
 
@@ -134,6 +134,12 @@ impl Engine {
                 engine.subscriber.wait_remote_reliable_open().await?;
             }
             Ok::<_, Error>(())
+        };
+        let ready = async {
+            tokio::select! {
+                result = ready => result,
+                never = restart_stalled_publisher_ice(&engine) => match never {},
+            }
         };
         match tokio::time::timeout(connect_timeout, ready).await {
             Ok(Ok(())) => Ok((engine, events_rx)),
@@ -205,6 +211,32 @@ impl Engine {
     }
 }
 
+/// How long the publisher's ICE may search during a join before it starts over. webrtc-rs
+/// gives up on a candidate pair after 8 unanswered checks (about 1.6 s) and never retries it,
+/// so a server too busy to answer in that window left the join hanging until its timeout.
+/// Restarting gives fresh pairs; 5 s leaves a slow but working path (TURN) time to connect.
+const PUBLISHER_ICE_RESTART_AFTER: Duration = Duration::from_secs(5);
+
+/// Restarts the publisher's ICE each time it has not connected within
+/// `PUBLISHER_ICE_RESTART_AFTER`; never returns once it has (the join's timeout ends it).
+async fn restart_stalled_publisher_ice(engine: &Engine) -> std::convert::Infallible {
+    loop {
+        if tokio::time::timeout(PUBLISHER_ICE_RESTART_AFTER, engine.publisher.wait_ice_connected()).await.is_ok() {
+            return std::future::pending().await;
+        }
+        log::warn!("the publisher connection found no ICE path in {PUBLISHER_ICE_RESTART_AFTER:?}; restarting ICE");
+        // webrtc-rs refuses to restart while it still gathers (a STUN server that never
+        // answers holds gathering for 5 s).
+        engine.publisher.wait_gathering_complete().await;
+        let mut negotiation = engine.negotiation.lock().await;
+        if negotiation.request_ice_restart() {
+            if let Err(err) = send_offer(&engine.publisher, &engine.signal, &mut negotiation).await {
+                log::warn!("restarting the publisher's ICE: {err}");
+            }
+        }
+    }
+}
+
 /// Sends a new publisher offer now, or after the answer to the one in flight.
 async fn renegotiate(
     publisher: &PeerTransport,
@@ -213,13 +245,19 @@ async fn renegotiate(
 ) -> Result<()> {
     let mut negotiation = negotiation.lock().await;
     if negotiation.request() {
-        send_offer(publisher, signal).await?;
+        send_offer(publisher, signal, &mut negotiation).await?;
     }
     Ok(())
 }
 
-async fn send_offer(publisher: &PeerTransport, signal: &SignalClient) -> Result<()> {
-    let offer = publisher.create_offer().await?;
+async fn send_offer(publisher: &PeerTransport, signal: &SignalClient, negotiation: &mut Negotiation) -> Result<()> {
+    let offer = match publisher.create_offer(negotiation.take_ice_restart()).await {
+        Ok(offer) => offer,
+        Err(err) => {
+            negotiation.on_offer_failed();
+            return Err(err);
+        }
+    };
     signal.send(proto::signal_request::Message::Offer(session_description("offer", offer))).await;
     Ok(())
 }
@@ -271,7 +309,7 @@ impl EngineTask {
                     log::error!("applying the publisher answer: {err}");
                 }
                 if negotiation.on_answer() {
-                    if let Err(err) = send_offer(&self.publisher, &self.signal).await {
+                    if let Err(err) = send_offer(&self.publisher, &self.signal, &mut negotiation).await {
                         log::error!("renegotiating the publisher: {err}");
                     }
                 }

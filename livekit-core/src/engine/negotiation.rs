@@ -5,6 +5,8 @@
 pub(crate) struct Negotiation {
     offer_in_flight: bool,
     again: bool,
+    /// The next offer must restart ICE (new credentials, fresh candidate pairs).
+    ice_restart: bool,
 }
 
 impl Negotiation {
@@ -18,6 +20,23 @@ impl Negotiation {
             self.offer_in_flight = true;
             true
         }
+    }
+
+    /// ICE has to start over: like `request`, and the next offer created restarts ICE.
+    pub fn request_ice_restart(&mut self) -> bool {
+        self.ice_restart = true;
+        self.request()
+    }
+
+    /// Whether the offer being created now restarts ICE; asking consumes the request.
+    pub fn take_ice_restart(&mut self) -> bool {
+        std::mem::take(&mut self.ice_restart)
+    }
+
+    /// The offer could not be created, so none is in flight; a change still waiting keeps its
+    /// claim on the next one.
+    pub fn on_offer_failed(&mut self) {
+        self.offer_in_flight = false;
     }
 
     /// The answer to the offer in flight arrived. True: send another offer now (something
@@ -41,6 +60,27 @@ mod tests {
         assert!(negotiation.on_answer(), "the answer releases one more offer");
         assert!(!negotiation.on_answer(), "whose answer needs nothing more");
         assert!(negotiation.request(), "later changes offer at once again");
+    }
+
+    #[test]
+    fn an_ice_restart_rides_on_the_next_offer_once() {
+        let mut negotiation = Negotiation::default();
+        assert!(negotiation.request());
+        assert!(!negotiation.request_ice_restart(), "an offer is in flight: the restart waits for its answer");
+        assert!(negotiation.on_answer());
+        assert!(negotiation.take_ice_restart(), "the follow-up offer restarts ICE");
+        assert!(!negotiation.take_ice_restart(), "and only that one");
+        assert!(!negotiation.on_answer());
+        assert!(negotiation.request_ice_restart(), "with nothing in flight the restart offers at once");
+        assert!(negotiation.take_ice_restart());
+    }
+
+    #[test]
+    fn a_failed_offer_leaves_nothing_in_flight() {
+        let mut negotiation = Negotiation::default();
+        assert!(negotiation.request_ice_restart());
+        negotiation.on_offer_failed();
+        assert!(negotiation.request_ice_restart(), "the next attempt offers at once instead of waiting forever");
     }
 
     #[test]

@@ -12,8 +12,11 @@ use webrtc::data_channel::data_channel_init::RTCDataChannelInit;
 use webrtc::data_channel::data_channel_state::RTCDataChannelState;
 use webrtc::data_channel::RTCDataChannel;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
+use webrtc::ice_transport::ice_connection_state::RTCIceConnectionState;
+use webrtc::ice_transport::ice_gatherer_state::RTCIceGathererState;
 use webrtc::ice_transport::ice_server::RTCIceServer;
 use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::offer_answer_options::RTCOfferOptions;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
@@ -93,6 +96,8 @@ pub(crate) struct PeerTransport {
     role: PeerRole,
     pc: Arc<RTCPeerConnection>,
     state: watch::Receiver<RTCPeerConnectionState>,
+    ice_state: watch::Receiver<RTCIceConnectionState>,
+    gathering: watch::Receiver<RTCIceGathererState>,
     /// Set once the remote side's `_reliable` channel is open on this connection.
     remote_reliable_open: watch::Receiver<bool>,
 }
@@ -138,6 +143,19 @@ impl PeerTransport {
             Box::pin(async {})
         }));
 
+        let (ice_state_tx, ice_state) = watch::channel(RTCIceConnectionState::New);
+        pc.on_ice_connection_state_change(Box::new(move |s| {
+            log::debug!("{role:?} ICE: {s}");
+            let _ = ice_state_tx.send(s);
+            Box::pin(async {})
+        }));
+
+        let (gathering_tx, gathering) = watch::channel(RTCIceGathererState::New);
+        pc.on_ice_gathering_state_change(Box::new(move |s| {
+            let _ = gathering_tx.send(s);
+            Box::pin(async {})
+        }));
+
         let track_events = events.clone();
         pc.on_track(Box::new(move |track, _receiver, _transceiver| {
             let ended_events = track_events.clone();
@@ -164,7 +182,7 @@ impl PeerTransport {
             Box::pin(async {})
         }));
 
-        Ok(Self { role, pc, state, remote_reliable_open })
+        Ok(Self { role, pc, state, ice_state, gathering, remote_reliable_open })
     }
 
     /// Creates one of the two LiveKit data channels on this (publisher) connection.
@@ -206,9 +224,11 @@ impl PeerTransport {
         self.pc.remove_track(&audio.sender).await.map_err(Error::internal)
     }
 
-    /// Creates an offer, applies it locally and returns its SDP.
-    pub async fn create_offer(&self) -> Result<String> {
-        let offer = self.pc.create_offer(None).await.map_err(Error::internal)?;
+    /// Creates an offer (with new ICE credentials when `ice_restart`), applies it locally and
+    /// returns its SDP.
+    pub async fn create_offer(&self, ice_restart: bool) -> Result<String> {
+        let options = RTCOfferOptions { ice_restart, ..Default::default() };
+        let offer = self.pc.create_offer(Some(options)).await.map_err(Error::internal)?;
         self.pc.set_local_description(offer.clone()).await.map_err(Error::internal)?;
         Ok(offer.sdp)
     }
@@ -250,6 +270,19 @@ impl PeerTransport {
             RTCPeerConnectionState::Connected => Ok(()),
             other => Err(Error::Connection(format!("{role:?} peer connection {other}"))),
         }
+    }
+
+    /// Resolves once ICE has found a working candidate pair (DTLS may still be under way).
+    pub async fn wait_ice_connected(&self) {
+        let mut state = self.ice_state.clone();
+        let _ =
+            state.wait_for(|s| matches!(s, RTCIceConnectionState::Connected | RTCIceConnectionState::Completed)).await;
+    }
+
+    /// Resolves once this round of candidate gathering is over (or the connection closed).
+    pub async fn wait_gathering_complete(&self) {
+        let mut gathering = self.gathering.clone();
+        let _ = gathering.wait_for(|s| matches!(s, RTCIceGathererState::Complete | RTCIceGathererState::Closed)).await;
     }
 
     /// Resolves when the remote side's reliable channel is open, so data sent to us arrives.

@@ -1,6 +1,8 @@
 //! Shared fixture for the integration tests: a real server, tokens and event waiting.
 #![allow(dead_code)] // each test binary uses a different part of the fixture
 
+pub mod netns;
+
 use std::time::Duration;
 
 use livekit_core::api::{AccessToken, VideoGrants};
@@ -11,6 +13,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 pub const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn start_server() -> TestServer {
+    let _ = env_logger::builder().is_test(true).try_init(); // RUST_LOG chooses what shows
     TestServer::start().unwrap_or_else(|err| panic!("could not start livekit-server: {err}"))
 }
 
