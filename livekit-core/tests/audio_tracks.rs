@@ -353,3 +353,27 @@ async fn manual_subscription_and_a_revoked_permission() {
     .await;
     drop(ours);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_records_dtx_as_each_track_asked() {
+    use livekit_core::api::RoomClient;
+    use livekit_protocol::AudioTrackFeature;
+
+    let server = start_server();
+    let (ours, _events) = join(&server, "dtx", "rusty").await;
+    let mut sids = Vec::new();
+    for (name, dtx) in [("with-dtx", true), ("without-dtx", false)] {
+        let source = AudioSource::new(48_000, 1, 100).unwrap();
+        let track = LocalTrack::Audio(LocalAudioTrack::create(name, &source));
+        let options = TrackPublishOptions { dtx, ..Default::default() };
+        sids.push((ours.local_participant().publish_track(track, options).await.expect("published").sid(), dtx));
+    }
+    let client = RoomClient::with_api_key(&server.http_url(), server.api_key(), server.api_secret());
+    let participants = client.list_participants("dtx").await.expect("the participants");
+    let tracks = &participants.iter().find(|p| p.identity == "rusty").expect("ours").tracks;
+    for (sid, dtx) in sids {
+        let info = tracks.iter().find(|t| t.sid == sid).expect("the track on the server");
+        let no_dtx = info.audio_features.contains(&(AudioTrackFeature::TfNoDtx as i32));
+        assert_eq!(no_dtx, !dtx, "{}: features {:?}", info.name, info.audio_features);
+    }
+}

@@ -72,6 +72,8 @@ struct State {
     sink: Option<mpsc::Sender<EncodedAudio>>,
     /// A bitrate for the pacing task to apply at its next tick.
     new_bitrate: Option<i32>,
+    /// A DTX setting for the pacing task to apply at its next tick.
+    new_dtx: Option<bool>,
     closed: bool,
 }
 
@@ -92,6 +94,7 @@ impl AudioSource {
                     pacing: None,
                     sink: None,
                     new_bitrate: None,
+                    new_dtx: None,
                     closed: false,
                 }),
                 changed: Notify::new(),
@@ -198,6 +201,11 @@ impl AudioSource {
         Ok(())
     }
 
+    /// Turns Opus DTX on or off from the next packet on (see `EncodedAudio::is_dtx_gap`).
+    pub(crate) fn set_dtx(&self, dtx: bool) {
+        self.inner.state.lock().new_dtx = Some(dtx);
+    }
+
     /// Stops routing packets; pacing goes on so captures still complete.
     pub(crate) fn detach(&self) {
         self.inner.state.lock().sink = None;
@@ -261,6 +269,11 @@ async fn pace(source: Weak<Inner>, mut pipeline: AudioSendPipeline) {
             if let Some(bitrate) = state.new_bitrate.take() {
                 if let Err(err) = pipeline.set_bitrate(bitrate) {
                     log::warn!("audio source: bitrate {bitrate} refused: {err}");
+                }
+            }
+            if let Some(dtx) = state.new_dtx.take() {
+                if let Err(err) = pipeline.set_dtx(dtx) {
+                    log::warn!("audio source: DTX setting refused: {err}");
                 }
             }
             (state.queue.tick(), state.sink.clone())

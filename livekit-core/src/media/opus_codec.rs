@@ -94,6 +94,11 @@ impl OpusEncoder {
         self.encoder.set_bitrate(opus::Bitrate::Bits(bitrate_bps)).map_err(|e| codec_error("set_bitrate", e))
     }
 
+    /// Turns discontinuous transmission on or off from the next packet on.
+    pub(crate) fn set_dtx(&mut self, dtx: bool) -> Result<()> {
+        self.encoder.set_dtx(dtx).map_err(|e| codec_error("set_dtx", e))
+    }
+
     /// Encodes exactly 20 ms (960 samples per channel) of interleaved PCM into one packet.
     pub(crate) fn encode(&mut self, pcm: &[i16]) -> Result<Bytes> {
         if pcm.len() != FRAME_SAMPLES * self.channels {

@@ -16,6 +16,14 @@ pub(crate) struct EncodedAudio {
     pub voice_activity: bool,
 }
 
+impl EncodedAudio {
+    /// A DTX packet (libopus's 1-2 byte "nothing to say" frame): not sent, as libwebrtc does;
+    /// its RTP time passes without a packet and the receiver conceals the pause.
+    pub fn is_dtx_gap(&self) -> bool {
+        self.payload.len() <= 2
+    }
+}
+
 /// One received RTP packet of a remote audio track, as the engine hands it over.
 #[derive(Debug, Clone)]
 pub(crate) struct RtpAudioPacket {

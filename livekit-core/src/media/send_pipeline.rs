@@ -47,6 +47,11 @@ impl AudioSendPipeline {
         self.encoder.set_bitrate(bitrate_bps)
     }
 
+    /// Turns Opus DTX on or off: near-silence then becomes packets not worth sending.
+    pub(crate) fn set_dtx(&mut self, dtx: bool) -> Result<()> {
+        self.encoder.set_dtx(dtx)
+    }
+
     /// Takes one 10 ms chunk; every second chunk completes a packet.
     pub(crate) fn push_10ms(&mut self, chunk: &[i16]) -> Result<Option<EncodedAudio>> {
         if chunk.len() != self.in_chunk {
@@ -103,6 +108,30 @@ mod tests {
         let packet = pipeline.push_10ms(&[0; 960]).unwrap().unwrap();
         assert_eq!((packet.audio_level, packet.voice_activity), (127, false));
         assert!(!packet.payload.is_empty());
+    }
+
+    #[test]
+    fn with_dtx_silence_becomes_gaps_and_sound_does_not() {
+        let mut pipeline = AudioSendPipeline::new(48_000, 1).unwrap();
+        pipeline.set_dtx(true).unwrap();
+        let mut encode = |pcm: &[i16]| -> Vec<EncodedAudio> {
+            pcm.chunks(480).filter_map(|chunk| pipeline.push_10ms(chunk).unwrap()).collect()
+        };
+        let tone = encode(&sine(440.0, 0.5, 48_000, 1, 500));
+        assert!(tone.iter().all(|p| !p.is_dtx_gap()), "a tone is always sent");
+        let silence = encode(&vec![0; 48_000]);
+        let gaps = silence.iter().filter(|p| p.is_dtx_gap()).count();
+        // libopus keeps sending for a short hangover after the tone, then stops.
+        assert!(gaps >= 30, "most of 1 s of silence is not sent: {gaps} of {} packets", silence.len());
+        assert!(gaps < silence.len(), "libopus still sends a refresh now and then");
+    }
+
+    #[test]
+    fn without_dtx_silence_is_sent() {
+        let mut pipeline = AudioSendPipeline::new(48_000, 1).unwrap();
+        let silence: Vec<EncodedAudio> =
+            vec![0; 48_000].chunks(480).filter_map(|chunk| pipeline.push_10ms(chunk).unwrap()).collect();
+        assert!(silence.iter().all(|p| !p.is_dtx_gap()));
     }
 
     #[test]

@@ -55,6 +55,8 @@ impl AudioSource {
 
     pub(crate) fn detach(&self) {}
 
+    pub(crate) fn set_dtx(&self, _dtx: bool) {}
+
     pub(crate) fn set_bitrate(&self, _bitrate_bps: u32) -> Result<()> {
         Err(unavailable())
     }

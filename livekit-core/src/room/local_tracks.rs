@@ -53,6 +53,7 @@ impl LocalParticipant {
         if let Some(bitrate) = options.audio_bitrate {
             audio.source().set_bitrate(bitrate)?;
         }
+        audio.source().set_dtx(options.dtx);
         let cid = new_cid();
         let request = proto::AddTrackRequest {
             cid: cid.clone(),
@@ -60,9 +61,9 @@ impl LocalParticipant {
             r#type: TrackKind::Audio.to_proto() as i32,
             source: options.source.to_proto() as i32,
             muted: audio.is_muted(),
-            // Our encoder sends every 20 ms (no DTX) and no RED; say so.
+            // We send no RED; say so.
             disable_red: true,
-            audio_features: audio_features(options.stereo),
+            audio_features: audio_features(&options),
             ..Default::default()
         };
         let info = room.add_track(request).await?;
@@ -206,7 +207,7 @@ fn install_mute_hook(room: &Arc<RoomInner>, track: &LocalAudioTrack, publication
 /// moves on, so the subscriber's jitter buffer sees a pause, not a burst.
 async fn pump_audio(mut packets: mpsc::Receiver<EncodedAudio>, muted: watch::Receiver<bool>, sender: Arc<AudioSender>) {
     while let Some(packet) = packets.recv().await {
-        if *muted.borrow() {
+        if *muted.borrow() || packet.is_dtx_gap() {
             sender.skip(packet.rtp_timestamp_step);
             continue;
         }
@@ -216,9 +217,13 @@ async fn pump_audio(mut packets: mpsc::Receiver<EncodedAudio>, muted: watch::Rec
     }
 }
 
-fn audio_features(stereo: bool) -> Vec<i32> {
-    let mut features = vec![proto::AudioTrackFeature::TfNoDtx as i32];
-    if stereo {
+/// What the server tells subscribers' decoders about this track.
+fn audio_features(options: &TrackPublishOptions) -> Vec<i32> {
+    let mut features = Vec::new();
+    if !options.dtx {
+        features.push(proto::AudioTrackFeature::TfNoDtx as i32);
+    }
+    if options.stereo {
         features.push(proto::AudioTrackFeature::TfStereo as i32);
     }
     features
