@@ -55,9 +55,18 @@ async fn receive_audio(
 
 /// Publishes a microphone track of ours from a source of `rate` and `channels`.
 async fn publish_ours(room: &Room, rate: u32, channels: u32) -> (AudioSource, LocalAudioTrack, String) {
+    let options = TrackPublishOptions { source: TrackSource::Microphone, ..Default::default() };
+    publish_ours_with(room, rate, channels, options).await
+}
+
+async fn publish_ours_with(
+    room: &Room,
+    rate: u32,
+    channels: u32,
+    options: TrackPublishOptions,
+) -> (AudioSource, LocalAudioTrack, String) {
     let source = AudioSource::new(rate, channels, 100).expect("a source");
     let track = LocalAudioTrack::create("rusty-mic", &source);
-    let options = TrackPublishOptions { source: TrackSource::Microphone, ..Default::default() };
     let publication =
         room.local_participant().publish_track(LocalTrack::Audio(track.clone()), options).await.expect("published");
     (source, track, publication.sid())
@@ -76,11 +85,13 @@ async fn capture_tones(source: &AudioSource, rate: u32, channels: u32, frame_ms:
     source.wait_for_playout().await;
 }
 
-async fn official_hears_five_tones_from_us(room: &str, rate: u32, channels: u32, frame_ms: u32) {
+/// With the default options (RED and DTX on) unless `plain_opus`.
+async fn official_hears_five_tones_from_us(room: &str, rate: u32, channels: u32, frame_ms: u32, plain_opus: bool) {
     let server = start_server();
     let (ours, _events) = join(&server, room, "rusty").await;
     let mut official = official_peer(&server, room, "py").await;
-    let (source, _track, sid) = publish_ours(&ours, rate, channels).await;
+    let options = TrackPublishOptions { red: !plain_opus, dtx: !plain_opus, ..Default::default() };
+    let (source, _track, sid) = publish_ours_with(&ours, rate, channels, options).await;
     official
         .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_published" && e["track_sid"] == sid.as_str())
         .await
@@ -105,22 +116,22 @@ async fn official_hears_five_tones_from_us(room: &str, rate: u32, channels: u32,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_hears_our_tones_in_order_48k_stereo_10ms_frames() {
-    official_hears_five_tones_from_us("a1", 48_000, 2, 10).await;
+    official_hears_five_tones_from_us("a1", 48_000, 2, 10, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_hears_our_tones_in_order_48k_stereo_one_second_frames() {
-    official_hears_five_tones_from_us("a1b", 48_000, 2, 1000).await;
+    official_hears_five_tones_from_us("a1b", 48_000, 2, 1000, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_hears_our_tones_in_order_16k_mono_10ms_frames() {
-    official_hears_five_tones_from_us("a2b", 16_000, 1, 10).await;
+    official_hears_five_tones_from_us("a2b", 16_000, 1, 10, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_hears_our_tones_in_order_16k_mono_one_second_frames() {
-    official_hears_five_tones_from_us("a2", 16_000, 1, 1000).await;
+    official_hears_five_tones_from_us("a2", 16_000, 1, 1000, false).await;
 }
 
 /// The official client captures at `capture_rate`/`capture_channels`; we read at `rate`/`channels`.
@@ -355,25 +366,37 @@ async fn manual_subscription_and_a_revoked_permission() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_server_records_dtx_as_each_track_asked() {
+async fn the_server_records_dtx_and_red_as_each_track_asked() {
     use livekit_core::api::RoomClient;
     use livekit_protocol::AudioTrackFeature;
 
     let server = start_server();
     let (ours, _events) = join(&server, "dtx", "rusty").await;
-    let mut sids = Vec::new();
-    for (name, dtx) in [("with-dtx", true), ("without-dtx", false)] {
+    let mut published = Vec::new();
+    for (name, on) in [("defaults", true), ("plain", false)] {
         let source = AudioSource::new(48_000, 1, 100).unwrap();
         let track = LocalTrack::Audio(LocalAudioTrack::create(name, &source));
-        let options = TrackPublishOptions { dtx, ..Default::default() };
-        sids.push((ours.local_participant().publish_track(track, options).await.expect("published").sid(), dtx));
+        let options = TrackPublishOptions { dtx: on, red: on, ..Default::default() };
+        published.push((ours.local_participant().publish_track(track, options).await.expect("published").sid(), on));
     }
+    // The server lists a track once its media arrives: ask until both are there.
     let client = RoomClient::with_api_key(&server.http_url(), server.api_key(), server.api_secret());
-    let participants = client.list_participants("dtx").await.expect("the participants");
-    let tracks = &participants.iter().find(|p| p.identity == "rusty").expect("ours").tracks;
-    for (sid, dtx) in sids {
-        let info = tracks.iter().find(|t| t.sid == sid).expect("the track on the server");
+    let listed = async {
+        loop {
+            let participants = client.list_participants("dtx").await.expect("the participants");
+            let tracks = participants.into_iter().find(|p| p.identity == "rusty").expect("ours").tracks;
+            if published.iter().all(|(sid, _)| tracks.iter().any(|t| &t.sid == sid)) {
+                return tracks;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await; // the server API has no event to wait on
+        }
+    };
+    let tracks = tokio::time::timeout(EVENT_TIMEOUT, listed).await.expect("both tracks listed by the server");
+    for (sid, on) in published {
+        let info = tracks.iter().find(|t| t.sid == sid).expect("listed");
         let no_dtx = info.audio_features.contains(&(AudioTrackFeature::TfNoDtx as i32));
-        assert_eq!(no_dtx, !dtx, "{}: features {:?}", info.name, info.audio_features);
+        assert_eq!(no_dtx, !on, "{}: features {:?}", info.name, info.audio_features);
+        let codec = if on { "audio/red" } else { "audio/opus" };
+        assert_eq!(info.mime_type, codec, "{}: the codec the server negotiated", info.name);
     }
 }

@@ -89,10 +89,13 @@ impl Engine {
             .iter()
             .map(|s| IceServer { urls: s.urls.clone(), username: s.username.clone(), credential: s.credential.clone() })
             .collect();
-        let api = peer::new_api()?;
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
-        let publisher = Arc::new(PeerTransport::new(&api, PeerRole::Publisher, &ice_servers, peer_tx.clone()).await?);
-        let subscriber = Arc::new(PeerTransport::new(&api, PeerRole::Subscriber, &ice_servers, peer_tx).await?);
+        let publisher_api = peer::new_api(PeerRole::Publisher)?;
+        let publisher =
+            Arc::new(PeerTransport::new(&publisher_api, PeerRole::Publisher, &ice_servers, peer_tx.clone()).await?);
+        let subscriber_api = peer::new_api(PeerRole::Subscriber)?;
+        let subscriber =
+            Arc::new(PeerTransport::new(&subscriber_api, PeerRole::Subscriber, &ice_servers, peer_tx).await?);
         let reliable = publisher.create_data_channel(DataPacketKind::Reliable).await?;
         let lossy = publisher.create_data_channel(DataPacketKind::Lossy).await?;
 
@@ -176,9 +179,10 @@ impl Engine {
         }
     }
 
-    /// Adds an audio track to the publisher connection (msid track id `cid`) and renegotiates.
-    pub async fn publish_audio(&self, cid: &str) -> Result<Arc<AudioSender>> {
-        let sender = self.publisher.add_audio_sender(cid, cid).await?;
+    /// Adds an audio track to the publisher connection (msid track id `cid`, as RED when
+    /// `red`) and renegotiates.
+    pub async fn publish_audio(&self, cid: &str, red: bool) -> Result<Arc<AudioSender>> {
+        let sender = self.publisher.add_audio_sender(cid, cid, red).await?;
         renegotiate(&self.publisher, &self.signal, &self.negotiation).await?;
         Ok(sender)
     }

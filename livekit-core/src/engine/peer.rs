@@ -74,8 +74,8 @@ pub(crate) struct IceServer {
     pub credential: String,
 }
 
-/// A WebRTC API instance shared by the peer connections of one room.
-pub(crate) fn new_api() -> Result<API> {
+/// A WebRTC API instance for one peer connection of a room: the publisher's can send RED.
+pub(crate) fn new_api(role: PeerRole) -> Result<API> {
     let mut settings = SettingEngine::default();
     // Needed to reach a server on loopback; harmless elsewhere.
     settings.set_include_loopback_candidate(true);
@@ -84,7 +84,7 @@ pub(crate) fn new_api() -> Result<API> {
     // The server's checks often arrive before its trickled candidate, making the pair
     // peer-reflexive; waiting the default 1 s before accepting it delayed one join in ten.
     settings.set_prflx_acceptance_min_wait(Some(std::time::Duration::ZERO));
-    let (media_engine, interceptors) = peer_media::media_engine_and_interceptors()?;
+    let (media_engine, interceptors) = peer_media::media_engine_and_interceptors(role == PeerRole::Publisher)?;
     Ok(APIBuilder::new()
         .with_setting_engine(settings)
         .with_media_engine(media_engine)
@@ -214,9 +214,10 @@ impl PeerTransport {
         Ok(DataChannel { dc, open, drained })
     }
 
-    /// Adds a send-only audio track whose msid track id is `cid` (renegotiate afterwards).
-    pub async fn add_audio_sender(&self, cid: &str, stream_id: &str) -> Result<Arc<AudioSender>> {
-        AudioSender::add(&self.pc, cid, stream_id).await.map(Arc::new)
+    /// Adds a send-only audio track whose msid track id is `cid`, sent as RED when `red`
+    /// (renegotiate afterwards).
+    pub async fn add_audio_sender(&self, cid: &str, stream_id: &str, red: bool) -> Result<Arc<AudioSender>> {
+        AudioSender::add(&self.pc, cid, stream_id, red).await.map(Arc::new)
     }
 
     /// Removes a published track's sender (renegotiate afterwards).

@@ -4,8 +4,9 @@
 //! - the server needs the RFC 6464 audio-level extension to compute active speakers;
 //! - `register_default_interceptors` negotiates NACK for video only: audio needs it registered,
 //!   and the NACK responder only runs while the sender's RTCP is read;
-//! - the server translates RED to Opus for a subscriber that offers only Opus, so Opus alone is
-//!   enough for audio.
+//! - the server translates RED to Opus for a subscriber that offers only Opus, so our subscriber
+//!   connection offers Opus alone; the publisher offers RED (payload type 63, `111/111`) for the
+//!   tracks that ask for it (`TrackPublishOptions::red`) and Opus alone for the others.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,12 +29,15 @@ use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_remote::TrackRemote;
 
 use crate::error::{Error, Result};
-use crate::media::{EncodedAudio, RtpAudioPacket};
+use crate::media::{EncodedAudio, RedEncoder, RtpAudioPacket};
 use crate::track::TrackKind;
 
 /// Opus as LiveKit registers it (payload type 111).
 const OPUS_PAYLOAD_TYPE: u8 = 111;
 const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
+/// RED as LiveKit registers it: payload type 63, redundant blocks and primary all Opus.
+const RED_PAYLOAD_TYPE: u8 = 63;
+const RED_MIME_TYPE: &str = "audio/red";
 /// Received packets a remote track keeps for slow readers (about 5 s of 20 ms audio).
 const RECEIVED_BACKLOG: usize = 256;
 
@@ -47,20 +51,32 @@ fn opus_capability() -> RTCRtpCodecCapability {
     }
 }
 
+fn red_capability() -> RTCRtpCodecCapability {
+    RTCRtpCodecCapability {
+        mime_type: RED_MIME_TYPE.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: format!("{OPUS_PAYLOAD_TYPE}/{OPUS_PAYLOAD_TYPE}"),
+        rtcp_feedback: vec![RTCPFeedback { typ: "nack".into(), parameter: String::new() }],
+    }
+}
+
+fn opus_parameters() -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters { capability: opus_capability(), payload_type: OPUS_PAYLOAD_TYPE, ..Default::default() }
+}
+
+fn red_parameters() -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters { capability: red_capability(), payload_type: RED_PAYLOAD_TYPE, ..Default::default() }
+}
+
 /// The codecs, header extensions and interceptors (NACK, sender and receiver reports, TWCC
-/// receiver) every peer connection of a room uses.
-pub(crate) fn media_engine_and_interceptors() -> Result<(MediaEngine, Registry)> {
+/// receiver) of one peer connection; `with_red` for the publisher's.
+pub(crate) fn media_engine_and_interceptors(with_red: bool) -> Result<(MediaEngine, Registry)> {
     let mut engine = MediaEngine::default();
-    engine
-        .register_codec(
-            RTCRtpCodecParameters {
-                capability: opus_capability(),
-                payload_type: OPUS_PAYLOAD_TYPE,
-                ..Default::default()
-            },
-            RTPCodecType::Audio,
-        )
-        .map_err(Error::internal)?;
+    if with_red {
+        engine.register_codec(red_parameters(), RTPCodecType::Audio).map_err(Error::internal)?;
+    }
+    engine.register_codec(opus_parameters(), RTPCodecType::Audio).map_err(Error::internal)?;
     let level = RTCRtpHeaderExtensionCapability { uri: webrtc::sdp::extmap::AUDIO_LEVEL_URI.to_owned() };
     engine.register_header_extension(level, RTPCodecType::Audio, None).map_err(Error::internal)?;
     let registry = register_default_interceptors(Registry::new(), &mut engine).map_err(Error::internal)?;
@@ -73,18 +89,27 @@ pub(crate) struct AudioSender {
     pub(super) sender: Arc<RTCRtpSender>,
     sequence: std::sync::atomic::AtomicU16,
     timestamp: std::sync::atomic::AtomicU32,
+    /// Set when the track is sent as RED.
+    red: Option<parking_lot::Mutex<RedEncoder>>,
 }
 
 impl AudioSender {
     /// Adds a send-only Opus transceiver whose msid track id is `cid`: the server matches the
-    /// media to the `AddTrackRequest` by it. The caller renegotiates.
-    pub(super) async fn add(pc: &RTCPeerConnection, cid: &str, stream_id: &str) -> Result<Self> {
-        let track = Arc::new(TrackLocalStaticRTP::new(opus_capability(), cid.to_owned(), stream_id.to_owned()));
+    /// media to the `AddTrackRequest` by it. With `red` the track offers RED first (the server
+    /// then prefers it) and sends every packet as RED. The caller renegotiates.
+    pub(super) async fn add(pc: &RTCPeerConnection, cid: &str, stream_id: &str, red: bool) -> Result<Self> {
+        let (capability, preferences) = if red {
+            (red_capability(), vec![red_parameters(), opus_parameters()])
+        } else {
+            (opus_capability(), vec![opus_parameters()])
+        };
+        let track = Arc::new(TrackLocalStaticRTP::new(capability, cid.to_owned(), stream_id.to_owned()));
         let init = RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, send_encodings: vec![] };
         let transceiver = pc
             .add_transceiver_from_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>, Some(init))
             .await
             .map_err(Error::internal)?;
+        transceiver.set_codec_preferences(preferences).await.map_err(Error::internal)?;
         let sender = transceiver.sender().await;
         // The interceptors (NACK responder, reports) run as RTCP is read; nobody else needs it.
         let rtcp = sender.clone();
@@ -94,20 +119,26 @@ impl AudioSender {
             sender,
             sequence: std::sync::atomic::AtomicU16::new(random_u16()),
             timestamp: std::sync::atomic::AtomicU32::new(u32::from(random_u16()) << 16),
+            red: red.then(|| parking_lot::Mutex::new(RedEncoder::new(OPUS_PAYLOAD_TYPE))),
         })
     }
 
     /// Sends one encoded packet with its audio level (RFC 6464), advancing the RTP clock.
     pub async fn write(&self, packet: &EncodedAudio) -> Result<()> {
         use std::sync::atomic::Ordering::Relaxed;
+        let timestamp = self.timestamp.fetch_add(packet.rtp_timestamp_step, Relaxed);
+        let payload = match &self.red {
+            Some(red) => red.lock().encode(timestamp, &packet.payload),
+            None => packet.payload.clone(),
+        };
         let rtp = webrtc::rtp::packet::Packet {
             header: webrtc::rtp::header::Header {
                 version: 2,
                 sequence_number: self.sequence.fetch_add(1, Relaxed),
-                timestamp: self.timestamp.fetch_add(packet.rtp_timestamp_step, Relaxed),
+                timestamp,
                 ..Default::default()
             },
-            payload: packet.payload.clone(),
+            payload,
         };
         let level = AudioLevelExtension { level: packet.audio_level, voice: packet.voice_activity };
         self.track

@@ -16,6 +16,7 @@ mod capture_queue;
 mod frame;
 mod jitter_buffer;
 mod packets;
+mod red;
 mod resampler;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -39,6 +40,7 @@ pub use audio_source::AudioSource;
 pub use audio_stream::AudioStream;
 pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 pub(crate) use packets::{EncodedAudio, RtpAudioPacket};
+pub(crate) use red::RedEncoder;
 #[cfg(not(feature = "audio"))]
 pub use without_audio::{AudioSource, AudioStream};
 

@@ -61,15 +61,14 @@ impl LocalParticipant {
             r#type: TrackKind::Audio.to_proto() as i32,
             source: options.source.to_proto() as i32,
             muted: audio.is_muted(),
-            // We send no RED; say so.
-            disable_red: true,
+            disable_red: !options.red,
             audio_features: audio_features(&options),
             ..Default::default()
         };
         let info = room.add_track(request).await?;
         let publication_info = TrackPublicationInfo::from_proto(&info)
             .ok_or_else(|| Error::Server(format!("the server published {cid} with an unknown kind")))?;
-        let sender = room.engine.publish_audio(&cid).await?;
+        let sender = room.engine.publish_audio(&cid, options.red).await?;
         let publication = LocalTrackPublication::new(publication_info, track.clone());
         let pump = tokio::spawn(pump_audio(audio.source().attach(), audio.inner.muted.subscribe(), sender.clone()));
         install_mute_hook(&room, audio, &publication);
