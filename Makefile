@@ -3,7 +3,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 FFI_LIB := $(CURDIR)/target/debug/liblivekit_ffi.so
 
-.PHONY: demo test test-rust test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench stack-probe fmt
+.PHONY: test-fuzz fuzz-tools demo test test-rust test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench stack-probe fmt
 
 ## A local livekit-server and three participants sharing state and messages, then a voice round
 ## (a melody from a WAV file, active speakers, mute; what bob heard goes to target/demo-audio/).
@@ -64,10 +64,34 @@ generate:
 	UPDATE_GENERATED=1 $(CARGO) test -q -p livekit-ffi --test c_header
 	bindings/uniffi/generate.sh
 
-## Fuzzes the FFI request decoder and dispatcher (nightly + cargo-fuzz); FUZZ_SECONDS=60.
+## Fuzzes one boundary under AddressSanitizer (nightly + cargo-fuzz): FUZZ_TARGET=request (the
+## C ABI), signal_response (the server), rtp_audio (other participants' audio); FUZZ_SECONDS=60.
+## New inputs go to fuzz/corpus/<target> (not checked in); a finding stops it with the input's
+## path under fuzz/artifacts/. Keep a finding in fuzz/regressions/<target>/ once fixed.
+FUZZ_TARGET ?= request
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := request signal_response rtp_audio
+FUZZ_BUILD := $(HOME)/.cache/livekit-core/fuzz-target
+FUZZ := cd fuzz && CARGO_TARGET_DIR=$(FUZZ_BUILD) $(CARGO) +nightly fuzz
 fuzz:
-	cd livekit-ffi/fuzz && $(CARGO) +nightly fuzz run request -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
+	mkdir -p fuzz/corpus/$(FUZZ_TARGET)
+	$(FUZZ) run -O $(FUZZ_TARGET) corpus/$(FUZZ_TARGET) regressions/$(FUZZ_TARGET) -- \
+	  -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
+
+## CI: replays every target's regression corpus, then fuzzes each target for FUZZ_SECONDS.
+test-fuzz: fuzz-tools
+	set -e; for target in $(FUZZ_TARGETS); do \
+	  echo "== fuzz $$target: regressions"; \
+	  $(FUZZ) run -O $$target regressions/$$target -- -runs=0; \
+	  echo "== fuzz $$target: $(FUZZ_SECONDS) s"; \
+	  $(MAKE) --no-print-directory fuzz FUZZ_TARGET=$$target; \
+	  echo "fuzz $$target: no finding"; \
+	done
+
+## Nightly Rust and cargo-fuzz, installed when missing (rustup's servers and crates.io).
+fuzz-tools:
+	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	$(CARGO) +nightly fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 
 ## Size of the stripped release liblivekit_ffi.so (target: at most 7 MB).
 ffi-size:

@@ -20,6 +20,10 @@ pub mod api;
 pub mod data;
 mod engine;
 mod error;
+// Also in unit tests, which replay the fuzz targets' regression corpora on stable.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod media;
 pub mod room;
 mod signal;

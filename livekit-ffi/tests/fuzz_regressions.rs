@@ -9,7 +9,7 @@ use livekit_ffi::{livekit_ffi_drop_handle, livekit_ffi_initialize, livekit_ffi_r
 extern "C" fn ignore_event(_data: *const u8, _len: usize) {}
 
 fn regressions(target: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions").join(target);
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|err| panic!("reading {}: {err}", dir.display()))
         .map(|entry| entry.expect("a directory entry").path())

@@ -4,6 +4,8 @@
 mod data_streams;
 mod dispatch;
 mod events;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod fuzz_support;
 mod local_participant;
 mod local_tracks;
 mod participant;

@@ -1,6 +1,6 @@
 //! Fuzzes the request decoder and dispatcher through the C ABI: any bytes must give a response
 //! or a typed error, never a crash. `connect` requests are skipped (they would open network
-//! connections to whatever URL the fuzzer invents). Run: `make fuzz` (cargo +nightly fuzz).
+//! connections to whatever URL the fuzzer invents). Run: `make fuzz FUZZ_TARGET=request`.
 #![no_main]
 
 use std::sync::Once;
