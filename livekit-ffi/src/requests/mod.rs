@@ -1,6 +1,8 @@
 //! Decodes one `FfiRequest` and hands it to the module that owns it; each returns the
 //! synchronous response and, for long operations, spawns the work that sends the callback.
 
+pub mod audio;
+pub mod audio_streams;
 mod convert;
 mod data_packets;
 mod participant;
@@ -9,6 +11,8 @@ mod rpc;
 mod stream_outcome;
 mod stream_readers;
 pub mod stream_writers;
+mod track_events;
+mod tracks;
 mod unsupported;
 
 pub mod room;
@@ -51,6 +55,22 @@ pub fn handle(bytes: &[u8]) -> FfiResult<Response> {
         Request::TextStreamOpen(r) => Response::TextStreamOpen(stream_writers::text_stream_open(r)?),
         Request::TextStreamWrite(r) => Response::TextStreamWrite(stream_writers::text_stream_write(r)?),
         Request::TextStreamClose(r) => Response::TextStreamClose(stream_writers::text_stream_close(r)?),
+        Request::NewAudioSource(r) => Response::NewAudioSource(audio::new_audio_source(r)?),
+        Request::CaptureAudioFrame(r) => Response::CaptureAudioFrame(audio::capture_audio_frame(r)?),
+        Request::ClearAudioBuffer(r) => Response::ClearAudioBuffer(audio::clear_audio_buffer(r)?),
+        Request::NewAudioStream(r) => Response::NewAudioStream(audio_streams::new_audio_stream(r)?),
+        Request::AudioStreamFromParticipant(r) => {
+            Response::AudioStreamFromParticipant(audio_streams::audio_stream_from_participant(r)?)
+        }
+        Request::CreateAudioTrack(r) => Response::CreateAudioTrack(tracks::create_audio_track(r)?),
+        Request::PublishTrack(r) => Response::PublishTrack(tracks::publish_track(r)?),
+        Request::UnpublishTrack(r) => Response::UnpublishTrack(tracks::unpublish_track(r)?),
+        Request::LocalTrackMute(r) => Response::LocalTrackMute(tracks::local_track_mute(r)?),
+        Request::EnableRemoteTrack(r) => Response::EnableRemoteTrack(tracks::enable_remote_track(r)?),
+        Request::SetSubscribed(r) => Response::SetSubscribed(tracks::set_subscribed(r)?),
+        Request::SetTrackSubscriptionPermissions(r) => {
+            Response::SetTrackSubscriptionPermissions(tracks::set_track_subscription_permissions(r)?)
+        }
     })
 }
 

@@ -11,6 +11,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::convert;
 use super::room::owned_participant;
+use super::track_events::TrackEvents;
+use super::tracks::{published_key, unpublished_key, ORDER};
 use crate::events;
 use crate::handles::FfiHandle;
 use crate::proto::{self, data_packet_received, ffi_event, room_event::Message as Event};
@@ -22,6 +24,8 @@ pub struct Forwarder {
     /// Identities the client knows, so a participant is announced once, before any event
     /// that names it.
     pub announced: HashSet<String>,
+    /// The tracks the client knows.
+    pub tracks: TrackEvents,
 }
 
 impl Forwarder {
@@ -39,8 +43,21 @@ impl Forwarder {
         }));
         while let Some(event) = events.recv().await {
             let last = matches!(event, RoomEvent::Disconnected { .. });
+            let unpublished = match &event {
+                // The client looks the publication up when this event comes: the publish
+                // callback goes first.
+                RoomEvent::LocalTrackPublished { publication, .. } => {
+                    ORDER.wait(&published_key(&publication.sid())).await;
+                    None
+                }
+                RoomEvent::LocalTrackUnpublished { publication } => Some(publication.sid()),
+                _ => None,
+            };
             for message in self.convert(event) {
                 self.send(message);
+            }
+            if let Some(sid) = unpublished {
+                ORDER.mark(unpublished_key(&sid));
             }
             if last {
                 break;
@@ -146,7 +163,10 @@ impl Forwarder {
                 }
                 None => Vec::new(),
             },
-            _ => Vec::new(),
+            other => {
+                let announced = &self.announced;
+                self.tracks.convert(other, |identity| announced.contains(identity))
+            }
         }
     }
 }

@@ -1,0 +1,274 @@
+//! Tracks in the protocol: the infos of tracks and publications, and the room events about
+//! them (published, subscribed, muted, speakers, quality). The room's forwarder calls
+//! `TrackEvents::convert` for every event it does not convert itself.
+//!
+//! The core's `TrackStreamStateChanged` and `TrackSubscriptionPermissionChanged` have no
+//! counterpart in the official protocol's `RoomEvent`, so they are not sent.
+
+use std::collections::HashSet;
+
+use livekit_core::room::TrackPublication;
+use livekit_core::{
+    ConnectionQuality, LocalTrackPublication, Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication,
+    RoomEvent, StreamState, TrackKind, TrackPublicationInfo, TrackSource,
+};
+
+use crate::handles::FfiHandle;
+use crate::proto::{self, room_event::Message as Event};
+use crate::server::server;
+
+/// What the forwarder of one room remembers about tracks, so the client never hears of a
+/// publication twice, nor of one it does not know.
+#[derive(Default)]
+pub struct TrackEvents {
+    /// The local participant's identity (speakers and mutes may name it).
+    pub local_identity: String,
+    /// Sids of the remote publications the client was given.
+    pub announced: HashSet<String>,
+}
+
+impl TrackEvents {
+    /// The protocol events for one core event; empty for an event the client must not see.
+    /// `knows` says whether the client knows a remote participant, by identity.
+    pub fn convert(&mut self, event: RoomEvent, knows: impl Fn(&str) -> bool) -> Vec<Event> {
+        match event {
+            RoomEvent::TrackPublished { publication, participant } => {
+                let identity = participant.identity();
+                if !knows(&identity) || !self.announced.insert(publication.sid()) {
+                    return Vec::new();
+                }
+                let publication = owned_remote_publication(&publication);
+                vec![Event::TrackPublished(proto::TrackPublished { participant_identity: identity, publication })]
+            }
+            RoomEvent::TrackUnpublished { publication, participant } => {
+                if !self.announced.remove(&publication.sid()) {
+                    return Vec::new();
+                }
+                vec![Event::TrackUnpublished(proto::TrackUnpublished {
+                    participant_identity: participant.identity(),
+                    publication_sid: publication.sid(),
+                })]
+            }
+            RoomEvent::TrackSubscribed { track, publication, participant } => {
+                if !self.announced.contains(&publication.sid()) {
+                    return Vec::new();
+                }
+                let RemoteTrack::Audio(audio) = track else { return Vec::new() };
+                let info = remote_track_info(&publication);
+                let handle = server().handles.insert(FfiHandle::RemoteAudioTrack(audio));
+                vec![Event::TrackSubscribed(proto::TrackSubscribed {
+                    participant_identity: participant.identity(),
+                    track: proto::OwnedTrack { handle: proto::FfiOwnedHandle { id: handle }, info },
+                })]
+            }
+            RoomEvent::TrackUnsubscribed { publication, participant, .. } => {
+                if !self.announced.contains(&publication.sid()) {
+                    return Vec::new();
+                }
+                vec![Event::TrackUnsubscribed(proto::TrackUnsubscribed {
+                    participant_identity: participant.identity(),
+                    track_sid: publication.sid(),
+                })]
+            }
+            RoomEvent::TrackSubscriptionFailed { participant, track_sid, error } => {
+                vec![Event::TrackSubscriptionFailed(proto::TrackSubscriptionFailed {
+                    participant_identity: participant.identity(),
+                    track_sid,
+                    error,
+                })]
+            }
+            RoomEvent::TrackMuted { participant, publication } => self
+                .mute_target(&participant, &publication)
+                .map(|(participant_identity, track_sid)| {
+                    Event::TrackMuted(proto::TrackMuted { participant_identity, track_sid })
+                })
+                .into_iter()
+                .collect(),
+            RoomEvent::TrackUnmuted { participant, publication } => self
+                .mute_target(&participant, &publication)
+                .map(|(participant_identity, track_sid)| {
+                    Event::TrackUnmuted(proto::TrackUnmuted { participant_identity, track_sid })
+                })
+                .into_iter()
+                .collect(),
+            RoomEvent::LocalTrackPublished { publication, .. } => {
+                vec![Event::LocalTrackPublished(proto::LocalTrackPublished { track_sid: publication.sid() })]
+            }
+            RoomEvent::LocalTrackUnpublished { publication } => {
+                vec![Event::LocalTrackUnpublished(proto::LocalTrackUnpublished { publication_sid: publication.sid() })]
+            }
+            RoomEvent::LocalTrackSubscribed { track_sid } => {
+                vec![Event::LocalTrackSubscribed(proto::LocalTrackSubscribed { track_sid })]
+            }
+            RoomEvent::ActiveSpeakersChanged { speakers } => {
+                let participant_identities = speakers
+                    .iter()
+                    .map(Participant::identity)
+                    .filter(|identity| *identity == self.local_identity || knows(identity))
+                    .collect();
+                vec![Event::ActiveSpeakersChanged(proto::ActiveSpeakersChanged { participant_identities })]
+            }
+            RoomEvent::ConnectionQualityChanged { participant, quality } => match connection_quality(quality) {
+                Some(quality) => vec![Event::ConnectionQualityChanged(proto::ConnectionQualityChanged {
+                    participant_identity: participant.identity(),
+                    quality: quality as i32,
+                })],
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    /// Who and which track a mute event names, if the client knows the publication.
+    fn mute_target(&self, participant: &Participant, publication: &TrackPublication) -> Option<(String, String)> {
+        let sid = publication.sid();
+        let known = match publication {
+            TrackPublication::Local(_) => true,
+            TrackPublication::Remote(_) => self.announced.contains(&sid),
+        };
+        known.then(|| (participant.identity(), sid))
+    }
+}
+
+/// A remote participant's current publications as handles, for the connect callback; their
+/// sids go into `announced`.
+pub fn owned_publications(
+    participant: &RemoteParticipant,
+    announced: &mut HashSet<String>,
+) -> Vec<proto::OwnedTrackPublication> {
+    let mut publications: Vec<_> = participant.track_publications().into_values().collect();
+    publications.sort_by_key(RemoteTrackPublication::sid);
+    publications
+        .iter()
+        .filter(|publication| announced.insert(publication.sid()))
+        .map(owned_remote_publication)
+        .collect()
+}
+
+fn owned_remote_publication(publication: &RemoteTrackPublication) -> proto::OwnedTrackPublication {
+    let info = publication_info(&publication.info(), true);
+    let handle = server().handles.insert(FfiHandle::RemotePublication(publication.clone()));
+    proto::OwnedTrackPublication { handle: proto::FfiOwnedHandle { id: handle }, info }
+}
+
+/// One of our publications as a handle, for the publish callback.
+pub fn owned_local_publication(publication: &LocalTrackPublication) -> proto::OwnedTrackPublication {
+    let mut info = publication_info(&publication.info(), false);
+    info.muted = publication.is_muted();
+    let handle = server().handles.insert(FfiHandle::LocalPublication(publication.clone()));
+    proto::OwnedTrackPublication { handle: proto::FfiOwnedHandle { id: handle }, info }
+}
+
+fn publication_info(info: &TrackPublicationInfo, remote: bool) -> proto::TrackPublicationInfo {
+    proto::TrackPublicationInfo {
+        sid: info.sid.clone(),
+        name: info.name.clone(),
+        kind: track_kind(info.kind) as i32,
+        source: proto_source(info.source) as i32,
+        simulcasted: info.simulcasted,
+        width: info.dimensions.0,
+        height: info.dimensions.1,
+        mime_type: info.mime_type.clone(),
+        muted: info.muted,
+        remote,
+        encryption_type: proto::EncryptionType::None as i32,
+        audio_features: Vec::new(),
+    }
+}
+
+fn remote_track_info(publication: &RemoteTrackPublication) -> proto::TrackInfo {
+    let info = publication.info();
+    proto::TrackInfo {
+        sid: info.sid,
+        name: info.name,
+        kind: track_kind(info.kind) as i32,
+        stream_state: stream_state(publication.stream_state()) as i32,
+        muted: info.muted,
+        remote: true,
+    }
+}
+
+/// A local audio track's info before it is published: no sid yet.
+pub fn local_track_info(name: String, muted: bool) -> proto::TrackInfo {
+    proto::TrackInfo {
+        sid: String::new(),
+        name,
+        kind: proto::TrackKind::KindAudio as i32,
+        stream_state: proto::StreamState::StateActive as i32,
+        muted,
+        remote: false,
+    }
+}
+
+fn track_kind(kind: TrackKind) -> proto::TrackKind {
+    match kind {
+        TrackKind::Audio => proto::TrackKind::KindAudio,
+        TrackKind::Video => proto::TrackKind::KindVideo,
+    }
+}
+
+fn stream_state(state: StreamState) -> proto::StreamState {
+    match state {
+        StreamState::Active => proto::StreamState::StateActive,
+        StreamState::Paused => proto::StreamState::StatePaused,
+        StreamState::Unknown => proto::StreamState::StateUnknown,
+    }
+}
+
+/// The official enum has no "unknown": a participant not scored yet is not reported.
+fn connection_quality(quality: ConnectionQuality) -> Option<proto::ConnectionQuality> {
+    match quality {
+        ConnectionQuality::Unknown => None,
+        ConnectionQuality::Poor => Some(proto::ConnectionQuality::QualityPoor),
+        ConnectionQuality::Good => Some(proto::ConnectionQuality::QualityGood),
+        ConnectionQuality::Excellent => Some(proto::ConnectionQuality::QualityExcellent),
+        ConnectionQuality::Lost => Some(proto::ConnectionQuality::QualityLost),
+    }
+}
+
+/// A track source as the protocol numbers it.
+pub fn proto_source(source: TrackSource) -> proto::TrackSource {
+    match source {
+        TrackSource::Unknown => proto::TrackSource::SourceUnknown,
+        TrackSource::Camera => proto::TrackSource::SourceCamera,
+        TrackSource::Microphone => proto::TrackSource::SourceMicrophone,
+        TrackSource::ScreenShare => proto::TrackSource::SourceScreenshare,
+        TrackSource::ScreenShareAudio => proto::TrackSource::SourceScreenshareAudio,
+    }
+}
+
+/// A protocol track source in the core's terms (an unknown number is `Unknown`).
+pub fn core_source(source: i32) -> TrackSource {
+    match proto::TrackSource::try_from(source) {
+        Ok(proto::TrackSource::SourceCamera) => TrackSource::Camera,
+        Ok(proto::TrackSource::SourceMicrophone) => TrackSource::Microphone,
+        Ok(proto::TrackSource::SourceScreenshare) => TrackSource::ScreenShare,
+        Ok(proto::TrackSource::SourceScreenshareAudio) => TrackSource::ScreenShareAudio,
+        _ => TrackSource::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_round_trip() {
+        for source in [
+            TrackSource::Unknown,
+            TrackSource::Camera,
+            TrackSource::Microphone,
+            TrackSource::ScreenShare,
+            TrackSource::ScreenShareAudio,
+        ] {
+            assert_eq!(core_source(proto_source(source) as i32), source);
+        }
+        assert_eq!(core_source(99), TrackSource::Unknown);
+    }
+
+    #[test]
+    fn an_unscored_connection_is_not_reported() {
+        assert_eq!(connection_quality(ConnectionQuality::Unknown), None);
+        assert_eq!(connection_quality(ConnectionQuality::Lost), Some(proto::ConnectionQuality::QualityLost));
+    }
+}
