@@ -30,3 +30,16 @@ async def test_rtc_stats(join):
         return
     with pytest.raises(RuntimeError, match="get_session_stats is not implemented by livekit-core"):
         await alice.get_rtc_stats()
+
+
+async def test_platform_audio_says_it_is_not_available(join):
+    await join("alice")
+    if mode() == "official":
+        # The shipped library opens the machine's devices, or says why it cannot.
+        try:
+            rtc.PlatformAudio()
+        except rtc.PlatformAudioError:
+            pass
+        return
+    with pytest.raises(rtc.PlatformAudioError, match="not available in livekit-core"):
+        rtc.PlatformAudio()

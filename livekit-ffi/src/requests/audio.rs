@@ -143,3 +143,13 @@ pub fn owned_samples(
     let handle = server().handles.insert(FfiHandle::Samples(data));
     proto::OwnedAudioFrameBuffer { handle: proto::FfiOwnedHandle { id: handle }, info }
 }
+
+/// Platform audio (the machine's microphones and speakers) is not part of livekit-core: the
+/// response says so in its error field, which the official SDK raises as `PlatformAudioError`.
+pub fn new_platform_audio(_: proto::NewPlatformAudioRequest) -> proto::NewPlatformAudioResponse {
+    proto::NewPlatformAudioResponse {
+        message: Some(proto::new_platform_audio_response::Message::Error(
+            "platform audio devices are not available in livekit-core: capture frames into an AudioSource".into(),
+        )),
+    }
+}

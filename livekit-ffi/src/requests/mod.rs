@@ -62,6 +62,7 @@ pub fn handle(bytes: &[u8]) -> FfiResult<Response> {
         Request::AudioStreamFromParticipant(r) => {
             Response::AudioStreamFromParticipant(audio_streams::audio_stream_from_participant(r)?)
         }
+        Request::NewPlatformAudio(r) => Response::NewPlatformAudio(audio::new_platform_audio(r)),
         Request::CreateAudioTrack(r) => Response::CreateAudioTrack(tracks::create_audio_track(r)?),
         Request::PublishTrack(r) => Response::PublishTrack(tracks::publish_track(r)?),
         Request::UnpublishTrack(r) => Response::UnpublishTrack(tracks::unpublish_track(r)?),

@@ -49,7 +49,6 @@ fn describe(number: u32) -> Option<(&'static str, &'static str)> {
         74 => ("remote_data_track_is_published", DATA_TRACKS),
         75 => ("data_track_stream_read", DATA_TRACKS),
         76 => ("simulate_scenario", ""),
-        77 => ("new_platform_audio", AUDIO),
         78 => ("get_audio_devices", AUDIO),
         79 => ("set_recording_device", AUDIO),
         80 => ("set_playout_device", AUDIO),
