@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use crate::error::{FfiError, FfiResult};
 use crate::requests::audio::FfiAudioSource;
 use crate::requests::audio_streams::StreamStop;
+use crate::requests::resampler::FfiResampler;
 use crate::requests::room::FfiRoom;
 use crate::requests::stream_writers::WriterQueue;
 
@@ -46,6 +47,8 @@ pub enum FfiHandle {
     RemotePublication(RemoteTrackPublication),
     /// Dropping it ends the stream's task, which sends the stream's `eos`.
     AudioStream(#[allow(dead_code)] StreamStop),
+    /// A sox resampler request's state, with its last output.
+    Resampler(FfiResampler),
 }
 
 impl FfiHandle {
@@ -66,6 +69,7 @@ impl FfiHandle {
             Self::LocalPublication(_) => "local track publication",
             Self::RemotePublication(_) => "remote track publication",
             Self::AudioStream(_) => "audio stream",
+            Self::Resampler(_) => "resampler",
         }
     }
 }
@@ -176,6 +180,10 @@ impl HandleTable {
 
     pub fn remote_publication(&self, id: u64) -> FfiResult<RemoteTrackPublication> {
         self.with(id, |handle| expect_kind!(handle, id, RemotePublication, "remote track publication").cloned())
+    }
+
+    pub fn resampler(&self, id: u64) -> FfiResult<FfiResampler> {
+        self.with(id, |handle| expect_kind!(handle, id, Resampler, "resampler").cloned())
     }
 
     pub fn byte_writer(&self, id: u64) -> FfiResult<WriterQueue<Vec<u8>>> {

@@ -231,5 +231,38 @@ fn audio_bad_input() {
         queue_size_frames: None,
     }));
     expect_error(&stream_of_a_source, LkFfiErrorCode::LkFfiWrongHandleType, "remote audio track");
+    let push = |handle: u64, ptr: u64, size: u32| {
+        request(ffi_request::Message::PushSoxResampler(proto::PushSoxResamplerRequest {
+            resampler_handle: handle,
+            data_ptr: ptr,
+            size,
+        }))
+    };
+    expect_error(&push(source, ptr, 960), LkFfiErrorCode::LkFfiWrongHandleType, "resampler");
+    let new_resampler = request(ffi_request::Message::NewSoxResampler(proto::NewSoxResamplerRequest {
+        input_rate: 48_000.0,
+        output_rate: 16_000.0,
+        num_channels: 1,
+        input_data_type: 0,
+        output_data_type: 0,
+        quality_recipe: 0,
+        flags: None,
+    }));
+    let (response_handle, response) = send(&new_resampler).expect("a valid resampler");
+    let Some(ffi_response::Message::NewSoxResampler(proto::NewSoxResamplerResponse {
+        message: Some(proto::new_sox_resampler_response::Message::Resampler(resampler)),
+    })) = response.message
+    else {
+        panic!("{response:?}")
+    };
+    assert!(livekit_ffi_drop_handle(response_handle));
+    let resampler = resampler.handle.id;
+    expect_error(&push(resampler, 0, 960), LkFfiErrorCode::LkFfiInvalidArgument, "null");
+    // An odd size or a huge one is answered in the response's error field, nothing read.
+    let (response_handle, response) = send(&push(resampler, ptr, u32::MAX)).expect("answered");
+    let Some(ffi_response::Message::PushSoxResampler(pushed)) = response.message else { panic!("{response:?}") };
+    assert!(pushed.error.is_some_and(|e| e.contains("at most")), "a push that claims 4 GB is refused");
+    assert!(livekit_ffi_drop_handle(response_handle));
+    assert!(livekit_ffi_drop_handle(resampler));
     assert!(livekit_ffi_drop_handle(source));
 }

@@ -6,6 +6,7 @@ pub mod audio_streams;
 mod convert;
 mod data_packets;
 mod participant;
+pub mod resampler;
 mod room_events;
 mod rpc;
 mod stream_outcome;
@@ -63,6 +64,9 @@ pub fn handle(bytes: &[u8]) -> FfiResult<Response> {
             Response::AudioStreamFromParticipant(audio_streams::audio_stream_from_participant(r)?)
         }
         Request::NewPlatformAudio(r) => Response::NewPlatformAudio(audio::new_platform_audio(r)),
+        Request::NewSoxResampler(r) => Response::NewSoxResampler(resampler::new_sox_resampler(r)),
+        Request::PushSoxResampler(r) => Response::PushSoxResampler(resampler::push_sox_resampler(r)?),
+        Request::FlushSoxResampler(r) => Response::FlushSoxResampler(resampler::flush_sox_resampler(r)?),
         Request::CreateAudioTrack(r) => Response::CreateAudioTrack(tracks::create_audio_track(r)?),
         Request::PublishTrack(r) => Response::PublishTrack(tracks::publish_track(r)?),
         Request::UnpublishTrack(r) => Response::UnpublishTrack(tracks::unpublish_track(r)?),

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use livekit_core::{LocalTrack, ParticipantTrackPermission, TrackPublishOptions};
+use livekit_core::{LocalTrack, ParticipantTrackPermission, TrackPublishOptions, TrackSource};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -79,11 +79,13 @@ pub fn create_audio_track(request: proto::CreateAudioTrackRequest) -> FfiResult<
     })
 }
 
-fn publish_options(options: &proto::TrackPublishOptions) -> TrackPublishOptions {
-    let defaults = TrackPublishOptions::default();
+/// The core's options: an unset source is `Unknown` (the protocol's default), a two-channel
+/// source publishes stereo, and DTX, RED, simulcast and the stream name are not used (the core
+/// sends Opus every 20 ms without RED).
+fn publish_options(options: &proto::TrackPublishOptions, channels: u32) -> TrackPublishOptions {
     TrackPublishOptions {
-        source: options.source.map(core_source).unwrap_or(defaults.source),
-        stereo: false,
+        source: options.source.map(core_source).unwrap_or(TrackSource::Unknown),
+        stereo: channels == 2,
         audio_bitrate: options.audio_encoding.as_ref().map(|e| e.max_bitrate.min(u32::MAX as u64) as u32),
     }
 }
@@ -91,7 +93,7 @@ fn publish_options(options: &proto::TrackPublishOptions) -> TrackPublishOptions 
 pub fn publish_track(request: proto::PublishTrackRequest) -> FfiResult<proto::PublishTrackResponse> {
     let participant = server().handles.local_participant(request.local_participant_handle)?;
     let track = server().handles.local_audio_track(request.track_handle)?;
-    let options = publish_options(&request.options);
+    let options = publish_options(&request.options, track.source().num_channels());
     let async_id = server().async_id(request.request_async_id);
     let publish = async move {
         match participant.publish_track(LocalTrack::Audio(track), options).await {
