@@ -79,7 +79,15 @@ pub fn handle(bytes: &[u8]) -> FfiResult<Response> {
     })
 }
 
-/// Refuses a request the fuzzer must not run for real: it would open network connections.
-pub fn is_connect(bytes: &[u8]) -> bool {
-    matches!(FfiRequest::decode(bytes), Ok(FfiRequest { message: Some(Request::Connect(_)) }))
+/// Whether a fuzzer must not run this request for real: `connect` opens network connections,
+/// and the requests that read the caller's samples (`capture_audio_frame`, `push_sox_resampler`)
+/// read memory at the address they name, which random bytes make up. (`publish_data` reads its
+/// pointer only with a local participant's handle, which needs a connect.)
+pub fn fuzz_must_skip(bytes: &[u8]) -> bool {
+    matches!(
+        FfiRequest::decode(bytes),
+        Ok(FfiRequest {
+            message: Some(Request::Connect(_) | Request::CaptureAudioFrame(_) | Request::PushSoxResampler(_))
+        })
+    )
 }
