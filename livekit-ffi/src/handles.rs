@@ -28,6 +28,7 @@ pub enum FfiHandle {
     Samples(#[allow(dead_code)] Box<[i16]>),
     Room(Arc<FfiRoom>),
     LocalParticipant(LocalParticipant),
+    /// A remote participant; a stream from a participant reads its tracks.
     RemoteParticipant(RemoteParticipant),
     ByteReader(ByteStreamReader),
     TextReader(TextStreamReader),
