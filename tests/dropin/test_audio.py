@@ -130,12 +130,14 @@ async def test_mute_unmute_and_unpublish_are_seen_by_the_other_side(pair):
     await source.aclose()
 
 
-async def test_the_speaking_participant_becomes_an_active_speaker(pair):
+async def test_a_speaking_participant_is_an_active_speaker_with_a_quality_score(pair):
     alice, bob = pair
     subscribed = expect(bob, "track_subscribed", subscribed_to("alice"))
     source, _, _ = await publish_microphone(alice)
     await subscribed.wait()
     speaking = expect(bob, "active_speakers_changed", lambda speakers: any(s.identity == "alice" for s in speakers))
+    scored = expect(bob, "connection_quality_changed", lambda participant, quality: participant.identity == "alice")
+    own_score = expect(alice, "connection_quality_changed", lambda participant, quality: participant.identity == "alice")
 
     async def talk():
         while True:
@@ -144,9 +146,14 @@ async def test_the_speaking_participant_becomes_an_active_speaker(pair):
     talking = asyncio.create_task(talk())
     try:
         (speakers,) = await speaking.wait()
+        participant, quality = await scored.wait()
+        _, own_quality = await own_score.wait()
     finally:
         talking.cancel()
     assert speakers[0].identity == "alice"
+    good = (rtc.ConnectionQuality.QUALITY_GOOD, rtc.ConnectionQuality.QUALITY_EXCELLENT)
+    assert quality in good and own_quality in good, (quality, own_quality)
+    assert participant.connection_quality == quality
     await source.aclose()
 
 
