@@ -87,7 +87,7 @@ async def test_five_tones_arrive_in_order(pair):
     await source.aclose()
 
 
-async def test_a_stream_from_the_participant_follows_its_microphone(pair):
+async def test_a_stream_from_the_participant_follows_its_microphone_until_it_leaves(pair):
     alice, bob = pair
     subscribed = expect(bob, "track_subscribed", subscribed_to("alice"))
     source, _, _ = await publish_microphone(alice)
@@ -100,6 +100,13 @@ async def test_a_stream_from_the_participant_follows_its_microphone(pair):
     )
     first = await asyncio.wait_for(stream.__anext__(), EVENT_TIMEOUT)
     assert (first.frame.sample_rate, first.frame.num_channels) == (24000, 1)
+
+    async def until_the_end():
+        async for _ in stream:
+            pass
+
+    await alice.disconnect()  # the stream ends when the participant leaves
+    await asyncio.wait_for(until_the_end(), EVENT_TIMEOUT)
     await stream.aclose()
     await source.aclose()
 

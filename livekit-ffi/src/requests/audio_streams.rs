@@ -1,11 +1,14 @@
 //! Audio streams: a task per stream sends each decoded frame of a remote track as an
 //! `AudioStreamEvent` with an owned buffer, then `eos` when the track ends or the client drops
 //! the stream's handle. A stream from a participant follows whichever track of the asked source
-//! it publishes and we receive, now or later.
+//! it publishes and we receive, now or later, and ends when the participant leaves.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use livekit_core::{AudioStream, RemoteAudioTrack, RemoteParticipant, RemoteTrack, TrackSource};
+use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 use super::audio::{owned_frame, owned_samples};
@@ -21,6 +24,16 @@ const TRACK_POLL: Duration = Duration::from_millis(20);
 
 /// What the handle table keeps for a stream; dropping it stops the stream's task.
 pub type StreamStop = oneshot::Sender<()>;
+
+/// The streams following a participant, by participant sid, told when it leaves.
+static FOLLOWERS: LazyLock<Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>> = LazyLock::new(Default::default);
+
+/// A remote participant left: the streams following it end (with `eos`). Called by the room's
+/// event forwarder.
+pub fn participant_left(sid: &str) {
+    // Dropping the senders wakes the streams.
+    FOLLOWERS.lock().remove(sid);
+}
 
 /// The rate and layout a stream delivers, and how many milliseconds each frame holds.
 #[derive(Clone, Copy)]
@@ -71,9 +84,11 @@ pub fn audio_stream_from_participant(
     let format = Format::new(request.sample_rate, request.num_channels, request.frame_size_ms)?;
     let source = core_source(request.track_source.unwrap_or(proto::TrackSource::SourceMicrophone as i32));
     let (id, stop) = register();
+    let (left_tx, left) = oneshot::channel();
+    FOLLOWERS.lock().entry(participant.sid()).or_default().push(left_tx);
     server().runtime().spawn(async move {
         let mut stop = stop;
-        follow_participant(id, participant, source, format, &mut stop).await;
+        follow_participant(id, participant, source, format, &mut stop, left).await;
         send_eos(id);
     });
     Ok(proto::AudioStreamFromParticipantResponse { stream: owned_stream(id) })
@@ -103,13 +118,14 @@ fn owned_stream(id: u64) -> proto::OwnedAudioStream {
 }
 
 /// Reads whichever track of `source` the participant has while we receive it; between tracks
-/// it waits. Returns when the client drops the stream.
+/// it waits. Returns when the client drops the stream or the participant leaves (`left`).
 async fn follow_participant(
     id: u64,
     participant: RemoteParticipant,
     source: TrackSource,
     format: Format,
     stop: &mut oneshot::Receiver<()>,
+    mut left: oneshot::Receiver<()>,
 ) {
     loop {
         let track = participant.track_publications().into_values().find_map(|publication| {
@@ -119,12 +135,14 @@ async fn follow_participant(
             }
         });
         if let Some(Ok(stream)) = track.map(|track| format.open(&track)) {
-            if !pump(id, stream, format, stop).await {
-                return;
+            tokio::select! {
+                ended = pump(id, stream, format, stop) => if !ended { return },
+                _ = &mut left => return,
             }
         }
         tokio::select! {
             _ = &mut *stop => return,
+            _ = &mut left => return,
             _ = tokio::time::sleep(TRACK_POLL) => {}
         }
     }
