@@ -42,6 +42,7 @@ async def test_a_published_microphone_is_seen_subscribed(pair):
     assert isinstance(remote_track, rtc.RemoteAudioTrack)
     assert remote_track.sid == publication.sid
     assert remote_track.name == "microphone"
+    assert remote_track.stream_state == rtc.StreamState.STATE_ACTIVE
     assert subscribed_publication is remote_publication
     assert subscribed_publication.subscribed
     assert subscribed_publication.kind == rtc.TrackKind.KIND_AUDIO

@@ -182,7 +182,12 @@ fn remote_track_info(publication: &RemoteTrackPublication) -> proto::TrackInfo {
         sid: info.sid,
         name: info.name,
         kind: track_kind(info.kind) as i32,
-        stream_state: stream_state(publication.stream_state()) as i32,
+        // The server reports pauses only: a track just subscribed, with no report yet, flows
+        // (the official library says active here too).
+        stream_state: match publication.stream_state() {
+            StreamState::Unknown => proto::StreamState::StateActive,
+            state => stream_state(state),
+        } as i32,
         muted: info.muted,
         remote: true,
     }
