@@ -106,8 +106,15 @@ async def test_a_stream_from_the_participant_follows_its_microphone_until_it_lea
         async for _ in stream:
             pass
 
-    await alice.disconnect()  # the stream ends when the participant leaves
+    # Alice leaves: her stream ends, and both sides hear of the end of her track first.
+    unsubscribed = expect(bob, "track_unsubscribed", subscribed_to("alice"))
+    unpublished = expect(bob, "track_unpublished", lambda pub, participant: participant.identity == "alice")
+    local = expect(alice, "local_track_unpublished")
+    await alice.disconnect()
     await asyncio.wait_for(until_the_end(), EVENT_TIMEOUT)
+    await unsubscribed.wait()
+    await unpublished.wait()
+    await local.wait()
     await stream.aclose()
     await source.aclose()
 

@@ -82,7 +82,7 @@ async fn join(async_id: u64, request: proto::ConnectRequest) -> ffi_event::Messa
     let local = Participant::Local(room.local_participant());
     let local_handle = handles.insert(FfiHandle::LocalParticipant(room.local_participant()));
     let mut announced = HashSet::new();
-    let mut tracks = TrackEvents { local_identity: local.identity(), ..Default::default() };
+    let mut tracks = TrackEvents::new(local.identity());
     let participants = room
         .remote_participants()
         .into_values()

@@ -79,11 +79,12 @@ impl Forwarder {
         match event {
             RoomEvent::Connected => Vec::new(),
             RoomEvent::ConnectionStateChanged(state) => {
-                let state = match state {
-                    ConnectionState::Connected => proto::ConnectionState::ConnConnected,
-                    ConnectionState::Disconnected => proto::ConnectionState::ConnDisconnected,
+                let (mut events, state) = match state {
+                    ConnectionState::Connected => (Vec::new(), proto::ConnectionState::ConnConnected),
+                    ConnectionState::Disconnected => (self.tracks.leaving(), proto::ConnectionState::ConnDisconnected),
                 };
-                vec![Event::ConnectionStateChanged(proto::ConnectionStateChanged { state: state as i32 })]
+                events.push(Event::ConnectionStateChanged(proto::ConnectionStateChanged { state: state as i32 }));
+                events
             }
             RoomEvent::Disconnected { reason } => {
                 vec![Event::Disconnected(proto::Disconnected { reason: convert::disconnect_reason(reason) as i32 })]
@@ -106,10 +107,12 @@ impl Forwarder {
                 if !self.announced.remove(&identity) {
                     return Vec::new();
                 }
-                vec![Event::ParticipantDisconnected(proto::ParticipantDisconnected {
+                let mut events = self.tracks.participant_left(&identity);
+                events.push(Event::ParticipantDisconnected(proto::ParticipantDisconnected {
                     participant_identity: identity,
                     disconnect_reason: proto::DisconnectReason::UnknownReason as i32,
-                })]
+                }));
+                events
             }
             RoomEvent::ParticipantAttributesChanged { participant, changed_attributes } => {
                 vec![Event::ParticipantAttributesChanged(proto::ParticipantAttributesChanged {

@@ -5,7 +5,7 @@
 //! The core's `TrackStreamStateChanged` and `TrackSubscriptionPermissionChanged` have no
 //! counterpart in the official protocol's `RoomEvent`, so they are not sent.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use livekit_core::room::TrackPublication;
 use livekit_core::{
@@ -18,30 +18,46 @@ use crate::proto::{self, room_event::Message as Event};
 use crate::server::server;
 
 /// What the forwarder of one room remembers about tracks, so the client never hears of a
-/// publication twice, nor of one it does not know.
+/// publication twice, nor of one it does not know, and hears of the end of each it knows.
 #[derive(Default)]
 pub struct TrackEvents {
     /// The local participant's identity (speakers and mutes may name it).
     pub local_identity: String,
-    /// Sids of the remote publications the client was given.
-    pub announced: HashSet<String>,
+    /// The remote publications the client was given, by sid.
+    pub announced: BTreeMap<String, Announced>,
+    /// Our publications the client was told of (`local_track_published`), by sid.
+    local: BTreeSet<String>,
+}
+
+/// A remote publication the client knows.
+pub struct Announced {
+    /// Who publishes it.
+    pub identity: String,
+    /// Whether the client was told it is subscribed.
+    pub subscribed: bool,
 }
 
 impl TrackEvents {
+    /// Nothing known yet, in the room `local_identity` joined.
+    pub fn new(local_identity: String) -> Self {
+        Self { local_identity, ..Default::default() }
+    }
+
     /// The protocol events for one core event; empty for an event the client must not see.
     /// `knows` says whether the client knows a remote participant, by identity.
     pub fn convert(&mut self, event: RoomEvent, knows: impl Fn(&str) -> bool) -> Vec<Event> {
         match event {
             RoomEvent::TrackPublished { publication, participant } => {
                 let identity = participant.identity();
-                if !knows(&identity) || !self.announced.insert(publication.sid()) {
+                if !knows(&identity) || self.announced.contains_key(&publication.sid()) {
                     return Vec::new();
                 }
+                self.announced.insert(publication.sid(), Announced { identity: identity.clone(), subscribed: false });
                 let publication = owned_remote_publication(&publication);
                 vec![Event::TrackPublished(proto::TrackPublished { participant_identity: identity, publication })]
             }
             RoomEvent::TrackUnpublished { publication, participant } => {
-                if !self.announced.remove(&publication.sid()) {
+                if self.announced.remove(&publication.sid()).is_none() {
                     return Vec::new();
                 }
                 vec![Event::TrackUnpublished(proto::TrackUnpublished {
@@ -50,10 +66,9 @@ impl TrackEvents {
                 })]
             }
             RoomEvent::TrackSubscribed { track, publication, participant } => {
-                if !self.announced.contains(&publication.sid()) {
-                    return Vec::new();
-                }
+                let Some(announced) = self.announced.get_mut(&publication.sid()) else { return Vec::new() };
                 let RemoteTrack::Audio(audio) = track else { return Vec::new() };
+                announced.subscribed = true;
                 let info = remote_track_info(&publication);
                 let handle = server().handles.insert(FfiHandle::RemoteAudioTrack(audio));
                 vec![Event::TrackSubscribed(proto::TrackSubscribed {
@@ -62,8 +77,9 @@ impl TrackEvents {
                 })]
             }
             RoomEvent::TrackUnsubscribed { publication, participant, .. } => {
-                if !self.announced.contains(&publication.sid()) {
-                    return Vec::new();
+                match self.announced.get_mut(&publication.sid()) {
+                    Some(announced) if announced.subscribed => announced.subscribed = false,
+                    _ => return Vec::new(),
                 }
                 vec![Event::TrackUnsubscribed(proto::TrackUnsubscribed {
                     participant_identity: participant.identity(),
@@ -92,9 +108,13 @@ impl TrackEvents {
                 .into_iter()
                 .collect(),
             RoomEvent::LocalTrackPublished { publication, .. } => {
+                self.local.insert(publication.sid());
                 vec![Event::LocalTrackPublished(proto::LocalTrackPublished { track_sid: publication.sid() })]
             }
             RoomEvent::LocalTrackUnpublished { publication } => {
+                if !self.local.remove(&publication.sid()) {
+                    return Vec::new();
+                }
                 vec![Event::LocalTrackUnpublished(proto::LocalTrackUnpublished { publication_sid: publication.sid() })]
             }
             RoomEvent::LocalTrackSubscribed { track_sid } => {
@@ -119,30 +139,66 @@ impl TrackEvents {
         }
     }
 
+    /// A remote participant left: the end of each of its tracks the client knows (unsubscribed,
+    /// then unpublished), as the official library reports them before `participant_disconnected`.
+    pub fn participant_left(&mut self, identity: &str) -> Vec<Event> {
+        let sids: Vec<String> =
+            self.announced.iter().filter(|(_, a)| a.identity == identity).map(|(sid, _)| sid.clone()).collect();
+        let mut events = Vec::new();
+        for sid in sids {
+            let Some(announced) = self.announced.remove(&sid) else { continue };
+            if announced.subscribed {
+                events.push(Event::TrackUnsubscribed(proto::TrackUnsubscribed {
+                    participant_identity: identity.to_string(),
+                    track_sid: sid.clone(),
+                }));
+            }
+            events.push(Event::TrackUnpublished(proto::TrackUnpublished {
+                participant_identity: identity.to_string(),
+                publication_sid: sid,
+            }));
+        }
+        events
+    }
+
+    /// We are leaving the room: the end of each of our publications the client knows, as the
+    /// official library reports them when it disconnects.
+    pub fn leaving(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.local)
+            .into_iter()
+            .map(|publication_sid| Event::LocalTrackUnpublished(proto::LocalTrackUnpublished { publication_sid }))
+            .collect()
+    }
+
     /// Who and which track a mute event names, if the client knows the publication.
     fn mute_target(&self, participant: &Participant, publication: &TrackPublication) -> Option<(String, String)> {
         let sid = publication.sid();
         let known = match publication {
             TrackPublication::Local(_) => true,
-            TrackPublication::Remote(_) => self.announced.contains(&sid),
+            TrackPublication::Remote(_) => self.announced.contains_key(&sid),
         };
         known.then(|| (participant.identity(), sid))
     }
 }
 
-/// A remote participant's current publications as handles, for the connect callback; their
-/// sids go into `announced`.
+/// A remote participant's current publications as handles, for the connect callback; they go
+/// into `announced` (not subscribed yet: `track_subscribed` follows for those we receive).
 pub fn owned_publications(
     participant: &RemoteParticipant,
-    announced: &mut HashSet<String>,
+    announced: &mut BTreeMap<String, Announced>,
 ) -> Vec<proto::OwnedTrackPublication> {
     let mut publications: Vec<_> = participant.track_publications().into_values().collect();
     publications.sort_by_key(RemoteTrackPublication::sid);
-    publications
-        .iter()
-        .filter(|publication| announced.insert(publication.sid()))
-        .map(owned_remote_publication)
-        .collect()
+    let mut owned = Vec::new();
+    for publication in publications {
+        if announced.contains_key(&publication.sid()) {
+            continue;
+        }
+        let entry = Announced { identity: participant.identity(), subscribed: false };
+        announced.insert(publication.sid(), entry);
+        owned.push(owned_remote_publication(&publication));
+    }
+    owned
 }
 
 fn owned_remote_publication(publication: &RemoteTrackPublication) -> proto::OwnedTrackPublication {
@@ -269,6 +325,35 @@ mod tests {
             assert_eq!(core_source(proto_source(source) as i32), source);
         }
         assert_eq!(core_source(99), TrackSource::Unknown);
+    }
+
+    #[test]
+    fn a_leaving_participant_ends_its_known_tracks_first() {
+        let mut tracks = TrackEvents::new("me".into());
+        let announce = |identity: &str, subscribed| Announced { identity: identity.into(), subscribed };
+        tracks.announced.insert("TR_a".into(), announce("alice", true));
+        tracks.announced.insert("TR_b".into(), announce("alice", false));
+        tracks.announced.insert("TR_c".into(), announce("carol", true));
+        let events = tracks.participant_left("alice");
+        let names: Vec<_> = events
+            .iter()
+            .map(|event| match event {
+                Event::TrackUnsubscribed(e) => format!("unsubscribed {}", e.track_sid),
+                Event::TrackUnpublished(e) => format!("unpublished {}", e.publication_sid),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names, ["unsubscribed TR_a", "unpublished TR_a", "unpublished TR_b"]);
+        assert_eq!(tracks.announced.keys().collect::<Vec<_>>(), ["TR_c"]);
+        assert!(tracks.participant_left("alice").is_empty());
+    }
+
+    #[test]
+    fn leaving_the_room_unpublishes_our_known_tracks_once() {
+        let mut tracks = TrackEvents::new("me".into());
+        tracks.local.insert("TR_mine".into());
+        assert!(matches!(&tracks.leaving()[..], [Event::LocalTrackUnpublished(e)] if e.publication_sid == "TR_mine"));
+        assert!(tracks.leaving().is_empty());
     }
 
     #[test]
