@@ -26,6 +26,7 @@ pub struct FfiAudioSource {
     captures: mpsc::UnboundedSender<(u64, AudioFrame)>,
 }
 
+/// A native source of the asked rate, channels and queue size, with its capture task.
 pub fn new_audio_source(request: proto::NewAudioSourceRequest) -> FfiResult<proto::NewAudioSourceResponse> {
     if request.r#type() == proto::AudioSourceType::AudioSourcePlatform || request.platform_audio_handle.is_some() {
         return Err(FfiError::NotImplemented {
@@ -72,6 +73,7 @@ fn capture_callback(async_id: u64, error: Option<String>) -> ffi_event::Message 
     ffi_event::Message::CaptureAudioFrame(proto::CaptureAudioFrameCallback { async_id, error })
 }
 
+/// Copies the frame now and queues the capture; its callback comes once the core took it.
 pub fn capture_audio_frame(request: proto::CaptureAudioFrameRequest) -> FfiResult<proto::CaptureAudioFrameResponse> {
     let source = server().handles.audio_source(request.source_handle)?;
     let frame = read_frame(&request.buffer)?;
@@ -92,6 +94,7 @@ pub fn capture_audio_frame(request: proto::CaptureAudioFrameRequest) -> FfiResul
     Ok(proto::CaptureAudioFrameResponse { async_id })
 }
 
+/// Drops the audio queued in the source; a waiting capture completes.
 pub fn clear_audio_buffer(request: proto::ClearAudioBufferRequest) -> FfiResult<proto::ClearAudioBufferResponse> {
     server().handles.audio_source(request.source_handle)?.source.clear_queue();
     Ok(proto::ClearAudioBufferResponse {})

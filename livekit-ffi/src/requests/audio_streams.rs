@@ -61,6 +61,7 @@ impl Format {
     }
 }
 
+/// A stream of a subscribed remote audio track.
 pub fn new_audio_stream(request: proto::NewAudioStreamRequest) -> FfiResult<proto::NewAudioStreamResponse> {
     refuse_filter(request.audio_filter_module_id.as_deref())?;
     let track = server().handles.remote_audio_track(request.track_handle)?;
@@ -76,6 +77,7 @@ pub fn new_audio_stream(request: proto::NewAudioStreamRequest) -> FfiResult<prot
     Ok(proto::NewAudioStreamResponse { stream: owned_stream(id) })
 }
 
+/// A stream of whichever track of the asked source the participant has, until it leaves.
 pub fn audio_stream_from_participant(
     request: proto::AudioStreamFromParticipantRequest,
 ) -> FfiResult<proto::AudioStreamFromParticipantResponse> {

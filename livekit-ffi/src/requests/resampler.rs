@@ -150,6 +150,7 @@ impl SoxResampler {
     }
 }
 
+/// A resampler, or the reason in the response's error field.
 pub fn new_sox_resampler(request: proto::NewSoxResamplerRequest) -> proto::NewSoxResamplerResponse {
     let interleaved = proto::SoxResamplerDataType::SoxrDatatypeInt16i;
     let message = if request.input_data_type() != interleaved || request.output_data_type() != interleaved {
@@ -171,6 +172,7 @@ pub fn new_sox_resampler(request: proto::NewSoxResamplerRequest) -> proto::NewSo
     proto::NewSoxResamplerResponse { message: Some(message) }
 }
 
+/// Converts the pushed bytes; the output lives in the resampler until its next call.
 pub fn push_sox_resampler(request: proto::PushSoxResamplerRequest) -> FfiResult<proto::PushSoxResamplerResponse> {
     let resampler = server().handles.resampler(request.resampler_handle)?;
     let mut resampler = resampler.lock();
@@ -205,6 +207,7 @@ fn push_error(error: String) -> proto::PushSoxResamplerResponse {
     proto::PushSoxResamplerResponse { output_ptr: 0, size: 0, error: Some(error) }
 }
 
+/// Ends the input and returns the rest of the output.
 pub fn flush_sox_resampler(request: proto::FlushSoxResamplerRequest) -> FfiResult<proto::FlushSoxResamplerResponse> {
     let resampler = server().handles.resampler(request.resampler_handle)?;
     let mut resampler = resampler.lock();

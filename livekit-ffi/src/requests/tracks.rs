@@ -69,6 +69,7 @@ pub fn unpublished_key(sid: &str) -> String {
     format!("unpublished {sid}")
 }
 
+/// A local audio track carrying what the source captures (no sid until published).
 pub fn create_audio_track(request: proto::CreateAudioTrackRequest) -> FfiResult<proto::CreateAudioTrackResponse> {
     let source = server().handles.audio_source(request.source_handle)?;
     let track = livekit_core::LocalAudioTrack::create(request.name.clone(), &source.source);
@@ -90,6 +91,7 @@ fn publish_options(options: &proto::TrackPublishOptions, channels: u32) -> Track
     }
 }
 
+/// Publishes a local audio track; the callback carries the publication.
 pub fn publish_track(request: proto::PublishTrackRequest) -> FfiResult<proto::PublishTrackResponse> {
     let participant = server().handles.local_participant(request.local_participant_handle)?;
     let track = server().handles.local_audio_track(request.track_handle)?;
@@ -117,6 +119,7 @@ fn publish_callback(async_id: u64, message: publish_track_callback::Message) -> 
     ffi_event::Message::PublishTrack(proto::PublishTrackCallback { async_id, message: Some(message) })
 }
 
+/// Unpublishes one of our tracks by sid; the callback comes after `local_track_unpublished`.
 pub fn unpublish_track(request: proto::UnpublishTrackRequest) -> FfiResult<proto::UnpublishTrackResponse> {
     let participant = server().handles.local_participant(request.local_participant_handle)?;
     let async_id = server().async_id(request.request_async_id);
@@ -139,6 +142,7 @@ fn unpublish_callback(async_id: u64, error: Option<String>) -> ffi_event::Messag
     ffi_event::Message::UnpublishTrack(proto::UnpublishTrackCallback { async_id, error })
 }
 
+/// Mutes or unmutes a local track; answers the state it is in now.
 pub fn local_track_mute(request: proto::LocalTrackMuteRequest) -> FfiResult<proto::LocalTrackMuteResponse> {
     let track = server().handles.local_audio_track(request.track_handle)?;
     if request.mute {
