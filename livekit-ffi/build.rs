@@ -10,6 +10,7 @@ fn main() {
         "proto/rpc.proto",
         "proto/track.proto",
         "proto/e2ee.proto",
+        "proto/audio_frame.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

@@ -6,10 +6,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use livekit_core::data::{ByteStreamReader, TextStreamReader};
-use livekit_core::{LocalParticipant, RemoteParticipant};
+use livekit_core::{
+    LocalAudioTrack, LocalParticipant, LocalTrackPublication, RemoteAudioTrack, RemoteParticipant,
+    RemoteTrackPublication,
+};
 use parking_lot::Mutex;
 
 use crate::error::{FfiError, FfiResult};
+use crate::requests::audio::FfiAudioSource;
+use crate::requests::audio_streams::StreamStop;
+use crate::requests::resampler::FfiResampler;
 use crate::requests::room::FfiRoom;
 use crate::requests::stream_writers::WriterQueue;
 
@@ -17,15 +23,33 @@ pub enum FfiHandle {
     /// Bytes the client reads through a pointer: a response or a received data packet. The box
     /// keeps their address fixed until the handle is dropped.
     Buffer(#[allow(dead_code)] Box<[u8]>),
+    /// The interleaved samples of a received audio frame, read by the client through a pointer
+    /// (kept as `i16` so the pointer is aligned for them).
+    Samples(#[allow(dead_code)] Box<[i16]>),
     Room(Arc<FfiRoom>),
     LocalParticipant(LocalParticipant),
-    /// Kept so the participant outlives the client's reference to it.
-    RemoteParticipant(#[allow(dead_code)] RemoteParticipant),
+    /// A remote participant; a stream from a participant reads its tracks.
+    RemoteParticipant(RemoteParticipant),
     ByteReader(ByteStreamReader),
     TextReader(TextStreamReader),
     /// The queue of the task that owns the writer.
     ByteWriter(WriterQueue<Vec<u8>>),
     TextWriter(WriterQueue<String>),
+    /// A source the client captures frames into, with the queue of its capture task.
+    AudioSource(FfiAudioSource),
+    /// A track made from a source, before, during and after publishing.
+    LocalAudioTrack(LocalAudioTrack),
+    /// A subscribed remote track; streams are opened from it.
+    RemoteAudioTrack(RemoteAudioTrack),
+    /// One of our publications; no request reads it (the client keeps the sid), it is kept so
+    /// the handle names a live object like the official library's.
+    LocalPublication(#[allow(dead_code)] LocalTrackPublication),
+    /// A remote publication, for `set_subscribed`.
+    RemotePublication(RemoteTrackPublication),
+    /// Dropping it ends the stream's task, which sends the stream's `eos`.
+    AudioStream(#[allow(dead_code)] StreamStop),
+    /// A sox resampler request's state, with its last output.
+    Resampler(FfiResampler),
 }
 
 impl FfiHandle {
@@ -39,6 +63,14 @@ impl FfiHandle {
             Self::TextReader(_) => "text stream reader",
             Self::ByteWriter(_) => "byte stream writer",
             Self::TextWriter(_) => "text stream writer",
+            Self::Samples(_) => "audio frame buffer",
+            Self::AudioSource(_) => "audio source",
+            Self::LocalAudioTrack(_) => "local audio track",
+            Self::RemoteAudioTrack(_) => "remote audio track",
+            Self::LocalPublication(_) => "local track publication",
+            Self::RemotePublication(_) => "remote track publication",
+            Self::AudioStream(_) => "audio stream",
+            Self::Resampler(_) => "resampler",
         }
     }
 }
@@ -98,7 +130,7 @@ impl HandleTable {
         self.handles.lock().remove(&id)
     }
 
-    /// Removes every handle except buffers (dispose), returning the rooms so they can be closed.
+    /// Removes every handle except buffers and audio frames (dispose), returning the rooms so they can be closed.
     /// Buffers stay until the caller drops them: it may be reading one through the pointer a
     /// request returned (the dispose request's own response among them), so freeing it here
     /// would leave the caller holding freed memory. They own nothing but their bytes.
@@ -106,7 +138,7 @@ impl HandleTable {
         let mut handles = self.handles.lock();
         let mut rooms = Vec::new();
         handles.retain(|_, handle| match handle {
-            FfiHandle::Buffer(_) => true,
+            FfiHandle::Buffer(_) | FfiHandle::Samples(_) => true,
             FfiHandle::Room(room) => {
                 rooms.push(room.clone());
                 false
@@ -129,6 +161,30 @@ impl HandleTable {
 
     pub fn local_participant(&self, id: u64) -> FfiResult<LocalParticipant> {
         self.with(id, |handle| expect_kind!(handle, id, LocalParticipant, "local participant").cloned())
+    }
+
+    pub fn remote_participant(&self, id: u64) -> FfiResult<RemoteParticipant> {
+        self.with(id, |handle| expect_kind!(handle, id, RemoteParticipant, "remote participant").cloned())
+    }
+
+    pub fn audio_source(&self, id: u64) -> FfiResult<FfiAudioSource> {
+        self.with(id, |handle| expect_kind!(handle, id, AudioSource, "audio source").cloned())
+    }
+
+    pub fn local_audio_track(&self, id: u64) -> FfiResult<LocalAudioTrack> {
+        self.with(id, |handle| expect_kind!(handle, id, LocalAudioTrack, "local audio track").cloned())
+    }
+
+    pub fn remote_audio_track(&self, id: u64) -> FfiResult<RemoteAudioTrack> {
+        self.with(id, |handle| expect_kind!(handle, id, RemoteAudioTrack, "remote audio track").cloned())
+    }
+
+    pub fn remote_publication(&self, id: u64) -> FfiResult<RemoteTrackPublication> {
+        self.with(id, |handle| expect_kind!(handle, id, RemotePublication, "remote track publication").cloned())
+    }
+
+    pub fn resampler(&self, id: u64) -> FfiResult<FfiResampler> {
+        self.with(id, |handle| expect_kind!(handle, id, Resampler, "resampler").cloned())
     }
 
     pub fn byte_writer(&self, id: u64) -> FfiResult<WriterQueue<Vec<u8>>> {

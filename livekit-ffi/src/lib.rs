@@ -24,4 +24,4 @@ pub use cabi::{
     LkFfiCallback, INVALID_HANDLE,
 };
 pub use error::LkFfiErrorCode;
-pub use requests::is_connect;
+pub use requests::fuzz_must_skip;

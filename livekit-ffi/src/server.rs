@@ -112,6 +112,28 @@ impl FfiServer {
         requested.filter(|id| *id != 0).unwrap_or_else(|| self.handles.next_id())
     }
 
+    /// Like `spawn_callback`, for a request whose future sends its own callback on success (to
+    /// do something right after it) and yields only a failure's callback.
+    pub fn spawn_optional_callback<F, P>(&self, async_id: u64, future: F, on_panic: P)
+    where
+        F: Future<Output = Option<ffi_event::Message>> + Send + 'static,
+        P: FnOnce(u64, String) -> ffi_event::Message + Send + 'static,
+    {
+        self.runtime().spawn(async move {
+            let message = match AssertUnwindSafe(future).catch_unwind().await {
+                Ok(message) => message,
+                Err(panic) => {
+                    let message = panic_message(&*panic);
+                    log::error!("async request {async_id} failed inside the library: {message}");
+                    Some(on_panic(async_id, format!("internal error in livekit-core: {message}")))
+                }
+            };
+            if let Some(message) = message {
+                events::send(message);
+            }
+        });
+    }
+
     /// Runs an async request; its future yields the callback event, which is sent when it is
     /// done. A panic inside becomes the callback `on_panic` builds, so the client always gets
     /// exactly one callback.

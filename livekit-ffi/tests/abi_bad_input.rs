@@ -119,15 +119,17 @@ fn bad_input_gets_typed_errors_through_the_whole_lifecycle() {
     assert!(!livekit_ffi_drop_handle(0));
 
     // A request of the official protocol we do not implement yet is named, and logged.
-    let mut new_audio_source = Vec::new();
-    prost::encoding::encode_key(26, prost::encoding::WireType::LengthDelimited, &mut new_audio_source);
-    new_audio_source.push(0);
-    expect_error(&new_audio_source, LkFfiErrorCode::LkFfiNotImplemented, "new_audio_source");
+    let mut new_video_source = Vec::new();
+    prost::encoding::encode_key(21, prost::encoding::WireType::LengthDelimited, &mut new_video_source);
+    new_video_source.push(0);
+    expect_error(&new_video_source, LkFfiErrorCode::LkFfiNotImplemented, "new_video_source");
     let logged = EVENTS.lock().unwrap().iter().any(|event| match &event.message {
-        Some(ffi_event::Message::Logs(batch)) => batch.records.iter().any(|r| r.message.contains("new_audio_source")),
+        Some(ffi_event::Message::Logs(batch)) => batch.records.iter().any(|r| r.message.contains("new_video_source")),
         _ => false,
     });
     assert!(logged, "the failure reaches the client as a log event before the request returns");
+
+    audio_bad_input();
 
     // Null pointers.
     let mut len = 0usize;
@@ -176,4 +178,91 @@ fn bad_input_gets_typed_errors_through_the_whole_lifecycle() {
     unsafe { livekit_ffi_initialize(Some(on_event), false, std::ptr::null(), std::ptr::null()) };
     expect_error(&set_metadata(5, "x"), LkFfiErrorCode::LkFfiUnknownHandle, "unknown handle 5");
     livekit_ffi_dispose();
+}
+
+/// Audio requests with bad sizes, pointers and handles get typed errors; memory is read only
+/// after the sizes are checked.
+fn audio_bad_input() {
+    let new_source = |rate: Option<u32>| {
+        request(ffi_request::Message::NewAudioSource(proto::NewAudioSourceRequest {
+            r#type: proto::AudioSourceType::AudioSourceNative as i32,
+            options: None,
+            sample_rate: rate,
+            num_channels: Some(1),
+            queue_size_ms: Some(100),
+            platform_audio_handle: None,
+        }))
+    };
+    expect_error(&new_source(None), LkFfiErrorCode::LkFfiInvalidArgument, "sample_rate");
+    expect_error(&new_source(Some(1)), LkFfiErrorCode::LkFfiInvalidArgument, "new_audio_source");
+    let (response_handle, response) = send(&new_source(Some(48_000))).expect("a valid source");
+    let Some(ffi_response::Message::NewAudioSource(created)) = response.message else { panic!("{response:?}") };
+    let source = created.source.handle.id;
+    assert!(livekit_ffi_drop_handle(response_handle));
+
+    let samples = [0i16; 480];
+    let capture = |handle: u64, ptr: u64, rate: u32, count: u32| {
+        request(ffi_request::Message::CaptureAudioFrame(proto::CaptureAudioFrameRequest {
+            source_handle: handle,
+            buffer: proto::AudioFrameBufferInfo {
+                data_ptr: ptr,
+                num_channels: 1,
+                sample_rate: rate,
+                samples_per_channel: count,
+            },
+            request_async_id: None,
+        }))
+    };
+    let ptr = samples.as_ptr() as u64;
+    expect_error(&capture(source, 0, 48_000, 480), LkFfiErrorCode::LkFfiInvalidArgument, "null");
+    // Claims ten seconds: refused before anything is read.
+    expect_error(&capture(source, ptr, 48_000, 480_000), LkFfiErrorCode::LkFfiInvalidArgument, "samples per channel");
+    expect_error(&capture(source, ptr, 0, 480), LkFfiErrorCode::LkFfiInvalidArgument, "sample rate");
+    expect_error(&capture(source, ptr, 16_000, 160), LkFfiErrorCode::LkFfiInvalidArgument, "audio frame");
+    expect_error(&capture(424_242, ptr, 48_000, 480), LkFfiErrorCode::LkFfiUnknownHandle, "424242");
+    let stream_of_a_source = request(ffi_request::Message::NewAudioStream(proto::NewAudioStreamRequest {
+        track_handle: source,
+        r#type: 0,
+        sample_rate: None,
+        num_channels: None,
+        audio_filter_module_id: None,
+        audio_filter_options: None,
+        frame_size_ms: None,
+        queue_size_frames: None,
+    }));
+    expect_error(&stream_of_a_source, LkFfiErrorCode::LkFfiWrongHandleType, "remote audio track");
+    let push = |handle: u64, ptr: u64, size: u32| {
+        request(ffi_request::Message::PushSoxResampler(proto::PushSoxResamplerRequest {
+            resampler_handle: handle,
+            data_ptr: ptr,
+            size,
+        }))
+    };
+    expect_error(&push(source, ptr, 960), LkFfiErrorCode::LkFfiWrongHandleType, "resampler");
+    let new_resampler = request(ffi_request::Message::NewSoxResampler(proto::NewSoxResamplerRequest {
+        input_rate: 48_000.0,
+        output_rate: 16_000.0,
+        num_channels: 1,
+        input_data_type: 0,
+        output_data_type: 0,
+        quality_recipe: 0,
+        flags: None,
+    }));
+    let (response_handle, response) = send(&new_resampler).expect("a valid resampler");
+    let Some(ffi_response::Message::NewSoxResampler(proto::NewSoxResamplerResponse {
+        message: Some(proto::new_sox_resampler_response::Message::Resampler(resampler)),
+    })) = response.message
+    else {
+        panic!("{response:?}")
+    };
+    assert!(livekit_ffi_drop_handle(response_handle));
+    let resampler = resampler.handle.id;
+    expect_error(&push(resampler, 0, 960), LkFfiErrorCode::LkFfiInvalidArgument, "null");
+    // An odd size or a huge one is answered in the response's error field, nothing read.
+    let (response_handle, response) = send(&push(resampler, ptr, u32::MAX)).expect("answered");
+    let Some(ffi_response::Message::PushSoxResampler(pushed)) = response.message else { panic!("{response:?}") };
+    assert!(pushed.error.is_some_and(|e| e.contains("at most")), "a push that claims 4 GB is refused");
+    assert!(livekit_ffi_drop_handle(response_handle));
+    assert!(livekit_ffi_drop_handle(resampler));
+    assert!(livekit_ffi_drop_handle(source));
 }

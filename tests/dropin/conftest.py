@@ -65,12 +65,14 @@ def room_name():
 
 @pytest_asyncio.fixture
 async def join(server, room_name):
-    """join(identity, **token_options) -> a connected rtc.Room; all leave at teardown."""
+    """join(identity, room=None, options=None, **token_options) -> a connected rtc.Room (the
+    one given, to listen to it before it connects); all leave at teardown."""
     rooms = []
 
-    async def _join(identity, **token_options):
-        room = rtc.Room()
-        await room.connect(server["url"], make_token(server, identity, room_name, **token_options))
+    async def _join(identity, room=None, options=None, **token_options):
+        room = room or rtc.Room()
+        token = make_token(server, identity, room_name, **token_options)
+        await room.connect(server["url"], token, options or rtc.RoomOptions())
         rooms.append(room)
         return room
 

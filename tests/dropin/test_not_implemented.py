@@ -1,5 +1,5 @@
-"""Requests livekit-core does not implement yet (tracks, audio, stats) fail with an error that
-names them, never a crash or a hang. With the official library the same calls work."""
+"""Requests livekit-core does not implement yet (video, stats) fail with an error that names
+them, never a crash or a hang. With the official library the same calls work."""
 
 import logging
 
@@ -9,17 +9,17 @@ from livekit import rtc
 from conftest import mode
 
 
-async def test_creating_an_audio_source(join, caplog):
+async def test_creating_a_video_source(join, caplog):
     await join("alice")  # the library is loaded and initialized
     caplog.set_level(logging.ERROR, logger="livekit")
     if mode() == "official":
-        source = rtc.AudioSource(48000, 1)
-        assert source.sample_rate == 48000
+        source = rtc.VideoSource(320, 240)
+        assert source is not None
         return
     with pytest.raises(AssertionError):
-        rtc.AudioSource(48000, 1)
+        rtc.VideoSource(320, 240)
     messages = [record.getMessage() for record in caplog.records]
-    assert any("new_audio_source" in m and "not implemented by livekit-core" in m for m in messages), messages
+    assert any("new_video_source" in m and "not implemented by livekit-core" in m for m in messages), messages
 
 
 async def test_rtc_stats(join):
@@ -30,3 +30,16 @@ async def test_rtc_stats(join):
         return
     with pytest.raises(RuntimeError, match="get_session_stats is not implemented by livekit-core"):
         await alice.get_rtc_stats()
+
+
+async def test_platform_audio_says_it_is_not_available(join):
+    await join("alice")
+    if mode() == "official":
+        # The shipped library opens the machine's devices, or says why it cannot.
+        try:
+            rtc.PlatformAudio()
+        except rtc.PlatformAudioError:
+            pass
+        return
+    with pytest.raises(rtc.PlatformAudioError, match="not available in livekit-core"):
+        rtc.PlatformAudio()

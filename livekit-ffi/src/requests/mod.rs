@@ -1,14 +1,19 @@
 //! Decodes one `FfiRequest` and hands it to the module that owns it; each returns the
 //! synchronous response and, for long operations, spawns the work that sends the callback.
 
+pub mod audio;
+pub mod audio_streams;
 mod convert;
 mod data_packets;
 mod participant;
+pub mod resampler;
 mod room_events;
 mod rpc;
 mod stream_outcome;
 mod stream_readers;
 pub mod stream_writers;
+mod track_events;
+mod tracks;
 mod unsupported;
 
 pub mod room;
@@ -51,10 +56,38 @@ pub fn handle(bytes: &[u8]) -> FfiResult<Response> {
         Request::TextStreamOpen(r) => Response::TextStreamOpen(stream_writers::text_stream_open(r)?),
         Request::TextStreamWrite(r) => Response::TextStreamWrite(stream_writers::text_stream_write(r)?),
         Request::TextStreamClose(r) => Response::TextStreamClose(stream_writers::text_stream_close(r)?),
+        Request::NewAudioSource(r) => Response::NewAudioSource(audio::new_audio_source(r)?),
+        Request::CaptureAudioFrame(r) => Response::CaptureAudioFrame(audio::capture_audio_frame(r)?),
+        Request::ClearAudioBuffer(r) => Response::ClearAudioBuffer(audio::clear_audio_buffer(r)?),
+        Request::NewAudioStream(r) => Response::NewAudioStream(audio_streams::new_audio_stream(r)?),
+        Request::AudioStreamFromParticipant(r) => {
+            Response::AudioStreamFromParticipant(audio_streams::audio_stream_from_participant(r)?)
+        }
+        Request::NewPlatformAudio(r) => Response::NewPlatformAudio(audio::new_platform_audio(r)),
+        Request::NewSoxResampler(r) => Response::NewSoxResampler(resampler::new_sox_resampler(r)),
+        Request::PushSoxResampler(r) => Response::PushSoxResampler(resampler::push_sox_resampler(r)?),
+        Request::FlushSoxResampler(r) => Response::FlushSoxResampler(resampler::flush_sox_resampler(r)?),
+        Request::CreateAudioTrack(r) => Response::CreateAudioTrack(tracks::create_audio_track(r)?),
+        Request::PublishTrack(r) => Response::PublishTrack(tracks::publish_track(r)?),
+        Request::UnpublishTrack(r) => Response::UnpublishTrack(tracks::unpublish_track(r)?),
+        Request::LocalTrackMute(r) => Response::LocalTrackMute(tracks::local_track_mute(r)?),
+        Request::EnableRemoteTrack(r) => Response::EnableRemoteTrack(tracks::enable_remote_track(r)?),
+        Request::SetSubscribed(r) => Response::SetSubscribed(tracks::set_subscribed(r)?),
+        Request::SetTrackSubscriptionPermissions(r) => {
+            Response::SetTrackSubscriptionPermissions(tracks::set_track_subscription_permissions(r)?)
+        }
     })
 }
 
-/// Refuses a request the fuzzer must not run for real: it would open network connections.
-pub fn is_connect(bytes: &[u8]) -> bool {
-    matches!(FfiRequest::decode(bytes), Ok(FfiRequest { message: Some(Request::Connect(_)) }))
+/// Whether a fuzzer must not run this request for real: `connect` opens network connections,
+/// and the requests that read the caller's samples (`capture_audio_frame`, `push_sox_resampler`)
+/// read memory at the address they name, which random bytes make up. (`publish_data` reads its
+/// pointer only with a local participant's handle, which needs a connect.)
+pub fn fuzz_must_skip(bytes: &[u8]) -> bool {
+    matches!(
+        FfiRequest::decode(bytes),
+        Ok(FfiRequest {
+            message: Some(Request::Connect(_) | Request::CaptureAudioFrame(_) | Request::PushSoxResampler(_))
+        })
+    )
 }

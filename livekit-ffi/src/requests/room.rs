@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::convert;
 use super::room_events;
+use super::track_events::{self, TrackEvents};
 use crate::error::FfiResult;
 use crate::handles::FfiHandle;
 use crate::proto::{self, connect_callback, ffi_event};
@@ -81,14 +82,16 @@ async fn join(async_id: u64, request: proto::ConnectRequest) -> ffi_event::Messa
     let local = Participant::Local(room.local_participant());
     let local_handle = handles.insert(FfiHandle::LocalParticipant(room.local_participant()));
     let mut announced = HashSet::new();
+    let mut tracks = TrackEvents::new(local.identity());
     let participants = room
         .remote_participants()
         .into_values()
         .map(|remote| {
             announced.insert(remote.identity());
             let info = convert::participant_info(&Participant::Remote(remote.clone()));
+            let publications = track_events::owned_publications(&remote, &mut tracks.announced);
             let handle = handles.insert(FfiHandle::RemoteParticipant(remote));
-            connect_callback::ParticipantWithTracks { participant: owned_participant(handle, info) }
+            connect_callback::ParticipantWithTracks { participant: owned_participant(handle, info), publications }
         })
         .collect();
 
@@ -96,7 +99,7 @@ async fn join(async_id: u64, request: proto::ConnectRequest) -> ffi_event::Messa
     let (finished_tx, finished) = watch::channel(false);
     let room_handle = handles.next_id();
     let info = room_info(&room);
-    let forwarder = room_events::Forwarder { room: room.clone(), room_handle, announced };
+    let forwarder = room_events::Forwarder { room: room.clone(), room_handle, announced, tracks };
     server().runtime().spawn(forwarder.run(events, ready_gate, finished_tx));
     handles.insert_at(room_handle, FfiHandle::Room(Arc::new(FfiRoom { room, ready, finished })));
 

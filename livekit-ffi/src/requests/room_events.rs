@@ -11,6 +11,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::convert;
 use super::room::owned_participant;
+use super::track_events::TrackEvents;
+use super::tracks::{published_key, unpublished_key, ORDER};
 use crate::events;
 use crate::handles::FfiHandle;
 use crate::proto::{self, data_packet_received, ffi_event, room_event::Message as Event};
@@ -22,6 +24,8 @@ pub struct Forwarder {
     /// Identities the client knows, so a participant is announced once, before any event
     /// that names it.
     pub announced: HashSet<String>,
+    /// The tracks the client knows.
+    pub tracks: TrackEvents,
 }
 
 impl Forwarder {
@@ -39,8 +43,21 @@ impl Forwarder {
         }));
         while let Some(event) = events.recv().await {
             let last = matches!(event, RoomEvent::Disconnected { .. });
+            let unpublished = match &event {
+                // The client looks the publication up when this event comes: the publish
+                // callback goes first.
+                RoomEvent::LocalTrackPublished { publication, .. } => {
+                    ORDER.wait(&published_key(&publication.sid())).await;
+                    None
+                }
+                RoomEvent::LocalTrackUnpublished { publication } => Some(publication.sid()),
+                _ => None,
+            };
             for message in self.convert(event) {
                 self.send(message);
+            }
+            if let Some(sid) = unpublished {
+                ORDER.mark(unpublished_key(&sid));
             }
             if last {
                 break;
@@ -62,11 +79,12 @@ impl Forwarder {
         match event {
             RoomEvent::Connected => Vec::new(),
             RoomEvent::ConnectionStateChanged(state) => {
-                let state = match state {
-                    ConnectionState::Connected => proto::ConnectionState::ConnConnected,
-                    ConnectionState::Disconnected => proto::ConnectionState::ConnDisconnected,
+                let (mut events, state) = match state {
+                    ConnectionState::Connected => (Vec::new(), proto::ConnectionState::ConnConnected),
+                    ConnectionState::Disconnected => (self.tracks.leaving(), proto::ConnectionState::ConnDisconnected),
                 };
-                vec![Event::ConnectionStateChanged(proto::ConnectionStateChanged { state: state as i32 })]
+                events.push(Event::ConnectionStateChanged(proto::ConnectionStateChanged { state: state as i32 }));
+                events
             }
             RoomEvent::Disconnected { reason } => {
                 vec![Event::Disconnected(proto::Disconnected { reason: convert::disconnect_reason(reason) as i32 })]
@@ -85,13 +103,16 @@ impl Forwarder {
             }
             RoomEvent::ParticipantDisconnected(remote) => {
                 let identity = remote.identity();
+                super::audio_streams::participant_left(&remote.sid());
                 if !self.announced.remove(&identity) {
                     return Vec::new();
                 }
-                vec![Event::ParticipantDisconnected(proto::ParticipantDisconnected {
+                let mut events = self.tracks.participant_left(&identity);
+                events.push(Event::ParticipantDisconnected(proto::ParticipantDisconnected {
                     participant_identity: identity,
                     disconnect_reason: proto::DisconnectReason::UnknownReason as i32,
-                })]
+                }));
+                events
             }
             RoomEvent::ParticipantAttributesChanged { participant, changed_attributes } => {
                 vec![Event::ParticipantAttributesChanged(proto::ParticipantAttributesChanged {
@@ -146,7 +167,10 @@ impl Forwarder {
                 }
                 None => Vec::new(),
             },
-            _ => Vec::new(),
+            other => {
+                let announced = &self.announced;
+                self.tracks.convert(other, |identity| announced.contains(identity))
+            }
         }
     }
 }

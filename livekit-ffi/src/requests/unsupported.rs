@@ -7,50 +7,36 @@ use crate::error::FfiError;
 
 /// Official `FfiRequest` members we do not implement, by field number, with a hint.
 fn describe(number: u32) -> Option<(&'static str, &'static str)> {
-    const MEDIA: &str = " (audio and video tracks come in a later release)";
+    const MEDIA: &str = " (video comes in a later release)";
+    const AUDIO: &str = " (livekit-core does not implement this audio feature yet)";
     const DATA_TRACKS: &str = " (data tracks come in a later release)";
     const LOW_LEVEL: &str = " (use the byte and text stream requests instead)";
     Some(match number {
-        5 => ("publish_track", MEDIA),
-        6 => ("unpublish_track", MEDIA),
-        8 => ("set_subscribed", MEDIA),
         13 => ("publish_transcription", ""),
         14 => ("publish_sip_dtmf", ""),
         15 => ("create_video_track", MEDIA),
-        16 => ("create_audio_track", MEDIA),
-        17 => ("local_track_mute", MEDIA),
-        18 => ("enable_remote_track", MEDIA),
-        19 => ("get_stats", MEDIA),
+        19 => ("get_stats", " (WebRTC statistics come in a later release)"),
         20 => ("new_video_stream", MEDIA),
         21 => ("new_video_source", MEDIA),
         22 => ("capture_video_frame", MEDIA),
         23 => ("video_convert", MEDIA),
         24 => ("video_stream_from_participant", MEDIA),
-        25 => ("new_audio_stream", MEDIA),
-        26 => ("new_audio_source", MEDIA),
-        27 => ("capture_audio_frame", MEDIA),
-        28 => ("clear_audio_buffer", MEDIA),
-        29 => ("new_audio_resampler", MEDIA),
-        30 => ("remix_and_resample", MEDIA),
+        29 => ("new_audio_resampler", " (use the sox resampler requests, as the Python SDK's AudioResampler does)"),
+        30 => ("remix_and_resample", " (use the sox resampler requests, as the Python SDK's AudioResampler does)"),
         31 => ("e2ee", " (end-to-end encryption comes in a later release)"),
-        32 => ("audio_stream_from_participant", MEDIA),
-        33 => ("new_sox_resampler", MEDIA),
-        34 => ("push_sox_resampler", MEDIA),
-        35 => ("flush_sox_resampler", MEDIA),
         36 => ("send_chat_message", " (send a text stream on the lk.chat topic instead)"),
         37 => ("edit_chat_message", " (send a text stream on the lk.chat topic instead)"),
-        42 => ("enable_remote_track_publication", MEDIA),
+        42 => ("enable_remote_track_publication", " (a subscribed track is always received: use set_subscribed)"),
         43 => ("update_remote_track_publication_dimension", MEDIA),
         44 => ("send_stream_header", LOW_LEVEL),
         45 => ("send_stream_chunk", LOW_LEVEL),
         46 => ("send_stream_trailer", LOW_LEVEL),
         47 => ("set_data_channel_buffered_amount_low_threshold", ""),
-        48 => ("set_track_subscription_permissions", MEDIA),
-        49 => ("load_audio_filter_plugin", MEDIA),
-        50 => ("new_apm", MEDIA),
-        51 => ("apm_process_stream", MEDIA),
-        52 => ("apm_process_reverse_stream", MEDIA),
-        53 => ("apm_set_stream_delay", MEDIA),
+        49 => ("load_audio_filter_plugin", AUDIO),
+        50 => ("new_apm", AUDIO),
+        51 => ("apm_process_stream", AUDIO),
+        52 => ("apm_process_reverse_stream", AUDIO),
+        53 => ("apm_set_stream_delay", AUDIO),
         68 => ("set_remote_track_publication_quality", MEDIA),
         69 => ("publish_data_track", DATA_TRACKS),
         70 => ("local_data_track_try_push", DATA_TRACKS),
@@ -60,12 +46,11 @@ fn describe(number: u32) -> Option<(&'static str, &'static str)> {
         74 => ("remote_data_track_is_published", DATA_TRACKS),
         75 => ("data_track_stream_read", DATA_TRACKS),
         76 => ("simulate_scenario", ""),
-        77 => ("new_platform_audio", MEDIA),
-        78 => ("get_audio_devices", MEDIA),
-        79 => ("set_recording_device", MEDIA),
-        80 => ("set_playout_device", MEDIA),
-        81 => ("start_recording", MEDIA),
-        82 => ("stop_recording", MEDIA),
+        78 => ("get_audio_devices", AUDIO),
+        79 => ("set_recording_device", AUDIO),
+        80 => ("set_playout_device", AUDIO),
+        81 => ("start_recording", AUDIO),
+        82 => ("stop_recording", AUDIO),
         84 => ("remote_data_track_set_pipeline_options", DATA_TRACKS),
         85 => ("define_schema", ""),
         86 => ("get_schema", ""),
@@ -108,13 +93,13 @@ mod tests {
 
     #[test]
     fn an_unimplemented_request_is_named() {
-        // FfiRequest { new_audio_source (26): {} }
+        // FfiRequest { new_video_source (21): {} }
         let mut bytes = Vec::new();
-        prost::encoding::encode_key(26, prost::encoding::WireType::LengthDelimited, &mut bytes);
+        prost::encoding::encode_key(21, prost::encoding::WireType::LengthDelimited, &mut bytes);
         bytes.push(0);
         let error = classify(&bytes);
-        assert!(matches!(error, FfiError::NotImplemented { name: "new_audio_source", number: 26, .. }), "{error}");
-        assert!(error.to_string().contains("new_audio_source"));
+        assert!(matches!(error, FfiError::NotImplemented { name: "new_video_source", number: 21, .. }), "{error}");
+        assert!(error.to_string().contains("new_video_source"));
     }
 
     #[test]
