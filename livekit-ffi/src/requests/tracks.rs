@@ -81,13 +81,15 @@ pub fn create_audio_track(request: proto::CreateAudioTrackRequest) -> FfiResult<
 }
 
 /// The core's options: an unset source is `Unknown` (the protocol's default), a two-channel
-/// source publishes stereo, and DTX, RED, simulcast and the stream name are not used (the core
-/// sends Opus every 20 ms without RED).
+/// source publishes stereo, DTX and RED default to on as in the official library; simulcast
+/// and the stream name do not apply to audio.
 fn publish_options(options: &proto::TrackPublishOptions, channels: u32) -> TrackPublishOptions {
     TrackPublishOptions {
         source: options.source.map(core_source).unwrap_or(TrackSource::Unknown),
         stereo: channels == 2,
         audio_bitrate: options.audio_encoding.as_ref().map(|e| e.max_bitrate.min(u32::MAX as u64) as u32),
+        dtx: options.dtx.unwrap_or(true),
+        red: options.red.unwrap_or(true),
     }
 }
 
