@@ -79,6 +79,9 @@ extern "C" {
  * `sdk` and `sdk_version` name the calling SDK (NUL-terminated, may be null). May be called
  * again; the last call wins. The callback gets one serialized `FfiEvent` per call, from any
  * thread; the bytes are valid only during the call.
+ *
+ * # Safety
+ * `sdk` and `sdk_version` are null or point to NUL-terminated strings valid during the call.
  */
 void livekit_ffi_initialize(LkFfiCallback callback,
                             bool capture_logs,

@@ -14,6 +14,7 @@ static INIT: Once = Once::new();
 unsafe extern "C" fn ignore_event(_data: *const u8, _len: usize) {}
 
 fuzz_target!(|data: &[u8]| {
+    // SAFETY: null names are allowed.
     INIT.call_once(|| unsafe {
         livekit_ffi::livekit_ffi_initialize(Some(ignore_event), true, std::ptr::null(), std::ptr::null())
     });

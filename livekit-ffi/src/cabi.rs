@@ -24,15 +24,19 @@ pub const INVALID_HANDLE: u64 = 0;
 /// `sdk` and `sdk_version` name the calling SDK (NUL-terminated, may be null). May be called
 /// again; the last call wins. The callback gets one serialized `FfiEvent` per call, from any
 /// thread; the bytes are valid only during the call.
+///
+/// # Safety
+/// `sdk` and `sdk_version` are null or point to NUL-terminated strings valid during the call.
 #[no_mangle]
-pub extern "C" fn livekit_ffi_initialize(
+pub unsafe extern "C" fn livekit_ffi_initialize(
     callback: LkFfiCallback,
     capture_logs: bool,
     sdk: *const c_char,
     sdk_version: *const c_char,
 ) {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the caller passes null or NUL-terminated strings, read only during this call.
+        // SAFETY: the caller passes null or NUL-terminated strings (the contract above), read
+        // only during this call.
         let (sdk, sdk_version) = unsafe { (lossy_string(sdk), lossy_string(sdk_version)) };
         server().initialize(callback, capture_logs, sdk, sdk_version);
     }));

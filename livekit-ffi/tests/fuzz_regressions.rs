@@ -20,7 +20,8 @@ fn regressions(target: &str) -> Vec<PathBuf> {
 
 #[test]
 fn request_target_regressions_stay_fixed() {
-    livekit_ffi_initialize(Some(ignore_event), true, std::ptr::null(), std::ptr::null());
+    // SAFETY: null names are allowed.
+    unsafe { livekit_ffi_initialize(Some(ignore_event), true, std::ptr::null(), std::ptr::null()) };
     let inputs = regressions("request");
     assert!(!inputs.is_empty(), "the regression corpus is checked in");
     for path in inputs {
