@@ -11,9 +11,10 @@ demo: server
 	$(CARGO) run -q -p livekit-core --example demo
 
 ## Every test: unit and integration tests against a real livekit-server with the official
-## Python SDK as a peer, and the drop-in suite with the official library and with ours.
+## Python SDK as a peer, the drop-in suite with the official library and with ours, and the
+## fuzz targets (regression corpora, then FUZZ_SECONDS each).
 ## `make -k test` runs every suite even when one fails (CI does).
-test: test-rust test-dropin test-c test-kotlin test-python
+test: test-rust test-dropin test-c test-kotlin test-python test-fuzz
 
 test-rust: deps server
 	$(CARGO) test -p livekit-core -p livekit-ffi -p livekit-uniffi -p livekit-test-harness

@@ -142,16 +142,6 @@ impl FfiServer {
         F: Future<Output = ffi_event::Message> + Send + 'static,
         P: FnOnce(u64, String) -> ffi_event::Message + Send + 'static,
     {
-        self.runtime().spawn(async move {
-            let message = match AssertUnwindSafe(future).catch_unwind().await {
-                Ok(message) => message,
-                Err(panic) => {
-                    let message = panic_message(&*panic);
-                    log::error!("async request {async_id} failed inside the library: {message}");
-                    on_panic(async_id, format!("internal error in livekit-core: {message}"))
-                }
-            };
-            events::send(message);
-        });
+        self.spawn_optional_callback(async_id, async move { Some(future.await) }, on_panic);
     }
 }
