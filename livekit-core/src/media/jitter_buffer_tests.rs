@@ -3,6 +3,12 @@
 use super::*;
 
 const MS20: Duration = Duration::from_millis(20);
+/// The delay of the fixed-delay buffers whose exact timing these cases check.
+const DELAY_60: Duration = Duration::from_millis(60);
+
+fn fixed() -> JitterBuffer {
+    JitterBuffer::new(DELAY_60, DEFAULT_CAPACITY)
+}
 
 fn payload(n: u16) -> Bytes {
     Bytes::from(n.to_be_bytes().to_vec())
@@ -26,12 +32,12 @@ fn sequences(outputs: &[JitterOutput]) -> Vec<(u16, bool)> {
 #[test]
 fn packets_wait_for_the_target_delay_then_come_out_every_20ms() {
     let t0 = Instant::now();
-    let mut jb = JitterBuffer::default();
+    let mut jb = fixed();
     for i in 0..3u16 {
         assert_eq!(jb.push(i, 960 * u32::from(i), payload(i), t0 + MS20 * u32::from(i)), PushOutcome::Buffered);
     }
     assert_eq!(jb.pop(t0 + Duration::from_millis(59)), None, "not before 60 ms");
-    assert_eq!(jb.next_due(), Some(t0 + DEFAULT_TARGET_DELAY));
+    assert_eq!(jb.next_due(), Some(t0 + DELAY_60));
     assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_millis(60))), vec![(0, true)]);
     assert_eq!(jb.pop(t0 + Duration::from_millis(79)), None);
     assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_millis(100))), vec![(1, true), (2, true)]);
@@ -53,7 +59,7 @@ fn reordered_packets_come_out_in_order_without_loss() {
 #[test]
 fn a_gap_is_lost_once_due_and_offers_the_next_packet_for_fec() {
     let t0 = Instant::now();
-    let mut jb = JitterBuffer::default();
+    let mut jb = fixed();
     jb.push(10, 0, payload(10), t0);
     jb.push(12, 1_920, payload(12), t0 + 2 * MS20);
     assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_millis(60))), vec![(10, true)]);
@@ -73,7 +79,7 @@ fn a_gap_is_lost_once_due_and_offers_the_next_packet_for_fec() {
 #[test]
 fn nothing_is_declared_lost_while_the_sender_is_silent() {
     let t0 = Instant::now();
-    let mut jb = JitterBuffer::default();
+    let mut jb = fixed();
     jb.push(1, 0, payload(1), t0);
     drain(&mut jb, t0 + Duration::from_secs(1));
     // Ten seconds of nothing (mute, DTX): no losses, and the next packet is still accepted.
@@ -82,7 +88,7 @@ fn nothing_is_declared_lost_while_the_sender_is_silent() {
     assert_eq!(jb.push(2, 960, payload(2), resumed), PushOutcome::Buffered);
     // It gets the full target delay again (re-anchored after the underrun).
     assert_eq!(jb.pop(resumed + Duration::from_millis(59)), None);
-    assert_eq!(sequences(&drain(&mut jb, resumed + DEFAULT_TARGET_DELAY)), vec![(2, true)]);
+    assert_eq!(sequences(&drain(&mut jb, resumed + DELAY_60)), vec![(2, true)]);
     assert_eq!(jb.stats().lost, 0);
 }
 
@@ -118,7 +124,7 @@ fn duplicates_are_dropped() {
 #[test]
 fn hostile_input_stays_bounded() {
     let t0 = Instant::now();
-    let mut jb = JitterBuffer::new(DEFAULT_TARGET_DELAY, 50);
+    let mut jb = JitterBuffer::new(DELAY_60, 50);
     // A deterministic scramble of sequence numbers and timestamps, never popped.
     let mut x: u32 = 12_345;
     for _ in 0..20_000 {
