@@ -62,7 +62,7 @@ fn pairs_raise_the_target_above_their_spread_within_a_second() {
     let mut est = default_estimator();
     let targets = feed(&mut est, t0, 0..500, pairs);
     let settled = targets.iter().position(|&t| t >= 25 * MS).expect("the target grows");
-    assert!(settled < 50, "took {settled} packets");
+    assert!(settled < 15, "took {settled} packets");
     assert!(targets[settled..].iter().all(|&t| (25 * MS..=40 * MS).contains(&t)), "{targets:?}");
 }
 
@@ -73,7 +73,7 @@ fn forty_ms_of_jitter_raises_the_target_to_cover_it() {
     // Bursts of three: packet 3k waits 40 ms, 3k+1 waits 20 ms, 3k+2 goes at once.
     let targets = feed(&mut est, t0, 0..750, |i| Duration::from_millis(30 + 20 * u64::from(2 - i % 3)));
     let settled = targets.iter().position(|&t| t >= 45 * MS).expect("the target grows");
-    assert!(settled < 50, "took {settled} packets");
+    assert!(settled < 15, "took {settled} packets");
     assert!(targets[settled..].iter().all(|&t| (45 * MS..=60 * MS).contains(&t)), "{targets:?}");
 }
 
@@ -86,15 +86,15 @@ fn a_calm_network_brings_the_target_down_slowly() {
     assert!(high >= 45 * MS, "{high:?}");
     // Then 40 s of steady arrivals.
     let targets = feed(&mut est, t0, 500..2_500, |_| 30 * MS);
-    // Not within the first 2 s (the window still remembers the jitter)...
-    assert!(targets[..100].iter().all(|&t| t == high), "{:?}", &targets[..100]);
+    // Not within the first 4 s (the window still remembers the jitter)...
+    assert!(targets[..200].iter().all(|&t| t == high), "{:?}", &targets[..200]);
     // ... then step by step, never up, never by more than a millisecond between packets ...
     for pair in targets.windows(2) {
         assert!(pair[1] <= pair[0] && pair[0] - pair[1] <= MS, "{pair:?}");
     }
     let at_minimum = targets.iter().position(|&t| t == MIN_TARGET_DELAY).expect("back to the minimum");
     // ... taking several seconds (10 ms per second of decay after the window forgets).
-    assert!((250..1_500).contains(&at_minimum), "back at the minimum after packet {at_minimum}");
+    assert!((300..600).contains(&at_minimum), "back at the minimum after packet {at_minimum}");
 }
 
 #[test]
