@@ -34,9 +34,6 @@ const RESTART_DISTANCE: i64 = 1_000;
 /// The least time between two packets handed out early by `pop_surplus`: each one shortens the
 /// audio by a packet (a cross-fade), so they are spaced to stay unobtrusive (at most 10% faster).
 const SHRINK_INTERVAL: Duration = Duration::from_millis(200);
-/// How far past its ideal instant the next packet must already be before it is taken early, so
-/// the delay left afterwards is still at least the target plus this.
-const SHRINK_MARGIN: Duration = Duration::from_millis(5);
 
 /// What `pop` hands out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,9 +156,10 @@ impl JitterBuffer {
             return PushOutcome::Duplicate;
         }
         if self.packets.is_empty() && self.due(&playout, timestamp) < arrival {
-            // An underrun or a pause ends: the output has been concealment, so the schedule can
-            // move to the estimate without a sound. A jump no jitter within bounds explains (a
-            // pause whose timestamps did not advance) starts a new timeline instead.
+            // An underrun or a pause ends (or nearly: nothing is buffered and this packet is past
+            // its turn): the output has been, or was about to be, concealment, so the schedule
+            // can move to the estimate without a new sound. A jump no jitter within bounds
+            // explains (a pause whose timestamps did not advance) starts a new timeline instead.
             if self.estimator.spread(arrival, timestamp).is_some_and(|s| s > self.estimator.max()) {
                 self.estimator.rebase();
             }
@@ -219,10 +217,11 @@ impl JitterBuffer {
     }
 
     /// After `pop` handed out a packet at `now`: the next packet too, when the delay is at
-    /// least a packet above the estimate, so the caller can merge the two into one packet's
-    /// length and the delay shrinks by a packet. `None` when there is no surplus, the next
-    /// packet is not here, or the last shrink was less than 200 ms ago. Taking it moves the
-    /// schedule earlier by the packet, so what follows stays due on the caller's pace.
+    /// least a packet above the estimate (the next packet is already due by it), so the caller
+    /// can merge the two into one packet's length and the delay shrinks by a packet. `None`
+    /// when there is no surplus, the next packet is not here, or the last shrink was less than
+    /// 200 ms ago. Taking it moves the schedule earlier by the packet, so what follows stays
+    /// due on the caller's pace.
     pub(crate) fn pop_surplus(&mut self, now: Instant) -> Option<JitterOutput> {
         let mut playout = self.playout?;
         let last_ts = playout.last_ts?;
@@ -230,8 +229,10 @@ impl JitterBuffer {
             return None;
         }
         let entry = self.packets.get(&playout.next)?;
-        let ideal = self.estimator.ideal_due(entry.timestamp)?;
-        if now < ideal.checked_add(SHRINK_MARGIN)? {
+        // Only a packet already due by the estimate: taken now, it still plays no earlier than
+        // the target allows. (No extra margin: the target has one, and one underrun puts the
+        // next packets 20..30 ms past their ideal, which a margin would leave uncorrected.)
+        if now < self.estimator.ideal_due(entry.timestamp)? {
             return None;
         }
         // The packet just handed out lasts from its timestamp to this one's.

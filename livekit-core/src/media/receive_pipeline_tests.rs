@@ -307,6 +307,28 @@ fn one_network_stall_costs_no_packet_and_its_delay_is_given_back() {
     assert_no_dropouts_outside(&run, 200..240);
 }
 
+#[test]
+fn the_packet_of_delay_one_underrun_adds_is_given_back() {
+    let packets = encode(48_000, 1, 10_000);
+    // Packet 100 comes 25 ms late, with 101 (5 ms late) right behind it: an underrun, 20 ms of
+    // concealment, then one packet too much delay for the rest of the stream unless it is shed
+    // (one late burst does not raise the target).
+    let late = |i: usize| {
+        Some(Duration::from_millis(match i {
+            100 => 35,
+            101 => 15,
+            _ => 10,
+        }))
+    };
+    let run = run_with(&packets, 48_000, 1, &late, JitterBuffer::default(), Until::Drained);
+    assert!(!run.gap_after_start);
+    assert_eq!((run.stats.0.lost, run.stats.0.late), (0, 0), "{:?}", run.stats);
+    assert_eq!(run.target, MIN_TARGET_DELAY);
+    assert_eq!(run.stats.0.shrinks, 1, "{:?}", run.stats);
+    assert!(run.end_after_last_send <= Duration::from_millis(60), "{:?}", run.end_after_last_send);
+    assert_no_dropouts(&run);
+}
+
 /// `assert_no_dropouts`, except for the frames in `allowed` (a stall's concealment fades).
 fn assert_no_dropouts_outside(run: &Run, allowed: std::ops::Range<usize>) {
     for (i, frame) in run.frames.iter().enumerate().skip(20).filter(|(i, _)| !allowed.contains(i)) {
