@@ -140,8 +140,11 @@ impl JitterBuffer {
                 return PushOutcome::Reset;
             }
             self.stats.late += 1;
-            // Its arrival is the clearest sign the delay is too short.
-            self.estimator.observe(arrival, timestamp);
+            // Its arrival is the clearest sign the delay is too short, unless no delay within
+            // bounds would have saved it (a stray copy of an old packet): that says nothing.
+            if self.estimator.spread(arrival, timestamp).is_some_and(|s| s <= self.estimator.max()) {
+                self.estimator.observe(arrival, timestamp);
+            }
             return PushOutcome::Late;
         }
         if diff >= self.capacity as i64 {

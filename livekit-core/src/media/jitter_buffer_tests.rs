@@ -1,6 +1,7 @@
 //! Jitter-buffer cases: order, timing, loss, wrap, duplicates, late packets, bounds.
 
 use super::*;
+use crate::media::jitter_estimator::{MAX_TARGET_DELAY, MIN_TARGET_DELAY};
 
 const MS20: Duration = Duration::from_millis(20);
 /// The delay of the fixed-delay buffers whose exact timing these cases check.
@@ -138,4 +139,43 @@ fn hostile_input_stays_bounded() {
     assert_eq!(jb.push(30_000, 9_600_000, payload(1), t0 + MS20), PushOutcome::Reset);
     assert_eq!(jb.push(30_001, 9_600_960, payload(2), t0 + MS20), PushOutcome::Buffered);
     assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_secs(1))), vec![(30_000, true), (30_001, true)]);
+}
+
+#[test]
+fn the_adaptive_buffer_stays_bounded_and_in_order_under_hostile_input() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::adaptive(MIN_TARGET_DELAY, MAX_TARGET_DELAY, 50);
+    let mut x: u32 = 4_321;
+    let mut now = t0;
+    for k in 0..20_000u32 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        // Mostly a plausible stream with scrambled timing, sometimes garbage.
+        let (sequence, timestamp) =
+            if x % 7 == 0 { ((x >> 16) as u16, x) } else { (k as u16, (k.wrapping_mul(960)).wrapping_add(x % 5_000)) };
+        let arrival = now + Duration::from_millis(u64::from(x % 300));
+        jb.push(sequence, timestamp, payload(sequence), arrival);
+        now += Duration::from_millis(u64::from(x % 13));
+        if jb.pop(now).is_some() {
+            let _ = jb.pop_surplus(now);
+        }
+        let _ = jb.next_due();
+        assert!(jb.len() <= 50);
+        assert!((MIN_TARGET_DELAY..=MAX_TARGET_DELAY).contains(&jb.target_delay()));
+    }
+}
+
+#[test]
+fn a_late_copy_of_an_old_packet_does_not_raise_the_delay() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::default();
+    for i in 0..300u16 {
+        let at = t0 + MS20 * u32::from(i);
+        jb.push(i, 960 * u32::from(i), payload(i), at);
+        drain(&mut jb, at);
+        // Two stray copies of packets played seconds ago.
+        if i == 200 || i == 250 {
+            assert_eq!(jb.push(i - 150, 960 * u32::from(i - 150), payload(0), at), PushOutcome::Late);
+        }
+    }
+    assert_eq!(jb.target_delay(), MIN_TARGET_DELAY);
 }
