@@ -150,8 +150,11 @@ fn the_adaptive_buffer_stays_bounded_and_in_order_under_hostile_input() {
     for k in 0..20_000u32 {
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
         // Mostly a plausible stream with scrambled timing, sometimes garbage.
-        let (sequence, timestamp) =
-            if x % 7 == 0 { ((x >> 16) as u16, x) } else { (k as u16, (k.wrapping_mul(960)).wrapping_add(x % 5_000)) };
+        let (sequence, timestamp) = if x.is_multiple_of(7) {
+            ((x >> 16) as u16, x)
+        } else {
+            (k as u16, (k.wrapping_mul(960)).wrapping_add(x % 5_000))
+        };
         let arrival = now + Duration::from_millis(u64::from(x % 300));
         jb.push(sequence, timestamp, payload(sequence), arrival);
         now += Duration::from_millis(u64::from(x % 13));
