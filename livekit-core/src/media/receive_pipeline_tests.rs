@@ -16,6 +16,8 @@ struct Run {
     stats: (JitterStats, u64),
     /// The counters 2 s after the start (once an adaptive delay has settled).
     stats_at_2s: (JitterStats, u64),
+    /// The counters at 1 s, 2 s, 3 s... after the start.
+    stats_each_second: Vec<(JitterStats, u64)>,
     /// When the last frame came out, after the last packet was sent.
     end_after_last_send: Duration,
     /// The jitter buffer's target delay at the end.
@@ -60,6 +62,7 @@ fn run_with(
     arrivals.sort();
     let mut receiver = AudioReceivePipeline::with_jitter_buffer(out_rate, out_channels, jitter).unwrap();
     let mut stats_at_2s = None;
+    let mut stats_each_second = Vec::new();
     let mut next_arrival = 0;
     let mut frames = Vec::new();
     let mut gap_after_start = false;
@@ -75,6 +78,9 @@ fn run_with(
         }
         if now >= t0 + Duration::from_secs(2) && stats_at_2s.is_none() {
             stats_at_2s = Some(receiver.stats());
+        }
+        if now >= t0 + Duration::from_secs(stats_each_second.len() as u64 + 1) {
+            stats_each_second.push(receiver.stats());
         }
         now += POLL_INTERVAL;
         while next_arrival < arrivals.len() && arrivals[next_arrival].0 <= now {
@@ -99,6 +105,7 @@ fn run_with(
         gap_after_start,
         stats: receiver.stats(),
         stats_at_2s: stats_at_2s.unwrap_or_default(),
+        stats_each_second,
         end_after_last_send: now.saturating_duration_since(last_send),
         target: receiver.jitter.target_delay(),
     }
@@ -300,8 +307,11 @@ fn one_network_stall_costs_no_packet_and_its_delay_is_given_back() {
     assert!(!run.gap_after_start);
     assert_eq!(run.stats.0.lost, 0, "{:?}", run.stats);
     assert_eq!(run.stats.0.late, 0, "{:?}", run.stats);
-    // The 300 ms of concealment during the stall were taken back, a packet at a time.
+    // The 300 ms of concealment during the stall were taken back, a packet at a time: fast
+    // while the surplus is large (the stall ends at 2.33 s; by 4 s, at least 12 of them).
     assert!(run.stats.0.shrinks >= 14, "{:?}", run.stats);
+    let by_4s = run.stats_each_second[3].0.shrinks;
+    assert!(by_4s >= 12, "only {by_4s} packets of delay shed 1.7 s after the stall");
     assert_eq!(run.target, MIN_TARGET_DELAY);
     assert!(run.end_after_last_send <= Duration::from_millis(60), "{:?}", run.end_after_last_send);
     assert_no_dropouts_outside(&run, 200..240);
