@@ -173,8 +173,12 @@ impl JitterBuffer {
                 self.estimator.rebase();
             }
             self.estimator.observe(arrival, timestamp);
-            // Never due before it arrived: a late packet plays at once.
-            let due = self.estimator.ideal_due(timestamp).map_or(arrival, |ideal| ideal.max(arrival));
+            // Due at the estimate even when that is before it arrived. A caller that runs on
+            // time is past that instant already and plays it at its next poll; one that was
+            // starved along with the packets' reception (a stalled process) catches up with
+            // polls at the instants it missed, and these then play the packets themselves
+            // instead of concealment followed by the whole stall as extra delay.
+            let due = self.estimator.ideal_due(timestamp).unwrap_or(arrival);
             if let Some(playout) = self.playout.as_mut() {
                 playout.anchor = due;
                 playout.anchor_ts = timestamp;

@@ -182,3 +182,27 @@ fn a_late_copy_of_an_old_packet_does_not_raise_the_delay() {
     }
     assert_eq!(jb.target_delay(), MIN_TARGET_DELAY);
 }
+
+#[test]
+fn a_caller_catching_up_after_a_stall_gets_the_packets_not_concealment() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::default();
+    // On time: packet i arrives at 20 ms * i and is played 20 ms later.
+    for i in 0..50u16 {
+        let at = t0 + MS20 * u32::from(i);
+        jb.push(i, 960 * u32::from(i), payload(i), at);
+        assert_eq!(sequences(&drain(&mut jb, at)), if i == 0 { vec![] } else { vec![(i - 1, true)] });
+    }
+    assert_eq!(sequences(&drain(&mut jb, t0 + MS20 * 50)), vec![(49, true)]);
+    // The whole process stalls for 200 ms: packets 50..60 are stamped when it resumes, then its
+    // player polls the instants it missed.
+    let resumed = t0 + MS20 * 60;
+    for i in 50..60u16 {
+        jb.push(i, 960 * u32::from(i), payload(i), resumed);
+    }
+    for i in 50..60u16 {
+        let missed = t0 + MS20 * (u32::from(i) + 1);
+        assert_eq!(sequences(&drain(&mut jb, missed)), vec![(i, true)], "the poll missed at packet {i}'s turn");
+    }
+    assert_eq!(jb.stats(), JitterStats::default());
+}
