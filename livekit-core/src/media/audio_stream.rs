@@ -34,7 +34,8 @@ const MAX_CATCH_UP: Duration = Duration::from_secs(1);
 /// and channel count asked for.
 ///
 /// Read it with [`AudioStream::recv`] or as a [`Stream`]. Frames come at real-time pace, one
-/// per 10 ms once playout has started (about 60 ms after the first packet); lost packets and
+/// per 10 ms once playout has started (20 ms after the first packet, more on a jittery network:
+/// the delay adapts to the jitter measured); lost packets and
 /// pauses of the sender are concealed so the output stays continuous. Up to 0.5 s of frames is
 /// buffered; a reader slower than real time loses the oldest frames, never the newest. The
 /// stream ends (`None`) once the track has ended and what was buffered has been read, or after

@@ -73,14 +73,15 @@ async fn a_tone_plays_as_continuous_10ms_frames_and_ends_with_the_track() {
     assert!(frames
         .iter()
         .all(|f| f.sample_rate() == 24_000 && f.num_channels() == 2 && f.samples_per_channel() == 240));
-    // First packet at 20 ms + 60 ms jitter delay; then one frame per 10 ms exactly (no drift).
-    assert_eq!(times[0], Duration::from_millis(80));
+    // First packet at 20 ms + the jitter buffer's 20 ms starting delay (no jitter here, so it
+    // stays there); then one frame per 10 ms exactly (no drift).
+    assert_eq!(times[0], Duration::from_millis(20) + crate::media::jitter_estimator::MIN_TARGET_DELAY);
     for (k, t) in times.iter().enumerate() {
         assert_eq!(*t, times[0] + POLL_INTERVAL * k as u32, "frame {k}");
     }
-    // The stream ends right after the last packet has played, 60 ms after it was sent.
+    // The stream ends right after the last packet has played, 20 ms after it was sent.
     assert_eq!(sent_done, Duration::from_millis(1_500));
-    assert!(ended <= Duration::from_millis(1_570), "ended at {ended:?}");
+    assert!(ended <= Duration::from_millis(1_530), "ended at {ended:?}");
     assert_eq!(stream.dropped_frames(), 0);
 
     let tone = detect_tone(&pcm_of(&frames[20..]), 24_000, 2);

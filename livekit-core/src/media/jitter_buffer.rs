@@ -2,18 +2,28 @@
 //! with their arrival instant, come out in sequence order once due, and a gap is reported as
 //! "lost" when its turn is due, so the decoder can use FEC from the next packet or conceal.
 //!
-//! Timing: the first packet (and the first after a reset or an underrun) anchors the schedule;
-//! a packet with RTP timestamp `ts` is due at `anchor + target_delay + (ts - anchor_ts) / 48 kHz`.
-//! The target delay is fixed (60 ms by default). There is no clock-drift compensation: if the
-//! sender runs fast the buffer fills to its bound and resets, if slow it underruns and re-anchors.
+//! Timing: a schedule maps RTP timestamps to due instants, `anchor + (ts - anchor_ts) / 48 kHz`.
+//! A `JitterEstimator` says where the schedule should be: the fastest recent path through the
+//! network plus an adaptive target delay (20..=200 ms by default, starting at 20 ms). The
+//! schedule only moves toward it at points where the move is not heard:
+//! - later (more delay) when the next packet is missing at its turn, so the decoder conceals
+//!   anyway: waiting then gives a late packet its chance instead of conceal-and-drop, and the
+//!   wait is the same concealment that a loss would have caused;
+//! - to the estimate outright when a packet ends an underrun or a pause (the output was
+//!   concealment, or the stream starts again);
+//! - earlier (less delay) only through `pop_surplus`: the receive pipeline takes the next packet
+//!   early and cross-fades the two into one packet's length, at most once per 200 ms.
+//!
+//! A sender whose clock runs fast makes the floor drift earlier, which the surplus path absorbs;
+//! one that runs slow causes an occasional underrun, after which the schedule re-anchors.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-/// Delay added to the first packet's arrival before playout: room for 2-3 packets of jitter.
-pub(crate) const DEFAULT_TARGET_DELAY: Duration = Duration::from_millis(60);
+use super::jitter_estimator::{JitterEstimator, MAX_TARGET_DELAY, MIN_TARGET_DELAY};
+
 /// The most packets held (2 s of 20 ms packets); anything further ahead resets the buffer.
 pub(crate) const DEFAULT_CAPACITY: usize = 100;
 /// RTP clock of Opus.
@@ -21,6 +31,15 @@ const CLOCK_RATE: u32 = 48_000;
 /// A packet this many sequence numbers behind, with nothing buffered, is a restarted stream
 /// rather than a late packet.
 const RESTART_DISTANCE: i64 = 1_000;
+/// The least time between two packets handed out early by `pop_surplus`: each one shortens the
+/// audio by a packet (a cross-fade), so they are spaced to stay unobtrusive (at most 10% faster).
+const SHRINK_INTERVAL: Duration = Duration::from_millis(200);
+/// With this much surplus or more (after a stall: a starved process or network adds its whole
+/// length), shedding goes faster, one packet per `FAST_SHRINK_INTERVAL` (at most 50% faster for
+/// a moment): three packets of extra delay are worse than a brief speed-up.
+const FAST_SHRINK_SURPLUS: Duration = Duration::from_millis(60);
+/// The least time between two early packets while the surplus is at least `FAST_SHRINK_SURPLUS`.
+const FAST_SHRINK_INTERVAL: Duration = Duration::from_millis(40);
 
 /// What `pop` hands out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +71,8 @@ pub(crate) struct JitterStats {
     pub late: u64,
     pub duplicate: u64,
     pub resets: u64,
+    /// Packets handed out early by `pop_surplus` (each shortened the delay by a packet).
+    pub shrinks: u64,
 }
 
 #[derive(Debug)]
@@ -75,29 +96,38 @@ struct Playout {
 /// Reorders, times and bounds incoming audio packets.
 #[derive(Debug)]
 pub(crate) struct JitterBuffer {
-    target_delay: Duration,
+    estimator: JitterEstimator,
     capacity: usize,
     packets: BTreeMap<i64, Entry>,
     playout: Option<Playout>,
     stats: JitterStats,
+    /// When `pop_surplus` last handed out a packet.
+    last_shrink: Option<Instant>,
 }
 
 impl Default for JitterBuffer {
+    /// The adaptive buffer the receive pipeline uses: 20..=200 ms, 100 packets.
     fn default() -> Self {
-        Self::new(DEFAULT_TARGET_DELAY, DEFAULT_CAPACITY)
+        Self::adaptive(MIN_TARGET_DELAY, MAX_TARGET_DELAY, DEFAULT_CAPACITY)
     }
 }
 
 impl JitterBuffer {
-    /// A buffer delaying playout by `target_delay` and holding at most `capacity` packets
-    /// (at least 2).
+    /// A buffer with a fixed target delay (the estimator bounded to one value), holding at
+    /// most `capacity` packets (at least 2).
     pub(crate) fn new(target_delay: Duration, capacity: usize) -> Self {
+        Self::adaptive(target_delay, target_delay, capacity)
+    }
+
+    /// A buffer whose target delay adapts to the measured jitter within `min..=max`.
+    pub(crate) fn adaptive(min: Duration, max: Duration, capacity: usize) -> Self {
         JitterBuffer {
-            target_delay,
+            estimator: JitterEstimator::new(min, max),
             capacity: capacity.max(2),
             packets: BTreeMap::new(),
             playout: None,
             stats: JitterStats::default(),
+            last_shrink: None,
         }
     }
 
@@ -116,6 +146,11 @@ impl JitterBuffer {
                 return PushOutcome::Reset;
             }
             self.stats.late += 1;
+            // Its arrival is the clearest sign the delay is too short, unless no delay within
+            // bounds would have saved it (a stray copy of an old packet): that says nothing.
+            if self.estimator.spread(arrival, timestamp).is_some_and(|s| s <= self.estimator.max()) {
+                self.estimator.observe(arrival, timestamp);
+            }
             return PushOutcome::Late;
         }
         if diff >= self.capacity as i64 {
@@ -130,11 +165,26 @@ impl JitterBuffer {
             return PushOutcome::Duplicate;
         }
         if self.packets.is_empty() && self.due(&playout, timestamp) < arrival {
-            // An underrun (or a pause whose timestamps did not advance): restart the schedule
-            // from this packet so it gets the full target delay again.
-            let playout = self.playout.as_mut().expect("checked above");
-            playout.anchor = arrival + self.target_delay;
-            playout.anchor_ts = timestamp;
+            // An underrun or a pause ends (or nearly: nothing is buffered and this packet is past
+            // its turn): the output has been, or was about to be, concealment, so the schedule
+            // can move to the estimate without a new sound. A jump no jitter within bounds
+            // explains (a pause whose timestamps did not advance) starts a new timeline instead.
+            if self.estimator.spread(arrival, timestamp).is_some_and(|s| s > self.estimator.max()) {
+                self.estimator.rebase();
+            }
+            self.estimator.observe(arrival, timestamp);
+            // Due at the estimate even when that is before it arrived. A caller that runs on
+            // time is past that instant already and plays it at its next poll; one that was
+            // starved along with the packets' reception (a stalled process) catches up with
+            // polls at the instants it missed, and these then play the packets themselves
+            // instead of concealment followed by the whole stall as extra delay.
+            let due = self.estimator.ideal_due(timestamp).unwrap_or(arrival);
+            if let Some(playout) = self.playout.as_mut() {
+                playout.anchor = due;
+                playout.anchor_ts = timestamp;
+            }
+        } else {
+            self.estimator.observe(arrival, timestamp);
         }
         self.packets.insert(key, Entry { timestamp, payload });
         PushOutcome::Buffered
@@ -159,7 +209,16 @@ impl JitterBuffer {
         // sender may just be paused, and declaring losses would skip its next packets.
         let (&later, later_entry) = self.packets.iter().next()?;
         let expected_ts = self.expected_timestamp(&playout, later, later_entry.timestamp);
-        if now < self.due(&playout, expected_ts) {
+        let due = self.due(&playout, expected_ts);
+        if now < due {
+            return None;
+        }
+        // The missing packet's turn has come, so the decoder conceals now either way. If the
+        // estimate wants more delay than the schedule gives, wait instead of declaring it lost:
+        // the schedule moves later by the difference and the packet may still arrive.
+        if let Some(ideal) = self.estimator.ideal_due(expected_ts).filter(|&ideal| now < ideal) {
+            playout.anchor = playout.anchor.checked_add(ideal - due).unwrap_or(playout.anchor);
+            self.playout = Some(playout);
             return None;
         }
         playout.next += 1;
@@ -168,6 +227,47 @@ impl JitterBuffer {
         self.stats.lost += 1;
         let next_payload = self.packets.get(&playout.next).map(|e| e.payload.clone());
         Some(JitterOutput::Lost { sequence, next_payload })
+    }
+
+    /// After `pop` handed out a packet at `now`: the next packet too, when the delay is at
+    /// least a packet above the estimate (the next packet is already due by it), so the caller
+    /// can merge the two into one packet's length and the delay shrinks by a packet. `None`
+    /// when there is no surplus, the next packet is not here, or the last shrink was less than
+    /// 200 ms ago (40 ms with 60 ms of surplus or more). Taking it moves the schedule earlier
+    /// by the packet, so what follows stays due on the caller's pace.
+    pub(crate) fn pop_surplus(&mut self, now: Instant) -> Option<JitterOutput> {
+        let mut playout = self.playout?;
+        let last_ts = playout.last_ts?;
+        let entry = self.packets.get(&playout.next)?;
+        // Only a packet already due by the estimate: taken now, it still plays no earlier than
+        // the target allows. (No extra margin: the target has one, and one underrun puts the
+        // next packets 20..30 ms past their ideal, which a margin would leave uncorrected.)
+        let surplus = now.checked_duration_since(self.estimator.ideal_due(entry.timestamp)?)?;
+        let interval = if surplus >= FAST_SHRINK_SURPLUS { FAST_SHRINK_INTERVAL } else { SHRINK_INTERVAL };
+        if self.last_shrink.is_some_and(|t| now.saturating_duration_since(t) < interval) {
+            return None;
+        }
+        // The packet just handed out lasts from its timestamp to this one's.
+        let step = entry.timestamp.wrapping_sub(last_ts) as i32;
+        if step <= 0 || step > CLOCK_RATE as i32 {
+            // Not a plain next packet (a timestamp jump): no safe estimate of what is saved.
+            return None;
+        }
+        let step = Duration::from_secs_f64(f64::from(step) / f64::from(CLOCK_RATE));
+        playout.anchor = playout.anchor.checked_sub(step)?;
+        let sequence = playout.next as u16;
+        let entry = self.packets.remove(&playout.next)?;
+        playout.next += 1;
+        playout.last_ts = Some(entry.timestamp);
+        self.playout = Some(playout);
+        self.last_shrink = Some(now);
+        self.stats.shrinks += 1;
+        Some(JitterOutput::Packet { sequence, timestamp: entry.timestamp, payload: entry.payload })
+    }
+
+    /// The target delay the estimator currently asks for.
+    pub(crate) fn target_delay(&self) -> Duration {
+        self.estimator.target()
     }
 
     /// When `pop` will next have something, for a caller that sleeps until then.
@@ -193,10 +293,14 @@ impl JitterBuffer {
 
     fn restart(&mut self, sequence: u16, timestamp: u32, payload: Bytes, arrival: Instant) {
         self.packets.clear();
+        // A new stream: its delays say nothing about the old one's floor (the target is kept).
+        self.estimator.rebase();
+        self.estimator.observe(arrival, timestamp);
+        let anchor = self.estimator.ideal_due(timestamp).unwrap_or(arrival);
         // Extended numbers start high so unwrapping backwards never goes negative.
         let next = (1i64 << 32) + i64::from(sequence);
         self.packets.insert(next, Entry { timestamp, payload });
-        self.playout = Some(Playout { next, anchor: arrival + self.target_delay, anchor_ts: timestamp, last_ts: None });
+        self.playout = Some(Playout { next, anchor, anchor_ts: timestamp, last_ts: None });
     }
 
     /// The timestamp the missing `playout.next` should have, interpolated between the last

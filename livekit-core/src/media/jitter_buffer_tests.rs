@@ -1,8 +1,15 @@
 //! Jitter-buffer cases: order, timing, loss, wrap, duplicates, late packets, bounds.
 
 use super::*;
+use crate::media::jitter_estimator::{MAX_TARGET_DELAY, MIN_TARGET_DELAY};
 
 const MS20: Duration = Duration::from_millis(20);
+/// The delay of the fixed-delay buffers whose exact timing these cases check.
+const DELAY_60: Duration = Duration::from_millis(60);
+
+fn fixed() -> JitterBuffer {
+    JitterBuffer::new(DELAY_60, DEFAULT_CAPACITY)
+}
 
 fn payload(n: u16) -> Bytes {
     Bytes::from(n.to_be_bytes().to_vec())
@@ -26,12 +33,12 @@ fn sequences(outputs: &[JitterOutput]) -> Vec<(u16, bool)> {
 #[test]
 fn packets_wait_for_the_target_delay_then_come_out_every_20ms() {
     let t0 = Instant::now();
-    let mut jb = JitterBuffer::default();
+    let mut jb = fixed();
     for i in 0..3u16 {
         assert_eq!(jb.push(i, 960 * u32::from(i), payload(i), t0 + MS20 * u32::from(i)), PushOutcome::Buffered);
     }
     assert_eq!(jb.pop(t0 + Duration::from_millis(59)), None, "not before 60 ms");
-    assert_eq!(jb.next_due(), Some(t0 + DEFAULT_TARGET_DELAY));
+    assert_eq!(jb.next_due(), Some(t0 + DELAY_60));
     assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_millis(60))), vec![(0, true)]);
     assert_eq!(jb.pop(t0 + Duration::from_millis(79)), None);
     assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_millis(100))), vec![(1, true), (2, true)]);
@@ -53,7 +60,7 @@ fn reordered_packets_come_out_in_order_without_loss() {
 #[test]
 fn a_gap_is_lost_once_due_and_offers_the_next_packet_for_fec() {
     let t0 = Instant::now();
-    let mut jb = JitterBuffer::default();
+    let mut jb = fixed();
     jb.push(10, 0, payload(10), t0);
     jb.push(12, 1_920, payload(12), t0 + 2 * MS20);
     assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_millis(60))), vec![(10, true)]);
@@ -73,7 +80,7 @@ fn a_gap_is_lost_once_due_and_offers_the_next_packet_for_fec() {
 #[test]
 fn nothing_is_declared_lost_while_the_sender_is_silent() {
     let t0 = Instant::now();
-    let mut jb = JitterBuffer::default();
+    let mut jb = fixed();
     jb.push(1, 0, payload(1), t0);
     drain(&mut jb, t0 + Duration::from_secs(1));
     // Ten seconds of nothing (mute, DTX): no losses, and the next packet is still accepted.
@@ -82,7 +89,7 @@ fn nothing_is_declared_lost_while_the_sender_is_silent() {
     assert_eq!(jb.push(2, 960, payload(2), resumed), PushOutcome::Buffered);
     // It gets the full target delay again (re-anchored after the underrun).
     assert_eq!(jb.pop(resumed + Duration::from_millis(59)), None);
-    assert_eq!(sequences(&drain(&mut jb, resumed + DEFAULT_TARGET_DELAY)), vec![(2, true)]);
+    assert_eq!(sequences(&drain(&mut jb, resumed + DELAY_60)), vec![(2, true)]);
     assert_eq!(jb.stats().lost, 0);
 }
 
@@ -118,7 +125,7 @@ fn duplicates_are_dropped() {
 #[test]
 fn hostile_input_stays_bounded() {
     let t0 = Instant::now();
-    let mut jb = JitterBuffer::new(DEFAULT_TARGET_DELAY, 50);
+    let mut jb = JitterBuffer::new(DELAY_60, 50);
     // A deterministic scramble of sequence numbers and timestamps, never popped.
     let mut x: u32 = 12_345;
     for _ in 0..20_000 {
@@ -132,4 +139,70 @@ fn hostile_input_stays_bounded() {
     assert_eq!(jb.push(30_000, 9_600_000, payload(1), t0 + MS20), PushOutcome::Reset);
     assert_eq!(jb.push(30_001, 9_600_960, payload(2), t0 + MS20), PushOutcome::Buffered);
     assert_eq!(sequences(&drain(&mut jb, t0 + Duration::from_secs(1))), vec![(30_000, true), (30_001, true)]);
+}
+
+#[test]
+fn the_adaptive_buffer_stays_bounded_and_in_order_under_hostile_input() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::adaptive(MIN_TARGET_DELAY, MAX_TARGET_DELAY, 50);
+    let mut x: u32 = 4_321;
+    let mut now = t0;
+    for k in 0..20_000u32 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        // Mostly a plausible stream with scrambled timing, sometimes garbage.
+        let (sequence, timestamp) = if x.is_multiple_of(7) {
+            ((x >> 16) as u16, x)
+        } else {
+            (k as u16, (k.wrapping_mul(960)).wrapping_add(x % 5_000))
+        };
+        let arrival = now + Duration::from_millis(u64::from(x % 300));
+        jb.push(sequence, timestamp, payload(sequence), arrival);
+        now += Duration::from_millis(u64::from(x % 13));
+        if jb.pop(now).is_some() {
+            let _ = jb.pop_surplus(now);
+        }
+        let _ = jb.next_due();
+        assert!(jb.len() <= 50);
+        assert!((MIN_TARGET_DELAY..=MAX_TARGET_DELAY).contains(&jb.target_delay()));
+    }
+}
+
+#[test]
+fn a_late_copy_of_an_old_packet_does_not_raise_the_delay() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::default();
+    for i in 0..300u16 {
+        let at = t0 + MS20 * u32::from(i);
+        jb.push(i, 960 * u32::from(i), payload(i), at);
+        drain(&mut jb, at);
+        // Two stray copies of packets played seconds ago.
+        if i == 200 || i == 250 {
+            assert_eq!(jb.push(i - 150, 960 * u32::from(i - 150), payload(0), at), PushOutcome::Late);
+        }
+    }
+    assert_eq!(jb.target_delay(), MIN_TARGET_DELAY);
+}
+
+#[test]
+fn a_caller_catching_up_after_a_stall_gets_the_packets_not_concealment() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::default();
+    // On time: packet i arrives at 20 ms * i and is played 20 ms later.
+    for i in 0..50u16 {
+        let at = t0 + MS20 * u32::from(i);
+        jb.push(i, 960 * u32::from(i), payload(i), at);
+        assert_eq!(sequences(&drain(&mut jb, at)), if i == 0 { vec![] } else { vec![(i - 1, true)] });
+    }
+    assert_eq!(sequences(&drain(&mut jb, t0 + MS20 * 50)), vec![(49, true)]);
+    // The whole process stalls for 200 ms: packets 50..60 are stamped when it resumes, then its
+    // player polls the instants it missed.
+    let resumed = t0 + MS20 * 60;
+    for i in 50..60u16 {
+        jb.push(i, 960 * u32::from(i), payload(i), resumed);
+    }
+    for i in 50..60u16 {
+        let missed = t0 + MS20 * (u32::from(i) + 1);
+        assert_eq!(sequences(&drain(&mut jb, missed)), vec![(i, true)], "the poll missed at packet {i}'s turn");
+    }
+    assert_eq!(jb.stats(), JitterStats::default());
 }

@@ -4,7 +4,8 @@
 //!
 //! Send: `AudioSource` (tokio) -> `CaptureQueue` (10 ms pacing, back-pressure) ->
 //! `AudioSendPipeline` (`AudioResampler` to 48 kHz, `OpusEncoder` 20 ms, `audio_level`) ->
-//! `EncodedAudio`. Receive: RTP payloads -> `AudioReceivePipeline` (`JitterBuffer`,
+//! `EncodedAudio`. Receive: RTP payloads -> `AudioReceivePipeline` (`JitterBuffer`
+//! with a `JitterEstimator`,
 //! `OpusDecoder` with FEC/PLC, `AudioResampler`) -> 10 ms `AudioFrame`s, driven by the tokio
 //! task of an `AudioStream`. See docs/media.md.
 
@@ -15,6 +16,7 @@ mod audio_level;
 mod capture_queue;
 mod frame;
 mod jitter_buffer;
+mod jitter_estimator;
 mod packets;
 mod red;
 mod resampler;

@@ -2,7 +2,9 @@
 //! jitter buffer), continuous 10 ms `AudioFrame`s out at the rate and channel count the user
 //! asked for. A lost packet is rebuilt from the next packet's FEC when it is here, otherwise
 //! concealed by libopus; an underrun (late packets, DTX, a paused sender) is concealed too, so
-//! once playout has started every poll yields exactly one frame.
+//! once playout has started every poll yields exactly one frame. When the jitter buffer holds
+//! more delay than its estimate needs, two packets are cross-faded into one packet's length, so
+//! the delay shrinks without a gap or a click.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -34,7 +36,7 @@ pub(crate) struct AudioReceivePipeline {
 
 impl AudioReceivePipeline {
     /// A pipeline producing frames of `sample_rate` (8..=48 kHz, a multiple of 100 Hz) and
-    /// `num_channels` (1 or 2), with the default 60 ms jitter buffer.
+    /// `num_channels` (1 or 2), with the default adaptive jitter buffer (20..=200 ms).
     pub(crate) fn new(sample_rate: u32, num_channels: u32) -> Result<Self> {
         Self::with_jitter_buffer(sample_rate, num_channels, JitterBuffer::default())
     }
@@ -104,7 +106,7 @@ impl AudioReceivePipeline {
             Some(JitterOutput::Packet { payload, .. }) => match self.decoder.decode(&payload) {
                 Ok(pcm) if !pcm.is_empty() => {
                     self.packet_samples = pcm.len() / self.out_channels as usize;
-                    pcm
+                    self.shrink(pcm, now)
                 }
                 // A corrupt packet is treated as lost.
                 _ => self.conceal()?,
@@ -125,6 +127,20 @@ impl AudioReceivePipeline {
         Ok(true)
     }
 
+    /// `pcm` (a decoded packet), or, when the jitter buffer has a surplus packet, the two
+    /// cross-faded into the second one's length: one packet less of delay. The fade starts on
+    /// `pcm`'s first sample and ends on the next packet's last, so both seams stay continuous.
+    fn shrink(&mut self, pcm: Vec<i16>, now: Instant) -> Vec<i16> {
+        let Some(JitterOutput::Packet { payload, .. }) = self.jitter.pop_surplus(now) else {
+            return pcm;
+        };
+        match self.decoder.decode(&payload) {
+            Ok(next) if !next.is_empty() => cross_fade(&pcm, next, self.out_channels as usize),
+            // Undecodable: playing `pcm` alone still shortens the delay by a packet.
+            _ => pcm,
+        }
+    }
+
     fn conceal(&mut self) -> Result<Vec<i16>> {
         self.concealed_packets += 1;
         let pcm = self.decoder.conceal(self.packet_samples)?;
@@ -134,6 +150,23 @@ impl AudioReceivePipeline {
         }
         Ok(pcm)
     }
+}
+
+/// `next` with its start faded in over `first` (both interleaved with `channels` channels):
+/// over their common length the output goes linearly from `first` to `next`, then `next`'s
+/// remainder follows unchanged.
+fn cross_fade(first: &[i16], mut next: Vec<i16>, channels: usize) -> Vec<i16> {
+    let channels = channels.max(1);
+    let frames = first.len().min(next.len()) / channels;
+    for frame in 0..frames {
+        let weight = (frame as f32 + 0.5) / frames as f32;
+        for ch in 0..channels {
+            let i = frame * channels + ch;
+            let mixed = f32::from(first[i]) * (1.0 - weight) + f32::from(next[i]) * weight;
+            next[i] = mixed.round().clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16;
+        }
+    }
+    next
 }
 
 /// How long one 10 ms poll step is; the caller's pacing interval.
