@@ -83,7 +83,7 @@ fuzz:
 test-fuzz: fuzz-tools
 	set -e; for target in $(FUZZ_TARGETS); do \
 	  echo "== fuzz $$target: regressions"; \
-	  $(FUZZ) run -O $$target regressions/$$target -- -runs=0; \
+	  ($(FUZZ) run -O $$target regressions/$$target -- -runs=0); \
 	  echo "== fuzz $$target: $(FUZZ_SECONDS) s"; \
 	  $(MAKE) --no-print-directory fuzz FUZZ_TARGET=$$target; \
 	  echo "fuzz $$target: no finding"; \
