@@ -2,6 +2,8 @@
 //! official `livekit-data-stream` crate) and RPC (types from the official `livekit-rpc` crate).
 
 mod packet;
+pub mod rpc_guard;
+pub mod stream_guard;
 pub(crate) mod streams;
 mod take_cell;
 

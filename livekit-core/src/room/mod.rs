@@ -100,6 +100,8 @@ pub(crate) struct RoomInner {
     streams: Streams,
     rpc_client: RpcClientManager,
     rpc_server: RpcServerManager,
+    /// Limits incoming RPC requests handled at once (`data/rpc_guard.rs`).
+    rpc_guard: Arc<Mutex<crate::data::rpc_guard::RpcGuard>>,
     auto_subscribe: bool,
     speakers: Mutex<speakers::ActiveSpeakers>,
     /// `AddTrackRequest`s waiting for the server's answer, by cid.
@@ -151,6 +153,7 @@ impl Room {
             streams,
             rpc_client: RpcClientManager::new(),
             rpc_server: RpcServerManager::new(),
+            rpc_guard: Arc::default(),
             auto_subscribe: options.auto_subscribe,
             speakers: Mutex::new(speakers::ActiveSpeakers::default()),
             pending_publishes: Mutex::new(HashMap::new()),
