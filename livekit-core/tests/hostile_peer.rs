@@ -1,0 +1,305 @@
+//! A hostile participant ("eve", ours, through the test-only `send_raw_data_packet`) sends
+//! crafted data packets through the real server to a victim of ours. The victim must refuse or
+//! bound each attack (docs/security.md), stay under 100 MB resident, and keep answering a normal
+//! peer ("bob") within 1 s throughout.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use futures_util::StreamExt;
+use livekit_core::data::rpc_guard::MAX_PENDING_RPC_PER_SENDER;
+use livekit_core::data::stream_guard::MAX_INCOMING_STREAM_BYTES;
+use livekit_core::data::{PerformRpcData, SendByteOptions, StreamReader};
+use livekit_core::room::RpcHandlerFuture;
+use livekit_core::{DataOptions, DataPacketKind, Room, RoomEvent};
+use livekit_protocol as proto;
+use tokio::sync::mpsc;
+
+/// The victim's memory target under attack (issue 17).
+const RSS_LIMIT: u64 = 100 * 1024 * 1024;
+/// How fast the victim must keep answering a normal peer.
+const ANSWER_LIMIT: Duration = Duration::from_secs(1);
+
+/// This process's resident memory. Victim, attacker and normal peer share the process, so this
+/// over-counts the victim: a pass is a pass for the victim too.
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("a VmRSS line");
+    let kb: u64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("VmRSS in kB");
+    kb * 1024
+}
+
+/// Samples the resident memory every 20 ms until dropped; `peak()` is the largest seen.
+struct RssPeak {
+    peak: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RssPeak {
+    fn start() -> Self {
+        let peak = Arc::new(AtomicU64::new(rss_bytes()));
+        let seen = peak.clone();
+        let task = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                every.tick().await;
+                seen.fetch_max(rss_bytes(), Ordering::Relaxed);
+            }
+        });
+        Self { peak, task }
+    }
+
+    fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed).max(rss_bytes())
+    }
+}
+
+impl Drop for RssPeak {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// A packet for the victim only (the server routes it by `destination_identities`).
+fn to_victim(value: proto::data_packet::Value) -> proto::DataPacket {
+    proto::DataPacket { value: Some(value), destination_identities: vec!["victim".into()], ..Default::default() }
+}
+
+fn header(stream_id: &str, topic: &str, total_length: Option<u64>) -> proto::DataPacket {
+    to_victim(proto::data_packet::Value::StreamHeader(proto::data_stream::Header {
+        stream_id: stream_id.into(),
+        timestamp: 1,
+        topic: topic.into(),
+        mime_type: "application/octet-stream".into(),
+        total_length,
+        content_header: Some(proto::data_stream::header::ContentHeader::ByteHeader(proto::data_stream::ByteHeader {
+            name: stream_id.into(),
+        })),
+        ..Default::default()
+    }))
+}
+
+fn chunk(stream_id: &str, chunk_index: u64, content: Vec<u8>) -> proto::DataPacket {
+    to_victim(proto::data_packet::Value::StreamChunk(proto::data_stream::Chunk {
+        stream_id: stream_id.into(),
+        chunk_index,
+        content,
+        ..Default::default()
+    }))
+}
+
+fn trailer(stream_id: &str) -> proto::DataPacket {
+    to_victim(proto::data_packet::Value::StreamTrailer(proto::data_stream::Trailer {
+        stream_id: stream_id.into(),
+        ..Default::default()
+    }))
+}
+
+fn rpc_request(id: usize, method: &str) -> proto::DataPacket {
+    to_victim(proto::data_packet::Value::RpcRequest(proto::RpcRequest {
+        id: format!("flood-{id}"),
+        method: method.into(),
+        payload: "x".into(),
+        response_timeout_ms: u32::MAX,
+        version: 1,
+        ..Default::default()
+    }))
+}
+
+async fn send(eve: &Room, packet: proto::DataPacket) {
+    eve.local_participant().send_raw_data_packet(packet, DataPacketKind::Reliable).await.expect("eve's packet");
+}
+
+/// Eve's last packet: once the victim has it, the victim has judged all of eve's packets.
+async fn send_marker(eve: &Room) {
+    eve.local_participant()
+        .publish_data(b"done".to_vec(), DataOptions::reliable().with_topic("marker"))
+        .await
+        .expect("eve's marker");
+}
+
+async fn marker_seen(victim_events: &mut mpsc::UnboundedReceiver<RoomEvent>) {
+    wait_for_within(victim_events, Duration::from_secs(60), "eve's end-of-attack marker", |e| match e {
+        RoomEvent::DataReceived { topic: Some(topic), .. } if topic == "marker" => Some(()),
+        _ => None,
+    })
+    .await
+}
+
+/// Bob calls the victim's "ping" back to back until `attack` ends, then once more; returns the
+/// slowest answer and the number of calls.
+async fn ping_during(bob: &Room, attack: tokio::task::JoinHandle<()>) -> (Duration, usize) {
+    let mut slowest = Duration::ZERO;
+    let mut calls = 0;
+    loop {
+        let done = attack.is_finished();
+        let started = Instant::now();
+        let answer = bob.local_participant().perform_rpc(PerformRpcData::new("victim", "ping")).await;
+        assert_eq!(answer.expect("the victim answers bob"), "pong");
+        slowest = slowest.max(started.elapsed());
+        calls += 1;
+        if done {
+            break;
+        }
+    }
+    attack.await.expect("the attack task");
+    (slowest, calls)
+}
+
+async fn victim_with_ping(server: &livekit_test_harness::TestServer, room: &str) -> (Room, mpsc::UnboundedReceiver<RoomEvent>) {
+    let (victim, events) = join(server, room, "victim").await;
+    victim
+        .local_participant()
+        .register_rpc_method("ping", |_| -> RpcHandlerFuture { Box::pin(async { Ok("pong".to_string()) }) });
+    (victim, events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_streams_are_refused_or_bounded() {
+    let server = start_server();
+    let (victim, mut victim_events) = victim_with_ping(&server, "hostile-streams").await;
+    let (eve, _eve_events) = join(&server, "hostile-streams", "eve").await;
+    let (bob, _bob_events) = join(&server, "hostile-streams", "bob").await;
+    let rss = RssPeak::start();
+    let rss_before = rss_bytes();
+
+    // The victim's app reads every stream on "files": it records the order streams open in,
+    // then reads each to its end, as a file receiver would.
+    let (opened_tx, mut opened) = mpsc::unbounded_channel::<String>();
+    let (ended_tx, mut ended) = mpsc::unbounded_channel::<(String, u64, Result<(), String>)>();
+    victim
+        .register_byte_stream_handler("files", move |mut reader, _sender| {
+            let id = reader.info().name.clone();
+            let _ = opened_tx.send(id.clone());
+            let ended_tx = ended_tx.clone();
+            tokio::spawn(async move {
+                let mut bytes = 0u64;
+                let mut outcome = Ok(());
+                while let Some(chunk) = reader.next().await {
+                    match chunk {
+                        Ok(chunk) => bytes += chunk.len() as u64,
+                        Err(err) => {
+                            outcome = Err(err.to_string());
+                            break;
+                        }
+                    }
+                }
+                let _ = ended_tx.send((id, bytes, outcome));
+            });
+        })
+        .unwrap();
+
+    let attacker = eve.clone();
+    let attack = tokio::spawn(async move {
+        let eve = attacker;
+        // A terabyte announced: refused at the header, its chunks dropped.
+        send(&eve, header("tera", "files", Some(1 << 40))).await;
+        for i in 0..4 {
+            send(&eve, chunk("tera", i, vec![0; 15_000])).await;
+        }
+        // A repeated chunk is dropped; one far ahead ends the stream.
+        send(&eve, header("gap", "files", None)).await;
+        send(&eve, chunk("gap", 0, vec![1; 100])).await;
+        send(&eve, chunk("gap", 0, vec![1; 100])).await;
+        send(&eve, chunk("gap", 1 << 40, vec![1; 100])).await;
+        // No length announced, then more than the limit sent: aborted at the limit.
+        send(&eve, header("big", "files", None)).await;
+        let chunks = MAX_INCOMING_STREAM_BYTES / 15_000 + 10;
+        for i in 0..chunks {
+            send(&eve, chunk("big", i, vec![2; 15_000])).await;
+        }
+        send(&eve, trailer("big")).await;
+        // Streams opened and never closed: refused past the per-sender limit.
+        for i in 0..100_000 {
+            send(&eve, header(&format!("open-{i}"), "flood", None)).await;
+        }
+        // Eve's open streams are at her limit, so this one is refused too.
+        send(&eve, header("after-flood", "files", Some(5))).await;
+        send(&eve, chunk("after-flood", 0, b"hello".to_vec())).await;
+        send(&eve, trailer("after-flood")).await;
+        send_marker(&eve).await;
+    });
+    let (slowest, calls) = ping_during(&bob, attack).await;
+    marker_seen(&mut victim_events).await;
+
+    // Bob, a normal peer, still gets a stream through.
+    let options = SendByteOptions::new_with_topic("files").with_name("fine");
+    bob.local_participant().send_bytes(b"hello", options).await.unwrap();
+
+    let mut order = Vec::new();
+    while order.last().map(String::as_str) != Some("fine") {
+        let next = tokio::time::timeout(EVENT_TIMEOUT, opened.recv()).await;
+        order.push(next.expect("bob's stream opens within the timeout").expect("the handler lives"));
+    }
+    assert_eq!(order, ["gap", "big", "fine"], "refused streams never reach the app");
+    let mut results = std::collections::HashMap::new();
+    while results.len() < 3 {
+        let (id, bytes, outcome) =
+            tokio::time::timeout(EVENT_TIMEOUT, ended.recv()).await.expect("each stream ends").expect("reader task");
+        results.insert(id, (bytes, outcome));
+    }
+    let (bytes, outcome) = &results["gap"];
+    assert_eq!(*bytes, 100, "the repeated chunk is not delivered twice");
+    assert!(outcome.as_ref().unwrap_err().contains("was expected"), "{outcome:?}");
+    let (bytes, outcome) = &results["big"];
+    assert!(*bytes <= MAX_INCOMING_STREAM_BYTES, "{bytes} bytes delivered");
+    assert!(outcome.as_ref().unwrap_err().contains("passed"), "{outcome:?}");
+    assert_eq!(results["fine"], (5, Ok(())));
+
+    let peak = rss.peak();
+    eprintln!(
+        "victim process RSS: {:.1} MB before, {:.1} MB peak; {calls} pings from bob, slowest {slowest:?}",
+        mb(rss_before),
+        mb(peak)
+    );
+    assert!(peak < RSS_LIMIT, "resident memory peaked at {:.1} MB", mb(peak));
+    assert!(slowest < ANSWER_LIMIT, "bob waited {slowest:?} for an answer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rpc_flood_is_bounded_per_sender() {
+    let server = start_server();
+    let (victim, mut victim_events) = victim_with_ping(&server, "hostile-rpc").await;
+    let (eve, _eve_events) = join(&server, "hostile-rpc", "eve").await;
+    let (bob, _bob_events) = join(&server, "hostile-rpc", "bob").await;
+    let rss = RssPeak::start();
+
+    // A handler that never answers: every request it takes stays pending.
+    let (started_tx, mut started) = mpsc::unbounded_channel::<()>();
+    victim.local_participant().register_rpc_method("hang", move |_| -> RpcHandlerFuture {
+        let _ = started_tx.send(());
+        Box::pin(std::future::pending())
+    });
+
+    let attacker = eve.clone();
+    let attack = tokio::spawn(async move {
+        for i in 0..20_000 {
+            send(&attacker, rpc_request(i, "hang")).await;
+        }
+        send_marker(&attacker).await;
+    });
+    let (slowest, calls) = ping_during(&bob, attack).await;
+    marker_seen(&mut victim_events).await;
+
+    // The victim judged every request before the marker; the ones it took start their handler.
+    for n in 0..MAX_PENDING_RPC_PER_SENDER {
+        let call = tokio::time::timeout(EVENT_TIMEOUT, started.recv()).await;
+        call.unwrap_or_else(|_| panic!("only {n} requests reached the handler")).expect("handler alive");
+    }
+    // A negative check waits out its window: any request let through has started by now.
+    let extra = tokio::time::timeout(Duration::from_millis(500), started.recv()).await;
+    assert!(extra.is_err(), "more than {MAX_PENDING_RPC_PER_SENDER} requests reached the handler");
+
+    let peak = rss.peak();
+    eprintln!("victim process RSS peak under the RPC flood: {:.1} MB; {calls} pings, slowest {slowest:?}", mb(peak));
+    assert!(peak < RSS_LIMIT, "resident memory peaked at {:.1} MB", mb(peak));
+    assert!(slowest < ANSWER_LIMIT, "bob waited {slowest:?} for an answer");
+}
