@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use livekit_core::data::rpc_guard::MAX_PENDING_RPC_PER_SENDER;
 use livekit_core::data::stream_guard::MAX_INCOMING_STREAM_BYTES;
 use livekit_core::data::{PerformRpcData, SendByteOptions, StreamReader};
+use livekit_core::room::attribute_limits::MAX_REMOTE_ATTRIBUTES;
 use livekit_core::room::RpcHandlerFuture;
 use livekit_core::{DataOptions, DataPacketKind, Room, RoomEvent};
 use livekit_protocol as proto;
@@ -23,6 +24,10 @@ use tokio::sync::mpsc;
 const RSS_LIMIT: u64 = 100 * 1024 * 1024;
 /// How fast the victim must keep answering a normal peer.
 const ANSWER_LIMIT: Duration = Duration::from_secs(1);
+
+/// The tests of this file run one at a time: resident memory is the whole process's, and
+/// each test's figure and answer times must be its own attack's.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// This process's resident memory. Victim, attacker and normal peer share the process, so this
 /// over-counts the victim: a pass is a pass for the victim too.
@@ -135,8 +140,15 @@ async fn marker_seen(victim_events: &mut mpsc::UnboundedReceiver<RoomEvent>) {
 }
 
 /// Bob calls the victim's "ping" back to back until `attack` ends, then once more; returns the
-/// slowest answer and the number of calls.
+/// slowest answer and the number of calls (back to back: the load is the attack, not the pings).
 async fn ping_during(bob: &Room, attack: tokio::task::JoinHandle<()>) -> (Duration, usize) {
+    let result = ping_until(bob, &attack).await;
+    attack.await.expect("the attack task");
+    result
+}
+
+/// `ping_during` for an attack task with a result, which the caller awaits.
+async fn ping_until<T>(bob: &Room, attack: &tokio::task::JoinHandle<T>) -> (Duration, usize) {
     let mut slowest = Duration::ZERO;
     let mut calls = 0;
     loop {
@@ -150,7 +162,6 @@ async fn ping_during(bob: &Room, attack: tokio::task::JoinHandle<()>) -> (Durati
             break;
         }
     }
-    attack.await.expect("the attack task");
     (slowest, calls)
 }
 
@@ -164,6 +175,7 @@ async fn victim_with_ping(server: &livekit_test_harness::TestServer, room: &str)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_streams_are_refused_or_bounded() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let server = start_server();
     let (victim, mut victim_events) = victim_with_ping(&server, "hostile-streams").await;
     let (eve, _eve_events) = join(&server, "hostile-streams", "eve").await;
@@ -266,6 +278,7 @@ async fn hostile_streams_are_refused_or_bounded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_rpc_flood_is_bounded_per_sender() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let server = start_server();
     let (victim, mut victim_events) = victim_with_ping(&server, "hostile-rpc").await;
     let (eve, _eve_events) = join(&server, "hostile-rpc", "eve").await;
@@ -300,6 +313,56 @@ async fn an_rpc_flood_is_bounded_per_sender() {
 
     let peak = rss.peak();
     eprintln!("victim process RSS peak under the RPC flood: {:.1} MB; {calls} pings, slowest {slowest:?}", mb(peak));
+    assert!(peak < RSS_LIMIT, "resident memory peaked at {:.1} MB", mb(peak));
+    assert!(slowest < ANSWER_LIMIT, "bob waited {slowest:?} for an answer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attribute_map_of_100k_keys_is_bounded() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let server = start_server();
+    let (victim, mut victim_events) = victim_with_ping(&server, "hostile-attributes").await;
+    // Eve is the official Python SDK here, in its own process: the attack needs no crafted
+    // packet, and eve's own copy of her map must not count against our memory. Bob is ours and
+    // keeps what the victim keeps, so the figure counts two victims.
+    let mut eve = official_peer(&server, "hostile-attributes", "eve").await;
+    let (bob, _bob_events) = join(&server, "hostile-attributes", "bob").await;
+    wait_until_known(&mut victim_events, "eve").await;
+    let rss = RssPeak::start();
+
+    // The server checks each update against 64 KiB but not the merged map, so eve grows hers
+    // 8,000 keys at a time; the last update adds "a-last", a key we keep (the smallest kept).
+    let attack = tokio::spawn(async move {
+        let own_change = |e: &serde_json::Value| e["type"] == "participant_attributes_changed";
+        for round in 0..14 {
+            let keys: Vec<(String, String)> = match round {
+                13 => vec![("a-last".into(), "1".into())],
+                _ => (0..8_000).map(|i| (format!("k{:06}", round * 8_000 + i), "v".to_string())).collect(),
+            };
+            eve.set_attributes(keys).await.expect("each update is within the server's limit");
+            // The peer reports its own change with its whole map; taken here so the harness
+            // does not keep 14 copies of it in this process.
+            eve.wait_event(EVENT_TIMEOUT, own_change).await.expect("eve's own change");
+        }
+        eve
+    });
+    let (slowest, calls) = ping_until(&bob, &attack).await;
+    let _eve = attack.await.expect("the attack task");
+    wait_for_within(&mut victim_events, Duration::from_secs(30), "eve's last attribute update", |_| {
+        let eve = victim.remote_participants().get("eve").map(|p| p.attributes());
+        eve.is_some_and(|a| a.contains_key("a-last")).then_some(())
+    })
+    .await;
+    let kept = victim.remote_participants()["eve"].attributes();
+    assert_eq!(kept.len(), MAX_REMOTE_ATTRIBUTES);
+    assert!(kept.contains_key("k000000") && !kept.contains_key("k103999"));
+
+    let peak = rss.peak();
+    eprintln!(
+        "eve has 104001 attributes, the victim keeps {}; RSS peak {:.1} MB; {calls} pings from bob, slowest {slowest:?}",
+        kept.len(),
+        mb(peak)
+    );
     assert!(peak < RSS_LIMIT, "resident memory peaked at {:.1} MB", mb(peak));
     assert!(slowest < ANSWER_LIMIT, "bob waited {slowest:?} for an answer");
 }

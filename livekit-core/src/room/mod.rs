@@ -1,6 +1,7 @@
 //! The room: joins through the engine, keeps participants and room state, raises `RoomEvent`s.
 //! `dispatch` turns engine events into state changes and events; this file holds the public API.
 
+pub mod attribute_limits;
 mod data_streams;
 mod dispatch;
 mod events;
@@ -130,7 +131,7 @@ impl Room {
             engine,
             info: RwLock::new(RoomInfo { sid: room_info.sid, name: room_info.name, metadata: room_info.metadata }),
             local: LocalParticipant {
-                state: Arc::new(RwLock::new(ParticipantState::from_info(&local_info))),
+                state: Arc::new(RwLock::new(ParticipantState::from_local_info(&local_info))),
                 room: weak.clone(),
             },
             state_changed: watch::channel(0).0,
