@@ -73,9 +73,9 @@ pub struct StreamGuard {
     open_per_sender: HashMap<String, usize>,
     open_bytes: u64,
     last_expiry: Option<Instant>,
-    /// Refusals per sender, so a flood logs its first refusal and then one line per 1000,
-    /// instead of a line per packet (a log flood is its own denial of service).
-    refusals: HashMap<String, u64>,
+    /// Refusals per sender and kind, so a flood logs its first refusal of each kind and then
+    /// one line per 1000, instead of a line per packet (a log flood is its own denial of service).
+    refusals: HashMap<(String, &'static str), u64>,
 }
 
 impl StreamGuard {
@@ -100,7 +100,8 @@ impl StreamGuard {
         inline: bool,
     ) -> Verdict {
         if let Some(total) = total_length.filter(|&t| t > MAX_INCOMING_STREAM_BYTES) {
-            return self.refuse(sender, stream_id, &format!("it announces {total} bytes (limit {MAX_INCOMING_STREAM_BYTES})"));
+            let why = format!("it announces {total} bytes (limit {MAX_INCOMING_STREAM_BYTES})");
+            return self.refuse(sender, stream_id, "too long", &why);
         }
         if inline {
             return Verdict::Forward;
@@ -108,18 +109,15 @@ impl StreamGuard {
         if self.open.contains_key(stream_id) {
             // A stream id already open, maybe another sender's: taking it over would let one
             // participant write into another's stream.
-            return self.refuse(sender, stream_id, "its id is already open");
+            return self.refuse(sender, stream_id, "id", "its id is already open");
         }
         let from_sender = self.open_per_sender.get(sender).copied().unwrap_or(0);
         if from_sender >= MAX_OPEN_STREAMS_PER_SENDER {
-            return self.refuse(
-                sender,
-                stream_id,
-                &format!("the sender has {from_sender} streams open (limit {MAX_OPEN_STREAMS_PER_SENDER})"),
-            );
+            let why = format!("the sender has {from_sender} streams open (limit {MAX_OPEN_STREAMS_PER_SENDER})");
+            return self.refuse(sender, stream_id, "per-sender", &why);
         }
         if self.open.len() >= MAX_OPEN_STREAMS {
-            return self.refuse(sender, stream_id, &format!("{MAX_OPEN_STREAMS} streams are open (the limit)"));
+            return self.refuse(sender, stream_id, "total", &format!("{MAX_OPEN_STREAMS} streams are open (the limit)"));
         }
         *self.open_per_sender.entry(sender.to_string()).or_default() += 1;
         let stream = OpenStream {
@@ -138,29 +136,29 @@ impl StreamGuard {
     /// gap can never be filled, so it ends the stream.
     pub fn on_chunk(&mut self, now: Instant, sender: &str, stream_id: &str, index: u64, len: usize) -> Verdict {
         let Some(stream) = self.open.get_mut(stream_id) else {
-            return self.refuse(sender, stream_id, "a chunk for a stream that is not open");
+            return self.refuse(sender, stream_id, "unknown", "a chunk for a stream that is not open");
         };
         if stream.sender != sender {
-            return self.refuse(sender, stream_id, "a chunk for another participant's stream");
+            return self.refuse(sender, stream_id, "foreign", "a chunk for another participant's stream");
         }
         if index < stream.next_chunk {
-            return self.refuse(sender, stream_id, &format!("chunk {index} was already received"));
+            return self.refuse(sender, stream_id, "repeat", &format!("chunk {index} was already received"));
         }
         if index > stream.next_chunk {
             let reason = format!("chunk {index} arrived where {} was expected", stream.next_chunk);
-            return self.abort(sender, stream_id, reason);
+            return self.abort(sender, stream_id, "gap", reason);
         }
         let len = len as u64;
         let received = stream.received + len;
         if received > MAX_INCOMING_STREAM_BYTES {
-            return self.abort(sender, stream_id, format!("it passed {MAX_INCOMING_STREAM_BYTES} bytes"));
+            return self.abort(sender, stream_id, "length", format!("it passed {MAX_INCOMING_STREAM_BYTES} bytes"));
         }
         if stream.announced.is_some_and(|total| received > total) {
-            return self.abort(sender, stream_id, "it passed its announced length".into());
+            return self.abort(sender, stream_id, "announced", "it passed its announced length".into());
         }
         if self.open_bytes + len > MAX_OPEN_STREAM_BYTES {
             let reason = format!("open streams hold {} bytes (limit {MAX_OPEN_STREAM_BYTES})", self.open_bytes);
-            return self.abort(sender, stream_id, reason);
+            return self.abort(sender, stream_id, "open bytes", reason);
         }
         stream.received = received;
         stream.next_chunk += 1;
@@ -177,7 +175,7 @@ impl StreamGuard {
                 self.forget(stream_id);
                 Verdict::Forward
             }
-            Some(_) => self.refuse(sender, stream_id, "a trailer for another participant's stream"),
+            Some(_) => self.refuse(sender, stream_id, "foreign", "a trailer for another participant's stream"),
             None => Verdict::Drop,
         }
     }
@@ -188,7 +186,7 @@ impl StreamGuard {
         for id in ids {
             self.forget(&id);
         }
-        self.refusals.remove(sender);
+        self.refusals.retain(|(s, _), _| s != sender);
     }
 
     /// The connection closed: every stream is aborted by the room.
@@ -231,28 +229,29 @@ impl StreamGuard {
         }
     }
 
-    fn refuse(&mut self, sender: &str, stream_id: &str, why: &str) -> Verdict {
-        self.log(sender, format_args!("dropping a packet of stream {stream_id} from {sender}: {why}"));
+    fn refuse(&mut self, sender: &str, stream_id: &str, kind: &'static str, why: &str) -> Verdict {
+        self.log(sender, kind, format_args!("dropping a packet of stream {stream_id} from {sender}: {why}"));
         Verdict::Drop
     }
 
-    fn abort(&mut self, sender: &str, stream_id: &str, why: String) -> Verdict {
+    fn abort(&mut self, sender: &str, stream_id: &str, kind: &'static str, why: String) -> Verdict {
         self.forget(stream_id);
-        self.log(sender, format_args!("aborting stream {stream_id} from {sender}: {why}"));
+        self.log(sender, kind, format_args!("aborting stream {stream_id} from {sender}: {why}"));
         Verdict::Abort(why)
     }
 
-    /// Logs the first refusal of a sender and every 1000th after it.
-    fn log(&mut self, sender: &str, message: std::fmt::Arguments<'_>) {
+    /// Logs the first refusal of each kind from a sender and every 1000th after it.
+    fn log(&mut self, sender: &str, kind: &'static str, message: std::fmt::Arguments<'_>) {
         // Only senders we refused are counted; the map is cleared when one leaves, and a
         // stranger's count costs one entry, so it is capped like the streams are.
-        if !self.refusals.contains_key(sender) && self.refusals.len() >= MAX_OPEN_STREAMS {
+        let key = (sender.to_string(), kind);
+        if !self.refusals.contains_key(&key) && self.refusals.len() >= MAX_OPEN_STREAMS {
             self.refusals.clear();
         }
-        let count = self.refusals.entry(sender.to_string()).or_default();
+        let count = self.refusals.entry(key).or_default();
         *count += 1;
         if *count % 1000 == 1 {
-            log::warn!("{message} ({count} refused from this sender so far)");
+            log::warn!("{message} ({count} such from this sender so far)");
         }
     }
 }
