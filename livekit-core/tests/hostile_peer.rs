@@ -165,7 +165,10 @@ async fn ping_until<T>(bob: &Room, attack: &tokio::task::JoinHandle<T>) -> (Dura
     (slowest, calls)
 }
 
-async fn victim_with_ping(server: &livekit_test_harness::TestServer, room: &str) -> (Room, mpsc::UnboundedReceiver<RoomEvent>) {
+async fn victim_with_ping(
+    server: &livekit_test_harness::TestServer,
+    room: &str,
+) -> (Room, mpsc::UnboundedReceiver<RoomEvent>) {
     let (victim, events) = join(server, room, "victim").await;
     victim
         .local_participant()

@@ -117,7 +117,12 @@ impl StreamGuard {
             return self.refuse(sender, stream_id, "per-sender", &why);
         }
         if self.open.len() >= MAX_OPEN_STREAMS {
-            return self.refuse(sender, stream_id, "total", &format!("{MAX_OPEN_STREAMS} streams are open (the limit)"));
+            return self.refuse(
+                sender,
+                stream_id,
+                "total",
+                &format!("{MAX_OPEN_STREAMS} streams are open (the limit)"),
+            );
         }
         *self.open_per_sender.entry(sender.to_string()).or_default() += 1;
         let stream = OpenStream {
@@ -393,6 +398,6 @@ mod tests {
         guard.forget_sender("eve");
         assert_eq!(guard.open_count(), 1);
         assert_eq!(guard.open_bytes, 0);
-        assert!(guard.open_per_sender.get("eve").is_none());
+        assert!(!guard.open_per_sender.contains_key("eve"));
     }
 }

@@ -133,7 +133,11 @@ pub(super) async fn route_opened_streams(room: Weak<RoomInner>, mut output: Unbo
         match room.streams.route(stream_reader, participant_identity.0) {
             Route::Handled => {}
             Route::RpcRequest(reader, caller) => {
-                let method = livekit_data_stream::api::StreamReader::info(&reader).attributes().get("lk.rpc_request_method").cloned().unwrap_or_default();
+                let method = livekit_data_stream::api::StreamReader::info(&reader)
+                    .attributes()
+                    .get("lk.rpc_request_method")
+                    .cloned()
+                    .unwrap_or_default();
                 // Dropping the reader of a refused request closes its stream.
                 let Some(pending) = PendingRpc::begin(&room, &caller, &method) else { continue };
                 tokio::spawn(async move {

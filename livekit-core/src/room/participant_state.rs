@@ -255,7 +255,10 @@ mod tests {
         let pairs: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut remote = ParticipantState::from_info(&info(1, "n", "m", &[]));
         remote.apply(&info(2, "n", "m", &pairs));
-        assert_eq!((remote.attributes.len(), remote.attributes_dropped), (MAX_REMOTE_ATTRIBUTES, 2000 - MAX_REMOTE_ATTRIBUTES));
+        assert_eq!(
+            (remote.attributes.len(), remote.attributes_dropped),
+            (MAX_REMOTE_ATTRIBUTES, 2000 - MAX_REMOTE_ATTRIBUTES)
+        );
         let mut local = ParticipantState::from_local_info(&info(1, "n", "m", &[]));
         local.apply(&info(2, "n", "m", &pairs));
         assert_eq!((local.attributes.len(), local.attributes_dropped), (2000, 0));
