@@ -32,10 +32,15 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 /// This process's resident memory. Victim, attacker and normal peer share the process, so this
 /// over-counts the victim: a pass is a pass for the victim too.
 fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("a VmRSS line");
-    let kb: u64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("VmRSS in kB");
-    kb * 1024
+    rss_of("self").expect("this process's VmRSS")
+}
+
+/// A process's resident memory, from `/proc/<pid>/status`; `None` once it has exited.
+fn rss_of(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok())?;
+    Some(kb * 1024)
 }
 
 /// Samples the resident memory every 20 ms until dropped; `peak()` is the largest seen.
@@ -46,20 +51,25 @@ struct RssPeak {
 
 impl RssPeak {
     fn start() -> Self {
-        let peak = Arc::new(AtomicU64::new(rss_bytes()));
+        Self::of("self".into())
+    }
+
+    /// Samples another process (`pid`), or this one (`"self"`).
+    fn of(pid: String) -> Self {
+        let peak = Arc::new(AtomicU64::new(rss_of(&pid).unwrap_or(0)));
         let seen = peak.clone();
         let task = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_millis(20));
             loop {
                 every.tick().await;
-                seen.fetch_max(rss_bytes(), Ordering::Relaxed);
+                seen.fetch_max(rss_of(&pid).unwrap_or(0), Ordering::Relaxed);
             }
         });
         Self { peak, task }
     }
 
     fn peak(&self) -> u64 {
-        self.peak.load(Ordering::Relaxed).max(rss_bytes())
+        self.peak.load(Ordering::Relaxed)
     }
 }
 
@@ -165,6 +175,41 @@ async fn ping_until<T>(bob: &Room, attack: &tokio::task::JoinHandle<T>) -> (Dura
     (slowest, calls)
 }
 
+/// The stream attacks, in order: a terabyte announced; a repeated chunk and one far ahead; more
+/// than the limit with no length; streams opened and never closed; one more stream (refused,
+/// since eve is then at her limit); then eve's marker.
+async fn stream_attack(eve: Room) {
+    // A terabyte announced: refused at the header, its chunks dropped.
+    send(&eve, header("tera", "files", Some(1 << 40))).await;
+    for i in 0..4 {
+        send(&eve, chunk("tera", i, vec![0; 15_000])).await;
+    }
+    // A repeated chunk is dropped; one far ahead ends the stream.
+    send(&eve, header("gap", "files", None)).await;
+    send(&eve, chunk("gap", 0, vec![1; 100])).await;
+    send(&eve, chunk("gap", 0, vec![1; 100])).await;
+    send(&eve, chunk("gap", 1 << 40, vec![1; 100])).await;
+    // No length announced, then more than the limit sent: aborted at the limit.
+    send(&eve, header("big", "files", None)).await;
+    let chunks = MAX_INCOMING_STREAM_BYTES / 15_000 + 10;
+    for i in 0..chunks {
+        send(&eve, chunk("big", i, vec![2; 15_000])).await;
+    }
+    send(&eve, trailer("big")).await;
+    // Streams opened and never closed: refused past the per-sender limit. 20,000 is far
+    // past it; the guard's unit test opens a million. (100,000 here delayed bob's answers
+    // past 1 s on a loaded 2-core machine: every packet shares the victim's one reliable
+    // channel with bob's, so the victim's packet rate, not its memory, is then the limit.)
+    for i in 0..20_000 {
+        send(&eve, header(&format!("open-{i}"), "flood", None)).await;
+    }
+    // Eve's open streams are at her limit, so this one is refused too.
+    send(&eve, header("after-flood", "files", Some(5))).await;
+    send(&eve, chunk("after-flood", 0, b"hello".to_vec())).await;
+    send(&eve, trailer("after-flood")).await;
+    send_marker(&eve).await;
+}
+
 async fn victim_with_ping(
     server: &livekit_test_harness::TestServer,
     room: &str,
@@ -212,39 +257,7 @@ async fn hostile_streams_are_refused_or_bounded() {
         })
         .unwrap();
 
-    let attacker = eve.clone();
-    let attack = tokio::spawn(async move {
-        let eve = attacker;
-        // A terabyte announced: refused at the header, its chunks dropped.
-        send(&eve, header("tera", "files", Some(1 << 40))).await;
-        for i in 0..4 {
-            send(&eve, chunk("tera", i, vec![0; 15_000])).await;
-        }
-        // A repeated chunk is dropped; one far ahead ends the stream.
-        send(&eve, header("gap", "files", None)).await;
-        send(&eve, chunk("gap", 0, vec![1; 100])).await;
-        send(&eve, chunk("gap", 0, vec![1; 100])).await;
-        send(&eve, chunk("gap", 1 << 40, vec![1; 100])).await;
-        // No length announced, then more than the limit sent: aborted at the limit.
-        send(&eve, header("big", "files", None)).await;
-        let chunks = MAX_INCOMING_STREAM_BYTES / 15_000 + 10;
-        for i in 0..chunks {
-            send(&eve, chunk("big", i, vec![2; 15_000])).await;
-        }
-        send(&eve, trailer("big")).await;
-        // Streams opened and never closed: refused past the per-sender limit. 20,000 is far
-        // past it; the guard's unit test opens a million. (100,000 here delayed bob's answers
-        // past 1 s on a loaded 2-core machine: every packet shares the victim's one reliable
-        // channel with bob's, so the victim's packet rate, not its memory, is then the limit.)
-        for i in 0..20_000 {
-            send(&eve, header(&format!("open-{i}"), "flood", None)).await;
-        }
-        // Eve's open streams are at her limit, so this one is refused too.
-        send(&eve, header("after-flood", "files", Some(5))).await;
-        send(&eve, chunk("after-flood", 0, b"hello".to_vec())).await;
-        send(&eve, trailer("after-flood")).await;
-        send_marker(&eve).await;
-    });
+    let attack = tokio::spawn(stream_attack(eve.clone()));
     let (slowest, calls) = ping_during(&bob, attack).await;
     marker_seen(&mut victim_events).await;
 
@@ -371,4 +384,79 @@ async fn an_attribute_map_of_100k_keys_is_bounded() {
     );
     assert!(peak < RSS_LIMIT, "resident memory peaked at {:.1} MB", mb(peak));
     assert!(slowest < ANSWER_LIMIT, "bob waited {slowest:?} for an answer");
+}
+
+/// The same streams and RPC flood at the official Python SDK as the victim, for comparison
+/// only: it prints what that victim did (docs/security.md) and checks nothing of it, since its
+/// limits are not ours to set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_as_victim_for_comparison() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let server = start_server();
+    let mut victim = official_peer(&server, "hostile-official", "victim").await;
+    victim.register_byte_stream_handler("files", None).await.expect("files handler");
+    victim.register_rpc_method("ping", serde_json::json!({"response": "pong"})).await.expect("ping");
+    victim.register_rpc_method("hang", serde_json::json!({"never_answer": true})).await.expect("hang");
+    let (eve, _eve_events) = join(&server, "hostile-official", "eve").await;
+    let (bob, _bob_events) = join(&server, "hostile-official", "bob").await;
+    let rss = RssPeak::of(victim.pid().expect("the peer runs").to_string());
+    let rss_before = rss.peak();
+
+    let attacker = eve.clone();
+    let attack = tokio::spawn(async move {
+        for i in 0..20_000 {
+            send(&attacker, rpc_request(i, "hang")).await;
+        }
+        stream_attack(attacker).await;
+    });
+    // Bob's calls may fail here: each outcome is counted, none is asserted.
+    let (mut slowest, mut calls, mut failed) = (Duration::ZERO, 0, 0);
+    loop {
+        let done = attack.is_finished();
+        let started = Instant::now();
+        let timed = PerformRpcData::new("victim", "ping").with_response_timeout(Duration::from_secs(5));
+        if bob.local_participant().perform_rpc(timed).await.is_err() {
+            failed += 1;
+        }
+        slowest = slowest.max(started.elapsed());
+        calls += 1;
+        if done {
+            break;
+        }
+    }
+    attack.await.expect("the attack task");
+    let marker = victim.wait_event(Duration::from_secs(60), |e| e["type"] == "data_received" && e["topic"] == "marker");
+    marker.await.expect("eve's marker reaches the official victim");
+    let options = SendByteOptions::new_with_topic("files").with_name("fine");
+    bob.local_participant().send_bytes(b"hello", options).await.unwrap();
+    let fine = victim.wait_event(EVENT_TIMEOUT, |e| e["type"] == "byte_stream_received" && e["name"] == "fine").await;
+
+    let events = victim.take_events();
+    let hangs = events.iter().filter(|e| e["type"] == "rpc_invoked" && e["method"] == "hang").count();
+    let opened: Vec<String> = events
+        .iter()
+        .filter(|e| e["type"] == "stream_opened" && e["topic"] == "files")
+        .map(|e| e["name"].as_str().unwrap_or("?").to_string())
+        .collect();
+    let outcomes: Vec<String> = events
+        .iter()
+        .filter(|e| e["type"] == "stream_error" || e["type"] == "byte_stream_received")
+        .map(|e| {
+            format!(
+                "{} {} bytes {}",
+                e["stream_id"],
+                e["received"].as_u64().or(e["size"].as_u64()).unwrap_or(0),
+                e["error"]
+            )
+        })
+        .collect();
+    eprintln!(
+        "official Python SDK as victim: RSS {:.1} MB before, {:.1} MB peak; handler calls for 20000 'hang' \
+         requests: {}; 'files' streams opened: {opened:?}; outcomes: {outcomes:?}; bob's stream received: {}; \
+         bob: {calls} calls, {failed} failed, slowest {slowest:?}",
+        mb(rss_before),
+        mb(rss.peak()),
+        hangs,
+        fine.is_ok()
+    );
 }
