@@ -3,7 +3,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 FFI_LIB := $(CURDIR)/target/debug/liblivekit_ffi.so
 
-.PHONY: demo test test-rust test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench stack-probe fmt
+.PHONY: demo test test-rust test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz fuzz-incoming ffi-size bench stack-probe fmt
 
 ## A local livekit-server and three participants sharing state and messages, then a voice round
 ## (a melody from a WAV file, active speakers, mute; what bob heard goes to target/demo-audio/).
@@ -68,6 +68,11 @@ generate:
 FUZZ_SECONDS ?= 60
 fuzz:
 	cd livekit-ffi/fuzz && $(CARGO) +nightly fuzz run request -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
+
+## Fuzzes incoming data packets (stream headers, chunks, trailers, RPC requests, departures)
+## through our guards and the official stream manager, from the checked-in corpus; FUZZ_SECONDS=60.
+fuzz-incoming:
+	cd livekit-ffi/fuzz && $(CARGO) +nightly fuzz run incoming_data regressions/incoming_data -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
 
 ## Size of the stripped release liblivekit_ffi.so (target: at most 7 MB).
 ffi-size:

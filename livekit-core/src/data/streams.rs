@@ -116,6 +116,20 @@ impl Streams {
         let _ = self.incoming.send(InputEvent::AbortStreamsFrom(identity.to_string().into()));
     }
 
+    /// Streams open in the official manager once it has handled every packet fed before.
+    #[cfg(feature = "testing")]
+    pub async fn open_in_manager(&self) -> usize {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let _ = self.incoming.send(InputEvent::QueryOpenStreamCount(tx));
+        rx.await.unwrap_or(0)
+    }
+
+    /// Streams open in our guard.
+    #[cfg(feature = "testing")]
+    pub fn open_in_guard(&self) -> usize {
+        self.guard.lock().open_count()
+    }
+
     pub fn abort_all(&self) {
         self.guard.lock().forget_all();
         let _ = self.incoming.send(InputEvent::AbortAllStreams);
