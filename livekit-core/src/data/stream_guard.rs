@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 /// Largest stream we accept, announced (`total_length`) or received, in bytes. Larger
 /// announcements are refused at the header; a stream that grows past it is aborted. The same
-/// figure caps the official manager's decompressed output. Why 16 MiB: a reader that is not
-/// drained keeps every byte, and the SDK's memory target under attack is 100 MB.
-pub const MAX_INCOMING_STREAM_BYTES: u64 = 16 * 1024 * 1024;
+/// figure caps the official manager's decompressed output. Why 64 MiB: files of tens of MB are
+/// what streams are for (the interop suite sends 50 MiB each way), while a reader the app does
+/// not drain keeps every byte, and the SDK's memory target under attack is 100 MB.
+pub const MAX_INCOMING_STREAM_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Streams one sender may have open at once; more headers from it are refused. A legitimate
 /// peer rarely has more than a few in flight (one per file or text being sent).
@@ -24,9 +25,13 @@ pub const MAX_OPEN_STREAMS_PER_SENDER: usize = 32;
 /// Streams all senders together may have open at once; more headers are refused.
 pub const MAX_OPEN_STREAMS: usize = 256;
 
-/// Bytes received on all open streams together; the chunk that would pass it aborts its stream.
-/// With `MAX_INCOMING_STREAM_BYTES` it bounds what open streams can make us hold.
-pub const MAX_OPEN_STREAM_BYTES: u64 = 48 * 1024 * 1024;
+/// Bytes received on one sender's open streams together; the chunk that would pass it aborts
+/// its stream. It bounds what one participant's open streams can make us hold, whatever their
+/// number, without letting one big transfer starve other senders' streams.
+pub const MAX_OPEN_STREAM_BYTES_PER_SENDER: u64 = 64 * 1024 * 1024;
+
+/// Bytes received on all open streams together (several senders); past it, as above.
+pub const MAX_OPEN_STREAM_BYTES: u64 = 192 * 1024 * 1024;
 
 /// An open stream with no packet for this long is aborted, so a stream opened and never
 /// closed does not hold its place forever. Senders write continuously; 30 s is generous.
@@ -46,6 +51,17 @@ pub enum Verdict {
     Abort(String),
 }
 
+/// What the guard reads in a stream header besides its id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeaderFacts {
+    /// The announced length (`total_length`), decompressed for a compressed stream.
+    pub total_length: Option<u64>,
+    /// The header carries the whole payload (`inline_content`).
+    pub inline: bool,
+    /// The chunks are compressed (`compression` other than none).
+    pub compressed: bool,
+}
+
 /// A stream the guard ended on its own (idle), to be aborted in the manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expired {
@@ -59,18 +75,28 @@ pub struct Expired {
 struct OpenStream {
     sender: String,
     /// The sender's announced length, checked against what arrives (the manager checks it too,
-    /// but only we can then forget the stream).
+    /// but only we can then forget the stream). `None` for compressed streams: the announcement
+    /// counts decompressed bytes, which only the manager sees (and checks), and incompressible
+    /// data arrives slightly larger than announced.
     announced: Option<u64>,
     received: u64,
     next_chunk: u64,
     last_packet: Instant,
 }
 
+/// What one sender's open streams hold.
+#[derive(Default)]
+struct SenderLoad {
+    streams: usize,
+    bytes: u64,
+}
+
 /// Per-sender and total limits on open incoming streams (see the module comment).
 #[derive(Default)]
 pub struct StreamGuard {
     open: HashMap<String, OpenStream>,
-    open_per_sender: HashMap<String, usize>,
+    /// Open streams and the bytes received on them, per sender.
+    per_sender: HashMap<String, SenderLoad>,
     open_bytes: u64,
     last_expiry: Option<Instant>,
     /// Refusals per sender and kind, so a flood logs its first refusal of each kind and then
@@ -91,14 +117,9 @@ impl StreamGuard {
 
     /// A header: opens a stream unless a limit refuses it. `inline` headers carry the whole
     /// payload and close at once, so they count against nothing but the length limit.
-    pub fn on_header(
-        &mut self,
-        now: Instant,
-        sender: &str,
-        stream_id: &str,
-        total_length: Option<u64>,
-        inline: bool,
-    ) -> Verdict {
+    /// `compressed` streams announce their decompressed length (see `OpenStream::announced`).
+    pub fn on_header(&mut self, now: Instant, sender: &str, stream_id: &str, header: HeaderFacts) -> Verdict {
+        let HeaderFacts { total_length, inline, compressed } = header;
         if let Some(total) = total_length.filter(|&t| t > MAX_INCOMING_STREAM_BYTES) {
             let why = format!("it announces {total} bytes (limit {MAX_INCOMING_STREAM_BYTES})");
             return self.refuse(sender, stream_id, "too long", &why);
@@ -111,7 +132,7 @@ impl StreamGuard {
             // participant write into another's stream.
             return self.refuse(sender, stream_id, "id", "its id is already open");
         }
-        let from_sender = self.open_per_sender.get(sender).copied().unwrap_or(0);
+        let from_sender = self.per_sender.get(sender).map_or(0, |load| load.streams);
         if from_sender >= MAX_OPEN_STREAMS_PER_SENDER {
             let why = format!("the sender has {from_sender} streams open (limit {MAX_OPEN_STREAMS_PER_SENDER})");
             return self.refuse(sender, stream_id, "per-sender", &why);
@@ -124,10 +145,10 @@ impl StreamGuard {
                 &format!("{MAX_OPEN_STREAMS} streams are open (the limit)"),
             );
         }
-        *self.open_per_sender.entry(sender.to_string()).or_default() += 1;
+        self.per_sender.entry(sender.to_string()).or_default().streams += 1;
         let stream = OpenStream {
             sender: sender.to_string(),
-            announced: total_length,
+            announced: total_length.filter(|_| !compressed),
             received: 0,
             next_chunk: 0,
             last_packet: now,
@@ -161,14 +182,25 @@ impl StreamGuard {
         if stream.announced.is_some_and(|total| received > total) {
             return self.abort(sender, stream_id, "announced", "it passed its announced length".into());
         }
+        let sender_bytes = self.per_sender.get(sender).map_or(0, |load| load.bytes);
+        if sender_bytes + len > MAX_OPEN_STREAM_BYTES_PER_SENDER {
+            let reason = format!(
+                "the sender's open streams hold {sender_bytes} bytes (limit {MAX_OPEN_STREAM_BYTES_PER_SENDER})"
+            );
+            return self.abort(sender, stream_id, "sender bytes", reason);
+        }
         if self.open_bytes + len > MAX_OPEN_STREAM_BYTES {
             let reason = format!("open streams hold {} bytes (limit {MAX_OPEN_STREAM_BYTES})", self.open_bytes);
             return self.abort(sender, stream_id, "open bytes", reason);
         }
+        let Some(stream) = self.open.get_mut(stream_id) else { return Verdict::Drop };
         stream.received = received;
         stream.next_chunk += 1;
         stream.last_packet = now;
         self.open_bytes += len;
+        if let Some(load) = self.per_sender.get_mut(sender) {
+            load.bytes += len;
+        }
         Verdict::Forward
     }
 
@@ -226,10 +258,11 @@ impl StreamGuard {
     fn forget(&mut self, stream_id: &str) {
         let Some(stream) = self.open.remove(stream_id) else { return };
         self.open_bytes -= stream.received;
-        if let Some(count) = self.open_per_sender.get_mut(&stream.sender) {
-            *count -= 1;
-            if *count == 0 {
-                self.open_per_sender.remove(&stream.sender);
+        if let Some(load) = self.per_sender.get_mut(&stream.sender) {
+            load.streams -= 1;
+            load.bytes -= stream.received;
+            if load.streams == 0 {
+                self.per_sender.remove(&stream.sender);
             }
         }
     }
@@ -265,6 +298,19 @@ impl StreamGuard {
 mod tests {
     use super::*;
 
+    fn facts(total_length: Option<u64>, inline: bool) -> HeaderFacts {
+        HeaderFacts { total_length, inline, compressed: false }
+    }
+
+    #[test]
+    fn a_compressed_stream_may_arrive_larger_than_its_decompressed_announcement() {
+        let mut guard = StreamGuard::new();
+        let now = Instant::now();
+        let compressed = HeaderFacts { total_length: Some(10), inline: false, compressed: true };
+        assert_eq!(guard.on_header(now, "eve", "z", compressed), Verdict::Forward);
+        assert_eq!(guard.on_chunk(now, "eve", "z", 0, 11), Verdict::Forward);
+    }
+
     fn at(start: Instant, seconds: u64) -> Instant {
         start + Duration::from_secs(seconds)
     }
@@ -273,9 +319,9 @@ mod tests {
     fn a_terabyte_announcement_is_refused_and_its_chunks_dropped() {
         let mut guard = StreamGuard::new();
         let now = Instant::now();
-        assert_eq!(guard.on_header(now, "eve", "s1", Some(1 << 40), false), Verdict::Drop);
+        assert_eq!(guard.on_header(now, "eve", "s1", facts(Some(1 << 40), false)), Verdict::Drop);
         assert_eq!(guard.on_chunk(now, "eve", "s1", 0, 100), Verdict::Drop);
-        assert_eq!(guard.on_header(now, "eve", "s2", Some(MAX_INCOMING_STREAM_BYTES), false), Verdict::Forward);
+        assert_eq!(guard.on_header(now, "eve", "s2", facts(Some(MAX_INCOMING_STREAM_BYTES), false)), Verdict::Forward);
         assert_eq!(guard.open_count(), 1);
     }
 
@@ -284,23 +330,26 @@ mod tests {
         let mut guard = StreamGuard::new();
         let now = Instant::now();
         for i in 0..MAX_OPEN_STREAMS_PER_SENDER {
-            assert_eq!(guard.on_header(now, "eve", &format!("e{i}"), None, false), Verdict::Forward);
+            assert_eq!(guard.on_header(now, "eve", &format!("e{i}"), facts(None, false)), Verdict::Forward);
         }
-        assert_eq!(guard.on_header(now, "eve", "one-more", None, false), Verdict::Drop);
+        assert_eq!(guard.on_header(now, "eve", "one-more", facts(None, false)), Verdict::Drop);
         // Others are not held back by eve.
-        assert_eq!(guard.on_header(now, "bob", "b0", None, false), Verdict::Forward);
+        assert_eq!(guard.on_header(now, "bob", "b0", facts(None, false)), Verdict::Forward);
         // Closing one of eve's makes room for another.
         assert_eq!(guard.on_trailer("eve", "e0"), Verdict::Forward);
-        assert_eq!(guard.on_header(now, "eve", "one-more", None, false), Verdict::Forward);
+        assert_eq!(guard.on_header(now, "eve", "one-more", facts(None, false)), Verdict::Forward);
 
         let mut guard = StreamGuard::new();
         let senders = MAX_OPEN_STREAMS / MAX_OPEN_STREAMS_PER_SENDER;
         for s in 0..senders {
             for i in 0..MAX_OPEN_STREAMS_PER_SENDER {
-                assert_eq!(guard.on_header(now, &format!("p{s}"), &format!("{s}-{i}"), None, false), Verdict::Forward);
+                assert_eq!(
+                    guard.on_header(now, &format!("p{s}"), &format!("{s}-{i}"), facts(None, false)),
+                    Verdict::Forward
+                );
             }
         }
-        assert_eq!(guard.on_header(now, "newcomer", "n0", None, false), Verdict::Drop);
+        assert_eq!(guard.on_header(now, "newcomer", "n0", facts(None, false)), Verdict::Drop);
         assert_eq!(guard.open_count(), MAX_OPEN_STREAMS);
     }
 
@@ -309,7 +358,7 @@ mod tests {
         let mut guard = StreamGuard::new();
         let now = Instant::now();
         for i in 0..1_000_000u32 {
-            guard.on_header(now, "eve", &i.to_string(), None, false);
+            guard.on_header(now, "eve", &i.to_string(), facts(None, false));
         }
         assert_eq!(guard.open_count(), MAX_OPEN_STREAMS_PER_SENDER);
         assert!(guard.refusals.len() <= 1);
@@ -319,7 +368,7 @@ mod tests {
     fn chunks_in_order_go_on_repeats_are_dropped_and_gaps_abort() {
         let mut guard = StreamGuard::new();
         let now = Instant::now();
-        guard.on_header(now, "eve", "s", None, false);
+        guard.on_header(now, "eve", "s", facts(None, false));
         assert_eq!(guard.on_chunk(now, "eve", "s", 0, 10), Verdict::Forward);
         assert_eq!(guard.on_chunk(now, "eve", "s", 1, 10), Verdict::Forward);
         assert_eq!(guard.on_chunk(now, "eve", "s", 1, 10), Verdict::Drop);
@@ -334,8 +383,8 @@ mod tests {
     fn only_the_sender_may_write_to_or_end_its_stream() {
         let mut guard = StreamGuard::new();
         let now = Instant::now();
-        guard.on_header(now, "bob", "s", None, false);
-        assert_eq!(guard.on_header(now, "eve", "s", None, false), Verdict::Drop);
+        guard.on_header(now, "bob", "s", facts(None, false));
+        assert_eq!(guard.on_header(now, "eve", "s", facts(None, false)), Verdict::Drop);
         assert_eq!(guard.on_chunk(now, "eve", "s", 0, 10), Verdict::Drop);
         assert_eq!(guard.on_trailer("eve", "s"), Verdict::Drop);
         assert_eq!(guard.on_chunk(now, "bob", "s", 0, 10), Verdict::Forward);
@@ -343,39 +392,50 @@ mod tests {
         assert_eq!(guard.open_count(), 0);
     }
 
-    #[test]
-    fn bytes_are_limited_per_stream_against_the_announcement_and_in_total() {
-        let mut guard = StreamGuard::new();
+    /// Sends `mib` chunks of 1 MiB on a new stream; the verdict of each.
+    fn send_mib(guard: &mut StreamGuard, sender: &str, id: &str, mib: u64) -> Vec<Verdict> {
         let now = Instant::now();
-        let chunk = 1024 * 1024;
-        guard.on_header(now, "eve", "big", None, false);
-        for i in 0..16 {
-            assert_eq!(guard.on_chunk(now, "eve", "big", i, chunk), Verdict::Forward);
-        }
-        assert!(matches!(guard.on_chunk(now, "eve", "big", 16, 1), Verdict::Abort(_)));
+        guard.on_header(now, sender, id, facts(None, false));
+        (0..mib).map(|i| guard.on_chunk(now, sender, id, i, 1024 * 1024)).collect()
+    }
 
-        guard.on_header(now, "eve", "short", Some(10), false);
+    #[test]
+    fn bytes_are_limited_per_stream_against_the_announcement_per_sender_and_in_total() {
+        let mib = 1024 * 1024;
+        let mut guard = StreamGuard::new();
+        let verdicts = send_mib(&mut guard, "eve", "big", MAX_INCOMING_STREAM_BYTES / mib + 1);
+        assert!(verdicts[..verdicts.len() - 1].iter().all(|v| *v == Verdict::Forward));
+        assert!(matches!(verdicts.last(), Some(Verdict::Abort(_))), "the chunk past the limit aborts");
+        assert_eq!((guard.open_count(), guard.open_bytes), (0, 0));
+
+        let now = Instant::now();
+        guard.on_header(now, "eve", "short", facts(Some(10), false));
         assert!(matches!(guard.on_chunk(now, "eve", "short", 0, 11), Verdict::Abort(_)));
 
-        // Three streams of 16 MiB fill the total; a fourth's first chunk aborts it.
-        for s in 0..4u64 {
-            let id = format!("t{s}");
-            guard.on_header(now, "eve", &id, None, false);
-            let last = if s < 3 { 16 } else { 1 };
-            for i in 0..last {
-                let verdict = guard.on_chunk(now, "eve", &id, i, chunk);
-                assert_eq!(verdict == Verdict::Forward, s < 3, "stream {s} chunk {i}: {verdict:?}");
-            }
+        // Eve's open streams share one budget; bob's streams are not held back by hers.
+        let half = MAX_OPEN_STREAM_BYTES_PER_SENDER / mib / 2;
+        assert!(send_mib(&mut guard, "eve", "e1", half).iter().all(|v| *v == Verdict::Forward));
+        assert!(send_mib(&mut guard, "eve", "e2", half).iter().all(|v| *v == Verdict::Forward));
+        assert!(matches!(send_mib(&mut guard, "eve", "e3", 1)[0], Verdict::Abort(_)));
+        assert!(send_mib(&mut guard, "bob", "b1", 1).iter().all(|v| *v == Verdict::Forward));
+
+        // Several senders together are held to the total.
+        let mut guard = StreamGuard::new();
+        let per_sender = MAX_OPEN_STREAM_BYTES_PER_SENDER / mib;
+        for s in 0..MAX_OPEN_STREAM_BYTES / MAX_OPEN_STREAM_BYTES_PER_SENDER {
+            let verdicts = send_mib(&mut guard, &format!("p{s}"), &format!("s{s}"), per_sender);
+            assert!(verdicts.iter().all(|v| *v == Verdict::Forward));
         }
         assert_eq!(guard.open_bytes, MAX_OPEN_STREAM_BYTES);
+        assert!(matches!(send_mib(&mut guard, "late", "l", 1)[0], Verdict::Abort(_)));
     }
 
     #[test]
     fn idle_streams_expire_and_free_their_place() {
         let mut guard = StreamGuard::new();
         let start = Instant::now();
-        guard.on_header(start, "eve", "old", None, false);
-        guard.on_header(at(start, 20), "bob", "new", None, false);
+        guard.on_header(start, "eve", "old", facts(None, false));
+        guard.on_header(at(start, 20), "bob", "new", facts(None, false));
         assert!(guard.expire(at(start, 29)).is_empty());
         let expired = guard.expire(at(start, 31));
         assert_eq!(expired, vec![Expired { stream_id: "old".into(), sender: "eve".into() }]);
@@ -390,14 +450,14 @@ mod tests {
     fn inline_headers_and_departures_leave_nothing_behind() {
         let mut guard = StreamGuard::new();
         let now = Instant::now();
-        assert_eq!(guard.on_header(now, "eve", "inline", Some(5), true), Verdict::Forward);
+        assert_eq!(guard.on_header(now, "eve", "inline", facts(Some(5), true)), Verdict::Forward);
         assert_eq!(guard.open_count(), 0);
-        guard.on_header(now, "eve", "a", None, false);
+        guard.on_header(now, "eve", "a", facts(None, false));
         guard.on_chunk(now, "eve", "a", 0, 100);
-        guard.on_header(now, "bob", "b", None, false);
+        guard.on_header(now, "bob", "b", facts(None, false));
         guard.forget_sender("eve");
         assert_eq!(guard.open_count(), 1);
         assert_eq!(guard.open_bytes, 0);
-        assert!(!guard.open_per_sender.contains_key("eve"));
+        assert!(!guard.per_sender.contains_key("eve"));
     }
 }

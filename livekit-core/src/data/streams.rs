@@ -15,7 +15,7 @@ use livekit_rpc::backend::{RPC_REQUEST_TOPIC, RPC_RESPONSE_TOPIC};
 use parking_lot::Mutex;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::stream_guard::{StreamGuard, Verdict, MAX_INCOMING_STREAM_BYTES};
+use super::stream_guard::{HeaderFacts, StreamGuard, Verdict, MAX_INCOMING_STREAM_BYTES};
 use crate::error::{Error, Result};
 
 pub type ByteStreamHandler = Arc<dyn Fn(ByteStreamReader, String) + Send + Sync>;
@@ -78,7 +78,12 @@ impl Streams {
         }
         let (verdict, stream_id) = match &value {
             Value::StreamHeader(h) => {
-                (guard.on_header(now, &sender, &h.stream_id, h.total_length, h.inline_content.is_some()), &h.stream_id)
+                let facts = HeaderFacts {
+                    total_length: h.total_length,
+                    inline: h.inline_content.is_some(),
+                    compressed: h.compression != proto::data_stream::CompressionType::None as i32,
+                };
+                (guard.on_header(now, &sender, &h.stream_id, facts), &h.stream_id)
             }
             Value::StreamChunk(c) => {
                 (guard.on_chunk(now, &sender, &c.stream_id, c.chunk_index, c.content.len()), &c.stream_id)
