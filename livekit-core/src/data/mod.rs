@@ -1,7 +1,12 @@
 //! Data between participants: user packets (`packet`), byte and text streams (`streams`, on the
 //! official `livekit-data-stream` crate) and RPC (types from the official `livekit-rpc` crate).
 
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod packet;
+pub mod rpc_guard;
+pub mod stream_guard;
 pub(crate) mod streams;
 mod take_cell;
 

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use livekit_data_stream::api::{AnyStreamReader, ByteStreamReader, StreamReader, TextStreamReader};
 use livekit_data_stream::backend::incoming::{self, InputEvent, ManagerInput, OutputEvent, PacketReceived};
@@ -14,6 +15,7 @@ use livekit_rpc::backend::{RPC_REQUEST_TOPIC, RPC_RESPONSE_TOPIC};
 use parking_lot::Mutex;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use super::stream_guard::{HeaderFacts, StreamGuard, Verdict, MAX_INCOMING_STREAM_BYTES};
 use crate::error::{Error, Result};
 
 pub type ByteStreamHandler = Arc<dyn Fn(ByteStreamReader, String) + Send + Sync>;
@@ -38,6 +40,8 @@ pub(crate) enum Route {
 pub(crate) struct Streams {
     pub outgoing: outgoing::Manager,
     incoming: ManagerInput,
+    /// Our limits in front of the incoming manager (`stream_guard.rs`).
+    guard: Mutex<StreamGuard>,
     byte_handlers: Mutex<HashMap<String, ByteStreamHandler>>,
     text_handlers: Mutex<HashMap<String, TextStreamHandler>>,
 }
@@ -46,35 +50,93 @@ impl Streams {
     /// Starts the incoming manager's task; returns the receivers the room must drain.
     pub fn start() -> (Self, OutgoingPackets, UnboundedReceiver<OutputEvent>) {
         let (outgoing, packets) = outgoing::Manager::new();
-        let (manager, incoming, output) = incoming::Manager::new(None);
+        // The manager's own cap applies to decompressed bytes, which the guard cannot see.
+        let (manager, incoming, output) = incoming::Manager::new(Some(MAX_INCOMING_STREAM_BYTES as usize));
         tokio::spawn(manager.run());
         let streams = Self {
             outgoing,
             incoming,
+            guard: Mutex::new(StreamGuard::new()),
             byte_handlers: Mutex::new(HashMap::new()),
             text_handlers: Mutex::new(HashMap::new()),
         };
         (streams, packets, output)
     }
 
-    /// Feeds a stream header, chunk or trailer from `sender` to the incoming manager.
+    /// Feeds a stream header, chunk or trailer from `sender` to the incoming manager, if the
+    /// guard lets it through; streams the guard ends are aborted in the manager.
     pub fn on_packet(&self, value: proto::data_packet::Value, sender: String) {
+        self.on_packet_at(Instant::now(), value, sender)
+    }
+
+    /// `on_packet` with the time passed in (the fuzz target and tests drive it).
+    pub fn on_packet_at(&self, now: Instant, value: proto::data_packet::Value, sender: String) {
+        use proto::data_packet::Value;
+        let mut guard = self.guard.lock();
+        for expired in guard.expire(now) {
+            self.abort_stream(expired.stream_id, expired.sender, "no data for too long".into());
+        }
+        let (verdict, stream_id) = match &value {
+            Value::StreamHeader(h) => {
+                let facts = HeaderFacts {
+                    total_length: h.total_length,
+                    inline: h.inline_content.is_some(),
+                    compressed: h.compression != proto::data_stream::CompressionType::None as i32,
+                };
+                (guard.on_header(now, &sender, &h.stream_id, facts), &h.stream_id)
+            }
+            Value::StreamChunk(c) => {
+                (guard.on_chunk(now, &sender, &c.stream_id, c.chunk_index, c.content.len()), &c.stream_id)
+            }
+            Value::StreamTrailer(t) => (guard.on_trailer(&sender, &t.stream_id), &t.stream_id),
+            _ => return,
+        };
+        match verdict {
+            Verdict::Forward => {}
+            Verdict::Drop => return,
+            Verdict::Abort(reason) => return self.abort_stream(stream_id.clone(), sender, reason),
+        }
+        // Sent under the guard's lock, so the manager sees packets in the order the guard judged them.
         let none = proto::encryption::Type::None.into();
         let packet = match value {
-            proto::data_packet::Value::StreamHeader(h) => Packet::Header { header: h.into(), encryption_type: none },
-            proto::data_packet::Value::StreamChunk(c) => Packet::Chunk { chunk: c.into(), encryption_type: none },
-            proto::data_packet::Value::StreamTrailer(t) => Packet::Trailer { trailer: t.into(), encryption_type: none },
+            Value::StreamHeader(h) => Packet::Header { header: h.into(), encryption_type: none },
+            Value::StreamChunk(c) => Packet::Chunk { chunk: c.into(), encryption_type: none },
+            Value::StreamTrailer(t) => Packet::Trailer { trailer: t.into(), encryption_type: none },
             _ => return,
         };
         let _ = self.incoming.send(PacketReceived::new(packet, sender.into()).into());
     }
 
+    /// Ends one stream in the manager: a trailer with a reason is how the manager is told, and
+    /// its reader then fails with "stream closed abnormally: <reason>".
+    fn abort_stream(&self, stream_id: String, sender: String, reason: String) {
+        let trailer = proto::data_stream::Trailer { stream_id, reason, attributes: HashMap::new() };
+        let packet = Packet::Trailer { trailer: trailer.into(), encryption_type: proto::encryption::Type::None.into() };
+        let _ = self.incoming.send(PacketReceived::new(packet, sender.into()).into());
+    }
+
     /// The sender left: its open streams fail with an error instead of hanging.
     pub fn abort_streams_from(&self, identity: &str) {
+        self.guard.lock().forget_sender(identity);
         let _ = self.incoming.send(InputEvent::AbortStreamsFrom(identity.to_string().into()));
     }
 
+    /// Streams open in the official manager once it has handled every packet fed before.
+    #[cfg(feature = "testing")]
+    pub async fn open_in_manager(&self) -> usize {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let _ = self.incoming.send(InputEvent::QueryOpenStreamCount(tx));
+        rx.await.unwrap_or(0)
+    }
+
+    /// Streams open in our guard.
+    #[cfg(feature = "testing")]
+    pub fn open_in_guard(&self) -> usize {
+        self.guard.lock().open_count()
+    }
+
     pub fn abort_all(&self) {
+        self.guard.lock().forget_all();
         let _ = self.incoming.send(InputEvent::AbortAllStreams);
     }
 

@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::events::RoomEvent;
 use super::local_participant::LocalParticipant;
-use super::rpc::RoomTransport;
+use super::rpc::{PendingRpc, RoomTransport};
 use super::{Room, RoomInner};
 use crate::data::streams::{OutgoingPackets, Route};
 use crate::data::{
@@ -133,9 +133,17 @@ pub(super) async fn route_opened_streams(room: Weak<RoomInner>, mut output: Unbo
         match room.streams.route(stream_reader, participant_identity.0) {
             Route::Handled => {}
             Route::RpcRequest(reader, caller) => {
+                let method = livekit_data_stream::api::StreamReader::info(&reader)
+                    .attributes()
+                    .get("lk.rpc_request_method")
+                    .cloned()
+                    .unwrap_or_default();
+                // Dropping the reader of a refused request closes its stream.
+                let Some(pending) = PendingRpc::begin(&room, &caller, &method) else { continue };
                 tokio::spawn(async move {
                     let transport = RoomTransport(room.clone());
                     room.rpc_server.handle_v2_request_stream(reader, caller.into(), &transport).await;
+                    drop(pending);
                 });
             }
             Route::RpcResponse(reader) => {

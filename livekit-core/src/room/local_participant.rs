@@ -165,4 +165,12 @@ impl LocalParticipant {
         let packet = data::user_packet(payload.into(), &options)?;
         room.send_data(packet, options.kind()).await
     }
+
+    /// Test only (feature `testing`): sends any `DataPacket` as it is, so the hostile-peer tests
+    /// can craft what a broken or malicious client would send. Not part of the API.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub async fn send_raw_data_packet(&self, packet: proto::DataPacket, kind: crate::DataPacketKind) -> Result<()> {
+        self.room()?.send_data(packet, kind).await
+    }
 }

@@ -1,6 +1,7 @@
 //! The room: joins through the engine, keeps participants and room state, raises `RoomEvent`s.
 //! `dispatch` turns engine events into state changes and events; this file holds the public API.
 
+pub mod attribute_limits;
 mod data_streams;
 mod dispatch;
 mod events;
@@ -102,6 +103,8 @@ pub(crate) struct RoomInner {
     streams: Streams,
     rpc_client: RpcClientManager,
     rpc_server: RpcServerManager,
+    /// Limits incoming RPC requests handled at once (`data/rpc_guard.rs`).
+    rpc_guard: Arc<Mutex<crate::data::rpc_guard::RpcGuard>>,
     auto_subscribe: bool,
     speakers: Mutex<speakers::ActiveSpeakers>,
     /// `AddTrackRequest`s waiting for the server's answer, by cid.
@@ -130,7 +133,7 @@ impl Room {
             engine,
             info: RwLock::new(RoomInfo { sid: room_info.sid, name: room_info.name, metadata: room_info.metadata }),
             local: LocalParticipant {
-                state: Arc::new(RwLock::new(ParticipantState::from_info(&local_info))),
+                state: Arc::new(RwLock::new(ParticipantState::from_local_info(&local_info))),
                 room: weak.clone(),
             },
             state_changed: watch::channel(0).0,
@@ -153,6 +156,7 @@ impl Room {
             streams,
             rpc_client: RpcClientManager::new(),
             rpc_server: RpcServerManager::new(),
+            rpc_guard: Arc::default(),
             auto_subscribe: options.auto_subscribe,
             speakers: Mutex::new(speakers::ActiveSpeakers::default()),
             pending_publishes: Mutex::new(HashMap::new()),

@@ -73,7 +73,13 @@ pub(crate) struct ParticipantState {
     pub identity: String,
     pub name: String,
     pub metadata: String,
+    /// At most `attribute_limits::MAX_REMOTE_ATTRIBUTES` of them (see that module).
     pub attributes: HashMap<String, String>,
+    /// How many attributes the server sent beyond what we keep (0 normally).
+    pub attributes_dropped: usize,
+    /// Ourselves: our attributes are what we set, so they are kept whole (our setters wait
+    /// until every key they set shows).
+    pub is_local: bool,
     pub kind: ParticipantKind,
     pub permissions: Option<ParticipantPermissions>,
     /// The server bumps this on every change; older updates are ignored.
@@ -109,13 +115,44 @@ pub(crate) enum ParticipantChange {
 }
 
 impl ParticipantState {
+    /// The state of a participant we did not know; warns when its attributes are over our limits.
     pub fn from_info(info: &proto::ParticipantInfo) -> Self {
+        let state = Self::build(info, false);
+        if state.attributes_dropped > 0 {
+            state.warn_dropped();
+        }
+        state
+    }
+
+    /// Our own state, from the join response: nothing is dropped.
+    pub fn from_local_info(info: &proto::ParticipantInfo) -> Self {
+        Self::build(info, true)
+    }
+
+    fn warn_dropped(&self) {
+        log::warn!(
+            "keeping {} of {}'s attributes and dropping {} (limits {} keys, {} bytes)",
+            self.attributes.len(),
+            self.identity,
+            self.attributes_dropped,
+            super::attribute_limits::MAX_REMOTE_ATTRIBUTES,
+            super::attribute_limits::MAX_REMOTE_ATTRIBUTES_BYTES
+        );
+    }
+
+    fn build(info: &proto::ParticipantInfo, is_local: bool) -> Self {
+        let (attributes, attributes_dropped) = match is_local {
+            true => (info.attributes.clone(), 0),
+            false => super::attribute_limits::bounded(&info.attributes),
+        };
         Self {
             sid: info.sid.clone(),
             identity: info.identity.clone(),
             name: info.name.clone(),
             metadata: info.metadata.clone(),
-            attributes: info.attributes.clone(),
+            attributes,
+            attributes_dropped,
+            is_local,
             kind: ParticipantKind::from_proto(info.kind),
             permissions: info.permission.as_ref().map(ParticipantPermissions::from),
             version: info.version,
@@ -132,7 +169,11 @@ impl ParticipantState {
         if info.version != 0 && info.version <= self.version {
             return Vec::new();
         }
-        let next = Self { live: self.live.clone(), ..Self::from_info(info) };
+        let next = Self { live: self.live.clone(), ..Self::build(info, self.is_local) };
+        // Once per crossing, not on every update: the server resends the whole map each time.
+        if next.attributes_dropped > 0 && self.attributes_dropped == 0 {
+            next.warn_dropped();
+        }
         let mut changes = Vec::new();
         if next.name != self.name {
             changes.push(ParticipantChange::Name { old: self.name.clone(), new: next.name.clone() });
@@ -205,6 +246,22 @@ mod tests {
         );
         assert_eq!(state.attributes, map(&[("b", "2")]));
         assert_eq!(state.version, 2);
+    }
+
+    #[test]
+    fn remote_attributes_are_bounded_and_our_own_kept_whole() {
+        use crate::room::attribute_limits::MAX_REMOTE_ATTRIBUTES;
+        let keys: Vec<(String, String)> = (0..2000).map(|i| (format!("k{i:04}"), "v".to_string())).collect();
+        let pairs: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut remote = ParticipantState::from_info(&info(1, "n", "m", &[]));
+        remote.apply(&info(2, "n", "m", &pairs));
+        assert_eq!(
+            (remote.attributes.len(), remote.attributes_dropped),
+            (MAX_REMOTE_ATTRIBUTES, 2000 - MAX_REMOTE_ATTRIBUTES)
+        );
+        let mut local = ParticipantState::from_local_info(&info(1, "n", "m", &[]));
+        local.apply(&info(2, "n", "m", &pairs));
+        assert_eq!((local.attributes.len(), local.attributes_dropped), (2000, 0));
     }
 
     #[test]

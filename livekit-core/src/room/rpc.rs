@@ -13,6 +13,7 @@ use livekit_rpc::backend::{HandleRequestOptions, RpcTransport, RpcTransportError
 
 use super::local_participant::LocalParticipant;
 use super::RoomInner;
+use crate::data::rpc_guard::RpcGuard;
 use crate::data::{PerformRpcData, RpcError, RpcErrorCode, RpcInvocationData};
 use crate::engine::DataPacketKind;
 
@@ -49,8 +50,30 @@ impl RpcTransport for RoomTransport {
     }
 }
 
-/// Answers an RPC request that came as a data packet (RPC v1).
+/// A request let through the RPC guard; dropping it tells the guard the request is done.
+pub(crate) struct PendingRpc {
+    guard: Arc<parking_lot::Mutex<RpcGuard>>,
+    caller: String,
+}
+
+impl PendingRpc {
+    /// Counts a request from `caller`, or `None` (logged) when the guard's limits refuse it.
+    pub(crate) fn begin(room: &RoomInner, caller: &str, method: &str) -> Option<Self> {
+        let guard = room.rpc_guard.clone();
+        let admitted = guard.lock().try_begin(caller, method);
+        admitted.then(|| Self { guard, caller: caller.to_string() })
+    }
+}
+
+impl Drop for PendingRpc {
+    fn drop(&mut self) {
+        self.guard.lock().end(&self.caller);
+    }
+}
+
+/// Answers an RPC request that came as a data packet (RPC v1), unless the RPC guard drops it.
 pub(crate) fn handle_request_packet(room: Arc<RoomInner>, request: proto::RpcRequest, caller: String) {
+    let Some(pending) = PendingRpc::begin(&room, &caller, &request.method) else { return };
     let payload = if request.payload.is_empty() && !request.compressed_payload.is_empty() {
         match inflate(&request.compressed_payload) {
             Ok(payload) => payload,
@@ -73,6 +96,7 @@ pub(crate) fn handle_request_packet(room: Arc<RoomInner>, request: proto::RpcReq
     tokio::spawn(async move {
         let transport = RoomTransport(room.clone());
         room.rpc_server.handle_v1_request(options, &transport).await;
+        drop(pending);
     });
 }
 

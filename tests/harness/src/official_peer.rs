@@ -229,6 +229,21 @@ impl OfficialPeer {
         }
     }
 
+    /// The script's process id (to read its memory in /proc), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Every event received and not yet taken, oldest first, without waiting for more.
+    pub fn take_events(&mut self) -> Vec<Value> {
+        while let Ok(msg) = self.incoming.try_recv() {
+            if msg["type"] != "result" {
+                self.buffered.push_back(msg);
+            }
+        }
+        self.buffered.drain(..).collect()
+    }
+
     /// The script's last stderr lines, for diagnosing a failure.
     pub fn stderr_tail(&self) -> String {
         let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
