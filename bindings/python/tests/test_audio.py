@@ -240,3 +240,64 @@ async def test_active_speakers_both_ways(server, room_name):
     stop.set()
     await asyncio.gather(*players)
     await asyncio.gather(peer.disconnect(), ours.disconnect())
+
+
+async def publish_official(peer, name: str = "mic"):
+    from livekit import rtc as official
+
+    source = official.AudioSource(RATE, 1)
+    track = official.LocalAudioTrack.create_audio_track(name, source)
+    options = official.TrackPublishOptions(source=official.TrackSource.SOURCE_MICROPHONE)
+    return source, await peer.local_participant.publish_track(track, options)
+
+
+async def test_manual_subscription(server, room_name):
+    from conftest import connect_official, joined
+
+    ours = rtc.Room()
+    events = Events(ours, "track_published", "track_subscribed", "track_unsubscribed")
+    await ours.connect(server.url, server.token("ours", room_name), rtc.RoomOptions(auto_subscribe=False))
+    peer = await connect_official(server, "official", room_name)
+    await joined([ours, peer], ["ours", "official"])
+    _source, peer_pub = await publish_official(peer)
+    publication, who = await events.wait("track_published")
+    assert publication.sid == peer_pub.sid and not publication.subscribed and publication.track is None
+
+    publication.set_subscribed(True)
+    track, pub, _ = await events.wait("track_subscribed")
+    assert pub is publication and publication.subscribed and track.sid == peer_pub.sid
+    publication.set_subscribed(False)
+    gone, pub, _ = await events.wait("track_unsubscribed")
+    assert pub is publication and gone.sid == peer_pub.sid and not publication.subscribed
+    await asyncio.gather(peer.disconnect(), ours.disconnect())
+
+
+async def test_subscription_permissions_both_ways(server, room_name):
+    ours, peer = await pair(server, room_name)
+    mine = Events(ours, "track_subscribed", "track_unsubscribed", "track_subscription_permission_changed")
+    theirs = Events(peer, "track_published", "track_subscribed", "participant_metadata_changed")
+
+    _source, peer_pub = await publish_official(peer)
+    await mine.wait("track_subscribed")
+    peer.local_participant.set_track_subscription_permissions(allow_all_participants=False)
+    who, pub, allowed = await mine.wait("track_subscription_permission_changed", lambda p, pub, a: not a)
+    assert (who.identity, pub.sid) == ("official", peer_pub.sid)
+    await mine.wait("track_unsubscribed")
+
+    # Ours allows nobody, publishes, then allows the peer: it gets the track only then.
+    ours.local_participant.set_track_subscription_permissions(allow_all_participants=False)
+    source = rtc.AudioSource(RATE, 1)
+    track = rtc.LocalAudioTrack.create_audio_track("ours", source)
+    publication = await ours.local_participant.publish_track(
+        track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+    await theirs.wait("track_published")
+    # A round trip through the server gives a wrongly allowed subscription time to arrive.
+    await ours.local_participant.set_metadata("before the grant")
+    await theirs.wait("participant_metadata_changed")
+    assert theirs.seen["track_subscribed"] == []
+    ours.local_participant.set_track_subscription_permissions(
+        allow_all_participants=False,
+        participant_permissions=[rtc.ParticipantTrackPermission(participant_identity="official", allow_all=True)])
+    got, pub, who = await theirs.wait("track_subscribed")
+    assert (got.sid, pub.sid, who.identity) == (publication.sid, publication.sid, "ours")
+    await asyncio.gather(peer.disconnect(), ours.disconnect())
