@@ -67,7 +67,13 @@ def test_audio_frame_buffer_protocol_and_numpy():
     view[3] = -1234  # writable: fills the frame in place
     assert np.frombuffer(frame.data, dtype=np.int16)[3] == -1234
     from_numpy = rtc.AudioFrame(np.arange(160, dtype=np.int16).tobytes(), 16000, 1, 160)
-    assert list(from_numpy.data[:3]) == [0, 1, 2]
+    assert list(from_numpy.data[:3]) == [0, 1, 2] and from_numpy.data.readonly
+    buffer = bytearray(320)
+    shared = rtc.AudioFrame(memoryview(buffer), 16000, 1, 160)
+    shared.data[0] = 7  # a view of a whole bytearray is kept, not copied
+    assert buffer[:2] == (7).to_bytes(2, "little" if np.little_endian else "big")
+    array = np.arange(320, dtype=np.int16)
+    assert list(rtc.AudioFrame(memoryview(array), 16000, 2, 160).data[:2]) == [0, 1]
     with pytest.raises(ValueError):
         rtc.AudioFrame(b"\0" * 10, RATE, 1, 480)
 

@@ -34,9 +34,13 @@ class AudioFrame:
         userdata: Optional[Dict[str, Any]] = None,
     ) -> None:
         if isinstance(data, memoryview):
+            # Kept without a copy when it views a whole bytes/bytearray; else copied once here
+            # (the native side reads bytes and bytearrays only: the abi3 build has no buffer API).
             data = data.cast("B")
-        if not isinstance(data, bytearray):
-            data = bytearray(data)
+            whole = isinstance(data.obj, (bytes, bytearray)) and data.nbytes == len(data.obj)
+            data = data.obj if whole else (bytes(data) if data.readonly else bytearray(data))
+        elif not isinstance(data, (bytes, bytearray)):
+            raise TypeError(f"expected bytes, bytearray, or memoryview, got {type(data)}")
         if len(data) < num_channels * samples_per_channel * 2:
             raise ValueError("data length must be >= num_channels * samples_per_channel * sizeof(int16)")
         if len(data) % 2 != 0:
@@ -63,7 +67,8 @@ class AudioFrame:
 
     @property
     def data(self) -> memoryview:
-        """The samples as a writable memoryview of int16 (format "h")."""
+        """The samples as a memoryview of int16 (format "h"); writable unless the frame was made
+        from `bytes`."""
         return memoryview(self._data).cast("h")
 
     @property

@@ -192,8 +192,8 @@ class LocalParticipant(Participant):
 
     async def unpublish_track(self, track_sid: str) -> None:
         """Stops publishing; others see `track_unpublished`, this room `local_track_unpublished`."""
-        await self._native.unpublish_track(track_sid)
         publication = self._publications.get(track_sid)
+        await self._native.unpublish_track(track_sid)
         if publication is not None and publication.track is not None:
             publication.track._sid = ""
 
