@@ -307,3 +307,20 @@ async def test_subscription_permissions_both_ways(server, room_name):
     got, pub, who = await theirs.wait("track_subscribed")
     assert (got.sid, pub.sid, who.identity) == (publication.sid, publication.sid, "ours")
     await asyncio.gather(peer.disconnect(), ours.disconnect())
+
+
+async def test_connection_quality_of_a_publishing_peer(server, room_name):
+    from conftest import connect_official, joined
+
+    ours = rtc.Room()
+    events = Events(ours, "connection_quality_changed", "track_subscribed")
+    await ours.connect(server.url, server.token("ours", room_name))
+    peer = await connect_official(server, "official", room_name)
+    await joined([ours, peer], ["ours", "official"])
+    _source, _ = await publish_official(peer)
+    await events.wait("track_subscribed")
+    # The server scores a participant when the score is new or changes.
+    who, quality = await events.wait("connection_quality_changed", lambda p, q: p.identity == "official")
+    assert who is ours.remote_participants["official"]
+    assert quality == rtc.ConnectionQuality.QUALITY_EXCELLENT == who.connection_quality
+    await asyncio.gather(peer.disconnect(), ours.disconnect())
