@@ -28,13 +28,14 @@ async def play_tone(source, make_frame, stop: asyncio.Event, freq: float = TONE_
         position += RATE // 100
 
 
-async def collect_tone(frames, seconds: float = 0.6) -> np.ndarray:
-    """Samples from an async iterator of frame events, from the first loud frame on."""
+async def collect_tone(frames, seconds: float = 0.6, rate: int = RATE, channels: int = 1) -> np.ndarray:
+    """Samples (interleaved) from an async iterator of frame events, from the first loud frame on."""
     collected = []
-    needed = int(RATE * seconds)
+    needed = int(rate * seconds) * channels
     async for event in frames:
         pcm = np.frombuffer(event.frame.data, dtype=np.int16)
-        assert event.frame.sample_rate == RATE and event.frame.num_channels == 1
+        assert (event.frame.sample_rate, event.frame.num_channels) == (rate, channels)
+        assert len(pcm) == event.frame.samples_per_channel * channels
         if not collected and np.abs(pcm).max() < 1000:
             continue  # silence before the tone arrives
         collected.append(pcm)
@@ -43,16 +44,16 @@ async def collect_tone(frames, seconds: float = 0.6) -> np.ndarray:
     return np.concatenate(collected)
 
 
-def dominant_frequency(pcm: np.ndarray) -> float:
+def dominant_frequency(pcm: np.ndarray, rate: int = RATE) -> float:
     pcm = pcm[len(pcm) // 4:].astype(np.float64)  # skip the decoder's start
     spectrum = np.abs(np.fft.rfft(pcm * np.hanning(len(pcm))))
-    return float(np.fft.rfftfreq(len(pcm), 1 / RATE)[int(np.argmax(spectrum))])
+    return float(np.fft.rfftfreq(len(pcm), 1 / rate)[int(np.argmax(spectrum))])
 
 
-def assert_tone(pcm: np.ndarray) -> None:
+def assert_tone(pcm: np.ndarray, rate: int = RATE) -> None:
     rms = float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2)))
     assert rms > 2000, f"the tone came through too quiet (rms {rms:.0f})"
-    freq = dominant_frequency(pcm)
+    freq = dominant_frequency(pcm, rate)
     assert abs(freq - TONE_HZ) < 5, f"heard {freq:.1f} Hz, expected {TONE_HZ} Hz"
 
 
@@ -137,9 +138,10 @@ async def test_official_tone_is_heard_by_us(server, room_name):
     ours, peer = await pair(server, room_name)
     events = Events(ours, "track_published", "track_subscribed")
     remote = ours.remote_participants["official"]
-    # Opened before anything is published: waits for the participant's microphone.
+    # Opened before anything is published: waits for the participant's microphone; 16 kHz
+    # stereo (resampled and upmixed by the core).
     waiting = rtc.AudioStream.from_participant(participant=remote, track_source=rtc.TrackSource.SOURCE_MICROPHONE,
-                                               sample_rate=RATE, num_channels=1)
+                                               sample_rate=16000, num_channels=2)
 
     source = official.AudioSource(RATE, 1)
     track = official.LocalAudioTrack.create_audio_track("peer-tone", source)
@@ -160,7 +162,9 @@ async def test_official_tone_is_heard_by_us(server, room_name):
 
     stream = rtc.AudioStream(subscribed, sample_rate=RATE, num_channels=1)
     assert_tone(await asyncio.wait_for(collect_tone(stream), EVENT_TIMEOUT))
-    assert_tone(await asyncio.wait_for(collect_tone(waiting, 0.3), EVENT_TIMEOUT))
+    stereo = await asyncio.wait_for(collect_tone(waiting, 0.5, 16000, 2), EVENT_TIMEOUT)
+    assert_tone(stereo[0::2], 16000)
+    assert_tone(stereo[1::2], 16000)
     await stream.aclose()
     await waiting.aclose()
     async for _ in stream:
