@@ -191,11 +191,13 @@ class LocalParticipant(Participant):
         return publication
 
     async def unpublish_track(self, track_sid: str) -> None:
-        """Stops publishing; others see `track_unpublished`, this room `local_track_unpublished`."""
+        """Stops publishing; others see `track_unpublished`, this room `local_track_unpublished`
+        (before this returns, as in the official SDK)."""
         publication = self._publications.get(track_sid)
         await self._native.unpublish_track(track_sid)
         if publication is not None and publication.track is not None:
             publication.track._sid = ""
+        self._room._local_unpublished(track_sid)
 
     def set_track_subscription_permissions(
         self, *, allow_all_participants: bool, participant_permissions: Optional[List[Any]] = None

@@ -92,6 +92,8 @@ class Room(EventEmitter):
         self._state = ConnectionState.CONN_DISCONNECTED
         # local_track_published events that arrived before publish_track returned, by sid.
         self._early_local_published: Set[str] = set()
+        # local_track_unpublished emitted by unpublish_track before its event arrived, by sid.
+        self._unpublished_early: Set[str] = set()
 
     async def connect(self, url: str, token: str, options: Optional[RoomOptions] = None) -> None:
         """Joins the room. Raises ConnectError (UnauthorizedError, ConnectionFailedError) on failure."""
@@ -228,6 +230,14 @@ class Room(EventEmitter):
 
             asyncio.get_running_loop().call_soon(self.emit, "local_track_published", publication, publication.track)
 
+    def _local_unpublished(self, sid: str) -> None:
+        """unpublish_track is returning: emits `local_track_unpublished` now if its event has
+        not come yet (that event is then dropped)."""
+        publication = self.local_participant._publications.pop(sid, None)
+        if publication is not None:
+            self._unpublished_early.add(sid)
+            self.emit("local_track_unpublished", publication)
+
     def _on_track_event(self, name: str, event: tuple) -> None:
         if name in ("track_published", "track_unpublished"):
             participant = self._participant(event[2])
@@ -258,6 +268,9 @@ class Room(EventEmitter):
                 self.emit(name, publication, publication.track)
         elif name == "local_track_unpublished":
             sid = event[1].sid
+            if sid in self._unpublished_early:
+                self._unpublished_early.discard(sid)
+                return
             publication = self.local_participant._publications.pop(sid, None) or LocalTrackPublication(event[1], None)
             self._early_local_published.discard(sid)
             self.emit(name, publication)
