@@ -328,3 +328,31 @@ async def test_connection_quality_of_a_publishing_peer(server, room_name):
     assert who is ours.remote_participants["official"]
     assert quality == rtc.ConnectionQuality.QUALITY_EXCELLENT == who.connection_quality
     await asyncio.gather(peer.disconnect(), ours.disconnect())
+
+
+async def test_our_stereo_tone_reaches_both_channels(server, room_name):
+    from livekit import rtc as official
+
+    ours, peer = await pair(server, room_name)
+    heard = asyncio.get_running_loop().create_future()
+    peer.on("track_subscribed", lambda track, *_: heard.done() or heard.set_result(track))
+    source = rtc.AudioSource(RATE, 2, queue_size_ms=100)
+    track = rtc.LocalAudioTrack.create_audio_track("stereo", source)
+    stop = asyncio.Event()
+
+    def stereo_frame(data: bytes, rate: int, channels: int, samples: int):
+        mono = np.frombuffer(data, dtype=np.int16)
+        return rtc.AudioFrame(np.repeat(mono, 2).tobytes(), rate, 2, samples)
+
+    player = asyncio.ensure_future(play_tone(source, stereo_frame, stop))
+    await ours.local_participant.publish_track(
+        track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE, stereo=True, dtx=False, red=False))
+    remote_track = await asyncio.wait_for(heard, EVENT_TIMEOUT)
+    stream = official.AudioStream(remote_track, sample_rate=RATE, num_channels=2)
+    pcm = await asyncio.wait_for(collect_tone(stream, 0.5, RATE, 2), EVENT_TIMEOUT)
+    assert_tone(pcm[0::2])
+    assert_tone(pcm[1::2])
+    stop.set()
+    await player
+    await stream.aclose()
+    await asyncio.gather(peer.disconnect(), ours.disconnect())
