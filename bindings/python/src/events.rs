@@ -4,11 +4,16 @@
 
 use livekit_core::data::{ByteStreamReader, RpcInvocationData, TextStreamReader};
 use livekit_core::room::ParticipantPermissions;
-use livekit_core::{ConnectionState, DataPacketKind, DisconnectReason, Participant, RoomEvent};
+use livekit_core::{
+    ConnectionState, DataPacketKind, DisconnectReason, Participant, RemoteParticipant, RemoteTrackPublication,
+    RoomEvent, SubscriptionPermission, TrackPublication,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::IntoPyObjectExt;
 
-use crate::participant::NativeParticipant;
+use crate::media::{stream_state_to_py, NativeLocalPublication, NativeRemoteAudioTrack, NativeRemotePublication};
+use crate::participant::{quality_to_py, NativeParticipant};
 use crate::rpc::RpcResponder;
 use crate::streams::{NativeByteReader, NativeTextReader};
 
@@ -31,6 +36,21 @@ pub fn to_py_list(py: Python<'_>, batch: Vec<NativeEvent>) -> PyResult<Bound<'_,
 
 fn participant(p: Participant) -> NativeParticipant {
     NativeParticipant::new(p)
+}
+
+fn remote(p: RemoteParticipant) -> NativeParticipant {
+    NativeParticipant::new(Participant::Remote(p))
+}
+
+fn remote_pub(publication: RemoteTrackPublication) -> NativeRemotePublication {
+    NativeRemotePublication::new(publication)
+}
+
+fn any_pub(py: Python<'_>, publication: TrackPublication) -> PyResult<Bound<'_, PyAny>> {
+    match publication {
+        TrackPublication::Local(p) => NativeLocalPublication::new(p).into_bound_py_any(py),
+        TrackPublication::Remote(p) => NativeRemotePublication::new(p).into_bound_py_any(py),
+    }
 }
 
 fn tuple<'py>(py: Python<'py>, items: Vec<Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyTuple>>> {
@@ -103,6 +123,51 @@ fn to_py(py: Python<'_>, event: NativeEvent) -> PyResult<Option<Bound<'_, PyTupl
             let payload = PyBytes::new(py, &payload);
             let p = p.map(|p| participant(Participant::Remote(p)));
             tuple(py, items![py; "data_received", payload, kind, p, topic, sender_identity])
+        }
+        RoomEvent::TrackPublished { publication, participant: p } => {
+            tuple(py, items![py; "track_published", remote_pub(publication), remote(p)])
+        }
+        RoomEvent::TrackUnpublished { publication, participant: p } => {
+            tuple(py, items![py; "track_unpublished", remote_pub(publication), remote(p)])
+        }
+        RoomEvent::TrackSubscribed { track, publication, participant: p } => tuple(
+            py,
+            items![py; "track_subscribed", NativeRemoteAudioTrack::new(track), remote_pub(publication), remote(p)],
+        ),
+        RoomEvent::TrackUnsubscribed { track, publication, participant: p } => tuple(
+            py,
+            items![py; "track_unsubscribed", NativeRemoteAudioTrack::new(track), remote_pub(publication), remote(p)],
+        ),
+        RoomEvent::TrackSubscriptionFailed { participant: p, track_sid, error } => {
+            tuple(py, items![py; "track_subscription_failed", remote(p), track_sid, error])
+        }
+        RoomEvent::LocalTrackPublished { publication, track: _ } => {
+            tuple(py, items![py; "local_track_published", NativeLocalPublication::new(publication)])
+        }
+        RoomEvent::LocalTrackUnpublished { publication } => {
+            tuple(py, items![py; "local_track_unpublished", NativeLocalPublication::new(publication)])
+        }
+        RoomEvent::LocalTrackSubscribed { track_sid } => tuple(py, items![py; "local_track_subscribed", track_sid]),
+        RoomEvent::TrackMuted { participant: p, publication } => {
+            tuple(py, items![py; "track_muted", participant(p), any_pub(py, publication)?])
+        }
+        RoomEvent::TrackUnmuted { participant: p, publication } => {
+            tuple(py, items![py; "track_unmuted", participant(p), any_pub(py, publication)?])
+        }
+        RoomEvent::TrackStreamStateChanged { participant: p, publication, stream_state } => tuple(
+            py,
+            items![py; "track_stream_state_changed", remote(p), remote_pub(publication), stream_state_to_py(stream_state)],
+        ),
+        RoomEvent::TrackSubscriptionPermissionChanged { participant: p, publication, permission } => {
+            let allowed = permission == SubscriptionPermission::Allowed;
+            tuple(py, items![py; "track_subscription_permission_changed", remote(p), remote_pub(publication), allowed])
+        }
+        RoomEvent::ActiveSpeakersChanged { speakers } => {
+            let speakers: Vec<NativeParticipant> = speakers.into_iter().map(participant).collect();
+            tuple(py, items![py; "active_speakers_changed", speakers])
+        }
+        RoomEvent::ConnectionQualityChanged { participant: p, quality } => {
+            tuple(py, items![py; "connection_quality_changed", participant(p), quality_to_py(quality)])
         }
         // Streams on topics without a handler: the official SDK drops them too.
         _ => Ok(None),

@@ -5,6 +5,7 @@
 mod api;
 mod errors;
 mod events;
+mod media;
 mod participant;
 mod room;
 mod rpc;
@@ -22,6 +23,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<streams::NativeByteWriter>()?;
     m.add_class::<streams::NativeTextWriter>()?;
     m.add_class::<rpc::RpcResponder>()?;
+    m.add_class::<media::NativeAudioSource>()?;
+    m.add_class::<media::NativeLocalAudioTrack>()?;
+    m.add_class::<media::NativeLocalPublication>()?;
+    m.add_class::<media::NativeRemotePublication>()?;
+    m.add_class::<media::NativeRemoteAudioTrack>()?;
+    m.add_class::<media::NativeAudioStream>()?;
     m.add_class::<api::NativeRoomService>()?;
     m.add_function(wrap_pyfunction!(room::connect, m)?)?;
     m.add_function(wrap_pyfunction!(streams::stream_bytes, m)?)?;

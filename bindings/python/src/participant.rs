@@ -5,13 +5,19 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use livekit_core::data::PerformRpcData;
-use livekit_core::{DataOptions, LocalParticipant, Participant, ParticipantKind};
+use livekit_core::{
+    ConnectionQuality, DataOptions, LocalParticipant, Participant, ParticipantKind, ParticipantTrackPermission,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use pyo3::IntoPyObjectExt;
 
 use crate::errors::{rpc_to_py, IntoPyResult};
 use crate::events::permissions_dict;
+use crate::media::{
+    local_track, publish_options, NativeLocalAudioTrack, NativeLocalPublication, NativeRemotePublication,
+};
 use crate::runtime::awaitable;
 
 #[pyclass(frozen, module = "livekit_core._native")]
@@ -132,5 +138,92 @@ impl NativeParticipant {
             data = data.with_max_round_trip_latency(seconds(latency, "max_round_trip_latency")?);
         }
         awaitable(py, async move { local.perform_rpc(data).await.map_err(rpc_to_py) })
+    }
+
+    // Tracks: publications, speaking state and connection quality, and for the local
+    // participant publishing.
+
+    /// The server's last audio level, 0.0 (silent) to 1.0.
+    #[getter]
+    fn audio_level(&self) -> f32 {
+        self.inner.audio_level()
+    }
+    #[getter]
+    fn is_speaking(&self) -> bool {
+        self.inner.is_speaking()
+    }
+    #[getter]
+    fn connection_quality(&self) -> i32 {
+        quality_to_py(self.inner.connection_quality())
+    }
+
+    /// The participant's publications: `NativeLocalPublication`s or `NativeRemotePublication`s.
+    fn track_publications<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        match &self.inner {
+            Participant::Local(local) => local
+                .track_publications()
+                .into_values()
+                .map(|p| NativeLocalPublication::new(p).into_bound_py_any(py))
+                .collect(),
+            Participant::Remote(remote) => remote
+                .track_publications()
+                .into_values()
+                .map(|p| NativeRemotePublication::new(p).into_bound_py_any(py))
+                .collect(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // the options' fields, flat as Python passes them
+    #[pyo3(signature = (track, source, dtx=true, red=true, stereo=false, audio_bitrate=None))]
+    fn publish_track<'py>(
+        &self,
+        py: Python<'py>,
+        track: &NativeLocalAudioTrack,
+        source: i32,
+        dtx: bool,
+        red: bool,
+        stereo: bool,
+        audio_bitrate: Option<u32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let local = self.local()?;
+        let options = publish_options(source, dtx, red, stereo, audio_bitrate)?;
+        let track = local_track(track);
+        awaitable(py, async move { local.publish_track(track, options).await.map(NativeLocalPublication::new).py() })
+    }
+
+    fn unpublish_track<'py>(&self, py: Python<'py>, sid: String) -> PyResult<Bound<'py, PyAny>> {
+        let local = self.local()?;
+        awaitable(py, async move { local.unpublish_track(&sid).await.py() })
+    }
+
+    /// `allowed`: list of `(participant_identity, allow_all, allowed_track_sids)`.
+    fn set_track_subscription_permissions<'py>(
+        &self,
+        py: Python<'py>,
+        allow_all_participants: bool,
+        allowed: Vec<(String, bool, Vec<String>)>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let local = self.local()?;
+        let permissions = allowed
+            .into_iter()
+            .map(|(participant_identity, allow_all, allowed_track_sids)| ParticipantTrackPermission {
+                participant_identity,
+                allow_all,
+                allowed_track_sids,
+            })
+            .collect();
+        awaitable(py, async move {
+            local.set_track_subscription_permissions(allow_all_participants, permissions).await.py()
+        })
+    }
+}
+
+/// `livekit.rtc.ConnectionQuality` numbers; the core's "not reported yet" counts as poor.
+pub fn quality_to_py(quality: ConnectionQuality) -> i32 {
+    match quality {
+        ConnectionQuality::Unknown | ConnectionQuality::Poor => 0,
+        ConnectionQuality::Good => 1,
+        ConnectionQuality::Excellent => 2,
+        ConnectionQuality::Lost => 3,
     }
 }

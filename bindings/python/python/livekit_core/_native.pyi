@@ -1,6 +1,56 @@
 # Type stubs of the native extension (src/*.rs). Users reach it through livekit_core.rtc and
 # livekit_core.api; these describe the boundary those modules call.
-from typing import Any, Awaitable, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Dict, List, Optional, Tuple, Union
+
+# (bytearray of int16 samples, sample_rate, num_channels, samples_per_channel)
+NativeFrame = Tuple[bytearray, int, int, int]
+
+class NativeAudioSource:
+    sample_rate: int
+    num_channels: int
+    queued_duration: float
+    def __init__(self, sample_rate: int, num_channels: int, queue_size_ms: int) -> None: ...
+    def capture_frame(
+        self, data: Union[bytearray, bytes], sample_rate: int, num_channels: int, samples_per_channel: int
+    ) -> Awaitable[None]: ...
+    def clear_queue(self) -> None: ...
+    def wait_for_playout(self) -> Awaitable[None]: ...
+    def close(self) -> None: ...
+
+class NativeLocalAudioTrack:
+    name: str
+    muted: bool
+    def __init__(self, name: str, source: NativeAudioSource) -> None: ...
+    def mute(self) -> None: ...
+    def unmute(self) -> None: ...
+
+class NativeLocalPublication:
+    sid: str
+    name: str
+    kind: int
+    source: int
+    muted: bool
+    mime_type: str
+
+class NativeRemoteAudioTrack:
+    sid: str
+
+class NativeRemotePublication:
+    sid: str
+    name: str
+    kind: int
+    source: int
+    muted: bool
+    mime_type: str
+    subscribed: bool
+    stream_state: int
+    track: Optional[NativeRemoteAudioTrack]
+    def set_subscribed(self, subscribed: bool) -> Awaitable[None]: ...
+
+class NativeAudioStream:
+    def __init__(self, track: NativeRemoteAudioTrack, sample_rate: int, num_channels: int) -> None: ...
+    def next_frames(self) -> Awaitable[Optional[List[NativeFrame]]]: ...
+    def close(self) -> None: ...
 
 class NativeParticipant:
     sid: str
@@ -11,6 +61,23 @@ class NativeParticipant:
     kind: int
     permissions: Optional[Dict[str, bool]]
     is_local: bool
+    audio_level: float
+    is_speaking: bool
+    connection_quality: int
+    def track_publications(self) -> Union[List[NativeLocalPublication], List[NativeRemotePublication]]: ...
+    def publish_track(
+        self,
+        track: NativeLocalAudioTrack,
+        source: int,
+        dtx: bool = True,
+        red: bool = True,
+        stereo: bool = False,
+        audio_bitrate: Optional[int] = None,
+    ) -> Awaitable[NativeLocalPublication]: ...
+    def unpublish_track(self, sid: str) -> Awaitable[None]: ...
+    def set_track_subscription_permissions(
+        self, allow_all_participants: bool, allowed: List[Tuple[str, bool, List[str]]]
+    ) -> Awaitable[None]: ...
     def set_attributes(self, attributes: Dict[str, str]) -> Awaitable[None]: ...
     def set_metadata(self, metadata: str) -> Awaitable[None]: ...
     def set_name(self, name: str) -> Awaitable[None]: ...

@@ -1,5 +1,5 @@
 """The official LiveKit Python SDK's `rtc` API on livekit-core: rooms, participants and their
-state, data packets, byte and text streams, RPC. Media tracks are not supported."""
+state, data packets, byte and text streams, RPC, and audio tracks. Video is not supported yet."""
 
 from ..errors import (
     ConnectError,
@@ -15,6 +15,19 @@ from ..errors import (
     StreamError,
     UnauthorizedError,
 )
+from .audio import (
+    AudioFrame,
+    AudioFrameEvent,
+    AudioSource,
+    AudioStream,
+    LocalAudioTrack,
+    LocalTrackPublication,
+    RemoteAudioTrack,
+    RemoteTrackPublication,
+    Track,
+    TrackPublication,
+    TrackPublishOptions,
+)
 from .data_stream import (
     ByteStreamInfo,
     ByteStreamReader,
@@ -23,9 +36,24 @@ from .data_stream import (
     TextStreamReader,
     TextStreamWriter,
 )
-from .enums import ConnectionState, DataPacketKind, DisconnectReason, ParticipantKind
+from .enums import (
+    ConnectionQuality,
+    ConnectionState,
+    DataPacketKind,
+    DisconnectReason,
+    ParticipantKind,
+    StreamState,
+    TrackKind,
+    TrackSource,
+)
 from .event_emitter import EventEmitter
-from .participant import LocalParticipant, Participant, ParticipantPermission, RemoteParticipant
+from .participant import (
+    LocalParticipant,
+    Participant,
+    ParticipantPermission,
+    ParticipantTrackPermission,
+    RemoteParticipant,
+)
 from .room import DataPacket, Room, RoomOptions
 from .rpc import RpcError, RpcInvocationData
 
@@ -42,6 +70,22 @@ __all__ = [
     "DisconnectReason",
     "DataPacketKind",
     "EventEmitter",
+    "AudioFrame",
+    "AudioFrameEvent",
+    "AudioSource",
+    "AudioStream",
+    "LocalAudioTrack",
+    "RemoteAudioTrack",
+    "Track",
+    "TrackPublication",
+    "LocalTrackPublication",
+    "RemoteTrackPublication",
+    "TrackPublishOptions",
+    "TrackKind",
+    "TrackSource",
+    "StreamState",
+    "ConnectionQuality",
+    "ParticipantTrackPermission",
     "ByteStreamInfo",
     "TextStreamInfo",
     "ByteStreamReader",

@@ -43,3 +43,30 @@ class ParticipantKind(_IntConstants):
     PARTICIPANT_KIND_SIP = 3
     PARTICIPANT_KIND_AGENT = 4
     PARTICIPANT_KIND_CONNECTOR = 5
+
+
+class TrackKind(_IntConstants):
+    KIND_UNKNOWN = 0
+    KIND_AUDIO = 1
+    KIND_VIDEO = 2
+
+
+class TrackSource(_IntConstants):
+    SOURCE_UNKNOWN = 0
+    SOURCE_CAMERA = 1
+    SOURCE_MICROPHONE = 2
+    SOURCE_SCREENSHARE = 3
+    SOURCE_SCREENSHARE_AUDIO = 4
+
+
+class StreamState(_IntConstants):
+    STATE_UNKNOWN = 0
+    STATE_ACTIVE = 1
+    STATE_PAUSED = 2
+
+
+class ConnectionQuality(_IntConstants):
+    QUALITY_POOR = 0
+    QUALITY_GOOD = 1
+    QUALITY_EXCELLENT = 2
+    QUALITY_LOST = 3

@@ -6,7 +6,15 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (1.7 MB)
 
 from .. import _native
+from .audio import (
+    LocalAudioTrack,
+    LocalTrackPublication,
+    RemoteAudioTrack,
+    RemoteTrackPublication,
+    TrackPublishOptions,
+)
 from .data_stream import ByteStreamInfo, ByteStreamWriter, TextStreamInfo, TextStreamWriter
+from ._record import Record
 from .event_emitter import log_exception
 from .rpc import RpcError, RpcInvocationData
 
@@ -14,6 +22,30 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Optional, Union
 
     from .room import Room
+
+
+def _in_background(awaitable: Any, what: str) -> None:
+    """Runs a native call without waiting for it; logs its failure."""
+    import asyncio
+
+    def done(future: Any) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            try:
+                raise future.exception()
+            except Exception:
+                log_exception("%s failed", what)
+
+    asyncio.ensure_future(awaitable).add_done_callback(done)
+
+
+class ParticipantTrackPermission(Record):
+    """Which of our tracks one participant may subscribe to."""
+
+    _fields = ("participant_identity", "allow_all", "allowed_track_sids")
+    _defaults = {"allow_all": False, "allowed_track_sids": list}
+    participant_identity: str
+    allow_all: bool
+    allowed_track_sids: List[str]
 
 
 class ParticipantPermission:
@@ -64,12 +96,69 @@ class Participant:
         values = self._native.permissions
         return None if values is None else ParticipantPermission(values)
 
+    @property
+    def audio_level(self) -> float:
+        """The server's last audio level for this participant, 0.0 (silent) to 1.0."""
+        return self._native.audio_level
+
+    @property
+    def is_speaking(self) -> bool:
+        return self._native.is_speaking
+
+    @property
+    def connection_quality(self) -> int:
+        """A ConnectionQuality value."""
+        return self._native.connection_quality
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(sid={self.sid}, identity={self.identity}, name={self.name})"
 
 
 class RemoteParticipant(Participant):
-    pass
+    def __init__(self, native: Any) -> None:
+        super().__init__(native)
+        self._publications: Dict[str, RemoteTrackPublication] = {}
+        self._track_waiters: List[Any] = []
+
+    @property
+    def track_publications(self) -> Dict[str, RemoteTrackPublication]:
+        """Published tracks by sid (live: muted, subscribed and track are read when asked)."""
+        current = {}
+        for native in self._native.track_publications():
+            current[native.sid] = self._publication(native)
+        self._publications = current
+        return dict(current)
+
+    def _publication(self, native: Any) -> RemoteTrackPublication:
+        publication = self._publications.get(native.sid)
+        if publication is None:
+            publication = RemoteTrackPublication(native)
+            self._publications[native.sid] = publication
+        return publication
+
+    def _track_of_source(self, source: int) -> Any:
+        """A future of this participant's subscribed track of `source`."""
+        import asyncio
+
+        future = asyncio.get_running_loop().create_future()
+        for publication in self.track_publications.values():
+            track = publication.track
+            if publication.source == source and track is not None:
+                future.set_result(track)
+                return future
+        self._track_waiters.append((source, future))
+        return future
+
+    def _on_track_subscribed(self, track: RemoteAudioTrack, publication: RemoteTrackPublication) -> None:
+        waiting = []
+        for source, future in self._track_waiters:
+            if future.done():
+                continue
+            if source == publication.source:
+                future.set_result(track)
+            else:
+                waiting.append((source, future))
+        self._track_waiters = waiting
 
 
 class LocalParticipant(Participant):
@@ -77,6 +166,51 @@ class LocalParticipant(Participant):
         super().__init__(native)
         self._room = room
         self._rpc_handlers: Dict[str, Callable] = {}
+        self._publications: Dict[str, LocalTrackPublication] = {}
+
+    @property
+    def track_publications(self) -> Dict[str, LocalTrackPublication]:
+        """Our published tracks by sid."""
+        return dict(self._publications)
+
+    async def publish_track(
+        self, track: LocalAudioTrack, options: Optional[TrackPublishOptions] = None
+    ) -> LocalTrackPublication:
+        """Publishes `track`; resolves once the server accepted it. Others see
+        `track_published`; this room `local_track_published` (after this returns)."""
+        if not isinstance(track, LocalAudioTrack):
+            raise TypeError("publish_track takes a LocalAudioTrack (video is not supported yet)")
+        options = options or TrackPublishOptions()
+        native = await self._native.publish_track(
+            track._native, options.source, options.dtx, options.red, options.stereo, options.audio_bitrate
+        )
+        track._sid = native.sid
+        publication = LocalTrackPublication(native, track)
+        self._publications[publication.sid] = publication
+        self._room._local_published(publication)
+        return publication
+
+    async def unpublish_track(self, track_sid: str) -> None:
+        """Stops publishing; others see `track_unpublished`, this room `local_track_unpublished`
+        (before this returns, as in the official SDK)."""
+        publication = self._publications.get(track_sid)
+        await self._native.unpublish_track(track_sid)
+        if publication is not None and publication.track is not None:
+            publication.track._sid = ""
+        self._room._local_unpublished(track_sid)
+
+    def set_track_subscription_permissions(
+        self, *, allow_all_participants: bool, participant_permissions: Optional[List[Any]] = None
+    ) -> None:
+        """Who may subscribe to our tracks (`ParticipantTrackPermission`s). Returns at once, as in
+        the official SDK; a failure is logged."""
+        allowed = [
+            (p.participant_identity, p.allow_all, list(p.allowed_track_sids)) for p in participant_permissions or []
+        ]
+        _in_background(
+            self._native.set_track_subscription_permissions(allow_all_participants, allowed),
+            "set_track_subscription_permissions",
+        )
 
     async def set_attributes(self, attributes: Dict[str, str]) -> None:
         """Sets the given keys ("" deletes a key); resolves once the server applied them."""

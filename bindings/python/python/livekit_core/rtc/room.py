@@ -10,6 +10,7 @@ from ..errors import ConnectError, DisconnectedError
 from .data_stream import ByteStreamReader, TextStreamReader
 from .enums import ConnectionState
 from .event_emitter import EventEmitter, log_exception
+from .audio import LocalTrackPublication, RemoteAudioTrack
 from .participant import LocalParticipant, Participant, ParticipantPermission, RemoteParticipant
 from ._record import Record
 from .rpc import RpcInvocationData
@@ -28,11 +29,33 @@ if TYPE_CHECKING:
         "participant_permissions_changed",
         "data_received",
         "connection_state_changed",
+        "track_published",
+        "track_unpublished",
+        "track_subscribed",
+        "track_unsubscribed",
+        "track_subscription_failed",
+        "track_muted",
+        "track_unmuted",
+        "local_track_published",
+        "local_track_unpublished",
+        "local_track_subscribed",
+        "active_speakers_changed",
+        "connection_quality_changed",
+        "track_stream_state_changed",
+        "track_subscription_permission_changed",
         "connected",
         "disconnected",
     ]
     ByteStreamHandler = Callable[[ByteStreamReader, str], None]
     TextStreamHandler = Callable[[TextStreamReader, str], None]
+
+_TRACK_EVENTS = frozenset((
+    "track_published", "track_unpublished", "track_subscribed", "track_unsubscribed", "track_muted",
+    "track_unmuted", "track_subscription_failed", "local_track_published", "local_track_unpublished",
+    "local_track_subscribed", "active_speakers_changed", "connection_quality_changed",
+    "track_stream_state_changed", "track_subscription_permission_changed",
+))
+
 
 class RoomOptions(Record):
     _fields = ("auto_subscribe", "connect_timeout")
@@ -67,6 +90,10 @@ class Room(EventEmitter):
         self._tasks: Set["asyncio.Task[Any]"] = set()
         self._listen_task: Optional["asyncio.Task[None]"] = None
         self._state = ConnectionState.CONN_DISCONNECTED
+        # local_track_published events that arrived before publish_track returned, by sid.
+        self._early_local_published: Set[str] = set()
+        # local_track_unpublished emitted by unpublish_track before its event arrived, by sid.
+        self._unpublished_early: Set[str] = set()
 
     async def connect(self, url: str, token: str, options: Optional[RoomOptions] = None) -> None:
         """Joins the room. Raises ConnectError (UnauthorizedError, ConnectionFailedError) on failure."""
@@ -190,9 +217,80 @@ class Room(EventEmitter):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _publication(self, participant: Participant, native: Any) -> Any:
+        if isinstance(participant, RemoteParticipant):
+            return participant._publication(native)
+        return self.local_participant._publications.get(native.sid) or LocalTrackPublication(native, None)
+
+    def _local_published(self, publication: LocalTrackPublication) -> None:
+        """publish_track returned: emits `local_track_published` if its event came first."""
+        if publication.sid in self._early_local_published:
+            self._early_local_published.discard(publication.sid)
+            import asyncio
+
+            asyncio.get_running_loop().call_soon(self.emit, "local_track_published", publication, publication.track)
+
+    def _local_unpublished(self, sid: str) -> None:
+        """unpublish_track is returning: emits `local_track_unpublished` now if its event has
+        not come yet (that event is then dropped)."""
+        publication = self.local_participant._publications.pop(sid, None)
+        if publication is not None:
+            self._unpublished_early.add(sid)
+            self.emit("local_track_unpublished", publication)
+
+    def _on_track_event(self, name: str, event: tuple) -> None:
+        if name in ("track_published", "track_unpublished"):
+            participant = self._participant(event[2])
+            publication = self._publication(participant, event[1])
+            if name == "track_unpublished" and isinstance(participant, RemoteParticipant):
+                participant._publications.pop(publication.sid, None)
+            self.emit(name, publication, participant)
+        elif name in ("track_subscribed", "track_unsubscribed"):
+            participant = self._participant(event[3])
+            publication = self._publication(participant, event[2])
+            track = publication._track
+            if track is None or track.sid != event[1].sid:
+                track = RemoteAudioTrack(event[1], publication)
+                publication._track = track
+            if name == "track_subscribed":
+                participant._on_track_subscribed(track, publication)
+            self.emit(name, track, publication, participant)
+        elif name in ("track_muted", "track_unmuted"):
+            participant = self._participant(event[1])
+            self.emit(name, participant, self._publication(participant, event[2]))
+        elif name == "track_subscription_failed":
+            self.emit(name, self._participant(event[1]), event[2], event[3])
+        elif name == "local_track_published":
+            publication = self.local_participant._publications.get(event[1].sid)
+            if publication is None:
+                self._early_local_published.add(event[1].sid)  # emitted when publish_track returns
+            else:
+                self.emit(name, publication, publication.track)
+        elif name == "local_track_unpublished":
+            sid = event[1].sid
+            if sid in self._unpublished_early:
+                self._unpublished_early.discard(sid)
+                return
+            publication = self.local_participant._publications.pop(sid, None) or LocalTrackPublication(event[1], None)
+            self._early_local_published.discard(sid)
+            self.emit(name, publication)
+        elif name == "local_track_subscribed":
+            publication = self.local_participant._publications.get(event[1])
+            if publication is not None:
+                self.emit(name, publication.track)
+        elif name == "active_speakers_changed":
+            self.emit(name, [self._participant(p) for p in event[1]])
+        elif name == "connection_quality_changed":
+            self.emit(name, self._participant(event[1]), event[2])
+        elif name in ("track_stream_state_changed", "track_subscription_permission_changed"):
+            participant = self._participant(event[1])
+            self.emit(name, participant, self._publication(participant, event[2]), event[3])
+
     def _on_event(self, event: tuple) -> None:
         name = event[0]
-        if name == "data_received":
+        if name in _TRACK_EVENTS:
+            self._on_track_event(name, event)
+        elif name == "data_received":
             _, data, kind, native, topic, sender = event
             participant = self._participant(native) if native is not None else self._remotes.get(sender or "")
             packet = DataPacket(data, kind, participant, topic, sender)

@@ -1,0 +1,359 @@
+"""Audio with the official SDK's shapes: AudioFrame, AudioSource, LocalAudioTrack,
+RemoteAudioTrack, track publications, TrackPublishOptions and AudioStream.
+
+PCM is int16, interleaved. A frame's samples live in one bytearray: the native side copies a
+frame once on its way in (capture_frame) and once on its way out (AudioStream), and
+`AudioFrame.data` is a memoryview of int16 over that bytearray (numpy: `np.frombuffer(frame.data,
+dtype=np.int16)`, no copy)."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (1.7 MB)
+
+from .. import _native
+from ._record import Record
+from .enums import TrackKind, TrackSource
+
+if TYPE_CHECKING:
+    from typing import Any, AsyncIterator, Dict, Optional, Union
+
+    from .participant import Participant
+
+
+class AudioFrame:
+    """A frame of int16 PCM: `samples_per_channel` samples on each of `num_channels` channels,
+    interleaved."""
+
+    def __init__(
+        self,
+        data: Union[bytes, bytearray, memoryview],
+        sample_rate: int,
+        num_channels: int,
+        samples_per_channel: int,
+        *,
+        userdata: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        if isinstance(data, memoryview):
+            # Kept without a copy when it views a whole bytes/bytearray; else copied once here
+            # (the native side reads bytes and bytearrays only: the abi3 build has no buffer API).
+            data = data.cast("B")
+            whole = isinstance(data.obj, (bytes, bytearray)) and data.nbytes == len(data.obj)
+            data = data.obj if whole else (bytes(data) if data.readonly else bytearray(data))
+        elif not isinstance(data, (bytes, bytearray)):
+            raise TypeError(f"expected bytes, bytearray, or memoryview, got {type(data)}")
+        if len(data) < num_channels * samples_per_channel * 2:
+            raise ValueError("data length must be >= num_channels * samples_per_channel * sizeof(int16)")
+        if len(data) % 2 != 0:
+            raise ValueError("data length must be a multiple of sizeof(int16)")
+        self._data = data
+        self._sample_rate = sample_rate
+        self._num_channels = num_channels
+        self._samples_per_channel = samples_per_channel
+        self._userdata: Dict[str, Any] = userdata if userdata is not None else {}
+
+    @staticmethod
+    def create(sample_rate: int, num_channels: int, samples_per_channel: int) -> "AudioFrame":
+        """A silent frame of that shape, to fill through `data`."""
+        return AudioFrame(bytearray(num_channels * samples_per_channel * 2), sample_rate, num_channels,
+                          samples_per_channel)
+
+    @classmethod
+    def _wrap(cls, native: tuple) -> "AudioFrame":
+        # (bytearray, sample_rate, num_channels, samples_per_channel) from the native side.
+        frame = cls.__new__(cls)
+        frame._data, frame._sample_rate, frame._num_channels, frame._samples_per_channel = native
+        frame._userdata = {}
+        return frame
+
+    @property
+    def data(self) -> memoryview:
+        """The samples as a memoryview of int16 (format "h"); writable unless the frame was made
+        from `bytes`."""
+        return memoryview(self._data).cast("h")
+
+    @property
+    def sample_rate(self) -> int:
+        return self._sample_rate
+
+    @property
+    def num_channels(self) -> int:
+        return self._num_channels
+
+    @property
+    def samples_per_channel(self) -> int:
+        return self._samples_per_channel
+
+    @property
+    def duration(self) -> float:
+        """Seconds."""
+        return self._samples_per_channel / self._sample_rate
+
+    @property
+    def userdata(self) -> Dict[str, Any]:
+        return self._userdata
+
+    def __repr__(self) -> str:
+        return (f"rtc.AudioFrame(sample_rate={self.sample_rate}, num_channels={self.num_channels}, "
+                f"samples_per_channel={self.samples_per_channel}, duration={self.duration:.3f})")
+
+
+class AudioSource:
+    """Audio to publish. `capture_frame` queues a frame (of this rate and channel count, up to
+    1 s) and returns once at most `queue_size_ms` is queued; the queue is sent in 10 ms chunks
+    in real time, silence when it runs dry."""
+
+    def __init__(self, sample_rate: int, num_channels: int, queue_size_ms: int = 1000, loop: Any = None) -> None:
+        self._native = _native.NativeAudioSource(sample_rate, num_channels, queue_size_ms)
+
+    @property
+    def sample_rate(self) -> int:
+        return self._native.sample_rate
+
+    @property
+    def num_channels(self) -> int:
+        return self._native.num_channels
+
+    @property
+    def queued_duration(self) -> float:
+        """Seconds of audio queued and not yet sent."""
+        return self._native.queued_duration
+
+    def clear_queue(self) -> None:
+        """Drops what is queued and not yet sent."""
+        self._native.clear_queue()
+
+    async def capture_frame(self, frame: AudioFrame) -> None:
+        await self._native.capture_frame(frame._data, frame.sample_rate, frame.num_channels,
+                                         frame.samples_per_channel)
+
+    async def wait_for_playout(self) -> None:
+        """Returns once everything queued has been sent."""
+        await self._native.wait_for_playout()
+
+    async def aclose(self) -> None:
+        """Stops the source; later captures fail with InvalidArgumentError."""
+        self._native.close()
+
+
+class Track:
+    def __init__(self, sid: str, name: str, kind: int) -> None:
+        self._sid = sid
+        self._name = name
+        self._kind = kind
+
+    @property
+    def sid(self) -> str:
+        """The server's track id (`TR_...`); "" for a local track not yet published."""
+        return self._sid
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def kind(self) -> int:
+        """A TrackKind value."""
+        return self._kind
+
+    def __repr__(self) -> str:
+        return f"rtc.{type(self).__name__}(sid={self.sid}, name={self.name})"
+
+
+class LocalAudioTrack(Track):
+    def __init__(self, native: Any, source: AudioSource) -> None:
+        super().__init__("", native.name, TrackKind.KIND_AUDIO)
+        self._native = native
+        self._source = source
+
+    @staticmethod
+    def create_audio_track(name: str, source: AudioSource) -> "LocalAudioTrack":
+        return LocalAudioTrack(_native.NativeLocalAudioTrack(name, source._native), source)
+
+    @property
+    def muted(self) -> bool:
+        return self._native.muted
+
+    def mute(self) -> None:
+        """Stops sending audio; everyone sees `track_muted`."""
+        self._native.mute()
+
+    def unmute(self) -> None:
+        self._native.unmute()
+
+
+class RemoteAudioTrack(Track):
+    def __init__(self, native: Any, publication: "RemoteTrackPublication") -> None:
+        super().__init__(native.sid, publication.name, TrackKind.KIND_AUDIO)
+        self._native = native
+        self._publication = publication
+
+    @property
+    def muted(self) -> bool:
+        return self._publication.muted
+
+
+class TrackPublication:
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    @property
+    def sid(self) -> str:
+        return self._native.sid
+
+    @property
+    def name(self) -> str:
+        return self._native.name
+
+    @property
+    def kind(self) -> int:
+        """A TrackKind value."""
+        return self._native.kind
+
+    @property
+    def source(self) -> int:
+        """A TrackSource value."""
+        return self._native.source
+
+    @property
+    def muted(self) -> bool:
+        return self._native.muted
+
+    @property
+    def mime_type(self) -> str:
+        return self._native.mime_type
+
+    def __repr__(self) -> str:
+        return f"rtc.{type(self).__name__}(sid={self.sid}, name={self.name}, kind={self.kind}, source={self.source})"
+
+
+class LocalTrackPublication(TrackPublication):
+    def __init__(self, native: Any, track: Optional[LocalAudioTrack]) -> None:
+        super().__init__(native)
+        self._track = track
+
+    @property
+    def track(self) -> Optional[LocalAudioTrack]:
+        return self._track
+
+
+class RemoteTrackPublication(TrackPublication):
+    def __init__(self, native: Any) -> None:
+        super().__init__(native)
+        self._track: Optional[RemoteAudioTrack] = None
+
+    @property
+    def subscribed(self) -> bool:
+        return self._native.subscribed
+
+    @property
+    def stream_state(self) -> int:
+        """A StreamState value."""
+        return self._native.stream_state
+
+    @property
+    def track(self) -> Optional[RemoteAudioTrack]:
+        native = self._native.track
+        if native is None:
+            return None
+        if self._track is None or self._track.sid != native.sid:
+            self._track = RemoteAudioTrack(native, self)
+        else:
+            self._track._native = native
+        return self._track
+
+    def set_subscribed(self, subscribed: bool) -> None:
+        """Asks the server to (un)subscribe; `track_subscribed` / `track_unsubscribed` follow.
+        Returns at once, as in the official SDK; errors are logged."""
+        from .participant import _in_background
+
+        _in_background(self._native.set_subscribed(subscribed), f"set_subscribed({subscribed}) on {self.sid}")
+
+
+class TrackPublishOptions(Record):
+    """How to publish a track (the official protobuf message's audio fields)."""
+
+    _fields = ("source", "dtx", "red", "stereo", "audio_bitrate")
+    _defaults = {"source": TrackSource.SOURCE_UNKNOWN, "dtx": True, "red": True, "stereo": False,
+                 "audio_bitrate": None}
+    source: int
+    dtx: bool
+    red: bool
+    stereo: bool
+    audio_bitrate: Optional[int]
+    """Opus bits per second; None keeps the encoder's default."""
+
+
+class AudioFrameEvent:
+    def __init__(self, frame: AudioFrame) -> None:
+        self.frame = frame
+
+    def __repr__(self) -> str:
+        return f"AudioFrameEvent(frame={self.frame!r})"
+
+
+class AudioStream:
+    """Decoded audio of a remote track, as 10 ms frames at `sample_rate` and `num_channels`:
+    `async for event in stream: event.frame`. Ends when the track ends or on `aclose()`. A reader
+    slower than real time loses the oldest frames (0.5 s are buffered)."""
+
+    def __init__(self, track: Optional[RemoteAudioTrack], loop: Any = None, capacity: int = 0,
+                 sample_rate: int = 48000, num_channels: int = 1, **kwargs: Any) -> None:
+        self._sample_rate = sample_rate
+        self._num_channels = num_channels
+        self._pending: list = []
+        self._closed = False
+        self._native: Any = None
+        self._waiting: Any = None  # from_participant: a future of the track
+        if track is not None:
+            self._native = _native.NativeAudioStream(track._native, sample_rate, num_channels)
+
+    @classmethod
+    def from_track(cls, *, track: RemoteAudioTrack, loop: Any = None, capacity: int = 0,
+                   sample_rate: int = 48000, num_channels: int = 1, **kwargs: Any) -> "AudioStream":
+        return cls(track, sample_rate=sample_rate, num_channels=num_channels)
+
+    @classmethod
+    def from_participant(cls, *, participant: "Participant", track_source: int, loop: Any = None,
+                         capacity: int = 0, sample_rate: int = 48000, num_channels: int = 1,
+                         **kwargs: Any) -> "AudioStream":
+        """The audio of `participant`'s track of `track_source`, once it is subscribed (the
+        stream waits for it)."""
+        stream = cls(None, sample_rate=sample_rate, num_channels=num_channels)
+        stream._waiting = participant._track_of_source(track_source)
+        return stream
+
+    def __aiter__(self) -> "AsyncIterator[AudioFrameEvent]":
+        return self
+
+    async def __anext__(self) -> AudioFrameEvent:
+        if not self._pending:
+            if self._closed:
+                raise StopAsyncIteration
+            if self._native is None:
+                import asyncio
+
+                try:
+                    track = await self._waiting
+                except asyncio.CancelledError:
+                    if self._closed:
+                        raise StopAsyncIteration from None
+                    raise
+                self._waiting = None
+                if self._closed:
+                    raise StopAsyncIteration
+                self._native = _native.NativeAudioStream(track._native, self._sample_rate, self._num_channels)
+            frames = await self._native.next_frames()
+            if frames is None:
+                self._closed = True
+                raise StopAsyncIteration
+            frames.reverse()
+            self._pending = frames
+        return AudioFrameEvent(AudioFrame._wrap(self._pending.pop()))
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._pending = []
+        if self._waiting is not None:
+            self._waiting.cancel()
+        if self._native is not None:
+            self._native.close()
