@@ -9,20 +9,25 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 use livekit_core::{
-    AudioFrame, AudioSource, AudioStream, LocalAudioTrack, LocalTrack, LocalTrackPublication, RemoteAudioTrack,
+    AudioFrame, AudioSource, AudioStream, Error, LocalAudioTrack, LocalTrack, LocalTrackPublication, RemoteAudioTrack,
     RemoteTrack, RemoteTrackPublication, TrackKind, TrackSource,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyList, PyTuple};
 use tokio::sync::{watch, Mutex};
 
-use crate::errors::IntoPyResult;
+use crate::errors::{to_py, IntoPyResult};
 use crate::runtime::{self, awaitable, Lazy};
 
 /// A stream read returns the frames already decoded, up to this many, so Python wakes once per
 /// batch rather than once per 10 ms frame when it falls behind.
 const MAX_FRAMES_PER_READ: usize = 50;
+
+/// `InvalidArgumentError` (a `ValueError`), as the core raises for bad arguments.
+fn invalid(message: String) -> PyErr {
+    to_py(Error::InvalidArgument(message))
+}
 
 /// `livekit.rtc.TrackSource` numbers.
 pub fn source_to_py(source: TrackSource) -> i32 {
@@ -42,7 +47,7 @@ fn source_from_py(source: i32) -> PyResult<TrackSource> {
         2 => TrackSource::Microphone,
         3 => TrackSource::ScreenShare,
         4 => TrackSource::ScreenShareAudio,
-        other => return Err(PyValueError::new_err(format!("{other} is not a TrackSource value (0..=4)"))),
+        other => return Err(invalid(format!("{other} is not a TrackSource value (0..=4)"))),
     })
 }
 
@@ -58,7 +63,7 @@ pub fn kind_to_py(kind: TrackKind) -> i32 {
 fn frame_from_py(data: &Bound<'_, PyAny>, sample_rate: u32, num_channels: u32, samples: usize) -> PyResult<AudioFrame> {
     let copy = |bytes: &[u8]| -> PyResult<Vec<i16>> {
         let needed = samples.checked_mul(2).filter(|n| *n <= bytes.len()).ok_or_else(|| {
-            PyValueError::new_err(format!(
+            invalid(format!(
                 "the frame's data holds {} bytes; {samples} int16 samples need {}",
                 bytes.len(),
                 samples.saturating_mul(2)
@@ -316,7 +321,7 @@ impl NativeRemoteAudioTrack {
         match &self.inner {
             RemoteTrack::Audio(track) => Ok(track),
             #[allow(unreachable_patterns)]
-            _ => Err(PyValueError::new_err(format!("track {} is not an audio track", self.inner.sid()))),
+            _ => Err(invalid(format!("track {} is not an audio track", self.inner.sid()))),
         }
     }
 }

@@ -80,13 +80,15 @@ def test_audio_frame_buffer_protocol_and_numpy():
 
 
 async def test_capture_errors_are_the_package_errors():
-    source = rtc.AudioSource(RATE, 1, queue_size_ms=100)
+    source = rtc.AudioSource(RATE, 1, queue_size_ms=1000)
     with pytest.raises(rtc.InvalidArgumentError):
         await source.capture_frame(rtc.AudioFrame.create(16000, 1, 160))  # not the source's rate
     with pytest.raises(rtc.InvalidArgumentError):
         rtc.AudioSource(44111, 1)  # no whole 10 ms chunks
-    await source.capture_frame(rtc.AudioFrame.create(RATE, 1, 480))
-    assert 0 < source.queued_duration <= 0.01
+    with pytest.raises(rtc.InvalidArgumentError):  # frames are at most 1 s
+        await source.capture_frame(rtc.AudioFrame.create(RATE, 1, RATE + 480))
+    await source.capture_frame(rtc.AudioFrame.create(RATE, 1, RATE // 2))  # under the queue size: at once
+    assert 0.3 < source.queued_duration <= 0.5
     source.clear_queue()
     assert source.queued_duration == 0
     await source.wait_for_playout()
@@ -184,8 +186,12 @@ async def test_mute_unmute_and_unpublish_both_ways(server, room_name):
 
     source = rtc.AudioSource(RATE, 1)
     track = rtc.LocalAudioTrack.create_audio_track("ours", source)
+    with pytest.raises(rtc.InvalidArgumentError):
+        await ours.local_participant.publish_track(track, rtc.TrackPublishOptions(source=99))
     publication = await ours.local_participant.publish_track(
         track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+    with pytest.raises(rtc.InvalidArgumentError, match="already published"):
+        await ours.local_participant.publish_track(track, rtc.TrackPublishOptions())
     await theirs.wait("track_subscribed")
     track.mute()
     assert track.muted
