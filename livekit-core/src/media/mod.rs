@@ -20,6 +20,7 @@ mod jitter_estimator;
 mod packets;
 mod red;
 mod resampler;
+mod video_frame;
 #[cfg(test)]
 pub(crate) mod test_support;
 
@@ -43,6 +44,7 @@ pub use audio_stream::AudioStream;
 pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 pub(crate) use packets::{EncodedAudio, RtpAudioPacket};
 pub(crate) use red::RedEncoder;
+pub use video_frame::{I420Buffer, VideoFormat, VideoFrame, VideoRotation, MAX_VIDEO_DIMENSION};
 #[cfg(not(feature = "audio"))]
 pub use without_audio::{AudioSource, AudioStream};
 
