@@ -20,9 +20,10 @@ mod jitter_estimator;
 mod packets;
 mod red;
 mod resampler;
-mod video_frame;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod video_convert;
+mod video_frame;
 
 #[cfg(feature = "audio")]
 mod audio_source;
