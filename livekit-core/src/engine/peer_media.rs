@@ -29,7 +29,7 @@ use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_remote::TrackRemote;
 
 use crate::error::{Error, Result};
-use crate::media::{EncodedAudio, RedEncoder, RtpAudioPacket};
+use crate::media::{EncodedAudio, RedEncoder, RtpPacket};
 use crate::track::TrackKind;
 
 /// Opus as LiveKit registers it (payload type 111).
@@ -170,7 +170,7 @@ pub(crate) struct ReceivedTrack {
     pub kind: TrackKind,
     /// Subscribe for every packet received from then on. Only the reader holds the sender,
     /// so receivers see the channel close when the track ends.
-    pub packets: broadcast::WeakSender<RtpAudioPacket>,
+    pub packets: broadcast::WeakSender<RtpPacket>,
 }
 
 impl std::fmt::Debug for ReceivedTrack {
@@ -192,9 +192,10 @@ pub(super) fn receive(track: Arc<TrackRemote>, ended: impl FnOnce(String) + Send
         ReceivedTrack { track_id: track.id(), stream_id: track.stream_id(), kind, packets: packets.downgrade() };
     tokio::spawn(async move {
         while let Ok((packet, _)) = track.read_rtp().await {
-            let packet = RtpAudioPacket {
+            let packet = RtpPacket {
                 sequence: packet.header.sequence_number,
                 timestamp: packet.header.timestamp,
+                marker: packet.header.marker,
                 payload: packet.payload,
                 arrival: Instant::now(),
             };

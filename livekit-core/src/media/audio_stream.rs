@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinHandle;
 
-use super::packets::RtpAudioPacket;
+use super::packets::RtpPacket;
 use tokio::time::Instant;
 
 use super::frame::AudioFrame;
@@ -119,7 +119,7 @@ impl AudioStream {
     /// [`Error::InvalidArgument`] for another format, [`Error::Internal`] outside a tokio
     /// runtime.
     pub(crate) fn from_packets(
-        packets: broadcast::Receiver<RtpAudioPacket>,
+        packets: broadcast::Receiver<RtpPacket>,
         sample_rate: u32,
         num_channels: u32,
     ) -> Result<AudioStream> {
@@ -193,7 +193,7 @@ impl Drop for AudioStream {
 
 /// The decoding task: packets in as they come, one frame out per 10 ms once playout has
 /// started. Ends when the packet sender is gone and the jitter buffer has played out.
-async fn decode(mut packets: broadcast::Receiver<RtpAudioPacket>, mut pipeline: AudioReceivePipeline, out: EndOnDrop) {
+async fn decode(mut packets: broadcast::Receiver<RtpPacket>, mut pipeline: AudioReceivePipeline, out: EndOnDrop) {
     // The next poll on the 10 ms grid; `None` until playout starts.
     let mut next_poll: Option<Instant> = None;
     let mut receiving = true;

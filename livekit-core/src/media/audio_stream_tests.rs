@@ -13,10 +13,11 @@ fn encode(ms: u32) -> Vec<EncodedAudio> {
     sine(440.0, 0.5, 48_000, 1, ms).chunks(480).filter_map(|c| send.push_10ms(c).unwrap()).collect()
 }
 
-fn packet(i: usize, encoded: &EncodedAudio) -> RtpAudioPacket {
-    RtpAudioPacket {
+fn packet(i: usize, encoded: &EncodedAudio) -> RtpPacket {
+    RtpPacket {
         sequence: (i as u16).wrapping_add(65_500),
         timestamp: (i as u32 * encoded.rtp_timestamp_step).wrapping_add(4_000_000_000),
+        marker: false,
         payload: encoded.payload.clone(),
         arrival: Instant::now().into_std(),
     }
@@ -26,7 +27,7 @@ fn packet(i: usize, encoded: &EncodedAudio) -> RtpAudioPacket {
 /// sent late in a burst with others; drops the sender at the end (the track ends).
 fn send_in_real_time(
     packets: Vec<EncodedAudio>,
-    tx: broadcast::Sender<RtpAudioPacket>,
+    tx: broadcast::Sender<RtpPacket>,
     burst: impl Fn(usize) -> Option<std::ops::Range<usize>> + Send + 'static,
 ) -> JoinHandle<Instant> {
     let start = Instant::now();
@@ -153,12 +154,12 @@ async fn close_and_drop_stop_the_task() {
 
 #[tokio::test(start_paused = true)]
 async fn a_track_that_ends_before_any_packet_ends_the_stream_and_bad_formats_fail() {
-    let (tx, rx) = broadcast::channel::<RtpAudioPacket>(4);
+    let (tx, rx) = broadcast::channel::<RtpPacket>(4);
     let mut stream = AudioStream::from_packets(rx, 48_000, 1).unwrap();
     drop(tx);
     assert!(stream.recv().await.is_none());
     for (rate, channels) in [(44_110, 1), (48_000, 3), (7_000, 1)] {
-        let (_tx, rx) = broadcast::channel::<RtpAudioPacket>(4);
+        let (_tx, rx) = broadcast::channel::<RtpPacket>(4);
         assert!(matches!(AudioStream::from_packets(rx, rate, channels), Err(Error::InvalidArgument(_))));
     }
 }

@@ -15,6 +15,7 @@
 mod audio_level;
 mod capture_queue;
 mod frame;
+mod frame_assembler;
 mod jitter_buffer;
 mod jitter_estimator;
 mod packets;
@@ -22,7 +23,9 @@ mod red;
 mod resampler;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod video_codec;
 mod video_convert;
+mod video_depacketizer;
 mod video_frame;
 
 #[cfg(feature = "audio")]
@@ -43,8 +46,9 @@ pub use audio_source::AudioSource;
 #[cfg(feature = "audio")]
 pub use audio_stream::AudioStream;
 pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
-pub(crate) use packets::{EncodedAudio, RtpAudioPacket};
+pub(crate) use packets::{EncodedAudio, RtpPacket};
 pub(crate) use red::RedEncoder;
+pub use video_codec::VideoCodec;
 pub use video_frame::{I420Buffer, VideoFormat, VideoFrame, VideoRotation, MAX_VIDEO_DIMENSION};
 #[cfg(not(feature = "audio"))]
 pub use without_audio::{AudioSource, AudioStream};

@@ -24,14 +24,16 @@ impl EncodedAudio {
     }
 }
 
-/// One received RTP packet of a remote audio track, as the engine hands it over.
+/// One received RTP packet of a remote track, as the engine hands it over.
 #[derive(Debug, Clone)]
-pub(crate) struct RtpAudioPacket {
+pub(crate) struct RtpPacket {
     /// RTP sequence number.
     pub sequence: u16,
-    /// RTP timestamp (48 kHz clock for Opus).
+    /// RTP timestamp (48 kHz clock for Opus, 90 kHz for video).
     pub timestamp: u32,
-    /// The Opus payload.
+    /// The marker bit: for video, the last packet of a picture.
+    pub marker: bool,
+    /// The payload (Opus, or a piece of a video picture).
     pub payload: Bytes,
     /// When the packet arrived, on the tokio clock (`tokio::time::Instant::now().into_std()`,
     /// which is `std::time::Instant::now()` outside paused-time tests).

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc};
 
-use super::{AudioFrame, EncodedAudio, RtpAudioPacket};
+use super::{AudioFrame, EncodedAudio, RtpPacket};
 use crate::error::{Error, Result};
 
 fn unavailable() -> Error {
@@ -70,7 +70,7 @@ pub struct AudioStream {
 
 impl AudioStream {
     pub(crate) fn from_packets(
-        _packets: broadcast::Receiver<RtpAudioPacket>,
+        _packets: broadcast::Receiver<RtpPacket>,
         _sample_rate: u32,
         _num_channels: u32,
     ) -> Result<AudioStream> {

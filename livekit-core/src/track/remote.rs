@@ -3,7 +3,7 @@
 use tokio::sync::broadcast;
 
 use crate::error::{Error, Result};
-use crate::media::{AudioStream, RtpAudioPacket};
+use crate::media::{AudioStream, RtpPacket};
 
 /// Another participant's audio, as received. Read it with [`AudioStream`]:
 ///
@@ -19,11 +19,11 @@ use crate::media::{AudioStream, RtpAudioPacket};
 #[derive(Clone)]
 pub struct RemoteAudioTrack {
     sid: String,
-    packets: broadcast::WeakSender<RtpAudioPacket>,
+    packets: broadcast::WeakSender<RtpPacket>,
 }
 
 impl RemoteAudioTrack {
-    pub(crate) fn new(sid: String, packets: broadcast::WeakSender<RtpAudioPacket>) -> Self {
+    pub(crate) fn new(sid: String, packets: broadcast::WeakSender<RtpPacket>) -> Self {
         Self { sid, packets }
     }
 
@@ -38,7 +38,7 @@ impl RemoteAudioTrack {
     }
 
     /// Packets from now on; fails once the track has ended.
-    pub(crate) fn subscribe_packets(&self) -> Result<broadcast::Receiver<RtpAudioPacket>> {
+    pub(crate) fn subscribe_packets(&self) -> Result<broadcast::Receiver<RtpPacket>> {
         let sender = self.packets.upgrade().ok_or_else(|| {
             Error::InvalidArgument(format!("track {} has ended (unsubscribed or unpublished)", self.sid))
         })?;
