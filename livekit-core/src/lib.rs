@@ -33,13 +33,13 @@ pub use data::DataOptions;
 pub use engine::DataPacketKind;
 pub use error::{Error, Result};
 pub use media::AudioFrame;
-pub use media::{AudioSource, AudioStream};
+pub use media::{AudioSource, AudioStream, VideoCodec, VideoFormat, VideoFrame, VideoSource, VideoStream};
 pub use room::{
     ConnectionState, DisconnectReason, LocalParticipant, Participant, ParticipantKind, ParticipantPermissions,
     RemoteParticipant, Room, RoomEvent, RoomOptions, TrackPublication,
 };
 pub use track::{
-    ConnectionQuality, LocalAudioTrack, LocalTrack, LocalTrackPublication, ParticipantTrackPermission,
-    RemoteAudioTrack, RemoteTrack, RemoteTrackPublication, StreamState, SubscriptionPermission, TrackKind,
-    TrackPublicationInfo, TrackPublishOptions, TrackSource,
+    ConnectionQuality, LocalAudioTrack, LocalTrack, LocalTrackPublication, LocalVideoTrack, ParticipantTrackPermission,
+    RemoteAudioTrack, RemoteTrack, RemoteTrackPublication, RemoteVideoTrack, StreamState, SubscriptionPermission,
+    TrackKind, TrackPublicationInfo, TrackPublishOptions, TrackSource,
 };

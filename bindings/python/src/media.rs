@@ -196,7 +196,14 @@ pub fn publish_options(
     stereo: bool,
     audio_bitrate: Option<u32>,
 ) -> PyResult<livekit_core::TrackPublishOptions> {
-    Ok(livekit_core::TrackPublishOptions { source: source_from_py(source)?, stereo, audio_bitrate, dtx, red })
+    Ok(livekit_core::TrackPublishOptions {
+        source: source_from_py(source)?,
+        stereo,
+        audio_bitrate,
+        dtx,
+        red,
+        ..Default::default()
+    })
 }
 
 pub fn local_track(track: &NativeLocalAudioTrack) -> LocalTrack {

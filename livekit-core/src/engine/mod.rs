@@ -5,6 +5,7 @@
 mod negotiation;
 mod peer;
 mod peer_media;
+mod peer_video;
 mod sequence;
 
 use std::sync::Arc;
@@ -18,11 +19,13 @@ use prost::Message;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
+use crate::media::{SenderFeedback, VideoCodec};
 use crate::signal::{self, SignalEvent};
 use negotiation::Negotiation;
 pub use peer::DataPacketKind;
 use peer::{DataChannel, IceServer, PeerEvent, PeerRole, PeerTransport};
-pub(crate) use peer_media::{AudioSender, ReceivedTrack};
+pub(crate) use peer_media::{AudioSender, ReceivedTrack, TrackSender};
+pub(crate) use peer_video::VideoSender;
 use sequence::{DuplicateFilter, OutgoingSequence};
 
 /// What the engine reports to the room.
@@ -187,8 +190,20 @@ impl Engine {
         Ok(sender)
     }
 
+    /// Adds a video track to the publisher connection (msid track id `cid`) and renegotiates;
+    /// the server's feedback on the stream comes out of the receiver.
+    pub async fn publish_video(
+        &self,
+        cid: &str,
+        codec: VideoCodec,
+    ) -> Result<(Arc<VideoSender>, mpsc::UnboundedReceiver<SenderFeedback>)> {
+        let added = self.publisher.add_video_sender(cid, cid, codec).await?;
+        renegotiate(&self.publisher, &self.signal, &self.negotiation).await?;
+        Ok(added)
+    }
+
     /// Removes a published track from the publisher connection and renegotiates.
-    pub async fn unpublish(&self, sender: &AudioSender) -> Result<()> {
+    pub async fn unpublish(&self, sender: &TrackSender) -> Result<()> {
         self.publisher.remove_sender(sender).await?;
         renegotiate(&self.publisher, &self.signal, &self.negotiation).await
     }

@@ -21,8 +21,10 @@ use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 
-use super::peer_media::{self, AudioSender, ReceivedTrack};
+use super::peer_media::{self, AudioSender, ReceivedTrack, TrackSender};
+use super::peer_video::VideoSender;
 use crate::error::{Error, Result};
+use crate::media::{SenderFeedback, VideoCodec};
 
 /// Which of the two LiveKit peer connections this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,12 +159,13 @@ impl PeerTransport {
         }));
 
         let track_events = events.clone();
+        let weak_pc = Arc::downgrade(&pc);
         pc.on_track(Box::new(move |track, _receiver, _transceiver| {
             let ended_events = track_events.clone();
             let on_end = move |track_id| {
                 let _ = ended_events.send(PeerEvent::RemoteTrackEnded { track_id });
             };
-            let _ = track_events.send(PeerEvent::RemoteTrack(peer_media::receive(track, on_end)));
+            let _ = track_events.send(PeerEvent::RemoteTrack(peer_media::receive(track, weak_pc.clone(), on_end)));
             Box::pin(async {})
         }));
 
@@ -220,9 +223,19 @@ impl PeerTransport {
         AudioSender::add(&self.pc, cid, stream_id, red).await.map(Arc::new)
     }
 
+    pub async fn add_video_sender(
+        &self,
+        cid: &str,
+        stream_id: &str,
+        codec: VideoCodec,
+    ) -> Result<(Arc<VideoSender>, mpsc::UnboundedReceiver<SenderFeedback>)> {
+        let (sender, feedback) = VideoSender::add(&self.pc, cid, stream_id, codec).await?;
+        Ok((Arc::new(sender), feedback))
+    }
+
     /// Removes a published track's sender (renegotiate afterwards).
-    pub async fn remove_sender(&self, audio: &AudioSender) -> Result<()> {
-        self.pc.remove_track(&audio.sender).await.map_err(Error::internal)
+    pub async fn remove_sender(&self, sender: &TrackSender) -> Result<()> {
+        self.pc.remove_track(sender.rtp_sender()).await.map_err(Error::internal)
     }
 
     /// Creates an offer (with new ICE credentials when `ice_restart`), applies it locally and

@@ -8,7 +8,7 @@
 //!   connection offers Opus alone; the publisher offers RED (payload type 63, `111/111`) for the
 //!   tracks that ask for it (`TrackPublishOptions::red`) and Opus alone for the others.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use tokio::sync::broadcast;
@@ -28,9 +28,9 @@ use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_remote::TrackRemote;
 
+use super::peer_video::KeyframeRequester;
 use crate::error::{Error, Result};
-use crate::media::{EncodedAudio, RedEncoder, RtpPacket};
-use crate::track::TrackKind;
+use crate::media::{EncodedAudio, RedEncoder, RtpPacket, VideoCodec};
 
 /// Opus as LiveKit registers it (payload type 111).
 const OPUS_PAYLOAD_TYPE: u8 = 111;
@@ -40,6 +40,8 @@ const RED_PAYLOAD_TYPE: u8 = 63;
 const RED_MIME_TYPE: &str = "audio/red";
 /// Received packets a remote track keeps for slow readers (about 5 s of 20 ms audio).
 const RECEIVED_BACKLOG: usize = 256;
+/// The same for video: a second of 2 Mbps in 1,200-byte packets.
+const RECEIVED_VIDEO_BACKLOG: usize = 2048;
 
 fn opus_capability() -> RTCRtpCodecCapability {
     RTCRtpCodecCapability {
@@ -79,6 +81,7 @@ pub(crate) fn media_engine_and_interceptors(with_red: bool) -> Result<(MediaEngi
     engine.register_codec(opus_parameters(), RTPCodecType::Audio).map_err(Error::internal)?;
     let level = RTCRtpHeaderExtensionCapability { uri: webrtc::sdp::extmap::AUDIO_LEVEL_URI.to_owned() };
     engine.register_header_extension(level, RTPCodecType::Audio, None).map_err(Error::internal)?;
+    super::peer_video::register_video_codecs(&mut engine)?;
     let registry = register_default_interceptors(Registry::new(), &mut engine).map_err(Error::internal)?;
     Ok((engine, registry))
 }
@@ -161,13 +164,30 @@ fn random_u16() -> u16 {
     (nanos ^ (nanos >> 16)) as u16
 }
 
+/// A sender of ours on the publisher connection, to remove on unpublish.
+#[derive(Clone)]
+pub(crate) enum TrackSender {
+    Audio(Arc<AudioSender>),
+    Video(Arc<super::peer_video::VideoSender>),
+}
+
+impl TrackSender {
+    pub(super) fn rtp_sender(&self) -> &Arc<RTCRtpSender> {
+        match self {
+            Self::Audio(audio) => &audio.sender,
+            Self::Video(video) => &video.sender,
+        }
+    }
+}
+
 /// A remote track as it arrived: the ids the server put in its msid, and its packets.
 pub(crate) struct ReceivedTrack {
     /// The msid track id: the track's sid (`TR_...`).
     pub track_id: String,
     /// The msid stream id: `PA_xxx|TR_xxx` (participant sid, track sid).
     pub stream_id: String,
-    pub kind: TrackKind,
+    /// For video: its codec (`None` for one we cannot decode) and how to ask for a keyframe.
+    pub video: Option<(Option<VideoCodec>, KeyframeRequester)>,
     /// Subscribe for every packet received from then on. Only the reader holds the sender,
     /// so receivers see the channel close when the track ends.
     pub packets: broadcast::WeakSender<RtpPacket>,
@@ -182,14 +202,21 @@ impl std::fmt::Debug for ReceivedTrack {
 /// Starts reading a remote track's RTP into a broadcast channel; the reader ends with the
 /// track (its transceiver stopped or the connection closed), which closes the channel, and
 /// then calls `ended` with the track id.
-pub(super) fn receive(track: Arc<TrackRemote>, ended: impl FnOnce(String) + Send + 'static) -> ReceivedTrack {
-    let (packets, _) = broadcast::channel(RECEIVED_BACKLOG);
-    let kind = match track.kind() {
-        RTPCodecType::Video => TrackKind::Video,
-        _ => TrackKind::Audio,
+pub(super) fn receive(
+    track: Arc<TrackRemote>,
+    pc: Weak<RTCPeerConnection>,
+    ended: impl FnOnce(String) + Send + 'static,
+) -> ReceivedTrack {
+    let (backlog, video) = match track.kind() {
+        RTPCodecType::Video => {
+            let codec = super::peer_video::codec_of(&track.codec().capability.mime_type);
+            (RECEIVED_VIDEO_BACKLOG, Some((codec, KeyframeRequester::new(pc, track.ssrc()))))
+        }
+        _ => (RECEIVED_BACKLOG, None),
     };
+    let (packets, _) = broadcast::channel(backlog);
     let received =
-        ReceivedTrack { track_id: track.id(), stream_id: track.stream_id(), kind, packets: packets.downgrade() };
+        ReceivedTrack { track_id: track.id(), stream_id: track.stream_id(), video, packets: packets.downgrade() };
     tokio::spawn(async move {
         while let Ok((packet, _)) = track.read_rtp().await {
             let packet = RtpPacket {

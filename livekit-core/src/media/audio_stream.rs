@@ -3,14 +3,12 @@
 //! and polls one frame every 10 ms on a fixed deadline grid (no drift), into a bounded buffer
 //! the app reads with `recv` or as a `Stream`.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::stream::Stream;
-use parking_lot::Mutex;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinHandle;
 
@@ -18,6 +16,7 @@ use super::packets::RtpPacket;
 use tokio::time::Instant;
 
 use super::frame::AudioFrame;
+use super::frame_queue::{EndOnDrop, FrameQueue};
 use super::receive_pipeline::{AudioReceivePipeline, POLL_INTERVAL};
 use crate::error::{Error, Result};
 
@@ -41,7 +40,7 @@ const MAX_CATCH_UP: Duration = Duration::from_secs(1);
 /// stream ends (`None`) once the track has ended and what was buffered has been read, or after
 /// [`AudioStream::close`]. Dropping it stops the decoding task.
 pub struct AudioStream {
-    shared: Arc<Shared>,
+    shared: Arc<FrameQueue<AudioFrame>>,
     task: Option<JoinHandle<()>>,
     sample_rate: u32,
     num_channels: u32,
@@ -53,63 +52,6 @@ impl std::fmt::Debug for AudioStream {
             .field("sample_rate", &self.sample_rate)
             .field("num_channels", &self.num_channels)
             .finish()
-    }
-}
-
-#[derive(Default)]
-struct Shared {
-    buffer: Mutex<Buffer>,
-}
-
-#[derive(Default)]
-struct Buffer {
-    frames: VecDeque<AudioFrame>,
-    /// The task has finished: nothing more will be added.
-    ended: bool,
-    /// `close` was called: frames the task still pushes (it may be mid-poll on another
-    /// worker when aborted) are discarded.
-    closed: bool,
-    /// Frames dropped because the reader was behind.
-    dropped: u64,
-    /// The reader waiting for a frame.
-    waker: Option<Waker>,
-}
-
-impl Shared {
-    fn push(&self, frame: AudioFrame) {
-        let mut buffer = self.buffer.lock();
-        if buffer.closed {
-            return;
-        }
-        if buffer.frames.len() >= FRAME_CAPACITY {
-            buffer.frames.pop_front();
-            buffer.dropped += 1;
-        }
-        buffer.frames.push_back(frame);
-        let waker = buffer.waker.take();
-        drop(buffer);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    fn end(&self) {
-        let mut buffer = self.buffer.lock();
-        buffer.ended = true;
-        let waker = buffer.waker.take();
-        drop(buffer);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-}
-
-/// Marks the stream ended when the task finishes, however it finishes (end, error, abort).
-struct EndOnDrop(Arc<Shared>);
-
-impl Drop for EndOnDrop {
-    fn drop(&mut self) {
-        self.0.end();
     }
 }
 
@@ -126,7 +68,7 @@ impl AudioStream {
         let pipeline = AudioReceivePipeline::new(sample_rate, num_channels)?;
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::Internal("AudioStream needs a running tokio runtime".into()))?;
-        let shared = Arc::new(Shared::default());
+        let shared = FrameQueue::new(FRAME_CAPACITY);
         let task = runtime.spawn(decode(packets, pipeline, EndOnDrop(shared.clone())));
         Ok(AudioStream { shared, task: Some(task), sample_rate, num_channels })
     }
@@ -151,27 +93,16 @@ impl AudioStream {
         if let Some(task) = self.task.take() {
             task.abort();
         }
-        let mut buffer = self.shared.buffer.lock();
-        buffer.frames.clear();
-        buffer.closed = true;
-        buffer.ended = true;
+        self.shared.close();
     }
 
     /// How many frames were dropped because the reader was more than 0.5 s behind.
     pub(crate) fn dropped_frames(&self) -> u64 {
-        self.shared.buffer.lock().dropped
+        self.shared.dropped()
     }
 
     fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<AudioFrame>> {
-        let mut buffer = self.shared.buffer.lock();
-        if let Some(frame) = buffer.frames.pop_front() {
-            return Poll::Ready(Some(frame));
-        }
-        if buffer.ended {
-            return Poll::Ready(None);
-        }
-        buffer.waker = Some(cx.waker().clone());
-        Poll::Pending
+        self.shared.poll_pop(cx)
     }
 }
 
@@ -193,7 +124,11 @@ impl Drop for AudioStream {
 
 /// The decoding task: packets in as they come, one frame out per 10 ms once playout has
 /// started. Ends when the packet sender is gone and the jitter buffer has played out.
-async fn decode(mut packets: broadcast::Receiver<RtpPacket>, mut pipeline: AudioReceivePipeline, out: EndOnDrop) {
+async fn decode(
+    mut packets: broadcast::Receiver<RtpPacket>,
+    mut pipeline: AudioReceivePipeline,
+    out: EndOnDrop<AudioFrame>,
+) {
     // The next poll on the 10 ms grid; `None` until playout starts.
     let mut next_poll: Option<Instant> = None;
     let mut receiving = true;

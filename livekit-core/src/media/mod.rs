@@ -16,6 +16,7 @@ mod audio_level;
 mod capture_queue;
 mod frame;
 mod frame_assembler;
+mod frame_queue;
 mod jitter_buffer;
 mod jitter_estimator;
 mod packets;
@@ -27,6 +28,10 @@ mod video_codec;
 mod video_convert;
 mod video_depacketizer;
 mod video_frame;
+mod video_rate;
+mod video_send;
+mod video_source;
+mod video_stream;
 
 #[cfg(feature = "audio")]
 mod audio_source;
@@ -50,6 +55,12 @@ pub(crate) use packets::{EncodedAudio, RtpPacket};
 pub(crate) use red::RedEncoder;
 pub use video_codec::VideoCodec;
 pub use video_frame::{I420Buffer, VideoFormat, VideoFrame, VideoRotation, MAX_VIDEO_DIMENSION};
+pub(crate) use video_rate::{default_max_bitrate, SenderFeedback};
+pub(crate) use video_send::VideoSendPipeline;
+pub(crate) use video_source::LatestPicture;
+pub use video_source::VideoSource;
+pub(crate) use video_stream::RequestKeyframe;
+pub use video_stream::VideoStream;
 #[cfg(not(feature = "audio"))]
 pub use without_audio::{AudioSource, AudioStream};
 

@@ -7,15 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use livekit_protocol as proto;
+use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::events::{RoomEvent, TrackPublication};
 use super::local_participant::LocalParticipant;
 use super::participant::Participant;
 use super::RoomInner;
-use crate::engine::AudioSender;
+use crate::engine::{AudioSender, TrackSender};
 use crate::error::{Error, Result};
 use crate::media::EncodedAudio;
+use crate::track::local::MuteHook;
 use crate::track::{
     LocalAudioTrack, LocalTrack, LocalTrackPublication, TrackKind, TrackPublicationInfo, TrackPublishOptions,
 };
@@ -29,7 +31,7 @@ pub(crate) type PublishAnswer = oneshot::Sender<Result<proto::TrackInfo>>;
 /// One of our published tracks, with what keeps its media flowing.
 pub(crate) struct PublishedTrack {
     pub publication: LocalTrackPublication,
-    sender: Arc<AudioSender>,
+    sender: TrackSender,
     pump: tokio::task::JoinHandle<()>,
 }
 
@@ -43,35 +45,18 @@ impl LocalParticipant {
         options: TrackPublishOptions,
     ) -> Result<LocalTrackPublication> {
         let room = self.room()?;
-        let LocalTrack::Audio(audio) = &track;
-        if audio.inner.on_mute.lock().is_some() {
-            return Err(Error::InvalidArgument(format!("track {:?} is already published", audio.name())));
+        if mute_hook(&track).lock().is_some() {
+            return Err(Error::InvalidArgument(format!("track {:?} is already published", track.name())));
         }
-        if options.stereo && audio.source().num_channels() != 2 {
-            return Err(Error::InvalidArgument("stereo needs a source with two channels".into()));
-        }
-        if let Some(bitrate) = options.audio_bitrate {
-            audio.source().set_bitrate(bitrate)?;
-        }
-        audio.source().set_dtx(options.dtx);
         let cid = new_cid();
-        let request = proto::AddTrackRequest {
-            cid: cid.clone(),
-            name: audio.name(),
-            r#type: TrackKind::Audio.to_proto() as i32,
-            source: options.source.to_proto() as i32,
-            muted: audio.is_muted(),
-            disable_red: !options.red,
-            audio_features: audio_features(&options),
-            ..Default::default()
+        let (info, sender, pump) = match &track {
+            LocalTrack::Audio(audio) => publish_audio(&room, &cid, audio, &options).await?,
+            LocalTrack::Video(video) => super::local_video::publish_video(&room, &cid, video, &options).await?,
         };
-        let info = room.add_track(request).await?;
         let publication_info = TrackPublicationInfo::from_proto(&info)
             .ok_or_else(|| Error::Server(format!("the server published {cid} with an unknown kind")))?;
-        let sender = room.engine.publish_audio(&cid, options.red).await?;
         let publication = LocalTrackPublication::new(publication_info, track.clone());
-        let pump = tokio::spawn(pump_audio(audio.source().attach(), audio.inner.muted.subscribe(), sender.clone()));
-        install_mute_hook(&room, audio, &publication);
+        install_mute_hook(&room, mute_hook(&track), &publication);
         let sid = publication.sid();
         room.local_tracks.lock().insert(sid, PublishedTrack { publication: publication.clone(), sender, pump });
         room.emit(RoomEvent::LocalTrackPublished { publication: publication.clone(), track });
@@ -99,9 +84,41 @@ impl LocalParticipant {
     }
 }
 
+/// The server's answer, the sender on the connection and the task feeding it.
+pub(super) type Published = (proto::TrackInfo, TrackSender, tokio::task::JoinHandle<()>);
+
+async fn publish_audio(
+    room: &Arc<RoomInner>,
+    cid: &str,
+    audio: &LocalAudioTrack,
+    options: &TrackPublishOptions,
+) -> Result<Published> {
+    if options.stereo && audio.source().num_channels() != 2 {
+        return Err(Error::InvalidArgument("stereo needs a source with two channels".into()));
+    }
+    if let Some(bitrate) = options.audio_bitrate {
+        audio.source().set_bitrate(bitrate)?;
+    }
+    audio.source().set_dtx(options.dtx);
+    let request = proto::AddTrackRequest {
+        cid: cid.to_owned(),
+        name: audio.name(),
+        r#type: TrackKind::Audio.to_proto() as i32,
+        source: options.source.to_proto() as i32,
+        muted: audio.is_muted(),
+        disable_red: !options.red,
+        audio_features: audio_features(options),
+        ..Default::default()
+    };
+    let info = room.add_track(request).await?;
+    let sender = room.engine.publish_audio(cid, options.red).await?;
+    let pump = tokio::spawn(pump_audio(audio.source().attach(), audio.inner.muted.subscribe(), sender.clone()));
+    Ok((info, TrackSender::Audio(sender), pump))
+}
+
 impl RoomInner {
     /// Sends `AddTrackRequest` and waits for the server's `TrackPublishedResponse` or refusal.
-    async fn add_track(&self, request: proto::AddTrackRequest) -> Result<proto::TrackInfo> {
+    pub(super) async fn add_track(&self, request: proto::AddTrackRequest) -> Result<proto::TrackInfo> {
         let cid = request.cid.clone();
         let (tx, rx) = oneshot::channel();
         self.pending_publishes.lock().insert(cid.clone(), tx);
@@ -143,12 +160,12 @@ impl RoomInner {
     /// The server muted one of our tracks (an admin, or a permission change).
     pub(crate) fn on_server_mute(&self, request: &proto::MuteTrackRequest) {
         let track = self.local_tracks.lock().get(&request.sid).map(|p| p.publication.track());
-        if let Some(LocalTrack::Audio(track)) = track {
-            if request.muted {
-                track.mute()
-            } else {
-                track.unmute()
-            }
+        match (track, request.muted) {
+            (Some(LocalTrack::Audio(track)), true) => track.mute(),
+            (Some(LocalTrack::Audio(track)), false) => track.unmute(),
+            (Some(LocalTrack::Video(track)), true) => track.mute(),
+            (Some(LocalTrack::Video(track)), false) => track.unmute(),
+            (None, _) => {}
         }
     }
 
@@ -172,18 +189,27 @@ impl RoomInner {
 
 fn stop(published: &PublishedTrack) {
     published.pump.abort();
-    let LocalTrack::Audio(track) = published.publication.track();
-    track.inner.on_mute.lock().take();
-    track.source().detach();
+    let track = published.publication.track();
+    mute_hook(&track).lock().take();
+    if let LocalTrack::Audio(audio) = track {
+        audio.source().detach();
+    }
+}
+
+fn mute_hook(track: &LocalTrack) -> &Mutex<Option<MuteHook>> {
+    match track {
+        LocalTrack::Audio(audio) => &audio.inner.on_mute,
+        LocalTrack::Video(video) => &video.inner.on_mute,
+    }
 }
 
 /// Mute changes of a published track go to the server, and raise `TrackMuted`/`TrackUnmuted`
 /// on this room at once (the official SDKs do not wait for the server's echo).
-fn install_mute_hook(room: &Arc<RoomInner>, track: &LocalAudioTrack, publication: &LocalTrackPublication) {
+fn install_mute_hook(room: &Arc<RoomInner>, hook: &Mutex<Option<MuteHook>>, publication: &LocalTrackPublication) {
     let weak = Arc::downgrade(room);
     let publication = publication.clone();
     let runtime = tokio::runtime::Handle::current();
-    *track.inner.on_mute.lock() = Some(Box::new(move |muted| {
+    *hook.lock() = Some(Box::new(move |muted| {
         let Some(room) = weak.upgrade() else { return };
         publication.info.write().muted = muted;
         let participant = Participant::Local(room.local.clone());
@@ -230,7 +256,7 @@ fn audio_features(options: &TrackPublishOptions) -> Vec<i32> {
 
 /// A client id for a track, unique in the room; the server matches the media to the request
 /// by it (the msid track id), so it uses only msid token characters.
-fn new_cid() -> String {
+pub(super) fn new_cid() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();

@@ -9,6 +9,7 @@ mod events;
 pub(crate) mod fuzz_support;
 mod local_participant;
 mod local_tracks;
+mod local_video;
 mod participant;
 mod participant_state;
 mod rpc;

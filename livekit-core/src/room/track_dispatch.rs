@@ -2,6 +2,8 @@
 //! unpublished tracks, active speakers, connection quality, stream states, subscription
 //! permissions and failures. The pure bookkeeping is in `track_changes` and `speakers`.
 
+use std::sync::Arc;
+
 use livekit_protocol as proto;
 
 use super::events::{RoomEvent, TrackPublication};
@@ -10,9 +12,10 @@ use super::speakers::SpeakerLevel;
 use super::track_changes::TrackChange;
 use super::RoomInner;
 use crate::engine::ReceivedTrack;
+use crate::media::RequestKeyframe;
 use crate::track::{
-    ConnectionQuality, RemoteAudioTrack, RemoteTrack, RemoteTrackPublication, StreamState, SubscriptionPermission,
-    TrackKind,
+    ConnectionQuality, RemoteAudioTrack, RemoteTrack, RemoteTrackPublication, RemoteVideoTrack, StreamState,
+    SubscriptionPermission,
 };
 
 /// Applies one change to a remote participant's tracks and raises its event.
@@ -72,7 +75,7 @@ pub(super) fn on_remote_track_ended(room: &RoomInner, track_sid: &str) {
         .values()
         .find_map(|p| p.track_publication(track_sid).map(|publication| (p.clone(), publication)));
     let Some((participant, publication)) = found else { return };
-    let still_flowing = matches!(publication.track(), Some(RemoteTrack::Audio(track)) if track.is_live());
+    let still_flowing = publication.track().is_some_and(|track| track.is_live());
     if !still_flowing {
         detach_media(room, &participant, &publication);
     }
@@ -96,11 +99,16 @@ fn attach_media(
     publication: &RemoteTrackPublication,
     track: ReceivedTrack,
 ) {
-    if track.kind != TrackKind::Audio {
-        log::warn!("ignoring a {:?} track: this client receives audio only", track.kind);
-        return;
-    }
-    let remote = RemoteTrack::Audio(RemoteAudioTrack::new(publication.sid(), track.packets));
+    let remote = match track.video {
+        None => RemoteTrack::Audio(RemoteAudioTrack::new(publication.sid(), track.packets)),
+        Some((codec, keyframes)) => {
+            if codec.is_none() {
+                log::warn!("track {} arrives in a codec this build cannot decode", publication.sid());
+            }
+            let request_keyframe: RequestKeyframe = Arc::new(move || keyframes.request());
+            RemoteTrack::Video(RemoteVideoTrack::new(publication.sid(), codec, track.packets, request_keyframe))
+        }
+    };
     publication.state.write().track = Some(remote.clone());
     room.emit(RoomEvent::TrackSubscribed {
         track: remote,

@@ -2,14 +2,14 @@
 //! server reports (muted, stream state, subscription permission). Pure data: the room keeps
 //! these up to date; media itself lives in `media/` and moves through the engine.
 
-mod local;
+pub(crate) mod local;
 mod publication;
 mod remote;
 
 use livekit_protocol as proto;
-pub use local::{LocalAudioTrack, LocalTrack, TrackPublishOptions};
+pub use local::{LocalAudioTrack, LocalTrack, LocalVideoTrack, TrackPublishOptions};
 pub use publication::{LocalTrackPublication, RemoteTrackPublication, TrackPublicationInfo};
-pub use remote::{RemoteAudioTrack, RemoteTrack};
+pub use remote::{RemoteAudioTrack, RemoteTrack, RemoteVideoTrack};
 
 /// Audio or video.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

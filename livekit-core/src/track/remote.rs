@@ -3,7 +3,7 @@
 use tokio::sync::broadcast;
 
 use crate::error::{Error, Result};
-use crate::media::{AudioStream, RtpPacket};
+use crate::media::{AudioStream, RequestKeyframe, RtpPacket, VideoCodec, VideoFormat, VideoStream};
 
 /// Another participant's audio, as received. Read it with [`AudioStream`]:
 ///
@@ -52,12 +52,78 @@ impl std::fmt::Debug for RemoteAudioTrack {
     }
 }
 
+/// Another participant's video, as received. Read it with [`VideoStream`]:
+///
+/// ```no_run
+/// # async fn demo(track: livekit_core::RemoteVideoTrack) -> livekit_core::Result<()> {
+/// use livekit_core::media::{VideoFormat, VideoStream};
+/// let mut stream = VideoStream::new(&track, VideoFormat::Rgba)?;
+/// while let Some(frame) = stream.recv().await {
+///     println!("{}x{} at {} µs", frame.width(), frame.height(), frame.timestamp_us);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RemoteVideoTrack {
+    sid: String,
+    codec: Option<VideoCodec>,
+    packets: broadcast::WeakSender<RtpPacket>,
+    request_keyframe: RequestKeyframe,
+}
+
+impl RemoteVideoTrack {
+    pub(crate) fn new(
+        sid: String,
+        codec: Option<VideoCodec>,
+        packets: broadcast::WeakSender<RtpPacket>,
+        request_keyframe: RequestKeyframe,
+    ) -> Self {
+        Self { sid, codec, packets, request_keyframe }
+    }
+
+    /// The server's id of the track (`TR_...`).
+    pub fn sid(&self) -> String {
+        self.sid.clone()
+    }
+
+    /// The codec the track arrives in; `None` for one this build cannot decode.
+    pub fn codec(&self) -> Option<VideoCodec> {
+        self.codec
+    }
+
+    pub(crate) fn is_live(&self) -> bool {
+        self.packets.upgrade().is_some()
+    }
+}
+
+impl std::fmt::Debug for RemoteVideoTrack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteVideoTrack").field("sid", &self.sid).field("codec", &self.codec).finish()
+    }
+}
+
+impl VideoStream {
+    /// Decoded pictures of a remote track in `format` (I420 is the cheapest: no conversion).
+    /// Fails when the track has ended or arrives in a codec this build cannot decode.
+    pub fn new(track: &RemoteVideoTrack, format: VideoFormat) -> Result<Self> {
+        let codec = track.codec.ok_or_else(|| {
+            Error::InvalidArgument(format!("track {} arrives in a codec this build cannot decode", track.sid))
+        })?;
+        let sender = track.packets.upgrade().ok_or_else(|| {
+            Error::InvalidArgument(format!("track {} has ended (unsubscribed or unpublished)", track.sid))
+        })?;
+        Self::from_packets(sender.subscribe(), codec, track.request_keyframe.clone(), format)
+    }
+}
+
 /// A remote track whose media reaches us.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum RemoteTrack {
     /// Audio.
     Audio(RemoteAudioTrack),
+    /// Video.
+    Video(RemoteVideoTrack),
 }
 
 impl RemoteTrack {
@@ -65,6 +131,15 @@ impl RemoteTrack {
     pub fn sid(&self) -> String {
         match self {
             Self::Audio(track) => track.sid(),
+            Self::Video(track) => track.sid(),
+        }
+    }
+
+    /// Whether media still flows (the track has not ended).
+    pub(crate) fn is_live(&self) -> bool {
+        match self {
+            Self::Audio(track) => track.is_live(),
+            Self::Video(track) => track.is_live(),
         }
     }
 }

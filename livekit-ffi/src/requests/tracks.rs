@@ -90,6 +90,7 @@ fn publish_options(options: &proto::TrackPublishOptions, channels: u32) -> Track
         audio_bitrate: options.audio_encoding.as_ref().map(|e| e.max_bitrate.min(u32::MAX as u64) as u32),
         dtx: options.dtx.unwrap_or(true),
         red: options.red.unwrap_or(true),
+        ..Default::default()
     }
 }
 
