@@ -41,6 +41,7 @@ try:
     from official_peer_streams import StreamCommands
     from peer_handlers import safe
     from official_peer_media import MediaCommands
+    from official_peer_video import VideoCommands
 except Exception as exc:  # ImportError, or a broken native library
     send({"type": "fatal", "error": f"cannot import the LiveKit SDK: {exc!r}; "
           "run: pip install livekit livekit-api"})
@@ -64,7 +65,7 @@ def reason_name(reason):
         return str(reason)
 
 
-class Peer(StreamCommands, MediaCommands):
+class Peer(StreamCommands, MediaCommands, VideoCommands):
     emit = staticmethod(send)
 
     def __init__(self):
@@ -72,6 +73,7 @@ class Peer(StreamCommands, MediaCommands):
         self.connected = False
         self._init_streams()
         self._init_media()
+        self._init_video()
         self._install_handlers()
         self._install_media_handlers()
 
@@ -168,6 +170,7 @@ class Peer(StreamCommands, MediaCommands):
         return {}
 
     async def cmd_disconnect(self, c):
+        await self._close_video()
         await self._close_media()
         await self.room.disconnect()
         self.connected = False
@@ -214,6 +217,7 @@ async def main():
         if line is None:
             break
         await peer.handle(line)
+    await peer._close_video()
     await peer._close_media()
     if peer.connected:
         try:

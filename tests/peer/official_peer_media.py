@@ -530,13 +530,13 @@ class MediaCommands:
             allow_all_participants=allowed, participant_permissions=perms)
         return {}
 
-    async def cmd_start_recording(self, c):
-        rate, channels = int_arg(c, "sample_rate", 48000), int_arg(c, "channels", 1)
+    async def _subscribed_publication(self, c):
+        """The remote publication `c` names, once its track is subscribed."""
         deadline = time.monotonic() + SUBSCRIBE_TIMEOUT
         while True:
             pub = self._remote_publication(c)
             if pub.track is not None:
-                break
+                return pub
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"track {pub.sid} not subscribed within {SUBSCRIBE_TIMEOUT} s")
@@ -545,6 +545,10 @@ class MediaCommands:
                 await asyncio.wait_for(self._subscriptions.wait(), timeout=min(left, 0.5))
             except asyncio.TimeoutError:
                 pass
+
+    async def cmd_start_recording(self, c):
+        rate, channels = int_arg(c, "sample_rate", 48000), int_arg(c, "channels", 1)
+        pub = await self._subscribed_publication(c)
         stream = rtc.AudioStream.from_track(track=pub.track, sample_rate=rate, num_channels=channels)
         rid = f"rec{self._next_recording}"
         self._next_recording += 1

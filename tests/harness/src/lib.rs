@@ -10,9 +10,11 @@ mod install;
 mod official_peer;
 mod official_peer_media;
 mod official_peer_streams;
+mod official_peer_video;
 mod server;
 
 pub use install::{ensure_server_binary, SERVER_VERSION};
 pub use official_peer::OfficialPeer;
 pub use official_peer_media::{AudioAnalysis, AudioSourceKind, StopRecording, Tone, TrackPermission};
+pub use official_peer_video::{ReceivedPicture, VideoPublish};
 pub use server::{ServerConfig, TestServer};

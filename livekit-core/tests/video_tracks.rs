@@ -1,0 +1,248 @@
+//! Video end to end through a real livekit-server with the official Python SDK (libwebrtc) as
+//! the peer, both ways and in both codecs. Pictures are checked by content: each side draws a
+//! colour program (red, green, blue, one second each, with a moving white bar), the other
+//! side takes the mean colour of each received picture's centre, and the colours must come in
+//! the order drawn, at the size drawn.
+
+#![cfg(feature = "video")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use livekit_core::media::{VideoFormat, VideoFrame, VideoSource, VideoStream};
+use livekit_core::{
+    LocalTrack, LocalVideoTrack, RemoteTrack, Room, RoomEvent, TrackPublishOptions, TrackSource, VideoCodec,
+};
+use livekit_test_harness::{ReceivedPicture, VideoPublish};
+use tokio::task::JoinHandle;
+
+const RED: [u8; 3] = [220, 30, 30];
+const GREEN: [u8; 3] = [30, 200, 40];
+const BLUE: [u8; 3] = [30, 40, 220];
+const PROGRAM: [[u8; 3]; 3] = [RED, GREEN, BLUE];
+const FPS: f64 = 15.0;
+
+/// The program colour `rgb` is (within a distance a codec keeps to), if any.
+fn classify(rgb: [f64; 3]) -> Option<usize> {
+    PROGRAM.iter().position(|c| {
+        let distance: f64 = c.iter().zip(rgb).map(|(&a, b)| (f64::from(a) - b).powi(2)).sum::<f64>().sqrt();
+        distance < 60.0
+    })
+}
+
+/// The colours seen, consecutive repeats and unclassified (transition) pictures left out.
+fn colour_runs(pictures: &[[f64; 3]]) -> Vec<usize> {
+    let mut runs: Vec<usize> = Vec::new();
+    for colour in pictures.iter().filter_map(|&rgb| classify(rgb)) {
+        if runs.last() != Some(&colour) {
+            runs.push(colour);
+        }
+    }
+    runs
+}
+
+/// Whether `runs` holds the program in order at least `times` times over.
+fn has_program_in_order(runs: &[usize], times: usize) -> bool {
+    let expected: Vec<usize> = (0..PROGRAM.len()).cycle().take(PROGRAM.len() * times).collect();
+    runs.windows(expected.len()).any(|w| {
+        let start = w[0];
+        w.iter().enumerate().all(|(i, &c)| c == (start + i) % PROGRAM.len())
+    })
+}
+
+/// An RGBA picture of `colour` with a white bar at a height that moves with `index`.
+fn picture(width: u32, height: u32, colour: [u8; 3], index: u32) -> VideoFrame {
+    let mut rgba = [colour[0], colour[1], colour[2], 255].repeat((width * height) as usize);
+    let bar = (index * 4) % (height - 16).max(1);
+    for row in bar..bar + 16 {
+        let start = (row * width * 4) as usize;
+        rgba[start..start + (width * 4) as usize].fill(255);
+    }
+    VideoFrame::new(VideoFormat::Rgba, width, height, rgba).expect("a valid picture")
+}
+
+/// Draws the program into `source` at `FPS` until aborted; `size` may change mid-way.
+fn draw_program(source: VideoSource, sizes: Vec<(u32, u32)>, seconds_per_size: f64) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / FPS));
+        for index in 0u32.. {
+            ticker.tick().await;
+            let seconds = f64::from(index) / FPS;
+            let (width, height) = sizes[((seconds / seconds_per_size) as usize).min(sizes.len() - 1)];
+            let colour = PROGRAM[(seconds as usize) % PROGRAM.len()];
+            source.capture_frame(&picture(width, height, colour, index)).expect("capture");
+        }
+    })
+}
+
+async fn publish_ours(room: &Room, codec: VideoCodec, source: &VideoSource, kind: TrackSource) -> String {
+    let track = LocalVideoTrack::create("camera", source);
+    let options = TrackPublishOptions { source: kind, video_codec: codec, ..Default::default() };
+    let publication =
+        room.local_participant().publish_track(LocalTrack::Video(track), options).await.expect("published");
+    publication.sid()
+}
+
+fn mean_colours(pictures: &[ReceivedPicture]) -> Vec<[f64; 3]> {
+    pictures.iter().map(|p| p.rgb).collect()
+}
+
+async fn official_sees_our_colours(room: &str, codec: VideoCodec) {
+    let server = start_server();
+    let (ours, _events) = join(&server, room, "rusty").await;
+    let mut official = official_peer(&server, room, "py").await;
+    let source = VideoSource::new(320, 240, false).expect("source");
+    let sid = publish_ours(&ours, codec, &source, TrackSource::Camera).await;
+    let drawing = draw_program(source, vec![(320, 240)], f64::MAX);
+    let recording = official.start_video_recording("rusty", &sid).await.expect("the official SDK subscribes");
+    tokio::time::sleep(Duration::from_secs(7)).await; // the recording's length: two rounds and more
+    let pictures = official.stop_video_recording(&recording).await.expect("pictures");
+    drawing.abort();
+
+    assert!(pictures.len() >= 60, "about 15 pictures a second for 7 s, got {}", pictures.len());
+    assert!(pictures.iter().all(|p| (p.width, p.height) == (320, 240)), "size kept: {:?}", pictures.first());
+    let runs = colour_runs(&mean_colours(&pictures));
+    assert!(has_program_in_order(&runs, 2), "red, green, blue twice in order: {runs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_sees_our_vp8_colours_in_order() {
+    official_sees_our_colours("v1", VideoCodec::Vp8).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_sees_our_h264_colours_in_order() {
+    official_sees_our_colours("v2", VideoCodec::H264).await;
+}
+
+async fn we_see_the_official_colours(room: &str, codec: &str) {
+    let server = start_server();
+    let (_ours, mut events) = join(&server, room, "rusty").await;
+    let mut official = official_peer(&server, room, "py").await;
+    let colours: Vec<[f64; 4]> = PROGRAM.iter().map(|c| [c[0].into(), c[1].into(), c[2].into(), 1.0]).collect();
+    let publish = VideoPublish {
+        name: "cam",
+        width: 320,
+        height: 240,
+        source: "camera",
+        codec,
+        fps: FPS,
+        colours: &colours,
+    };
+    official.publish_video(&publish).await.expect("the official peer publishes");
+    let track = wait_for(&mut events, "TrackSubscribed", |e| match e {
+        RoomEvent::TrackSubscribed { track: RemoteTrack::Video(track), .. } => Some(track.clone()),
+        _ => None,
+    })
+    .await;
+    let mut stream = VideoStream::new(&track, VideoFormat::Rgba).expect("a stream");
+    let mut seen = Vec::new();
+    let read = async {
+        while seen.len() < 90 {
+            let frame = stream.recv().await.expect("pictures keep coming");
+            assert_eq!((frame.width(), frame.height()), (320, 240));
+            seen.push(centre_mean(&frame));
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), read).await.expect("90 pictures within 20 s");
+    let runs = colour_runs(&seen);
+    assert!(has_program_in_order(&runs, 2), "red, green, blue twice in order: {runs:?}");
+}
+
+/// The mean colour of the centre quarter of an RGBA picture.
+fn centre_mean(frame: &VideoFrame) -> [f64; 3] {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let mut sum = [0.0; 3];
+    let mut count = 0.0;
+    for y in h / 4..h - h / 4 {
+        for x in w / 4..w - w / 4 {
+            let pixel = &frame.data()[(y * w + x) * 4..][..3];
+            for c in 0..3 {
+                sum[c] += f64::from(pixel[c]);
+            }
+            count += 1.0;
+        }
+    }
+    sum.map(|s| s / count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn we_see_the_official_vp8_colours_in_order() {
+    we_see_the_official_colours("v3", "vp8").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn we_see_the_official_h264_colours_in_order() {
+    we_see_the_official_colours("v4", "h264").await;
+}
+
+/// A screen share whose size changes mid-way; the official peer joins after it started (so
+/// its first picture needs a keyframe made on request), sees the source, and follows the size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_share_changes_size_and_a_late_joiner_sees_it() {
+    let server = start_server();
+    let (ours, _events) = join(&server, "v5", "rusty").await;
+    let source = VideoSource::new(320, 240, true).expect("source");
+    let sid = publish_ours(&ours, VideoCodec::Vp8, &source, TrackSource::ScreenShare).await;
+    let drawing = draw_program(source, vec![(320, 240), (480, 270)], 4.0);
+    let mut official = official_peer(&server, "v5", "py").await;
+    let published = official
+        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_published" && e["track_sid"] == sid.as_str())
+        .await
+        .expect("the late joiner sees the track");
+    assert_eq!(published["source"], "SOURCE_SCREENSHARE", "{published}");
+    let recording = official.start_video_recording("rusty", &sid).await.expect("subscribed");
+    tokio::time::sleep(Duration::from_secs(6)).await; // spans the size change at 4 s
+    let pictures = official.stop_video_recording(&recording).await.expect("pictures");
+    drawing.abort();
+    let sizes: Vec<(u32, u32)> = pictures.iter().map(|p| (p.width, p.height)).collect();
+    assert!(sizes.contains(&(480, 270)), "the new size arrives: {:?}", sizes.last());
+    let last_small = sizes.iter().rposition(|&s| s == (320, 240));
+    let first_large = sizes.iter().position(|&s| s == (480, 270));
+    assert!(last_small.is_none_or(|small| first_large.is_some_and(|large| small < large)), "in order");
+    assert!(colour_runs(&mean_colours(&pictures)).len() >= 3, "the program goes on across the change");
+}
+
+/// Muting stops the pictures and the official peer sees the track muted, then unmuted with
+/// pictures again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mute_stops_the_pictures_and_unmute_brings_them_back() {
+    let server = start_server();
+    let (ours, _events) = join(&server, "v6", "rusty").await;
+    let mut official = official_peer(&server, "v6", "py").await;
+    let source = VideoSource::new(320, 240, false).expect("source");
+    let track = LocalVideoTrack::create("camera", &source);
+    let options = TrackPublishOptions { source: TrackSource::Camera, ..Default::default() };
+    let sid = ours
+        .local_participant()
+        .publish_track(LocalTrack::Video(track.clone()), options)
+        .await
+        .expect("published")
+        .sid();
+    let drawing = draw_program(source, vec![(320, 240)], f64::MAX);
+    let recording = official.start_video_recording("rusty", &sid).await.expect("subscribed");
+    tokio::time::sleep(Duration::from_secs(2)).await; // pictures flow before the mute
+    track.mute();
+    official
+        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_muted" && e["track_sid"] == sid.as_str())
+        .await
+        .expect("the official peer sees the mute");
+    let before = official.stop_video_recording(&recording).await.expect("pictures");
+    assert!(before.len() >= 15, "pictures before the mute: {}", before.len());
+    let recording = official.start_video_recording("rusty", &sid).await.expect("still subscribed");
+    tokio::time::sleep(Duration::from_secs(2)).await; // the muted span being checked
+    let muted = official.stop_video_recording(&recording).await.expect("pictures");
+    assert!(muted.len() <= 2, "no pictures while muted, got {}", muted.len());
+    track.unmute();
+    official
+        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_unmuted" && e["track_sid"] == sid.as_str())
+        .await
+        .expect("the official peer sees the unmute");
+    let recording = official.start_video_recording("rusty", &sid).await.expect("still subscribed");
+    tokio::time::sleep(Duration::from_secs(2)).await; // pictures after the unmute
+    let after = official.stop_video_recording(&recording).await.expect("pictures");
+    drawing.abort();
+    assert!(after.len() >= 10, "pictures again after unmute (a keyframe at once): {}", after.len());
+}
