@@ -15,14 +15,17 @@
 mod audio_level;
 mod capture_queue;
 mod frame;
+mod h264_codec;
 mod jitter_buffer;
 mod jitter_estimator;
 mod packets;
 mod red;
 mod resampler;
-mod video_frame;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod video_codec;
+mod video_frame;
+mod vp8_codec;
 
 #[cfg(feature = "audio")]
 mod audio_source;
@@ -44,6 +47,9 @@ pub use audio_stream::AudioStream;
 pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 pub(crate) use packets::{EncodedAudio, RtpAudioPacket};
 pub(crate) use red::RedEncoder;
+pub use video_codec::VideoCodec;
+#[allow(unused_imports)]
+pub(crate) use video_codec::{new_decoder, new_encoder, EncodedVideo, EncoderConfig, VideoDecoder, VideoEncoder};
 pub use video_frame::{I420Buffer, VideoFormat, VideoFrame, VideoRotation, MAX_VIDEO_DIMENSION};
 #[cfg(not(feature = "audio"))]
 pub use without_audio::{AudioSource, AudioStream};
