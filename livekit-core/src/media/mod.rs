@@ -17,6 +17,7 @@ mod capture_queue;
 mod frame;
 mod frame_assembler;
 mod frame_queue;
+mod h264_codec;
 mod jitter_buffer;
 mod jitter_estimator;
 mod packets;
@@ -32,6 +33,7 @@ mod video_rate;
 mod video_send;
 mod video_source;
 mod video_stream;
+mod vp8_codec;
 
 #[cfg(feature = "audio")]
 mod audio_source;
