@@ -85,6 +85,14 @@ async fn publish_ours(room: &Room, codec: VideoCodec, source: &VideoSource, kind
     publication.sid()
 }
 
+/// Waits until the official peer sees our track (the server lists it once media arrives).
+async fn official_sees_track(official: &mut livekit_test_harness::OfficialPeer, sid: &str) -> serde_json::Value {
+    official
+        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_published" && e["track_sid"] == sid)
+        .await
+        .expect("the official peer sees our track")
+}
+
 fn mean_colours(pictures: &[ReceivedPicture]) -> Vec<[f64; 3]> {
     pictures.iter().map(|p| p.rgb).collect()
 }
@@ -96,6 +104,7 @@ async fn official_sees_our_colours(room: &str, codec: VideoCodec) {
     let source = VideoSource::new(320, 240, false).expect("source");
     let sid = publish_ours(&ours, codec, &source, TrackSource::Camera).await;
     let drawing = draw_program(source, vec![(320, 240)], f64::MAX);
+    official_sees_track(&mut official, &sid).await;
     let recording = official.start_video_recording("rusty", &sid).await.expect("the official SDK subscribes");
     tokio::time::sleep(Duration::from_secs(7)).await; // the recording's length: two rounds and more
     let pictures = official.stop_video_recording(&recording).await.expect("pictures");
@@ -122,15 +131,8 @@ async fn we_see_the_official_colours(room: &str, codec: &str) {
     let (_ours, mut events) = join(&server, room, "rusty").await;
     let mut official = official_peer(&server, room, "py").await;
     let colours: Vec<[f64; 4]> = PROGRAM.iter().map(|c| [c[0].into(), c[1].into(), c[2].into(), 1.0]).collect();
-    let publish = VideoPublish {
-        name: "cam",
-        width: 320,
-        height: 240,
-        source: "camera",
-        codec,
-        fps: FPS,
-        colours: &colours,
-    };
+    let publish =
+        VideoPublish { name: "cam", width: 320, height: 240, source: "camera", codec, fps: FPS, colours: &colours };
     official.publish_video(&publish).await.expect("the official peer publishes");
     let track = wait_for(&mut events, "TrackSubscribed", |e| match e {
         RoomEvent::TrackSubscribed { track: RemoteTrack::Video(track), .. } => Some(track.clone()),
@@ -188,11 +190,12 @@ async fn a_screen_share_changes_size_and_a_late_joiner_sees_it() {
     let sid = publish_ours(&ours, VideoCodec::Vp8, &source, TrackSource::ScreenShare).await;
     let drawing = draw_program(source, vec![(320, 240), (480, 270)], 4.0);
     let mut official = official_peer(&server, "v5", "py").await;
-    let published = official
-        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_published" && e["track_sid"] == sid.as_str())
+    // Published before it joined: no TrackPublished, the track comes with the participant.
+    let subscribed = official
+        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_subscribed" && e["track_sid"] == sid.as_str())
         .await
-        .expect("the late joiner sees the track");
-    assert_eq!(published["source"], "SOURCE_SCREENSHARE", "{published}");
+        .expect("the late joiner subscribes");
+    assert_eq!(subscribed["source"], "SOURCE_SCREENSHARE", "{subscribed}");
     let recording = official.start_video_recording("rusty", &sid).await.expect("subscribed");
     tokio::time::sleep(Duration::from_secs(6)).await; // spans the size change at 4 s
     let pictures = official.stop_video_recording(&recording).await.expect("pictures");
@@ -222,6 +225,7 @@ async fn mute_stops_the_pictures_and_unmute_brings_them_back() {
         .expect("published")
         .sid();
     let drawing = draw_program(source, vec![(320, 240)], f64::MAX);
+    official_sees_track(&mut official, &sid).await;
     let recording = official.start_video_recording("rusty", &sid).await.expect("subscribed");
     tokio::time::sleep(Duration::from_secs(2)).await; // pictures flow before the mute
     track.mute();

@@ -352,8 +352,7 @@ class MediaCommands:
         @safe
         def track_subscribed(track, pub, p):
             self._subscriptions.set()
-            emit({"type": "track_subscribed", "identity": p.identity, "track_sid": pub.sid,
-                  "kind": rtc.TrackKind.Name(pub.kind)})
+            emit({"type": "track_subscribed", "identity": p.identity, **pub_fields(pub)})
 
         @safe
         def track_unsubscribed(track, pub, p):
