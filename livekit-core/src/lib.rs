@@ -41,5 +41,5 @@ pub use room::{
 pub use track::{
     ConnectionQuality, LocalAudioTrack, LocalTrack, LocalTrackPublication, LocalVideoTrack, ParticipantTrackPermission,
     RemoteAudioTrack, RemoteTrack, RemoteTrackPublication, RemoteVideoTrack, StreamState, SubscriptionPermission,
-    TrackKind, TrackPublicationInfo, TrackPublishOptions, TrackSource,
+    TrackKind, TrackPublicationInfo, TrackPublishOptions, TrackSource, VideoQuality,
 };

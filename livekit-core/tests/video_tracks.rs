@@ -250,3 +250,41 @@ async fn mute_stops_the_pictures_and_unmute_brings_them_back() {
     drawing.abort();
     assert!(after.len() >= 10, "pictures again after unmute (a keyframe at once): {}", after.len());
 }
+
+/// A subscriber that disables a track gets no pictures until it enables it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_a_track_pauses_its_pictures() {
+    let server = start_server();
+    let (_ours, mut events) = join(&server, "v7", "rusty").await;
+    let mut official = official_peer(&server, "v7", "py").await;
+    let colours = [[220.0, 30.0, 30.0, 1.0]];
+    let publish = VideoPublish {
+        name: "cam",
+        width: 160,
+        height: 120,
+        source: "camera",
+        codec: "vp8",
+        fps: FPS,
+        colours: &colours,
+    };
+    official.publish_video(&publish).await.expect("the official peer publishes");
+    let (track, publication) = wait_for(&mut events, "TrackSubscribed", |e| match e {
+        RoomEvent::TrackSubscribed { track: RemoteTrack::Video(track), publication, .. } => {
+            Some((track.clone(), publication.clone()))
+        }
+        _ => None,
+    })
+    .await;
+    let mut stream = VideoStream::new(&track, VideoFormat::I420).expect("a stream");
+    let next = Duration::from_secs(10);
+    tokio::time::timeout(next, stream.recv()).await.expect("a picture").expect("the stream goes on");
+
+    publication.set_enabled(false).await.expect("disabled");
+    assert!(!publication.is_enabled());
+    // What was in flight when the server heard of it may still arrive; then nothing.
+    let quiet = async { while tokio::time::timeout(Duration::from_millis(1500), stream.recv()).await.is_ok() {} };
+    tokio::time::timeout(Duration::from_secs(10), quiet).await.expect("the pictures stop");
+
+    publication.set_enabled(true).await.expect("enabled");
+    tokio::time::timeout(next, stream.recv()).await.expect("pictures again").expect("the stream goes on");
+}

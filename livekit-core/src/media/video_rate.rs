@@ -53,7 +53,7 @@ impl RateController {
         match feedback {
             SenderFeedback::KeyframeRequested => {}
             SenderFeedback::LossFraction(loss) if loss > HIGH_LOSS => {
-                self.target = (f64::from(self.target) * (1.0 - 0.5 * f64::from(loss))) as u32;
+                self.target = (f64::from(self.target) * (1.0 - 0.5 * f64::from(loss))).round() as u32;
             }
             SenderFeedback::LossFraction(loss) if loss < LOW_LOSS => {
                 if self.last_increase.is_none_or(|at| now.duration_since(at) >= INCREASE_INTERVAL) {

@@ -85,3 +85,51 @@ impl VideoSendPipeline {
         Ok(Some(EncodedPicture { encoded, since_previous }))
     }
 }
+
+#[cfg(all(test, feature = "vp8"))]
+mod tests {
+    use super::*;
+    use crate::media::{I420Buffer, VideoRotation};
+
+    fn captured(timestamp_us: i64) -> CapturedPicture {
+        let shade = (timestamp_us / 1000 % 200) as u8;
+        let picture = I420Buffer::filled(64, 48, (shade, 128, 128)).unwrap();
+        CapturedPicture { picture, rotation: VideoRotation::Rotation0, timestamp_us }
+    }
+
+    fn keyframes(pipeline: &mut VideoSendPipeline, timestamps: impl Iterator<Item = i64>) -> Vec<bool> {
+        timestamps.filter_map(|t| pipeline.encode(&captured(t)).unwrap()).map(|p| p.encoded.keyframe).collect()
+    }
+
+    #[test]
+    fn keyframes_at_the_start_and_when_asked() {
+        let mut pipeline = VideoSendPipeline::new(VideoCodec::Vp8, 300_000, 30.0, false).unwrap();
+        let frame = 33_333;
+        assert_eq!(keyframes(&mut pipeline, (0..3).map(|i| i * frame)), [true, false, false]);
+        pipeline.on_feedback(SenderFeedback::KeyframeRequested, Instant::now());
+        assert_eq!(keyframes(&mut pipeline, (3..5).map(|i| i * frame)), [true, false]);
+        pipeline.request_keyframe();
+        assert_eq!(keyframes(&mut pipeline, (5..6).map(|i| i * frame)), [true]);
+    }
+
+    #[test]
+    fn the_frame_rate_is_kept_and_the_rtp_step_follows_capture_times() {
+        let mut pipeline = VideoSendPipeline::new(VideoCodec::Vp8, 300_000, 15.0, false).unwrap();
+        let encoded: Vec<EncodedPicture> =
+            (0..60).filter_map(|i| pipeline.encode(&captured(i * 16_667)).unwrap()).collect();
+        assert_eq!(encoded.len(), 15, "one second at 60 fps, limited to 15");
+        assert!(encoded[1..].iter().all(|p| p.since_previous == Duration::from_micros(66_668)));
+    }
+
+    #[test]
+    fn loss_lowers_the_target_and_a_clean_path_restores_it() {
+        let now = Instant::now();
+        let mut pipeline = VideoSendPipeline::new(VideoCodec::Vp8, 1_000_000, 30.0, false).unwrap();
+        pipeline.on_feedback(SenderFeedback::LossFraction(0.4), now);
+        assert_eq!(pipeline.target_bitrate(), 800_000);
+        for s in 1..10 {
+            pipeline.on_feedback(SenderFeedback::LossFraction(0.0), now + Duration::from_secs(s));
+        }
+        assert_eq!(pipeline.target_bitrate(), 1_000_000);
+    }
+}

@@ -8,7 +8,7 @@ mod remote;
 
 use livekit_protocol as proto;
 pub use local::{LocalAudioTrack, LocalTrack, LocalVideoTrack, TrackPublishOptions};
-pub use publication::{LocalTrackPublication, RemoteTrackPublication, TrackPublicationInfo};
+pub use publication::{LocalTrackPublication, RemoteTrackPublication, TrackPublicationInfo, VideoQuality};
 pub use remote::{RemoteAudioTrack, RemoteTrack, RemoteVideoTrack};
 
 /// Audio or video.

@@ -59,6 +59,44 @@ pub(crate) struct RemotePublicationState {
     pub track: Option<RemoteTrack>,
     pub stream_state: StreamState,
     pub permission: SubscriptionPermission,
+    /// What we asked the server to send of this track (`UpdateTrackSettings`).
+    pub settings: TrackSettings,
+}
+
+/// What a subscriber asks the server to send of a video track: whether at all, and at what
+/// size or quality (the server picks the layer; a single-layer track is sent as it is).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TrackSettings {
+    pub enabled: bool,
+    pub dimensions: Option<(u32, u32)>,
+    pub quality: Option<VideoQuality>,
+}
+
+impl Default for TrackSettings {
+    fn default() -> Self {
+        Self { enabled: true, dimensions: None, quality: None }
+    }
+}
+
+/// A quality layer of a simulcast video track.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VideoQuality {
+    /// The smallest layer.
+    Low,
+    /// The middle layer.
+    Medium,
+    /// The full-size layer.
+    High,
+}
+
+impl VideoQuality {
+    fn to_proto(self) -> proto::VideoQuality {
+        match self {
+            Self::Low => proto::VideoQuality::Low,
+            Self::Medium => proto::VideoQuality::Medium,
+            Self::High => proto::VideoQuality::High,
+        }
+    }
 }
 
 /// A track another participant published. Cheap to clone; clones share state.
@@ -82,6 +120,7 @@ impl RemoteTrackPublication {
             track: None,
             stream_state: StreamState::Unknown,
             permission: SubscriptionPermission::Allowed,
+            settings: TrackSettings::default(),
         };
         Self { state: Arc::new(RwLock::new(state)), participant_sid, room }
     }
@@ -165,6 +204,52 @@ impl RemoteTrackPublication {
             }],
         };
         room.send_signal(proto::signal_request::Message::Subscription(update)).await
+    }
+
+    /// Pauses (false) or resumes (true) the media of a subscribed track without
+    /// unsubscribing: while disabled the server sends nothing, which saves bandwidth for a
+    /// video that is not on screen. `TrackStreamStateChanged` follows for video.
+    pub async fn set_enabled(&self, enabled: bool) -> Result<()> {
+        self.update_settings(|settings| settings.enabled = enabled).await
+    }
+
+    /// Tells the server how large the video is shown, so it can send the closest simulcast
+    /// layer (a single-layer track is sent as it is).
+    pub async fn set_video_dimensions(&self, width: u32, height: u32) -> Result<()> {
+        self.update_settings(|settings| settings.dimensions = Some((width, height))).await
+    }
+
+    /// Asks for a simulcast layer by quality (a single-layer track is sent as it is).
+    pub async fn set_video_quality(&self, quality: VideoQuality) -> Result<()> {
+        self.update_settings(|settings| settings.quality = Some(quality)).await
+    }
+
+    /// Whether the media is enabled (see [`set_enabled`](Self::set_enabled)).
+    pub fn is_enabled(&self) -> bool {
+        self.state.read().settings.enabled
+    }
+
+    async fn update_settings(&self, change: impl FnOnce(&mut TrackSettings)) -> Result<()> {
+        let room = self.room.upgrade().ok_or(Error::Disconnected)?;
+        let sid = self.sid();
+        if !room.has_remote_publication(&sid) {
+            return Err(Error::InvalidArgument(format!("track {sid} is no longer published")));
+        }
+        let settings = {
+            let mut state = self.state.write();
+            change(&mut state.settings);
+            state.settings
+        };
+        let (width, height) = settings.dimensions.unwrap_or_default();
+        let update = proto::UpdateTrackSettings {
+            track_sids: vec![sid],
+            disabled: !settings.enabled,
+            quality: settings.quality.map_or(proto::VideoQuality::High, VideoQuality::to_proto) as i32,
+            width,
+            height,
+            ..Default::default()
+        };
+        room.send_signal(proto::signal_request::Message::TrackSetting(update)).await
     }
 }
 
