@@ -1,7 +1,9 @@
 //! The demo: a local livekit-server and three participants of ours that share state and
-//! messages, printing what each of them sees, then a voice round (`voice.rs`). Run it with
+//! messages, printing what each of them sees, then a voice round (`voice.rs`) and a screen
+//! share (`screen.rs`). Run it with
 //! `make demo`.
 
+mod screen;
 mod voice;
 
 use std::collections::HashMap;
@@ -69,6 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let [_, bob_events, carol_events] = &mut taps[..] else { unreachable!("three participants") };
     voice::round(alice, bob_events, carol_events).await?;
+    screen::share(alice, bob_events).await?;
 
     step("everyone leaves");
     for room in &rooms {

@@ -22,7 +22,7 @@ const NOTE_SECONDS: f64 = 0.6;
 const BEFORE_MUTE: usize = 2;
 const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Events = UnboundedReceiver<RoomEvent>;
+pub type Events = UnboundedReceiver<RoomEvent>;
 
 pub async fn round(alice: &Room, bob: &mut Events, carol: &mut Events) -> Result<(), Box<dyn Error>> {
     step("voice: alice publishes a melody read from a WAV file");
@@ -148,7 +148,7 @@ fn speakers(event: &RoomEvent) -> Option<Vec<String>> {
 }
 
 /// The first event `pick` accepts, within `EVENT_TIMEOUT`.
-async fn wait_for<T>(
+pub async fn wait_for<T>(
     events: &mut Events,
     what: &str,
     mut pick: impl FnMut(&RoomEvent) -> Option<T>,
@@ -170,7 +170,12 @@ async fn wait_for<T>(
 
 /// `target/demo-audio`, in the target directory the demo was built in (CARGO_TARGET_DIR too).
 fn output_dir() -> PathBuf {
+    target_dir().join("demo-audio")
+}
+
+/// The target directory the demo was built in.
+pub fn target_dir() -> PathBuf {
     // The demo runs as <target>/debug/examples/demo.
     let target = std::env::current_exe().ok().and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf));
-    target.unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target"))).join("demo-audio")
+    target.unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")))
 }
