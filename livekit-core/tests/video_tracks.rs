@@ -10,72 +10,13 @@ mod common;
 
 use std::time::Duration;
 
+use common::video::*;
 use common::*;
-use livekit_core::media::{VideoFormat, VideoFrame, VideoSource, VideoStream};
+use livekit_core::media::{VideoFormat, VideoSource, VideoStream};
 use livekit_core::{
     LocalTrack, LocalVideoTrack, RemoteTrack, Room, RoomEvent, TrackPublishOptions, TrackSource, VideoCodec,
 };
-use livekit_test_harness::{ReceivedPicture, VideoPublish};
-use tokio::task::JoinHandle;
-
-const RED: [u8; 3] = [220, 30, 30];
-const GREEN: [u8; 3] = [30, 200, 40];
-const BLUE: [u8; 3] = [30, 40, 220];
-const PROGRAM: [[u8; 3]; 3] = [RED, GREEN, BLUE];
-const FPS: f64 = 15.0;
-
-/// The program colour `rgb` is (within a distance a codec keeps to), if any.
-fn classify(rgb: [f64; 3]) -> Option<usize> {
-    PROGRAM.iter().position(|c| {
-        let distance: f64 = c.iter().zip(rgb).map(|(&a, b)| (f64::from(a) - b).powi(2)).sum::<f64>().sqrt();
-        distance < 60.0
-    })
-}
-
-/// The colours seen, consecutive repeats and unclassified (transition) pictures left out.
-fn colour_runs(pictures: &[[f64; 3]]) -> Vec<usize> {
-    let mut runs: Vec<usize> = Vec::new();
-    for colour in pictures.iter().filter_map(|&rgb| classify(rgb)) {
-        if runs.last() != Some(&colour) {
-            runs.push(colour);
-        }
-    }
-    runs
-}
-
-/// Whether `runs` holds the program in order at least `times` times over.
-fn has_program_in_order(runs: &[usize], times: usize) -> bool {
-    let expected: Vec<usize> = (0..PROGRAM.len()).cycle().take(PROGRAM.len() * times).collect();
-    runs.windows(expected.len()).any(|w| {
-        let start = w[0];
-        w.iter().enumerate().all(|(i, &c)| c == (start + i) % PROGRAM.len())
-    })
-}
-
-/// An RGBA picture of `colour` with a white bar at a height that moves with `index`.
-fn picture(width: u32, height: u32, colour: [u8; 3], index: u32) -> VideoFrame {
-    let mut rgba = [colour[0], colour[1], colour[2], 255].repeat((width * height) as usize);
-    let bar = (index * 4) % (height - 16).max(1);
-    for row in bar..bar + 16 {
-        let start = (row * width * 4) as usize;
-        rgba[start..start + (width * 4) as usize].fill(255);
-    }
-    VideoFrame::new(VideoFormat::Rgba, width, height, rgba).expect("a valid picture")
-}
-
-/// Draws the program into `source` at `FPS` until aborted; `size` may change mid-way.
-fn draw_program(source: VideoSource, sizes: Vec<(u32, u32)>, seconds_per_size: f64) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / FPS));
-        for index in 0u32.. {
-            ticker.tick().await;
-            let seconds = f64::from(index) / FPS;
-            let (width, height) = sizes[((seconds / seconds_per_size) as usize).min(sizes.len() - 1)];
-            let colour = PROGRAM[(seconds as usize) % PROGRAM.len()];
-            source.capture_frame(&picture(width, height, colour, index)).expect("capture");
-        }
-    })
-}
+use livekit_test_harness::VideoPublish;
 
 async fn publish_ours(room: &Room, codec: VideoCodec, source: &VideoSource, kind: TrackSource) -> String {
     let track = LocalVideoTrack::create("camera", source);
@@ -83,18 +24,6 @@ async fn publish_ours(room: &Room, codec: VideoCodec, source: &VideoSource, kind
     let publication =
         room.local_participant().publish_track(LocalTrack::Video(track), options).await.expect("published");
     publication.sid()
-}
-
-/// Waits until the official peer sees our track (the server lists it once media arrives).
-async fn official_sees_track(official: &mut livekit_test_harness::OfficialPeer, sid: &str) -> serde_json::Value {
-    official
-        .wait_event(EVENT_TIMEOUT, |e| e["type"] == "track_published" && e["track_sid"] == sid)
-        .await
-        .expect("the official peer sees our track")
-}
-
-fn mean_colours(pictures: &[ReceivedPicture]) -> Vec<[f64; 3]> {
-    pictures.iter().map(|p| p.rgb).collect()
 }
 
 async fn official_sees_our_colours(room: &str, codec: VideoCodec) {
@@ -130,7 +59,7 @@ async fn we_see_the_official_colours(room: &str, codec: &str) {
     let server = start_server();
     let (_ours, mut events) = join(&server, room, "rusty").await;
     let mut official = official_peer(&server, room, "py").await;
-    let colours: Vec<[f64; 4]> = PROGRAM.iter().map(|c| [c[0].into(), c[1].into(), c[2].into(), 1.0]).collect();
+    let colours = official_program();
     let publish =
         VideoPublish { name: "cam", width: 320, height: 240, source: "camera", codec, fps: FPS, colours: &colours };
     official.publish_video(&publish).await.expect("the official peer publishes");
@@ -151,23 +80,6 @@ async fn we_see_the_official_colours(room: &str, codec: &str) {
     tokio::time::timeout(Duration::from_secs(20), read).await.expect("90 pictures within 20 s");
     let runs = colour_runs(&seen);
     assert!(has_program_in_order(&runs, 2), "red, green, blue twice in order: {runs:?}");
-}
-
-/// The mean colour of the centre quarter of an RGBA picture.
-fn centre_mean(frame: &VideoFrame) -> [f64; 3] {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let mut sum = [0.0; 3];
-    let mut count = 0.0;
-    for y in h / 4..h - h / 4 {
-        for x in w / 4..w - w / 4 {
-            let pixel = &frame.data()[(y * w + x) * 4..][..3];
-            for c in 0..3 {
-                sum[c] += f64::from(pixel[c]);
-            }
-            count += 1.0;
-        }
-    }
-    sum.map(|s| s / count)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,76 @@
+//! Video under 5 % random UDP loss, both ways with the official Python SDK, in a network
+//! namespace the test creates (as `audio_under_loss.rs`): NACK retransmissions repair most
+//! losses, and a picture lost for good costs a keyframe request, not a frozen or corrupt
+//! stream. The colours must still come in order.
+
+#![cfg(feature = "video")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::video::*;
+use common::*;
+use livekit_core::media::{VideoFormat, VideoSource, VideoStream};
+use livekit_core::{LocalTrack, LocalVideoTrack, RemoteTrack, RoomEvent, TrackPublishOptions, TrackSource};
+use livekit_test_harness::VideoPublish;
+
+const LOSS_PERCENT: u32 = 5;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn colours_survive_five_percent_loss_both_ways() {
+    if !netns::inside_namespace() {
+        let lossy = format!(
+            "add table inet lossy\n\
+             add chain inet lossy input {{ type filter hook input priority 0; }}\n\
+             add rule inet lossy input meta l4proto udp numgen random mod 100 < {LOSS_PERCENT} drop\n"
+        );
+        return netns::run_in_namespace("colours_survive_five_percent_loss_both_ways", &lossy);
+    }
+    let server = start_server();
+    let (ours, mut events) = join(&server, "vloss", "rusty").await;
+    let mut official = official_peer(&server, "vloss", "py").await;
+
+    // Ours -> official.
+    let source = VideoSource::new(320, 240, false).expect("source");
+    let track = LocalVideoTrack::create("camera", &source);
+    let options = TrackPublishOptions { source: TrackSource::Camera, ..Default::default() };
+    let sid = ours.local_participant().publish_track(LocalTrack::Video(track), options).await.expect("published").sid();
+    let drawing = draw_program(source, vec![(320, 240)], f64::MAX);
+    official_sees_track(&mut official, &sid).await;
+    let recording = official.start_video_recording("rusty", &sid).await.expect("subscribed");
+    tokio::time::sleep(Duration::from_secs(8)).await; // the recording's length
+    let pictures = official.stop_video_recording(&recording).await.expect("pictures");
+    drawing.abort();
+    assert!(pictures.len() >= 60, "most of 8 s at 15 fps arrive despite the loss: {}", pictures.len());
+    let runs = colour_runs(&mean_colours(&pictures));
+    assert!(has_program_in_order(&runs, 2), "red, green, blue twice in order under loss: {runs:?}");
+
+    // Official -> ours.
+    let colours = official_program();
+    let publish = VideoPublish {
+        name: "cam",
+        width: 320,
+        height: 240,
+        source: "camera",
+        codec: "vp8",
+        fps: FPS,
+        colours: &colours,
+    };
+    official.publish_video(&publish).await.expect("the official peer publishes");
+    let remote = wait_for(&mut events, "TrackSubscribed", |e| match e {
+        RoomEvent::TrackSubscribed { track: RemoteTrack::Video(track), .. } => Some(track.clone()),
+        _ => None,
+    })
+    .await;
+    let mut stream = VideoStream::new(&remote, VideoFormat::Rgba).expect("a stream");
+    let mut seen = Vec::new();
+    let read = async {
+        while seen.len() < 90 {
+            seen.push(centre_mean(&stream.recv().await.expect("pictures keep coming")));
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(25), read).await.expect("90 pictures within 25 s under loss");
+    let runs = colour_runs(&seen);
+    assert!(has_program_in_order(&runs, 2), "red, green, blue twice in order under loss: {runs:?}");
+}
