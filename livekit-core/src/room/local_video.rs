@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use super::local_tracks::Published;
 use super::RoomInner;
 use crate::engine::{TrackSender, VideoSender};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::media::{default_max_bitrate, LatestPicture, SenderFeedback, VideoSendPipeline};
 use crate::track::{LocalVideoTrack, TrackKind, TrackPublishOptions, TrackSource};
 
@@ -22,7 +22,8 @@ pub(super) async fn publish_video(
     options: &TrackPublishOptions,
 ) -> Result<Published> {
     if options.simulcast {
-        return Err(Error::InvalidArgument("simulcast is not supported yet: publish with simulcast: false".into()));
+        // Apps written for the official SDKs ask for it by default; one layer still works.
+        log::info!("simulcast is not supported yet: {:?} is published as one layer", video.name());
     }
     let source = video.source();
     let (width, height) = source.resolution();

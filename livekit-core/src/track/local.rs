@@ -180,7 +180,8 @@ pub struct TrackPublishOptions {
     /// The highest video frame rate; pictures captured faster are skipped. 30 by default.
     pub max_framerate: f64,
     /// Send video in several qualities at once, so the server can give each subscriber the
-    /// one its bandwidth and window allow. Not supported yet: publishing fails with `true`.
+    /// one its bandwidth and window allow. Not supported yet: with `true` the track is
+    /// published as one layer (and a log line says so), as with `false`.
     pub simulcast: bool,
 }
 
