@@ -66,13 +66,13 @@ generate:
 	bindings/uniffi/generate.sh
 
 ## Fuzzes one boundary under AddressSanitizer (nightly + cargo-fuzz): FUZZ_TARGET=request (the
-## C ABI), signal_response (the server), rtp_audio (other participants' audio), incoming_data
+## C ABI), signal_response (the server), rtp_audio (other participants' audio), rtp_video (their video), incoming_data
 ## (other participants' stream packets and RPC requests); FUZZ_SECONDS=60.
 ## New inputs go to fuzz/corpus/<target> (not checked in); a finding stops it with the input's
 ## path under fuzz/artifacts/. Keep a finding in fuzz/regressions/<target>/ once fixed.
 FUZZ_TARGET ?= request
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := request signal_response rtp_audio incoming_data
+FUZZ_TARGETS := request signal_response rtp_audio rtp_video incoming_data
 FUZZ_BUILD := $(HOME)/.cache/livekit-core/fuzz-target
 FUZZ := cd fuzz && CARGO_TARGET_DIR=$(FUZZ_BUILD) $(CARGO) +nightly fuzz
 fuzz:

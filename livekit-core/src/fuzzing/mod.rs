@@ -8,11 +8,13 @@
 mod framing;
 #[cfg(feature = "audio")]
 mod rtp_audio;
+mod rtp_video;
 mod signal;
 
 pub use framing::length_prefixed;
 #[cfg(feature = "audio")]
 pub use rtp_audio::rtp_audio;
+pub use rtp_video::rtp_video;
 pub use signal::signal_responses;
 
 /// Replays every input a fuzz target once failed on (`fuzz/regressions/<target>/`, checked in)
@@ -40,6 +42,13 @@ mod regressions {
     fn signal_response_regressions_stay_fixed() {
         for (_path, data) in inputs("signal_response") {
             super::signal_responses(&data);
+        }
+    }
+
+    #[test]
+    fn rtp_video_regressions_stay_fixed() {
+        for (_path, data) in inputs("rtp_video") {
+            super::rtp_video(&data);
         }
     }
 

@@ -15,7 +15,7 @@
 mod audio_level;
 mod capture_queue;
 mod frame;
-mod frame_assembler;
+pub(crate) mod frame_assembler;
 mod frame_queue;
 mod h264_codec;
 mod jitter_buffer;
@@ -25,9 +25,9 @@ mod red;
 mod resampler;
 #[cfg(test)]
 pub(crate) mod test_support;
-mod video_codec;
+pub(crate) mod video_codec;
 mod video_convert;
-mod video_depacketizer;
+pub(crate) mod video_depacketizer;
 mod video_frame;
 mod video_rate;
 mod video_send;
