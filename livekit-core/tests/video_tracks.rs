@@ -193,6 +193,7 @@ async fn disabling_a_track_pauses_its_pictures() {
 
     publication.set_enabled(false).await.expect("disabled");
     assert!(!publication.is_enabled());
+
     // What was in flight when the server heard of it may still arrive; then nothing.
     let quiet = async { while tokio::time::timeout(Duration::from_millis(1500), stream.recv()).await.is_ok() {} };
     tokio::time::timeout(Duration::from_secs(10), quiet).await.expect("the pictures stop");

@@ -134,6 +134,7 @@ async fn read_feedback(sender: Arc<RTCRtpSender>, feedback: mpsc::UnboundedSende
                     .map(|report| SenderFeedback::LossFraction(f32::from(report.fraction_lost) / 256.0))
             };
             if let Some(event) = event {
+                log::trace!("video sender feedback: {event:?}");
                 if feedback.send(event).is_err() {
                     return;
                 }
