@@ -15,6 +15,7 @@ use common::*;
 use livekit_core::media::{VideoFormat, VideoSource, VideoStream};
 use livekit_core::{
     LocalTrack, LocalVideoTrack, RemoteTrack, Room, RoomEvent, TrackPublishOptions, TrackSource, VideoCodec,
+    VideoQuality,
 };
 use livekit_test_harness::VideoPublish;
 
@@ -200,4 +201,57 @@ async fn disabling_a_track_pauses_its_pictures() {
 
     publication.set_enabled(true).await.expect("enabled");
     tokio::time::timeout(next, stream.recv()).await.expect("pictures again").expect("the stream goes on");
+}
+
+/// Simulcast: three layers from a 640x360 source. The official SDK gets the full layer with
+/// the colours in order; a subscriber of ours that asks for LOW gets the quarter-size layer,
+/// and the full one again when it asks for HIGH.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulcast_layers_follow_the_quality_asked() {
+    let server = start_server();
+    let (ours, _events) = join(&server, "v8", "rusty").await;
+    let (_viewer, mut viewer_events) = join(&server, "v8", "viewer").await;
+    let mut official = official_peer(&server, "v8", "py").await;
+    let source = VideoSource::new(640, 360, false).expect("source");
+    let track = LocalVideoTrack::create("camera", &source);
+    let options = TrackPublishOptions { source: TrackSource::Camera, simulcast: true, ..Default::default() };
+    let publication =
+        ours.local_participant().publish_track(LocalTrack::Video(track), options).await.expect("published");
+    let drawing = draw_program(source, vec![(640, 360)], f64::MAX);
+
+    official_sees_track(&mut official, &publication.sid()).await;
+    let recording = official.start_video_recording("rusty", &publication.sid()).await.expect("subscribed");
+    let (remote, remote_publication) = wait_for(&mut viewer_events, "TrackSubscribed", |e| match e {
+        RoomEvent::TrackSubscribed { track: RemoteTrack::Video(track), publication, .. } => {
+            Some((track.clone(), publication.clone()))
+        }
+        _ => None,
+    })
+    .await;
+    let mut stream = VideoStream::new(&remote, VideoFormat::I420).expect("a stream");
+    remote_publication.set_video_quality(VideoQuality::Low).await.expect("asked for LOW");
+    picture_of_size(&mut stream, (160, 90)).await.expect("the quarter-size layer arrives");
+    remote_publication.set_video_quality(VideoQuality::High).await.expect("asked for HIGH");
+    picture_of_size(&mut stream, (640, 360)).await.expect("the full layer arrives again");
+
+    tokio::time::sleep(Duration::from_secs(6)).await; // the official recording's length
+    let pictures = official.stop_video_recording(&recording).await.expect("pictures");
+    drawing.abort();
+    let sizes: std::collections::BTreeSet<(u32, u32)> = pictures.iter().map(|p| (p.width, p.height)).collect();
+    assert!(sizes.contains(&(640, 360)), "the official SDK gets the full layer: {sizes:?}");
+    let runs = colour_runs(&mean_colours(&pictures));
+    assert!(has_program_in_order(&runs, 1), "the colours in order over simulcast: {runs:?}");
+}
+
+/// Waits up to 10 s for a picture of `wanted` size.
+async fn picture_of_size(stream: &mut VideoStream, wanted: (u32, u32)) -> Result<(), tokio::time::error::Elapsed> {
+    let wait = async {
+        loop {
+            let picture = stream.recv().await.expect("pictures keep coming");
+            if (picture.width(), picture.height()) == wanted {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait).await
 }

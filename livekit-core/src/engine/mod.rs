@@ -19,13 +19,13 @@ use prost::Message;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::media::{SenderFeedback, VideoCodec};
+use crate::media::VideoCodec;
 use crate::signal::{self, SignalEvent};
 use negotiation::Negotiation;
 pub use peer::DataPacketKind;
 use peer::{DataChannel, IceServer, PeerEvent, PeerRole, PeerTransport};
 pub(crate) use peer_media::{AudioSender, ReceivedTrack, TrackSender};
-pub(crate) use peer_video::VideoSender;
+pub(crate) use peer_video::{LayerFeedback, VideoSender};
 use sequence::{DuplicateFilter, OutgoingSequence};
 
 /// What the engine reports to the room.
@@ -190,14 +190,16 @@ impl Engine {
         Ok(sender)
     }
 
-    /// Adds a video track to the publisher connection (msid track id `cid`) and renegotiates;
-    /// the server's feedback on the stream comes out of the receiver.
+    /// Adds a video track to the publisher connection (msid track id `cid`; one encoding per
+    /// rid, or one without a rid) and renegotiates; the server's feedback on each layer comes
+    /// out of the receiver.
     pub async fn publish_video(
         &self,
         cid: &str,
         codec: VideoCodec,
-    ) -> Result<(Arc<VideoSender>, mpsc::UnboundedReceiver<SenderFeedback>)> {
-        let added = self.publisher.add_video_sender(cid, cid, codec).await?;
+        rids: &[&str],
+    ) -> Result<(Arc<VideoSender>, mpsc::UnboundedReceiver<LayerFeedback>)> {
+        let added = self.publisher.add_video_sender(cid, cid, codec, rids).await?;
         renegotiate(&self.publisher, &self.signal, &self.negotiation).await?;
         Ok(added)
     }

@@ -22,9 +22,9 @@ use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 
 use super::peer_media::{self, AudioSender, ReceivedTrack, TrackSender};
-use super::peer_video::VideoSender;
+use super::peer_video::{LayerFeedback, VideoSender};
 use crate::error::{Error, Result};
-use crate::media::{SenderFeedback, VideoCodec};
+use crate::media::VideoCodec;
 
 /// Which of the two LiveKit peer connections this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,8 +228,9 @@ impl PeerTransport {
         cid: &str,
         stream_id: &str,
         codec: VideoCodec,
-    ) -> Result<(Arc<VideoSender>, mpsc::UnboundedReceiver<SenderFeedback>)> {
-        let (sender, feedback) = VideoSender::add(&self.pc, cid, stream_id, codec).await?;
+        rids: &[&str],
+    ) -> Result<(Arc<VideoSender>, mpsc::UnboundedReceiver<LayerFeedback>)> {
+        let (sender, feedback) = VideoSender::add(&self.pc, cid, stream_id, codec, rids).await?;
         Ok((Arc::new(sender), feedback))
     }
 

@@ -15,7 +15,9 @@ use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use webrtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
 use webrtc::rtcp::receiver_report::ReceiverReport;
-use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType};
+use webrtc::rtp_transceiver::rtp_codec::{
+    RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RTPCodecType,
+};
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
 use webrtc::rtp_transceiver::{RTCPFeedback, RTCRtpTransceiverInit};
@@ -61,10 +63,15 @@ fn parameters(codec: VideoCodec) -> RTCRtpCodecParameters {
     RTCRtpCodecParameters { capability: capability(codec), payload_type, ..Default::default() }
 }
 
-/// The video codecs a connection offers and accepts: VP8 and H.264 (constrained baseline).
+/// The video codecs a connection offers and accepts: VP8 and H.264 (constrained baseline);
+/// and the mid and RTP stream id extensions, which carry simulcast layers' rids.
 pub(super) fn register_video_codecs(engine: &mut MediaEngine) -> Result<()> {
     for codec in [VideoCodec::Vp8, VideoCodec::H264] {
         engine.register_codec(parameters(codec), RTPCodecType::Video).map_err(Error::internal)?;
+    }
+    for uri in [webrtc::sdp::extmap::SDES_MID_URI, webrtc::sdp::extmap::SDES_RTP_STREAM_ID_URI] {
+        let extension = RTCRtpHeaderExtensionCapability { uri: uri.to_owned() };
+        engine.register_header_extension(extension, RTPCodecType::Video, None).map_err(Error::internal)?;
     }
     Ok(())
 }
@@ -80,48 +87,82 @@ pub(super) fn codec_of(mime_type: &str) -> Option<VideoCodec> {
     }
 }
 
-/// One published video track: where its pictures go, and the sender to remove on unpublish.
+/// One published video track: where each layer's pictures go, and the sender to remove on
+/// unpublish.
 pub(crate) struct VideoSender {
-    track: Arc<TrackLocalStaticSample>,
+    layers: Vec<Arc<TrackLocalStaticSample>>,
     pub(super) sender: Arc<RTCRtpSender>,
 }
 
+/// What the server says about one layer of a video track (the layer's index, lowest first).
+pub(crate) type LayerFeedback = (usize, SenderFeedback);
+
 impl VideoSender {
     /// Adds a send-only transceiver for `codec` whose msid track id is `cid` (the server
-    /// matches the media to the `AddTrackRequest` by it). What the server says about the
-    /// stream (keyframe requests, loss, bandwidth) comes out of the returned receiver.
-    /// The caller renegotiates.
+    /// matches the media to the `AddTrackRequest` by it), with one encoding per rid in `rids`
+    /// (simulcast, lowest layer first) or a single one without a rid when `rids` is empty.
+    /// What the server says about each layer (keyframe requests, loss) comes out of the
+    /// returned receiver. The caller renegotiates.
     pub(super) async fn add(
         pc: &RTCPeerConnection,
         cid: &str,
         stream_id: &str,
         codec: VideoCodec,
-    ) -> Result<(Self, mpsc::UnboundedReceiver<SenderFeedback>)> {
-        let track = Arc::new(TrackLocalStaticSample::new(capability(codec), cid.to_owned(), stream_id.to_owned()));
+        rids: &[&str],
+    ) -> Result<(Self, mpsc::UnboundedReceiver<LayerFeedback>)> {
+        let new_track = |rid: Option<&str>| {
+            let (id, stream) = (cid.to_owned(), stream_id.to_owned());
+            Arc::new(match rid {
+                Some(rid) => TrackLocalStaticSample::new_with_rid(capability(codec), id, rid.to_owned(), stream),
+                None => TrackLocalStaticSample::new(capability(codec), id, stream),
+            })
+        };
+        let layers: Vec<_> =
+            if rids.is_empty() { vec![new_track(None)] } else { rids.iter().map(|r| new_track(Some(r))).collect() };
         let init = RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, send_encodings: vec![] };
         let transceiver = pc
-            .add_transceiver_from_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>, Some(init))
+            .add_transceiver_from_track(layers[0].clone() as Arc<dyn TrackLocal + Send + Sync>, Some(init))
             .await
             .map_err(Error::internal)?;
         transceiver.set_codec_preferences(vec![parameters(codec)]).await.map_err(Error::internal)?;
         let sender = transceiver.sender().await;
+        for layer in &layers[1..] {
+            sender.add_encoding(layer.clone() as Arc<dyn TrackLocal + Send + Sync>).await.map_err(Error::internal)?;
+        }
         let (feedback_tx, feedback) = mpsc::unbounded_channel();
-        tokio::spawn(read_feedback(sender.clone(), feedback_tx));
-        Ok((Self { track, sender }, feedback))
+        if rids.is_empty() {
+            tokio::spawn(read_feedback(sender.clone(), None, 0, feedback_tx));
+        } else {
+            for (index, rid) in rids.iter().enumerate() {
+                tokio::spawn(read_feedback(sender.clone(), Some(rid.to_string()), index, feedback_tx.clone()));
+            }
+        }
+        Ok((Self { layers, sender }, feedback))
     }
 
-    /// Sends one encoded picture that follows the previous one by `duration` (which moves
-    /// the 90 kHz RTP clock).
-    pub async fn write(&self, data: Bytes, duration: Duration) -> Result<()> {
+    /// Sends one encoded picture of layer `layer` that follows the previous one by `duration`
+    /// (which moves the 90 kHz RTP clock).
+    pub async fn write(&self, layer: usize, data: Bytes, duration: Duration) -> Result<()> {
+        let track = self.layers.get(layer).ok_or_else(|| Error::internal(format!("no video layer {layer}")))?;
         let sample = Sample { data, duration, timestamp: SystemTime::now(), ..Default::default() };
-        self.track.write_sample(&sample).await.map_err(|e| Error::Connection(format!("sending video: {e}")))
+        track.write_sample(&sample).await.map_err(|e| Error::Connection(format!("sending video: {e}")))
     }
 }
 
-/// Reads the sender's RTCP (which also runs the NACK responder and the reports) and turns what
-/// matters to the encoder into `SenderFeedback`.
-async fn read_feedback(sender: Arc<RTCRtpSender>, feedback: mpsc::UnboundedSender<SenderFeedback>) {
-    while let Ok((packets, _)) = sender.read_rtcp().await {
+/// Reads one layer's RTCP (which also runs the NACK responder and the reports) and turns
+/// what matters to its encoder into `SenderFeedback`.
+async fn read_feedback(
+    sender: Arc<RTCRtpSender>,
+    rid: Option<String>,
+    layer: usize,
+    feedback: mpsc::UnboundedSender<LayerFeedback>,
+) {
+    loop {
+        let read = match &rid {
+            Some(rid) => sender.read_rtcp_simulcast(rid).await,
+            None => sender.read_rtcp().await,
+        };
+        let Ok((packets, _)) = read else { return };
         for packet in packets {
             let any = packet.as_any();
             let event = if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
@@ -134,8 +175,8 @@ async fn read_feedback(sender: Arc<RTCRtpSender>, feedback: mpsc::UnboundedSende
                     .map(|report| SenderFeedback::LossFraction(f32::from(report.fraction_lost) / 256.0))
             };
             if let Some(event) = event {
-                log::trace!("video sender feedback: {event:?}");
-                if feedback.send(event).is_err() {
+                log::trace!("video sender feedback, layer {layer}: {event:?}");
+                if feedback.send((layer, event)).is_err() {
                     return;
                 }
             }

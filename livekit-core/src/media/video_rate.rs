@@ -174,3 +174,82 @@ mod tests {
         assert!(default_max_bitrate(1920, 1080, true) < default_max_bitrate(1920, 1080, false));
     }
 }
+
+/// One simulcast layer: its RTP stream id, how much smaller than the picture it is encoded,
+/// and its bitrate cap. Layers are listed lowest first (LOW, MEDIUM, HIGH quality).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LayerSpec {
+    pub rid: &'static str,
+    pub scale_down: u32,
+    pub max_bitrate: u32,
+}
+
+/// The layers a `width` x `height` track is sent in. With `simulcast`: quarter, half and full
+/// size when the smaller side is at least 360 pixels, half and full from 180, else full size
+/// only (as the official SDKs do); the full layer gets `max_bitrate`, lower ones the default
+/// for their size (never more than the full one). Without: one full-size layer.
+pub(crate) fn video_layers(
+    width: u32,
+    height: u32,
+    screencast: bool,
+    max_bitrate: u32,
+    simulcast: bool,
+) -> Vec<LayerSpec> {
+    let smaller_side = width.min(height);
+    let scales: &[u32] = match (simulcast, smaller_side) {
+        (true, 360..) => &[4, 2, 1],
+        (true, 180..) => &[2, 1],
+        _ => &[1],
+    };
+    const RIDS: [&str; 3] = ["q", "h", "f"];
+    scales
+        .iter()
+        .zip(RIDS)
+        .map(|(&scale_down, rid)| {
+            let max_bitrate = if scale_down == 1 {
+                max_bitrate
+            } else {
+                default_max_bitrate(width / scale_down, height / scale_down, screencast).min(max_bitrate)
+            };
+            LayerSpec { rid, scale_down, max_bitrate }
+        })
+        .collect()
+}
+
+/// A layer's size for a picture of `width` x `height`: divided down, kept even (H.264 needs
+/// even sizes) and at least 16 pixels.
+pub(crate) fn layer_size(width: u32, height: u32, scale_down: u32) -> (u32, u32) {
+    if scale_down <= 1 {
+        return (width, height);
+    }
+    let side = |n: u32| ((n / scale_down) & !1).max(16).min(n);
+    (side(width), side(height))
+}
+
+#[cfg(test)]
+mod layer_tests {
+    use super::*;
+
+    #[test]
+    fn layers_follow_the_size_and_the_switch() {
+        let rids =
+            |w, h, simulcast| video_layers(w, h, false, 2_000_000, simulcast).iter().map(|l| l.rid).collect::<Vec<_>>();
+        assert_eq!(rids(1280, 720, true), ["q", "h", "f"]);
+        assert_eq!(rids(640, 360, true), ["q", "h", "f"]);
+        assert_eq!(rids(320, 240, true), ["q", "h"]);
+        assert_eq!(rids(160, 120, true), ["q"]);
+        assert_eq!(rids(1280, 720, false), ["q"]);
+        let layers = video_layers(1280, 720, false, 2_000_000, true);
+        assert_eq!(layers.iter().map(|l| l.max_bitrate).collect::<Vec<_>>(), [160_000, 450_000, 2_000_000]);
+        assert_eq!(layers.iter().map(|l| l.scale_down).collect::<Vec<_>>(), [4, 2, 1]);
+    }
+
+    #[test]
+    fn layer_sizes_are_even_and_bounded() {
+        assert_eq!(layer_size(1280, 720, 4), (320, 180));
+        assert_eq!(layer_size(642, 362, 4), (160, 90));
+        assert_eq!(layer_size(50, 30, 4), (16, 16));
+        assert_eq!(layer_size(10, 10, 4), (10, 10));
+        assert_eq!(layer_size(321, 241, 1), (321, 241));
+    }
+}

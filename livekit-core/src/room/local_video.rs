@@ -1,6 +1,7 @@
-//! Publishing a video track: the `AddTrackRequest` with its size and one layer, the sender on
-//! the publisher connection, and the task that encodes the source's newest picture and sends
-//! it. The encoding itself is `media::VideoSendPipeline`; this file only moves things.
+//! Publishing a video track: the `AddTrackRequest` with its size and layers, the sender on the
+//! publisher connection, and the task that encodes the source's newest picture in every layer
+//! and sends it. The encoding itself is `media::VideoSendPipeline` (one per layer) and the
+//! layer plan `media::video_layers`; this file only moves things.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,9 +11,11 @@ use tokio::sync::{mpsc, watch};
 
 use super::local_tracks::Published;
 use super::RoomInner;
-use crate::engine::{TrackSender, VideoSender};
+use crate::engine::{LayerFeedback, TrackSender, VideoSender};
 use crate::error::Result;
-use crate::media::{default_max_bitrate, LatestPicture, SenderFeedback, VideoSendPipeline};
+use crate::media::{
+    default_max_bitrate, layer_size, video_layers, CapturedPicture, LatestPicture, LayerSpec, Scaler, VideoSendPipeline,
+};
 use crate::track::{LocalVideoTrack, TrackKind, TrackPublishOptions, TrackSource};
 
 pub(super) async fn publish_video(
@@ -21,26 +24,23 @@ pub(super) async fn publish_video(
     video: &LocalVideoTrack,
     options: &TrackPublishOptions,
 ) -> Result<Published> {
-    if options.simulcast {
-        // Apps written for the official SDKs ask for it by default; one layer still works.
-        log::info!("simulcast is not supported yet: {:?} is published as one layer", video.name());
-    }
     let source = video.source();
     let (width, height) = source.resolution();
-    let max_bitrate = options.max_bitrate.unwrap_or_else(|| default_max_bitrate(width, height, source.is_screencast()));
+    let screencast = source.is_screencast();
+    let max_bitrate = options.max_bitrate.unwrap_or_else(|| default_max_bitrate(width, height, screencast));
+    let specs = video_layers(width, height, screencast, max_bitrate, options.simulcast);
     // Built before asking the server, so a codec this build lacks fails without a trace.
-    let pipeline =
-        VideoSendPipeline::new(options.video_codec, max_bitrate, options.max_framerate, source.is_screencast())?;
+    let layers = specs
+        .iter()
+        .map(|spec| {
+            let pipeline =
+                VideoSendPipeline::new(options.video_codec, spec.max_bitrate, options.max_framerate, screencast)?;
+            Ok(Layer { spec: *spec, pipeline })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let track_source = match options.source {
         TrackSource::Microphone => TrackSource::Camera,
         other => other,
-    };
-    let layer = proto::VideoLayer {
-        quality: proto::VideoQuality::High as i32,
-        width,
-        height,
-        bitrate: max_bitrate,
-        ..Default::default()
     };
     let request = proto::AddTrackRequest {
         cid: cid.to_owned(),
@@ -50,25 +50,59 @@ pub(super) async fn publish_video(
         muted: video.is_muted(),
         width,
         height,
-        layers: vec![layer],
+        layers: proto_layers(&specs, width, height),
         ..Default::default()
     };
     let info = room.add_track(request).await?;
-    let (sender, feedback) = room.engine.publish_video(cid, options.video_codec).await?;
+    // One layer goes without a rid, as the official SDKs send it.
+    let rids: Vec<&str> = if specs.len() > 1 { specs.iter().map(|s| s.rid).collect() } else { Vec::new() };
+    let (sender, feedback) = room.engine.publish_video(cid, options.video_codec, &rids).await?;
     let pictures = source.subscribe();
-    let pump = tokio::spawn(pump_video(pictures, video.inner.muted.subscribe(), feedback, pipeline, sender.clone()));
+    let pump = tokio::spawn(pump_video(pictures, video.inner.muted.subscribe(), feedback, layers, sender.clone()));
     Ok((info, TrackSender::Video(sender), pump))
 }
 
-/// Encodes the source's newest picture whenever there is one and the track is not muted,
-/// off the async threads, and sends it; applies the server's feedback in between.
+/// The layers as the server expects them: lowest quality first, each with its size and rid.
+fn proto_layers(specs: &[LayerSpec], width: u32, height: u32) -> Vec<proto::VideoLayer> {
+    let single = specs.len() == 1;
+    specs
+        .iter()
+        .enumerate()
+        .map(|(index, spec)| {
+            let (width, height) = layer_size(width, height, spec.scale_down);
+            let quality = if single { proto::VideoQuality::High as i32 } else { index as i32 };
+            proto::VideoLayer {
+                quality,
+                width,
+                height,
+                bitrate: spec.max_bitrate,
+                rid: if single { String::new() } else { spec.rid.to_owned() },
+                spatial_layer: index as i32,
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
+/// One layer's plan and encoder.
+struct Layer {
+    spec: LayerSpec,
+    pipeline: VideoSendPipeline,
+}
+
+/// What one round of encoding gives: each layer's picture (if it made one), in layer order.
+type Encoded = Vec<Option<crate::media::EncodedPicture>>;
+
+/// Encodes the source's newest picture in every layer whenever there is one and the track is
+/// not muted, off the async threads, and sends it; applies the server's feedback in between.
 async fn pump_video(
     mut pictures: LatestPicture,
     mut muted: watch::Receiver<bool>,
-    mut feedback: mpsc::UnboundedReceiver<SenderFeedback>,
-    mut pipeline: VideoSendPipeline,
+    mut feedback: mpsc::UnboundedReceiver<LayerFeedback>,
+    mut layers: Vec<Layer>,
     sender: Arc<VideoSender>,
 ) {
+    let mut scaler = Scaler::default();
     loop {
         tokio::select! {
             changed = pictures.changed() => {
@@ -80,33 +114,59 @@ async fn pump_video(
                     continue;
                 }
                 let encoding = tokio::task::spawn_blocking(move || {
-                    let encoded = pipeline.encode(&picture);
-                    (pipeline, encoded)
+                    let encoded = encode_layers(&mut layers, &mut scaler, &picture);
+                    (layers, scaler, encoded)
                 });
                 let encoded;
-                (pipeline, encoded) = match encoding.await {
+                (layers, scaler, encoded) = match encoding.await {
                     Ok(done) => done,
                     Err(e) => return log::error!("video encoding stopped: {e}"),
                 };
-                match encoded {
-                    Ok(Some(picture)) => {
-                        if let Err(e) = sender.write(picture.encoded.data, picture.since_previous).await {
-                            log::debug!("{e}");
-                        }
+                for (index, picture) in encoded.into_iter().enumerate() {
+                    let Some(picture) = picture else { continue };
+                    if let Err(e) = sender.write(index, picture.encoded.data, picture.since_previous).await {
+                        log::debug!("{e}");
                     }
-                    Ok(None) => {}
-                    Err(e) => log::warn!("encoding a picture: {e}"),
                 }
             }
-            Some(event) = feedback.recv() => pipeline.on_feedback(event, Instant::now()),
+            Some((layer, event)) = feedback.recv() => {
+                if let Some(layer) = layers.get_mut(layer) {
+                    layer.pipeline.on_feedback(event, Instant::now());
+                }
+            }
             changed = muted.changed() => {
                 if changed.is_err() {
                     return;
                 }
                 if !*muted.borrow_and_update() {
-                    pipeline.request_keyframe();
+                    layers.iter_mut().for_each(|layer| layer.pipeline.request_keyframe());
                 }
             }
         }
     }
+}
+
+/// Scales the picture down for each lower layer and encodes it; a layer that fails is logged
+/// and skipped for this picture, the others still go.
+fn encode_layers(layers: &mut [Layer], scaler: &mut Scaler, captured: &CapturedPicture) -> Encoded {
+    layers
+        .iter_mut()
+        .map(|layer| {
+            let (width, height) =
+                layer_size(captured.picture.width(), captured.picture.height(), layer.spec.scale_down);
+            let result = if layer.spec.scale_down <= 1 {
+                layer.pipeline.encode(captured)
+            } else {
+                scaler.scale(&captured.picture, width, height).and_then(|picture| {
+                    let scaled =
+                        CapturedPicture { picture, rotation: captured.rotation, timestamp_us: captured.timestamp_us };
+                    layer.pipeline.encode(&scaled)
+                })
+            };
+            result.unwrap_or_else(|e| {
+                log::warn!("encoding layer {}: {e}", layer.spec.rid);
+                None
+            })
+        })
+        .collect()
 }

@@ -180,8 +180,9 @@ pub struct TrackPublishOptions {
     /// The highest video frame rate; pictures captured faster are skipped. 30 by default.
     pub max_framerate: f64,
     /// Send video in several qualities at once, so the server can give each subscriber the
-    /// one its bandwidth and window allow. Not supported yet: with `true` the track is
-    /// published as one layer (and a log line says so), as with `false`.
+    /// one its bandwidth and window allow: quarter, half and full size when the source's
+    /// smaller side is at least 360 pixels, half and full from 180, one layer below. Costs
+    /// the encoding of each layer. Off by default.
     pub simulcast: bool,
 }
 
