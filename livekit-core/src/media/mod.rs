@@ -47,6 +47,8 @@ pub use audio_stream::AudioStream;
 pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 pub(crate) use packets::{EncodedAudio, RtpAudioPacket};
 pub(crate) use red::RedEncoder;
+#[cfg(feature = "video-bench")]
+pub use video_codec::bench as video_codec_bench;
 pub use video_codec::VideoCodec;
 #[allow(unused_imports)]
 pub(crate) use video_codec::{new_decoder, new_encoder, EncodedVideo, EncoderConfig, VideoDecoder, VideoEncoder};
