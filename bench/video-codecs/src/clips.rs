@@ -1,5 +1,5 @@
-//! Synthetic test clips (I420, deterministic): a camera-like clip with motion, colour, a
-//! panning texture, fine text detail and sensor noise, and a screen-share-like clip that is mostly static text with a
+//! Synthetic test clips (I420, deterministic): a camera-like clip (a panning textured
+//! scene, a moving object, fine text detail, sensor noise), and a screen-share-like clip that is mostly static text with a
 //! moving cursor, a scrolling pane and one window switch.
 
 use livekit_core::media::I420Buffer;
@@ -16,8 +16,11 @@ pub const FRAMES: u32 = 300;
 /// A clip to encode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Clip {
-    /// Moving gradients, a bouncing textured box, a scrolling ticker, noise.
+    /// A panning textured scene, a bouncing checkered box, a scrolling ticker, noise.
     Camera,
+    /// Harder and less natural: a white-noise texture and gradients moving opposite ways,
+    /// noise; no single motion vector predicts it.
+    Hard,
     /// Static text, a moving cursor, a scrolling pane, a window switch at 8 s.
     Screen,
 }
@@ -27,6 +30,7 @@ impl Clip {
     pub fn name(self) -> &'static str {
         match self {
             Clip::Camera => "camera",
+            Clip::Hard => "hard",
             Clip::Screen => "screen",
         }
     }
@@ -35,7 +39,8 @@ impl Clip {
     pub fn frames(self) -> Vec<I420Buffer> {
         (0..FRAMES)
             .map(|frame| match self {
-                Clip::Camera => camera(frame),
+                Clip::Camera => camera(frame, false),
+                Clip::Hard => camera(frame, true),
                 Clip::Screen => screen(frame),
             })
             .collect()
@@ -49,6 +54,15 @@ fn hash(mut x: u32) -> u32 {
     x ^= x >> 15;
     x = x.wrapping_mul(0x846c_a68b);
     x ^ (x >> 16)
+}
+
+/// Smooth random texture 0..48: hashed values on an 8 px grid, bilinearly interpolated.
+fn value_noise(x: u32, y: u32) -> u32 {
+    let (cell_x, cell_y, fx, fy) = (x / 8, y / 8, x % 8, y % 8);
+    let at = |cx: u32, cy: u32| hash(cx.wrapping_mul(7919) ^ cy.wrapping_mul(104_729)) % 48;
+    let top = at(cell_x, cell_y) * (8 - fx) + at(cell_x + 1, cell_y) * fx;
+    let bottom = at(cell_x, cell_y + 1) * (8 - fx) + at(cell_x + 1, cell_y + 1) * fx;
+    (top * (8 - fy) + bottom * fy) / 64
 }
 
 /// A triangle wave 0..=255 with period 512.
@@ -73,7 +87,7 @@ fn glyph_ink(seed: u32, x: u32, y: u32) -> bool {
     vertical || horizontal
 }
 
-fn camera(frame: u32) -> I420Buffer {
+fn camera(frame: u32, hard: bool) -> I420Buffer {
     let mut picture = I420Buffer::filled(WIDTH, HEIGHT, (0, 128, 128)).expect("valid size");
     let (chroma_width, chroma_height) = (picture.chroma_width(), picture.chroma_height());
     let (y_plane, u_plane, v_plane) = picture.planes_mut();
@@ -89,10 +103,17 @@ fn camera(frame: u32) -> I420Buffer {
     let (box_x, box_y) = (bounce(frame * 5, WIDTH - 120), bounce(frame * 3, HEIGHT - 130));
     for y in 0..HEIGHT {
         for x in 0..WIDTH {
-            // Gradients moving right, over a detailed texture panning left 1 px per frame
-            // (3x3 px cells, like foliage or fabric).
-            let texture = hash((x + frame) / 3 + (y / 3) * 4096) % 48;
-            let mut luma = 30 + triangle(x + y / 2 + frame * 3) * 100 / 255 + y * 40 / HEIGHT + texture;
+            // The scene pans left 2 px per frame, as under a slowly turning camera: smooth
+            // gradients with texture on top: smooth 8 px value noise and fine 2 px grain.
+            let scene_x = x + frame * 2;
+            let mut luma = if hard {
+                // Texture panning left 1 px per frame under gradients moving right 3 px.
+                let texture = hash((x + frame) / 3 + (y / 3) * 4096) % 48;
+                30 + triangle(x + y / 2 + frame * 3) * 100 / 255 + y * 40 / HEIGHT + texture
+            } else {
+                let texture = value_noise(scene_x, y) + hash(scene_x / 2 + (y / 2) * 8192) % 12;
+                30 + triangle(scene_x + y / 2) * 100 / 255 + y * 40 / HEIGHT + texture
+            };
             if (box_x..box_x + 120).contains(&x) && (box_y..box_y + 90).contains(&y) {
                 let checker = ((x - box_x) / 8 + (y - box_y) / 8) % 2;
                 luma = if checker == 0 { 215 } else { 160 };
@@ -113,7 +134,7 @@ fn camera(frame: u32) -> I420Buffer {
         for x in 0..chroma_width {
             let index = (y * chroma_width + x) as usize;
             u_plane[index] = (96 + triangle(x * 2 + frame * 2) / 4) as u8;
-            v_plane[index] = (96 + triangle(y * 3 + 512 - (frame * 2) % 512) / 4) as u8;
+            v_plane[index] = (96 + triangle((x + frame) * 2 + y * 3) / 4) as u8;
             let (full_x, full_y) = (x * 2, y * 2);
             if (box_x..box_x + 120).contains(&full_x) && (box_y..box_y + 90).contains(&full_y) {
                 u_plane[index] = 90;
