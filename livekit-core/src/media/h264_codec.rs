@@ -13,7 +13,7 @@ use std::os::raw::c_int;
 use bytes::Bytes;
 use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig, Flush};
 use openh264::encoder::{
-    BitRate, Complexity, Encoder, EncoderConfig as OpenH264Config, FrameRate, FrameType, Level, Profile,
+    BitRate, Complexity, Encoder, EncoderConfig as OpenH264Config, FrameRate, FrameType, Level, Profile, QpRange,
     RateControlMode, SpsPpsStrategy, UsageType,
 };
 use openh264::formats::YUVSource;
@@ -100,6 +100,9 @@ impl H264Encoder {
             // OpenH264's bitrate control only holds with frame skipping (for screens too: without
             // it, it undershoots by 4-10x); libwebrtc turns it on as well.
             .skip_frames(true)
+            // An explicit range: left at 0..=51, OpenH264 narrows it to 12..=42 for camera and
+            // 26..=35 for screens (too coarse for text; measured in docs/video-codecs.md).
+            .qp(QpRange::new(12, 51))
             .profile(Profile::Baseline)
             // 42e01f: level 3.1 at least; OpenH264 raises it itself for larger pictures.
             .level(Level::Level_3_1)
