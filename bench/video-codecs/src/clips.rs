@@ -82,7 +82,7 @@ fn glyph_ink(seed: u32, x: u32, y: u32) -> bool {
         return false;
     }
     let shape = hash(seed);
-    let vertical = (shape >> (x % 5)) & 1 == 1 && (shape >> 8) % 3 != 0;
+    let vertical = (shape >> (x % 5)) & 1 == 1 && !(shape >> 8).is_multiple_of(3);
     let horizontal = matches!(y, 1 | 4 | 8) && (shape >> (12 + y)) & 1 == 1;
     vertical || horizontal
 }
@@ -118,7 +118,7 @@ fn camera(frame: u32, hard: bool) -> I420Buffer {
                 let checker = ((x - box_x) / 8 + (y - box_y) / 8) % 2;
                 luma = if checker == 0 { 215 } else { 160 };
             }
-            if y >= HEIGHT - 40 && y < HEIGHT - 10 {
+            if (HEIGHT - 40..HEIGHT - 10).contains(&y) {
                 // A ticker of small text scrolling left 2 px per frame, three rows of glyphs.
                 let scrolled = x + frame * 2;
                 let row = (y - (HEIGHT - 40)) / 10;
