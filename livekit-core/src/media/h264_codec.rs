@@ -13,7 +13,7 @@ use std::os::raw::c_int;
 use bytes::Bytes;
 use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig, Flush};
 use openh264::encoder::{
-    BitRate, Complexity, Encoder, EncoderConfig as OpenH264Config, FrameRate, FrameType, Level, Profile,
+    BitRate, Complexity, Encoder, EncoderConfig as OpenH264Config, FrameRate, FrameType, Level, Profile, QpRange,
     RateControlMode, SpsPpsStrategy, UsageType,
 };
 use openh264::formats::YUVSource;
@@ -97,8 +97,12 @@ impl H264Encoder {
             .rate_control_mode(RateControlMode::Bitrate)
             .bitrate(BitRate::from_bps(self.bitrate_bps))
             .max_frame_rate(FrameRate::from_hz(self.framerate as f32))
-            // As libwebrtc: rate control may skip frames of camera video, not of a screen.
-            .skip_frames(!self.screencast)
+            // OpenH264's bitrate control only holds with frame skipping (for screens too: without
+            // it, it undershoots by 4-10x); libwebrtc turns it on as well.
+            .skip_frames(true)
+            // An explicit range: left at 0..=51, OpenH264 narrows it to 12..=42 for camera and
+            // 26..=35 for screens (too coarse for text; measured in docs/video-codecs.md).
+            .qp(QpRange::new(12, 51))
             .profile(Profile::Baseline)
             // 42e01f: level 3.1 at least; OpenH264 raises it itself for larger pictures.
             .level(Level::Level_3_1)
@@ -106,8 +110,9 @@ impl H264Encoder {
             .sps_pps_strategy(SpsPpsStrategy::ConstantId)
             .num_threads(1)
             .scene_change_detect(true)
-            .adaptive_quantization(true)
-            .background_detection(true)
+            // OpenH264 supports these for camera content only (it warns and turns them off).
+            .adaptive_quantization(!self.screencast)
+            .background_detection(!self.screencast)
             .long_term_reference(false)
             .debug(false);
         let encoder =

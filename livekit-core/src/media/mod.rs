@@ -56,6 +56,8 @@ pub use audio_stream::AudioStream;
 pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 pub(crate) use packets::{EncodedAudio, RtpPacket};
 pub(crate) use red::RedEncoder;
+#[cfg(feature = "video-bench")]
+pub use video_codec::bench as video_codec_bench;
 pub use video_codec::VideoCodec;
 pub use video_frame::{I420Buffer, VideoFormat, VideoFrame, VideoRotation, MAX_VIDEO_DIMENSION};
 pub(crate) use video_rate::{default_max_bitrate, layer_size, video_layers, LayerSpec, SenderFeedback};

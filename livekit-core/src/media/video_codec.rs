@@ -129,6 +129,69 @@ pub(crate) fn sanitize_rates(bitrate_bps: u32, framerate: f64) -> (u32, f64) {
     (bitrate_bps.max(1000), framerate)
 }
 
+/// Entry points for the codec benchmark (`bench/video-codecs`, feature `video-bench`); not API.
+#[cfg(feature = "video-bench")]
+#[doc(hidden)]
+pub mod bench {
+    use super::*;
+
+    /// An encoder of either codec with its speed knob exposed.
+    pub struct Encoder(Box<dyn VideoEncoder>);
+
+    impl Encoder {
+        /// `speed`: VP8 `cpu-used` (-16..=16) or H.264 complexity (0 low, 1 medium, 2 high);
+        /// `None` for what `new_encoder` uses.
+        pub fn new(
+            codec: VideoCodec,
+            bitrate_bps: u32,
+            framerate: f64,
+            screencast: bool,
+            speed: Option<i32>,
+        ) -> Result<Self> {
+            let config = EncoderConfig { bitrate_bps, max_framerate: framerate, screencast };
+            let Some(speed) = speed else { return Ok(Self(new_encoder(codec, config)?)) };
+            validate_rates(bitrate_bps, framerate)?;
+            match codec {
+                #[cfg(feature = "vp8")]
+                VideoCodec::Vp8 => Ok(Self(Box::new(crate::media::vp8_codec::Vp8Encoder::with_speed(config, speed)?))),
+                #[cfg(feature = "h264")]
+                VideoCodec::H264 => {
+                    use crate::media::h264_codec::{H264Complexity, H264Encoder};
+                    let complexity = match speed {
+                        0 => H264Complexity::Low,
+                        1 => H264Complexity::Medium,
+                        2 => H264Complexity::High,
+                        _ => return Err(Error::InvalidArgument(format!("H.264 complexity {speed} is not 0, 1 or 2"))),
+                    };
+                    Ok(Self(Box::new(H264Encoder::with_complexity(config, complexity)?)))
+                }
+                #[allow(unreachable_patterns)]
+                other => Err(feature_off(other)),
+            }
+        }
+
+        /// Encodes one picture: the bytes and whether they are a keyframe, `None` when dropped.
+        pub fn encode(&mut self, picture: &I420Buffer, force_keyframe: bool) -> Result<Option<(Bytes, bool)>> {
+            Ok(self.0.encode(picture, force_keyframe)?.map(|unit| (unit.data, unit.keyframe)))
+        }
+    }
+
+    /// A decoder of either codec.
+    pub struct Decoder(Box<dyn VideoDecoder>);
+
+    impl Decoder {
+        /// A decoder for `codec`.
+        pub fn new(codec: VideoCodec) -> Result<Self> {
+            Ok(Self(new_decoder(codec)?))
+        }
+
+        /// Decodes one encoded picture.
+        pub fn decode(&mut self, data: &[u8]) -> Result<Option<I420Buffer>> {
+            self.0.decode(data)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
