@@ -20,12 +20,10 @@ const LOSS_PERCENT: u32 = 5;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn colours_survive_five_percent_loss_both_ways() {
     if !netns::inside_namespace() {
-        let lossy = format!(
-            "add table inet lossy\n\
-             add chain inet lossy input {{ type filter hook input priority 0; }}\n\
-             add rule inet lossy input meta l4proto udp numgen random mod 100 < {LOSS_PERCENT} drop\n"
+        return netns::run_in_namespace(
+            "colours_survive_five_percent_loss_both_ways",
+            &netns::random_udp_loss(LOSS_PERCENT),
         );
-        return netns::run_in_namespace("colours_survive_five_percent_loss_both_ways", &lossy);
     }
     let server = start_server();
     let (ours, mut events) = join(&server, "vloss", "rusty").await;

@@ -40,6 +40,16 @@ pub fn run_in_namespace(test: &str, nft_rules: &str) {
     assert!(status.success(), "the test failed inside the namespace {namespace} ({status})");
 }
 
+/// nftables rules that drop `percent` % of the UDP packets arriving, at random: every hop of
+/// the media loses packets, signalling (TCP) does not.
+pub fn random_udp_loss(percent: u32) -> String {
+    format!(
+        "add table inet lossy\n\
+         add chain inet lossy input {{ type filter hook input priority 0; }}\n\
+         add rule inet lossy input meta l4proto udp numgen random mod 100 < {percent} drop\n"
+    )
+}
+
 /// Runs `nft` with `args` in the current namespace (from the test running inside it).
 pub fn nft(args: &[&str]) {
     run(Command::new("nft").args(args));
