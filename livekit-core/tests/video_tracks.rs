@@ -255,3 +255,31 @@ async fn picture_of_size(stream: &mut VideoStream, wanted: (u32, u32)) -> Result
     };
     tokio::time::timeout(Duration::from_secs(10), wait).await
 }
+
+/// A capture rotated a quarter turn (a phone held sideways) arrives upright: the official SDK
+/// gets pictures with width and height swapped and rotation applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_capture_arrives_upright() {
+    let server = start_server();
+    let (ours, _events) = join(&server, "v9", "rusty").await;
+    let mut official = official_peer(&server, "v9", "py").await;
+    let source = VideoSource::new(320, 240, false).expect("source");
+    let sid = publish_ours(&ours, VideoCodec::Vp8, &source, TrackSource::Camera).await;
+    let drawing = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / FPS));
+        for index in 0u32.. {
+            ticker.tick().await;
+            let mut frame = picture(320, 240, PROGRAM[0], index);
+            frame.rotation = livekit_core::media::VideoRotation::Rotation90;
+            source.capture_frame(&frame).expect("capture");
+        }
+    });
+    official_sees_track(&mut official, &sid).await;
+    let recording = official.start_video_recording("rusty", &sid).await.expect("subscribed");
+    tokio::time::sleep(Duration::from_secs(2)).await; // the recording's length
+    let pictures = official.stop_video_recording(&recording).await.expect("pictures");
+    drawing.abort();
+    assert!(!pictures.is_empty(), "pictures arrive");
+    assert!(pictures.iter().all(|p| (p.width, p.height) == (240, 320)), "turned upright: {:?}", pictures[0]);
+    assert!(pictures.iter().all(|p| classify(p.rgb) == Some(0)), "still red");
+}

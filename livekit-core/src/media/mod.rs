@@ -30,6 +30,7 @@ mod video_convert;
 pub(crate) mod video_depacketizer;
 mod video_frame;
 mod video_rate;
+mod video_rotate;
 mod video_scale;
 mod video_send;
 mod video_source;

@@ -55,15 +55,20 @@ impl VideoSource {
     }
 
     /// Hands in one picture. It replaces any picture not yet encoded; with no track published
-    /// from this source it is dropped without being converted. Fails only when the frame
-    /// cannot be converted.
+    /// from this source it is dropped without being converted. A frame with a rotation is
+    /// turned upright first, so subscribers get it the right way up (and with its width and
+    /// height swapped for a quarter turn). Fails only when the frame cannot be converted.
     pub fn capture_frame(&self, frame: &VideoFrame) -> Result<()> {
         if self.inner.latest.receiver_count() == 0 {
             return Ok(());
         }
         let timestamp_us =
             if frame.timestamp_us != 0 { frame.timestamp_us } else { self.inner.epoch.elapsed().as_micros() as i64 };
-        let captured = CapturedPicture { picture: frame.to_i420()?, rotation: frame.rotation, timestamp_us };
+        let mut picture = frame.to_i420()?;
+        if frame.rotation != VideoRotation::Rotation0 {
+            picture = picture.rotated(frame.rotation)?;
+        }
+        let captured = CapturedPicture { picture, rotation: VideoRotation::Rotation0, timestamp_us };
         self.inner.latest.send_replace(Some(Arc::new(captured)));
         Ok(())
     }
