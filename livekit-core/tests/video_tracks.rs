@@ -93,6 +93,12 @@ async fn we_see_the_official_h264_colours_in_order() {
     we_see_the_official_colours("v4", "h264").await;
 }
 
+/// VP9 is received only (the official SDK sends it with its default SVC layers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn we_see_the_official_vp9_colours_in_order() {
+    we_see_the_official_colours("v4b", "vp9").await;
+}
+
 /// A screen share whose size changes mid-way; the official peer joins after it started (so
 /// its first picture needs a keyframe made on request), sees the source, and follows the size.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

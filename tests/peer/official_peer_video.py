@@ -26,7 +26,7 @@ VIDEO_SOURCES = {
     "camera": rtc.TrackSource.SOURCE_CAMERA,
     "screen_share": rtc.TrackSource.SOURCE_SCREENSHARE,
 }
-CODECS = {"vp8": rtc.VideoCodec.VP8, "h264": rtc.VideoCodec.H264}
+CODECS = {"vp8": rtc.VideoCodec.VP8, "h264": rtc.VideoCodec.H264, "vp9": rtc.VideoCodec.VP9}
 
 
 def colour_program(c):

@@ -72,16 +72,17 @@ fn red_parameters() -> RTCRtpCodecParameters {
 }
 
 /// The codecs, header extensions and interceptors (NACK, sender and receiver reports, TWCC
-/// receiver) of one peer connection; `with_red` for the publisher's.
-pub(crate) fn media_engine_and_interceptors(with_red: bool) -> Result<(MediaEngine, Registry)> {
+/// receiver) of one peer connection: the publisher's can send RED, the subscriber's receives
+/// VP9 too.
+pub(crate) fn media_engine_and_interceptors(publisher: bool) -> Result<(MediaEngine, Registry)> {
     let mut engine = MediaEngine::default();
-    if with_red {
+    if publisher {
         engine.register_codec(red_parameters(), RTPCodecType::Audio).map_err(Error::internal)?;
     }
     engine.register_codec(opus_parameters(), RTPCodecType::Audio).map_err(Error::internal)?;
     let level = RTCRtpHeaderExtensionCapability { uri: webrtc::sdp::extmap::AUDIO_LEVEL_URI.to_owned() };
     engine.register_header_extension(level, RTPCodecType::Audio, None).map_err(Error::internal)?;
-    super::peer_video::register_video_codecs(&mut engine)?;
+    super::peer_video::register_video_codecs(&mut engine, !publisher)?;
     let registry = register_default_interceptors(Registry::new(), &mut engine).map_err(Error::internal)?;
     Ok((engine, registry))
 }

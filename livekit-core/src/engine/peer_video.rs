@@ -30,6 +30,7 @@ use crate::media::{SenderFeedback, VideoCodec};
 /// Payload types as livekit-server numbers them (the answer maps ours anyway).
 const VP8_PAYLOAD_TYPE: u8 = 96;
 const H264_PAYLOAD_TYPE: u8 = 125;
+const VP9_PAYLOAD_TYPE: u8 = 98;
 /// Constrained baseline, level 3.1, non-interleaved packetisation: what every WebRTC peer decodes.
 const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
 const VIDEO_CLOCK_RATE: u32 = 90_000;
@@ -44,6 +45,7 @@ fn feedback() -> Vec<RTCPFeedback> {
 fn capability(codec: VideoCodec) -> RTCRtpCodecCapability {
     let fmtp = match codec {
         VideoCodec::H264 => H264_FMTP,
+        VideoCodec::Vp9 => "profile-id=0",
         _ => "",
     };
     RTCRtpCodecCapability {
@@ -58,15 +60,22 @@ fn capability(codec: VideoCodec) -> RTCRtpCodecCapability {
 fn parameters(codec: VideoCodec) -> RTCRtpCodecParameters {
     let payload_type = match codec {
         VideoCodec::H264 => H264_PAYLOAD_TYPE,
+        VideoCodec::Vp9 => VP9_PAYLOAD_TYPE,
         _ => VP8_PAYLOAD_TYPE,
     };
     RTCRtpCodecParameters { capability: capability(codec), payload_type, ..Default::default() }
 }
 
-/// The video codecs a connection offers and accepts: VP8 and H.264 (constrained baseline);
-/// and the mid and RTP stream id extensions, which carry simulcast layers' rids.
-pub(super) fn register_video_codecs(engine: &mut MediaEngine) -> Result<()> {
-    for codec in [VideoCodec::Vp8, VideoCodec::H264] {
+/// The video codecs a connection offers and accepts: VP8 and H.264 (constrained baseline),
+/// and VP9 (profile 0) on the subscriber's, which only receives it; and the mid and RTP stream
+/// id extensions, which carry simulcast layers' rids.
+pub(super) fn register_video_codecs(engine: &mut MediaEngine, receives: bool) -> Result<()> {
+    let codecs: &[VideoCodec] = if receives {
+        &[VideoCodec::Vp8, VideoCodec::H264, VideoCodec::Vp9]
+    } else {
+        &[VideoCodec::Vp8, VideoCodec::H264]
+    };
+    for &codec in codecs {
         engine.register_codec(parameters(codec), RTPCodecType::Video).map_err(Error::internal)?;
     }
     for uri in [webrtc::sdp::extmap::SDES_MID_URI, webrtc::sdp::extmap::SDES_RTP_STREAM_ID_URI] {
@@ -82,6 +91,8 @@ pub(super) fn codec_of(mime_type: &str) -> Option<VideoCodec> {
         Some(VideoCodec::Vp8)
     } else if mime_type.eq_ignore_ascii_case(MIME_TYPE_H264) {
         Some(VideoCodec::H264)
+    } else if mime_type.eq_ignore_ascii_case(VideoCodec::Vp9.mime_type()) {
+        Some(VideoCodec::Vp9)
     } else {
         None
     }

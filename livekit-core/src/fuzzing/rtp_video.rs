@@ -1,6 +1,6 @@
 //! RTP video as a hostile publisher could send it (any sequence numbers, timestamps, marker
 //! bits, payloads and arrival times) into what a `VideoStream` runs: the frame assembler, the
-//! VP8/H.264 depacketizers and the decoders. Whatever arrives, nothing panics, the assembler
+//! VP8/H.264/VP9 depacketizers and the decoders. Whatever arrives, nothing panics, the assembler
 //! holds a bounded number of packets, and a decoded picture has sane dimensions.
 
 use std::time::{Duration, Instant};
@@ -17,11 +17,11 @@ use crate::media::{RtpPacket, MAX_VIDEO_DIMENSION};
 /// step in ms (1).
 const RECORD_HEADER: usize = 8;
 
-/// The first byte picks the codec (even VP8, odd H.264); then each length-prefixed record is
-/// one packet.
+/// The first byte picks the codec (VP8, H.264 or VP9, by its remainder of 3); then each
+/// length-prefixed record is one packet.
 pub fn rtp_video(data: &[u8]) {
     let Some((&codec, records)) = data.split_first() else { return };
-    let codec = if codec % 2 == 0 { VideoCodec::Vp8 } else { VideoCodec::H264 };
+    let codec = [VideoCodec::Vp8, VideoCodec::H264, VideoCodec::Vp9][usize::from(codec % 3)];
     let Ok(mut decoder) = new_decoder(codec) else { return }; // that codec is not built in
     let mut assembler = FrameAssembler::default();
     let mut now = Instant::now();

@@ -16,6 +16,8 @@ pub enum VideoCodec {
     Vp8,
     /// H.264 constrained baseline (profile-level-id 42e01f), through OpenH264.
     H264,
+    /// VP9 profile 0, through libvpx: received and decoded only (publishing it fails).
+    Vp9,
 }
 
 impl VideoCodec {
@@ -25,6 +27,7 @@ impl VideoCodec {
         match self {
             VideoCodec::Vp8 => "video/VP8",
             VideoCodec::H264 => "video/H264",
+            VideoCodec::Vp9 => "video/VP9",
         }
     }
 }
@@ -73,6 +76,9 @@ pub(crate) fn new_encoder(codec: VideoCodec, config: EncoderConfig) -> Result<Bo
         VideoCodec::Vp8 => Ok(Box::new(crate::media::vp8_codec::Vp8Encoder::new(config)?)),
         #[cfg(feature = "h264")]
         VideoCodec::H264 => Ok(Box::new(crate::media::h264_codec::H264Encoder::new(config)?)),
+        VideoCodec::Vp9 => {
+            Err(Error::InvalidArgument("video/VP9 is received but not sent: publish VP8 or H.264".into()))
+        }
         #[allow(unreachable_patterns)]
         other => Err(feature_off(other)),
     }
@@ -94,6 +100,8 @@ pub(crate) fn new_decoder(codec: VideoCodec) -> Result<Box<dyn VideoDecoder>> {
         VideoCodec::Vp8 => Ok(Box::new(crate::media::vp8_codec::Vp8Decoder::new()?)),
         #[cfg(feature = "h264")]
         VideoCodec::H264 => Ok(Box::new(crate::media::h264_codec::H264Decoder::new()?)),
+        #[cfg(feature = "vp8")]
+        VideoCodec::Vp9 => Ok(Box::new(crate::media::vp8_codec::Vp8Decoder::new_vp9()?)),
         #[allow(unreachable_patterns)]
         other => Err(feature_off(other)),
     }
@@ -102,7 +110,8 @@ pub(crate) fn new_decoder(codec: VideoCodec) -> Result<Box<dyn VideoDecoder>> {
 /// The error for a codec compiled out.
 fn feature_off(codec: VideoCodec) -> Error {
     let feature = match codec {
-        VideoCodec::Vp8 => "vp8",
+        // libvpx decodes both.
+        VideoCodec::Vp8 | VideoCodec::Vp9 => "vp8",
         VideoCodec::H264 => "h264",
     };
     Error::InvalidArgument(format!(

@@ -309,3 +309,16 @@ fn encoders_and_decoders_can_move_between_threads() {
         assert!(decoded.is_some());
     }
 }
+
+#[cfg(feature = "vp8")]
+#[test]
+fn vp9_is_decoded_but_not_encoded_and_refuses_forged_headers() {
+    assert!(new_encoder(VideoCodec::Vp9, config(300_000)).is_err(), "VP9 is receive-only");
+    let mut decoder = new_decoder(VideoCodec::Vp9).unwrap();
+    // A keyframe header claiming 65536 x 65536 (sync code, colour space 0, sizes all ones).
+    let forged = [0x82, 0x49, 0x83, 0x42, 0x0f, 0xff, 0xff, 0xff, 0xf0, 0, 0];
+    assert!(decoder.decode(&forged).is_err());
+    for garbage in [&[][..], &[0x00], &[0x86, 1, 2], &[0x82, 0x49, 0x83, 0x42, 0, 0, 0, 0, 0, 7, 7, 7]] {
+        assert!(!matches!(decoder.decode(garbage), Ok(Some(_))), "{garbage:?}");
+    }
+}

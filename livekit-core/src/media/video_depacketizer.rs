@@ -1,6 +1,7 @@
-//! RTP payloads back into encoded pictures: VP8 (RFC 7741) and H.264 (RFC 6184, single NAL
-//! units, STAP-A and FU-A, out as Annex B). Plain functions over bytes; any input gives a
-//! result or an error, never a panic.
+//! RTP payloads back into encoded pictures: VP8 (RFC 7741), H.264 (RFC 6184, single NAL
+//! units, STAP-A and FU-A, out as Annex B) and VP9 (RFC 9628; the frames of several spatial
+//! layers joined into one superframe). Plain functions over bytes; any input gives a result
+//! or an error, never a panic.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -22,6 +23,7 @@ pub(crate) struct DepacketizedFrame {
 pub(crate) fn starts_frame(codec: VideoCodec, payload: &[u8]) -> bool {
     match codec {
         VideoCodec::H264 => h264_starts_frame(payload),
+        VideoCodec::Vp9 => vp9_descriptor(payload).is_some_and(|d| d.begins_layer_frame && d.spatial_layer == 0),
         _ => vp8_descriptor(payload).is_some_and(|d| d.starts_partition_zero),
     }
 }
@@ -30,6 +32,7 @@ pub(crate) fn starts_frame(codec: VideoCodec, payload: &[u8]) -> bool {
 pub(crate) fn depacketize(codec: VideoCodec, payloads: &[Bytes]) -> Result<DepacketizedFrame> {
     match codec {
         VideoCodec::H264 => depacketize_h264(payloads),
+        VideoCodec::Vp9 => depacketize_vp9(payloads),
         _ => depacketize_vp8(payloads),
     }
 }
@@ -72,6 +75,105 @@ fn depacketize_vp8(payloads: &[Bytes]) -> Result<DepacketizedFrame> {
         return Err(invalid("an empty VP8 frame"));
     }
     Ok(DepacketizedFrame { data: frame.freeze(), keyframe })
+}
+
+struct Vp9Descriptor {
+    header_len: usize,
+    begins_layer_frame: bool,
+    /// Predicted from an earlier picture (P): not a keyframe.
+    inter_predicted: bool,
+    spatial_layer: u8,
+}
+
+fn vp9_descriptor(payload: &[u8]) -> Option<Vp9Descriptor> {
+    let first = *payload.first()?;
+    let (picture_id, inter_predicted, layer_indices, flexible) =
+        (first & 0x80 != 0, first & 0x40 != 0, first & 0x20 != 0, first & 0x10 != 0);
+    let (begins_layer_frame, scalability_structure) = (first & 0x08 != 0, first & 0x02 != 0);
+    let mut len = 1;
+    if picture_id {
+        len += if payload.get(len)? & 0x80 != 0 { 2 } else { 1 };
+    }
+    let mut spatial_layer = 0;
+    if layer_indices {
+        spatial_layer = (payload.get(len)? >> 1) & 0x07;
+        len += if flexible { 1 } else { 2 }; // TL0PICIDX in non-flexible mode
+    }
+    if flexible && inter_predicted {
+        // Up to three reference differences, each with a "one more" bit.
+        for _ in 0..3 {
+            let diff = *payload.get(len)?;
+            len += 1;
+            if diff & 0x01 == 0 {
+                break;
+            }
+        }
+    }
+    if scalability_structure {
+        let ss = *payload.get(len)?;
+        len += 1;
+        let layers = usize::from(ss >> 5) + 1;
+        if ss & 0x10 != 0 {
+            len += 4 * layers; // a width and height per spatial layer
+        }
+        if ss & 0x08 != 0 {
+            let pictures = *payload.get(len)?;
+            len += 1;
+            for _ in 0..pictures {
+                let references = usize::from((payload.get(len)? >> 2) & 0x03);
+                len += 1 + references;
+            }
+        }
+    }
+    (payload.len() > len).then_some(Vp9Descriptor {
+        header_len: len,
+        begins_layer_frame,
+        inter_predicted,
+        spatial_layer,
+    })
+}
+
+/// The layer frames of one picture; several (spatial layers) are joined into a VP9 superframe,
+/// which the decoder takes as one.
+fn depacketize_vp9(payloads: &[Bytes]) -> Result<DepacketizedFrame> {
+    let mut frames: Vec<BytesMut> = Vec::new();
+    let mut keyframe = false;
+    for payload in payloads {
+        let descriptor = vp9_descriptor(payload).ok_or_else(|| invalid("a VP9 payload descriptor is truncated"))?;
+        if descriptor.begins_layer_frame || frames.is_empty() {
+            if frames.is_empty() {
+                keyframe = !descriptor.inter_predicted;
+            }
+            frames.push(BytesMut::new());
+        }
+        if let Some(frame) = frames.last_mut() {
+            frame.extend_from_slice(&payload[descriptor.header_len..]);
+        }
+    }
+    let data = match frames.len() {
+        0 => return Err(invalid("an empty VP9 picture")),
+        1 => frames.pop().unwrap_or_default().freeze(),
+        _ => superframe(&frames)?,
+    };
+    Ok(DepacketizedFrame { data, keyframe })
+}
+
+/// Frames followed by a superframe index (VP9 bitstream spec, annex B): a marker byte
+/// `0b110 size-bytes-1 frames-1`, each size in 4 little-endian bytes, the marker again.
+fn superframe(frames: &[BytesMut]) -> Result<Bytes> {
+    if frames.len() > 8 {
+        return Err(invalid("a VP9 picture of more than 8 layer frames"));
+    }
+    let marker = 0b1100_0000 | (3 << 3) | (frames.len() as u8 - 1);
+    let mut out = BytesMut::new();
+    frames.iter().for_each(|frame| out.extend_from_slice(frame));
+    out.put_u8(marker);
+    for frame in frames {
+        let size = u32::try_from(frame.len()).map_err(|_| invalid("a VP9 layer frame over 4 GiB"))?;
+        out.put_u32_le(size);
+    }
+    out.put_u8(marker);
+    Ok(out.freeze())
 }
 
 const NAL_IDR: u8 = 5;
@@ -185,6 +287,34 @@ mod tests {
         assert!(!frame.keyframe);
         assert!(depacketize(VideoCodec::Vp8, &[bytes(&[0x80, 0x80])]).is_err());
         assert!(depacketize(VideoCodec::Vp8, &[bytes(&[0x10])]).is_err());
+    }
+
+    #[test]
+    fn vp9_layer_frames_become_one_superframe() {
+        // Base layer keyframe in two packets (I, L with SID 0, non-flexible), then layer 1.
+        let base_start = bytes(&[0xa8, 0x05, 0x00, 0x00, 0x82, 0x49]);
+        let base_end = bytes(&[0xa4, 0x05, 0x00, 0x00, 0x83]);
+        let upper = bytes(&[0xec, 0x05, 0x02, 0x00, 0x86]);
+        assert!(starts_frame(VideoCodec::Vp9, &base_start));
+        assert!(!starts_frame(VideoCodec::Vp9, &base_end) && !starts_frame(VideoCodec::Vp9, &upper));
+        let single = depacketize(VideoCodec::Vp9, &[base_start.clone(), base_end.clone()]).unwrap();
+        assert_eq!((&single.data[..], single.keyframe), (&[0x82, 0x49, 0x83][..], true));
+        let both = depacketize(VideoCodec::Vp9, &[base_start, base_end, upper]).unwrap();
+        let marker = 0b1101_1001;
+        assert_eq!(&both.data[..], &[0x82, 0x49, 0x83, 0x86, marker, 3, 0, 0, 0, 1, 0, 0, 0, marker]);
+    }
+
+    #[test]
+    fn vp9_flexible_mode_and_a_scalability_structure_are_skipped() {
+        // F and P with two reference differences, then V with 2 layers, sizes and no groups.
+        let flexible = bytes(&[0x58, 0x03, 0x04, 0x77]);
+        assert_eq!(&depacketize(VideoCodec::Vp9, &[flexible]).unwrap().data[..], &[0x77]);
+        let with_ss = bytes(&[0x0a, 0x30, 1, 64, 0, 36, 2, 128, 0, 72, 0x99]);
+        let frame = depacketize(VideoCodec::Vp9, &[with_ss]).unwrap();
+        assert_eq!((&frame.data[..], frame.keyframe), (&[0x99][..], true));
+        for truncated in [&[0x80][..], &[0x20], &[0x58, 0x03], &[0x0a, 0x30, 1]] {
+            assert!(depacketize(VideoCodec::Vp9, &[bytes(truncated)]).is_err(), "{truncated:?}");
+        }
     }
 
     #[test]

@@ -305,35 +305,41 @@ fn wrap_picture(picture: &I420Buffer) -> vpx::vpx_image_t {
     image
 }
 
-/// A VP8 decoder that shows nothing until a keyframe and reports corrupt frames.
+/// A VP8 (or VP9) decoder that shows nothing until a keyframe and reports corrupt frames.
 pub(crate) struct Vp8Decoder {
     context: Context,
     waiting_for_keyframe: bool,
+    vp9: bool,
 }
 
 impl Vp8Decoder {
-    /// A decoder (one thread, no post-processing).
+    /// A VP8 decoder (one thread, no post-processing).
     pub(crate) fn new() -> Result<Self> {
+        // SAFETY: returns a pointer to libvpx's static interface description.
+        Self::with_interface(unsafe { vpx::vpx_codec_vp8_dx() }, false)
+    }
+
+    /// A VP9 decoder (profile 0 pictures; the same checks as for VP8, with VP9's header).
+    pub(crate) fn new_vp9() -> Result<Self> {
+        // SAFETY: as for VP8.
+        Self::with_interface(unsafe { vpx::vpx_codec_vp9_dx() }, true)
+    }
+
+    fn with_interface(interface: *mut vpx::vpx_codec_iface_t, vp9: bool) -> Result<Self> {
         let cfg = vpx::vpx_codec_dec_cfg_t { threads: 1, w: 0, h: 0 };
         let mut ctx = Box::new(MaybeUninit::<vpx::vpx_codec_ctx_t>::zeroed());
         // SAFETY: as for the encoder.
         let code = unsafe {
-            vpx::vpx_codec_dec_init_ver(
-                ctx.as_mut_ptr(),
-                vpx::vpx_codec_vp8_dx(),
-                &cfg,
-                0,
-                vpx::VPX_DECODER_ABI_VERSION as c_int,
-            )
+            vpx::vpx_codec_dec_init_ver(ctx.as_mut_ptr(), interface, &cfg, 0, vpx::VPX_DECODER_ABI_VERSION as c_int)
         };
         check(code).map_err(|code| Error::Internal(format!("libvpx VP8 decoder init: {code:?}")))?;
         // SAFETY: initialised by a successful init.
         let context = Context(unsafe { Box::from_raw(Box::into_raw(ctx).cast()) });
-        Ok(Self { context, waiting_for_keyframe: true })
+        Ok(Self { context, waiting_for_keyframe: true, vp9 })
     }
 
     fn decode_frame(&mut self, data: &[u8]) -> Result<Option<I420Buffer>> {
-        let header = parse_header(data)?;
+        let header = if self.vp9 { parse_vp9_header(data)? } else { parse_header(data)? };
         if self.waiting_for_keyframe && !header.keyframe {
             return Ok(None);
         }
@@ -405,6 +411,42 @@ fn parse_header(data: &[u8]) -> Result<FrameHeader> {
     let width = u32::from(u16::from_le_bytes([data[6], data[7]]) & 0x3fff);
     let height = u32::from(u16::from_le_bytes([data[8], data[9]]) & 0x3fff);
     if width == 0 || height == 0 || width > MAX_VIDEO_DIMENSION || height > MAX_VIDEO_DIMENSION {
+        return corrupt(&format!("keyframe size {width}x{height} out of range"));
+    }
+    Ok(FrameHeader { keyframe })
+}
+
+/// Checks a VP9 frame's uncompressed header (profile 0, RFC-less: the VP9 bitstream spec,
+/// section 6.2) and, for a keyframe, its sync code and a size within [`MAX_VIDEO_DIMENSION`].
+/// A superframe starts with its first frame, so that one is checked.
+fn parse_vp9_header(data: &[u8]) -> Result<FrameHeader> {
+    let corrupt = |why: &str| Err(Error::InvalidArgument(format!("VP9 frame: {why}")));
+    let Some(&first) = data.first() else { return corrupt("empty") };
+    if first >> 6 != 0b10 {
+        return corrupt("no frame marker");
+    }
+    if first & 0x30 != 0 {
+        return corrupt("a profile other than 0");
+    }
+    if first & 0x08 != 0 {
+        return Ok(FrameHeader { keyframe: false }); // shows an earlier frame again
+    }
+    let keyframe = first & 0x04 == 0;
+    if !keyframe {
+        return Ok(FrameHeader { keyframe });
+    }
+    if data.len() < 9 {
+        return corrupt("keyframe shorter than its header");
+    }
+    if data[1..4] != [0x49, 0x83, 0x42] {
+        return corrupt("keyframe without its sync code");
+    }
+    // Colour space (3 bits), then the range bit unless the space is sRGB (7, not in profile 0).
+    let bits = u64::from_be_bytes([data[4], data[5], data[6], data[7], data[8], 0, 0, 0]);
+    let colour_bits = if (bits >> 61) == 7 { 3 } else { 4 };
+    let width = ((bits >> (48 - colour_bits)) & 0xffff) as u32 + 1;
+    let height = ((bits >> (32 - colour_bits)) & 0xffff) as u32 + 1;
+    if width > MAX_VIDEO_DIMENSION || height > MAX_VIDEO_DIMENSION {
         return corrupt(&format!("keyframe size {width}x{height} out of range"));
     }
     Ok(FrameHeader { keyframe })
