@@ -189,3 +189,7 @@ impl Receiver {
         }
     }
 }
+
+#[cfg(all(test, feature = "vp8"))]
+#[path = "video_stream_tests.rs"]
+mod tests;
