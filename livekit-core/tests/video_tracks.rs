@@ -17,7 +17,7 @@ use livekit_core::{
     LocalTrack, LocalVideoTrack, RemoteTrack, Room, RoomEvent, TrackPublishOptions, TrackSource, VideoCodec,
     VideoQuality,
 };
-use livekit_test_harness::VideoPublish;
+use livekit_test_harness::{OfficialPeer, VideoPublish};
 
 async fn publish_ours(room: &Room, codec: VideoCodec, source: &VideoSource, kind: TrackSource) -> String {
     let track = LocalVideoTrack::create("camera", source);
@@ -209,24 +209,25 @@ async fn disabling_a_track_pauses_its_pictures() {
     tokio::time::timeout(next, stream.recv()).await.expect("pictures again").expect("the stream goes on");
 }
 
-/// Simulcast: three layers from a 640x360 source. The official SDK gets the full layer with
-/// the colours in order; a subscriber of ours that asks for LOW gets the quarter-size layer,
-/// and the full one again when it asks for HIGH.
+/// Simulcast: three layers from a 640x360 source. A subscriber of ours that asks for LOW gets
+/// the quarter-size layer; once it has been alone on LOW longer than the server's dynacast
+/// pause delay (5 s), the upper layers are paused, and asking for HIGH must bring the full
+/// layer back. Then the official SDK subscribes and gets the full layer, colours in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulcast_layers_follow_the_quality_asked() {
     let server = start_server();
     let (ours, _events) = join(&server, "v8", "rusty").await;
     let (_viewer, mut viewer_events) = join(&server, "v8", "viewer").await;
-    let mut official = official_peer(&server, "v8", "py").await;
+    let mut official = OfficialPeer::spawn().await.expect("official SDK peer");
+    official.connect_with(&server.url(), &token(&server, "v8", "py"), false).await.expect("connects");
     let source = VideoSource::new(640, 360, false).expect("source");
     let track = LocalVideoTrack::create("camera", &source);
     let options = TrackPublishOptions { source: TrackSource::Camera, simulcast: true, ..Default::default() };
     let publication =
         ours.local_participant().publish_track(LocalTrack::Video(track), options).await.expect("published");
+    let sid = publication.sid();
     let drawing = draw_program(source, vec![(640, 360)], f64::MAX);
 
-    official_sees_track(&mut official, &publication.sid()).await;
-    let recording = official.start_video_recording("rusty", &publication.sid()).await.expect("subscribed");
     let (remote, remote_publication) = wait_for(&mut viewer_events, "TrackSubscribed", |e| match e {
         RoomEvent::TrackSubscribed { track: RemoteTrack::Video(track), publication, .. } => {
             Some((track.clone(), publication.clone()))
@@ -237,9 +238,21 @@ async fn simulcast_layers_follow_the_quality_asked() {
     let mut stream = VideoStream::new(&remote, VideoFormat::I420).expect("a stream");
     remote_publication.set_video_quality(VideoQuality::Low).await.expect("asked for LOW");
     picture_of_size(&mut stream, (160, 90)).await.expect("the quarter-size layer arrives");
+    // Past the server's dynacast pause delay: only the low layer is still wanted.
+    let quiet_on_low = async {
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(7) {
+            let picture = stream.recv().await.expect("pictures keep coming");
+            assert_eq!((picture.width(), picture.height()), (160, 90), "LOW stays LOW");
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), quiet_on_low).await.expect("low pictures keep coming");
     remote_publication.set_video_quality(VideoQuality::High).await.expect("asked for HIGH");
-    picture_of_size(&mut stream, (640, 360)).await.expect("the full layer arrives again");
+    picture_of_size(&mut stream, (640, 360)).await.expect("the paused full layer comes back");
 
+    official_sees_track(&mut official, &sid).await;
+    official.set_subscribed("rusty", &sid, true).await.expect("the official SDK subscribes");
+    let recording = official.start_video_recording("rusty", &sid).await.expect("subscribed");
     tokio::time::sleep(Duration::from_secs(6)).await; // the official recording's length
     let pictures = official.stop_video_recording(&recording).await.expect("pictures");
     drawing.abort();

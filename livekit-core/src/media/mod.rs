@@ -61,7 +61,7 @@ pub(crate) use red::RedEncoder;
 pub use video_codec::bench as video_codec_bench;
 pub use video_codec::VideoCodec;
 pub use video_frame::{I420Buffer, VideoFormat, VideoFrame, VideoRotation, MAX_VIDEO_DIMENSION};
-pub(crate) use video_rate::{default_max_bitrate, layer_size, video_layers, LayerSpec, SenderFeedback};
+pub(crate) use video_rate::{default_max_bitrate, enabled_layers, layer_size, video_layers, LayerSpec, SenderFeedback};
 pub(crate) use video_scale::Scaler;
 pub(crate) use video_send::{EncodedPicture, VideoSendPipeline};
 pub use video_source::VideoSource;

@@ -226,6 +226,19 @@ pub(crate) fn layer_size(width: u32, height: u32, scale_down: u32) -> (u32, u32)
     (side(width), side(height))
 }
 
+/// Which of `layer_count` simulcast layers to keep sending (dynacast), from the server's
+/// subscribed qualities `(quality, enabled)`, quality 0 being the lowest layer. A layer the
+/// server does not mention keeps going; one layer is always sent (a single-layer track is not
+/// the server's to pause, and its connection quality would read as dry).
+pub(crate) fn enabled_layers(layer_count: usize, subscribed: &[(i32, bool)]) -> Vec<bool> {
+    if layer_count <= 1 {
+        return vec![true; layer_count];
+    }
+    (0..layer_count)
+        .map(|layer| subscribed.iter().find(|(quality, _)| *quality == layer as i32).is_none_or(|(_, on)| *on))
+        .collect()
+}
+
 #[cfg(test)]
 mod layer_tests {
     use super::*;
@@ -242,6 +255,14 @@ mod layer_tests {
         let layers = video_layers(1280, 720, false, 2_000_000, true);
         assert_eq!(layers.iter().map(|l| l.max_bitrate).collect::<Vec<_>>(), [160_000, 450_000, 2_000_000]);
         assert_eq!(layers.iter().map(|l| l.scale_down).collect::<Vec<_>>(), [4, 2, 1]);
+    }
+
+    #[test]
+    fn dynacast_pauses_what_nobody_receives() {
+        assert_eq!(enabled_layers(3, &[(0, true), (1, false), (2, false)]), [true, false, false]);
+        assert_eq!(enabled_layers(3, &[(2, true)]), [true, true, true], "unmentioned layers keep going");
+        assert_eq!(enabled_layers(2, &[(0, false), (1, false)]), [false, false], "nobody watches");
+        assert_eq!(enabled_layers(1, &[(2, false)]), [true], "one layer is always sent");
     }
 
     #[test]

@@ -10,8 +10,10 @@ use super::video_rate::{FrameRateLimiter, RateController, SenderFeedback};
 use super::video_source::CapturedPicture;
 use crate::error::Result;
 
-/// The longest step of the RTP clock between two pictures (a source that paused).
-const MAX_PICTURE_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest step of the RTP clock between two pictures. The clock follows capture time
+/// across pauses (mute, a paused layer), as receivers and the server's layer switching expect;
+/// this only guards against a capture clock that jumps absurdly.
+const MAX_PICTURE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// One encoded picture and how long after the previous one it was captured.
 pub(crate) struct EncodedPicture {

@@ -64,6 +64,7 @@ async fn on_signal(room: &RoomInner, message: proto::signal_response::Message) {
         M::StreamStateUpdate(update) => track_dispatch::on_stream_state(room, &update),
         M::SubscriptionPermissionUpdate(update) => track_dispatch::on_subscription_permission(room, &update),
         M::SubscriptionResponse(response) => track_dispatch::on_subscription_response(room, &response),
+        M::SubscribedQualityUpdate(update) => room.on_subscribed_quality(&update),
         M::Leave(leave) => room.close(DisconnectReason::from_proto(leave.reason)).await,
         other => log::trace!("unhandled signal message: {other:?}"),
     }

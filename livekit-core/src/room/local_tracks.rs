@@ -33,6 +33,8 @@ pub(crate) struct PublishedTrack {
     pub publication: LocalTrackPublication,
     sender: TrackSender,
     pump: tokio::task::JoinHandle<()>,
+    /// For a video track: the layers its pump sends (dynacast changes it for simulcast).
+    layers: Option<LayerSwitch>,
 }
 
 impl LocalParticipant {
@@ -49,7 +51,7 @@ impl LocalParticipant {
             return Err(Error::InvalidArgument(format!("track {:?} is already published", track.name())));
         }
         let cid = new_cid();
-        let (info, sender, pump) = match &track {
+        let (info, sender, pump, layers) = match &track {
             LocalTrack::Audio(audio) => publish_audio(&room, &cid, audio, &options).await?,
             LocalTrack::Video(video) => super::local_video::publish_video(&room, &cid, video, &options).await?,
         };
@@ -58,7 +60,8 @@ impl LocalParticipant {
         let publication = LocalTrackPublication::new(publication_info, track.clone());
         install_mute_hook(&room, mute_hook(&track), &publication);
         let sid = publication.sid();
-        room.local_tracks.lock().insert(sid, PublishedTrack { publication: publication.clone(), sender, pump });
+        let published = PublishedTrack { publication: publication.clone(), sender, pump, layers };
+        room.local_tracks.lock().insert(sid, published);
         room.emit(RoomEvent::LocalTrackPublished { publication: publication.clone(), track });
         Ok(publication)
     }
@@ -85,7 +88,10 @@ impl LocalParticipant {
 }
 
 /// The server's answer, the sender on the connection and the task feeding it.
-pub(super) type Published = (proto::TrackInfo, TrackSender, tokio::task::JoinHandle<()>);
+pub(super) type Published = (proto::TrackInfo, TrackSender, tokio::task::JoinHandle<()>, Option<LayerSwitch>);
+
+/// Which simulcast layers of a video track to send (dynacast), by layer index.
+pub(super) type LayerSwitch = watch::Sender<Vec<bool>>;
 
 async fn publish_audio(
     room: &Arc<RoomInner>,
@@ -113,7 +119,7 @@ async fn publish_audio(
     let info = room.add_track(request).await?;
     let sender = room.engine.publish_audio(cid, options.red).await?;
     let pump = tokio::spawn(pump_audio(audio.source().attach(), audio.inner.muted.subscribe(), sender.clone()));
-    Ok((info, TrackSender::Audio(sender), pump))
+    Ok((info, TrackSender::Audio(sender), pump, None))
 }
 
 impl RoomInner {
@@ -167,6 +173,22 @@ impl RoomInner {
             (Some(LocalTrack::Video(track)), false) => track.unmute(),
             (None, _) => {}
         }
+    }
+
+    /// The server says which qualities of one of our video tracks anybody receives: layers
+    /// nobody receives stop being encoded and sent until somebody does (dynacast).
+    pub(crate) fn on_subscribed_quality(&self, update: &proto::SubscribedQualityUpdate) {
+        let tracks = self.local_tracks.lock();
+        let Some(published) = tracks.get(&update.track_sid) else { return };
+        let Some(layers) = &published.layers else { return };
+        let mime = published.publication.mime_type().to_ascii_lowercase();
+        let codec = update.subscribed_codecs.iter().find(|c| mime.ends_with(&c.codec.to_ascii_lowercase()));
+        #[allow(deprecated)] // the codec-less list, for servers that send only that
+        let qualities = codec.map_or(&update.subscribed_qualities, |c| &c.qualities);
+        let subscribed: Vec<(i32, bool)> = qualities.iter().map(|q| (q.quality, q.enabled)).collect();
+        let enabled = crate::media::enabled_layers(layers.borrow().len(), &subscribed);
+        log::debug!("dynacast: track {} sends layers {enabled:?}", update.track_sid);
+        layers.send_replace(enabled);
     }
 
     /// The server unpublished one of our tracks.

@@ -35,7 +35,7 @@ pub(super) async fn publish_video(
         .map(|spec| {
             let pipeline =
                 VideoSendPipeline::new(options.video_codec, spec.max_bitrate, options.max_framerate, screencast)?;
-            Ok(Layer { spec: *spec, pipeline })
+            Ok(Layer { spec: *spec, pipeline, sending: true })
         })
         .collect::<Result<Vec<_>>>()?;
     let track_source = match options.source {
@@ -58,8 +58,11 @@ pub(super) async fn publish_video(
     let rids: Vec<&str> = if specs.len() > 1 { specs.iter().map(|s| s.rid).collect() } else { Vec::new() };
     let (sender, feedback) = room.engine.publish_video(cid, options.video_codec, &rids).await?;
     let pictures = source.subscribe();
-    let pump = tokio::spawn(pump_video(pictures, video.inner.muted.subscribe(), feedback, layers, sender.clone()));
-    Ok((info, TrackSender::Video(sender), pump))
+    let (switch, enabled) = watch::channel(vec![true; layers.len()]);
+    let inputs = PumpInputs { pictures, muted: video.inner.muted.subscribe(), feedback, enabled };
+    let pump = tokio::spawn(pump_video(inputs, layers, sender.clone()));
+    // Kept with the publication even for one layer: the pump ends when it is dropped.
+    Ok((info, TrackSender::Video(sender), pump, Some(switch)))
 }
 
 /// The layers as the server expects them: lowest quality first, each with its size and rid.
@@ -88,20 +91,27 @@ fn proto_layers(specs: &[LayerSpec], width: u32, height: u32) -> Vec<proto::Vide
 struct Layer {
     spec: LayerSpec,
     pipeline: VideoSendPipeline,
+    /// Whether it is being sent (dynacast).
+    sending: bool,
 }
 
 /// What one round of encoding gives: each layer's picture (if it made one), in layer order.
 type Encoded = Vec<Option<crate::media::EncodedPicture>>;
 
-/// Encodes the source's newest picture in every layer whenever there is one and the track is
-/// not muted, off the async threads, and sends it; applies the server's feedback in between.
-async fn pump_video(
-    mut pictures: LatestPicture,
-    mut muted: watch::Receiver<bool>,
-    mut feedback: mpsc::UnboundedReceiver<LayerFeedback>,
-    mut layers: Vec<Layer>,
-    sender: Arc<VideoSender>,
-) {
+/// What a video pump reacts to.
+struct PumpInputs {
+    pictures: LatestPicture,
+    muted: watch::Receiver<bool>,
+    feedback: mpsc::UnboundedReceiver<LayerFeedback>,
+    /// The layers to send (dynacast), by index.
+    enabled: watch::Receiver<Vec<bool>>,
+}
+
+/// Encodes the source's newest picture in every enabled layer whenever there is one and the
+/// track is not muted, off the async threads, and sends it; applies the server's feedback in
+/// between. A layer enabled again starts with a keyframe.
+async fn pump_video(inputs: PumpInputs, mut layers: Vec<Layer>, sender: Arc<VideoSender>) {
+    let PumpInputs { mut pictures, mut muted, mut feedback, mut enabled } = inputs;
     let mut scaler = Scaler::default();
     loop {
         tokio::select! {
@@ -113,8 +123,9 @@ async fn pump_video(
                 if *muted.borrow() {
                     continue;
                 }
+                let sending = enabled.borrow().clone();
                 let encoding = tokio::task::spawn_blocking(move || {
-                    let encoded = encode_layers(&mut layers, &mut scaler, &picture);
+                    let encoded = encode_layers(&mut layers, &sending, &mut scaler, &picture);
                     (layers, scaler, encoded)
                 });
                 let encoded;
@@ -134,6 +145,18 @@ async fn pump_video(
                     layer.pipeline.on_feedback(event, Instant::now());
                 }
             }
+            changed = enabled.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let now_enabled = enabled.borrow_and_update().clone();
+                for (layer, on) in layers.iter_mut().zip(now_enabled) {
+                    if on && !layer.sending {
+                        layer.pipeline.request_keyframe();
+                    }
+                    layer.sending = on;
+                }
+            }
             changed = muted.changed() => {
                 if changed.is_err() {
                     return;
@@ -146,12 +169,16 @@ async fn pump_video(
     }
 }
 
-/// Scales the picture down for each lower layer and encodes it; a layer that fails is logged
-/// and skipped for this picture, the others still go.
-fn encode_layers(layers: &mut [Layer], scaler: &mut Scaler, captured: &CapturedPicture) -> Encoded {
+/// Scales the picture down for each lower layer and encodes it, for the layers `sending` says;
+/// a layer that fails is logged and skipped for this picture, the others still go.
+fn encode_layers(layers: &mut [Layer], sending: &[bool], scaler: &mut Scaler, captured: &CapturedPicture) -> Encoded {
     layers
         .iter_mut()
-        .map(|layer| {
+        .zip(sending)
+        .map(|(layer, &send)| {
+            if !send {
+                return None;
+            }
             let (width, height) =
                 layer_size(captured.picture.width(), captured.picture.height(), layer.spec.scale_down);
             let result = if layer.spec.scale_down <= 1 {
