@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use livekit_core::room::TrackPublication;
 use livekit_core::{
-    ConnectionQuality, LocalTrackPublication, Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication,
-    RoomEvent, StreamState, TrackKind, TrackPublicationInfo, TrackSource,
+    ConnectionQuality, LocalTrackPublication, Participant, RemoteParticipant, RemoteTrackPublication, RoomEvent,
+    StreamState, TrackKind, TrackPublicationInfo, TrackSource,
 };
 
-use crate::handles::FfiHandle;
+use crate::handles::{FfiHandle, FfiRemoteTrack};
 use crate::proto::{self, room_event::Message as Event};
 use crate::server::server;
 
@@ -67,10 +67,11 @@ impl TrackEvents {
             }
             RoomEvent::TrackSubscribed { track, publication, participant } => {
                 let Some(announced) = self.announced.get_mut(&publication.sid()) else { return Vec::new() };
-                let RemoteTrack::Audio(audio) = track else { return Vec::new() };
                 announced.subscribed = true;
                 let info = remote_track_info(&publication);
-                let handle = server().handles.insert(FfiHandle::RemoteAudioTrack(audio));
+                let handle = server()
+                    .handles
+                    .insert(FfiHandle::RemoteTrack(FfiRemoteTrack { track, publication: publication.clone() }));
                 vec![Event::TrackSubscribed(proto::TrackSubscribed {
                     participant_identity: participant.identity(),
                     track: proto::OwnedTrack { handle: proto::FfiOwnedHandle { id: handle }, info },
@@ -249,12 +250,12 @@ fn remote_track_info(publication: &RemoteTrackPublication) -> proto::TrackInfo {
     }
 }
 
-/// A local audio track's info before it is published: no sid yet.
-pub fn local_track_info(name: String, muted: bool) -> proto::TrackInfo {
+/// A local track's info before it is published: no sid yet.
+pub fn local_track_info(name: String, kind: TrackKind, muted: bool) -> proto::TrackInfo {
     proto::TrackInfo {
         sid: String::new(),
         name,
-        kind: proto::TrackKind::KindAudio as i32,
+        kind: track_kind(kind) as i32,
         stream_state: proto::StreamState::StateActive as i32,
         muted,
         remote: false,
