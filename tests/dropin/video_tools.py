@@ -94,7 +94,10 @@ async def watch(stream, until, timeout=20.0):
             if until(seen):
                 return
 
-    await asyncio.wait_for(read(), timeout)
+    try:
+        await asyncio.wait_for(read(), timeout)
+    except asyncio.TimeoutError:
+        raise AssertionError(f"timed out; colours seen: {runs(seen, 1)} in {len(seen)} pictures") from None
     return seen
 
 

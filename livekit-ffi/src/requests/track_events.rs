@@ -46,6 +46,11 @@ impl TrackEvents {
     /// The protocol events for one core event; empty for an event the client must not see.
     /// `knows` says whether the client knows a remote participant, by identity.
     pub fn convert(&mut self, event: RoomEvent, knows: impl Fn(&str) -> bool) -> Vec<Event> {
+        if let RoomEvent::TrackUnsubscribed { publication, .. } | RoomEvent::TrackUnpublished { publication, .. } =
+            &event
+        {
+            super::video_streams::track_ended(&publication.sid());
+        }
         match event {
             RoomEvent::TrackPublished { publication, participant } => {
                 let identity = participant.identity();
@@ -147,6 +152,7 @@ impl TrackEvents {
             self.announced.iter().filter(|(_, a)| a.identity == identity).map(|(sid, _)| sid.clone()).collect();
         let mut events = Vec::new();
         for sid in sids {
+            super::video_streams::track_ended(&sid);
             let Some(announced) = self.announced.remove(&sid) else { continue };
             if announced.subscribed {
                 events.push(Event::TrackUnsubscribed(proto::TrackUnsubscribed {

@@ -58,7 +58,10 @@ pub fn video_convert(request: proto::VideoConvertRequest) -> proto::VideoConvert
 fn convert(request: &proto::VideoConvertRequest) -> FfiResult<proto::OwnedVideoBuffer> {
     let target = core_format(request.dst_type())?;
     let frame = read_picture(&request.buffer)?;
-    let mut converted = frame.convert(target).map_err(|error| FfiError::InvalidArgument(error.to_string()))?;
+    let mut converted = match shuffle_packed(&frame, target) {
+        Some(converted) => converted?,
+        None => frame.convert(target).map_err(|error| FfiError::InvalidArgument(error.to_string()))?,
+    };
     if request.flip_y.unwrap_or(false) {
         converted = flip_vertically(&converted)?;
     }
@@ -77,10 +80,12 @@ pub fn core_format(kind: proto::VideoBufferType) -> FfiResult<VideoFormat> {
         T::Rgb24 => VideoFormat::Rgb24,
         T::I420 => VideoFormat::I420,
         T::Nv12 => VideoFormat::Nv12,
-        T::I420a | T::I422 | T::I444 | T::I010 => return Err(FfiError::InvalidArgument(format!(
+        T::I420a | T::I422 | T::I444 | T::I010 => {
+            return Err(FfiError::InvalidArgument(format!(
             "video buffer type {} is not supported by livekit-core (RGBA, ABGR, ARGB, BGRA, RGB24, I420 and NV12 are)",
             kind.as_str_name()
-        ))),
+        )))
+        }
     })
 }
 
@@ -208,6 +213,45 @@ pub fn read_picture(info: &proto::VideoBufferInfo) -> FfiResult<VideoFrame> {
         .map_err(|error| FfiError::InvalidArgument(format!("video buffer: {error}")))
 }
 
+/// Where red, green, blue and alpha sit in a packed format's pixel, and its size.
+fn byte_order(format: VideoFormat) -> Option<(usize, [usize; 3], Option<usize>)> {
+    Some(match format {
+        VideoFormat::Rgba => (4, [0, 1, 2], Some(3)),
+        VideoFormat::Bgra => (4, [2, 1, 0], Some(3)),
+        VideoFormat::Argb => (4, [1, 2, 3], Some(0)),
+        VideoFormat::Abgr => (4, [3, 2, 1], Some(0)),
+        VideoFormat::Rgb24 => (3, [0, 1, 2], None),
+        _ => None?,
+    })
+}
+
+/// Between two packed RGB formats the bytes only move (exact, as the official library does it,
+/// where the core would go through I420); `None` for any other pair. Alpha is kept, or 255
+/// when the source has none.
+fn shuffle_packed(frame: &VideoFrame, target: VideoFormat) -> Option<FfiResult<VideoFrame>> {
+    let (from_size, from_rgb, from_alpha) = byte_order(frame.format())?;
+    let (to_size, to_rgb, to_alpha) = byte_order(target)?;
+    let pixels = frame.data().chunks_exact(from_size);
+    let mut out = vec![0u8; pixels.len() * to_size];
+    for (pixel, into) in pixels.zip(out.chunks_exact_mut(to_size)) {
+        for channel in 0..3 {
+            into[to_rgb[channel]] = pixel[from_rgb[channel]];
+        }
+        if let Some(alpha) = to_alpha {
+            into[alpha] = from_alpha.map_or(255, |a| pixel[a]);
+        }
+    }
+    Some(
+        VideoFrame::new(target, frame.width(), frame.height(), out)
+            .map(|mut converted| {
+                converted.rotation = frame.rotation;
+                converted.timestamp_us = frame.timestamp_us;
+                converted
+            })
+            .map_err(|error| FfiError::Internal(error.to_string())),
+    )
+}
+
 /// The picture upside down: every plane's rows in reverse order.
 fn flip_vertically(frame: &VideoFrame) -> FfiResult<VideoFrame> {
     let mut out = Vec::with_capacity(frame.data().len());
@@ -308,6 +352,25 @@ mod tests {
         .is_err());
         let error = read_picture(&info(proto::VideoBufferType::I444, 1, 1, &data)).unwrap_err();
         assert!(error.to_string().contains("I444"), "{error}");
+    }
+
+    #[test]
+    fn packed_formats_swap_bytes_exactly() {
+        let rgba = VideoFrame::new(VideoFormat::Rgba, 1, 1, vec![200, 100, 50, 77]).unwrap();
+        let cases: [(VideoFormat, &[u8]); 5] = [
+            (VideoFormat::Bgra, &[50, 100, 200, 77]),
+            (VideoFormat::Argb, &[77, 200, 100, 50]),
+            (VideoFormat::Abgr, &[77, 50, 100, 200]),
+            (VideoFormat::Rgb24, &[200, 100, 50]),
+            (VideoFormat::Rgba, &[200, 100, 50, 77]),
+        ];
+        for (format, bytes) in cases {
+            let converted = shuffle_packed(&rgba, format).unwrap().unwrap();
+            assert_eq!(&converted.data()[..], bytes, "{format:?}");
+        }
+        let rgb = VideoFrame::new(VideoFormat::Rgb24, 1, 1, vec![1, 2, 3]).unwrap();
+        assert_eq!(&shuffle_packed(&rgb, VideoFormat::Bgra).unwrap().unwrap().data()[..], &[3, 2, 1, 255]);
+        assert!(shuffle_packed(&rgba, VideoFormat::I420).is_none());
     }
 
     #[test]

@@ -4,9 +4,12 @@
 //! follows whichever video track of the asked source it publishes and we receive, now or
 //! later, and ends when the participant leaves.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use livekit_core::{RemoteParticipant, RemoteTrack, RemoteVideoTrack, TrackSource, VideoFormat, VideoStream};
+use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 use super::audio_streams::watch_participant;
@@ -20,6 +23,24 @@ use crate::server::server;
 
 /// How often a stream from a participant looks for the track it should read.
 const TRACK_POLL: Duration = Duration::from_millis(20);
+
+/// The streams reading a track, by track sid, told when the client hears the track ended.
+static READERS: LazyLock<Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>> = LazyLock::new(Default::default);
+
+/// The client was told a remote track ended (unsubscribed, unpublished, its participant left):
+/// the video streams reading it end (with `eos`). The core's stream of a track keeps waiting for
+/// packets after the server stops sending them, so the room's event forwarder says it here.
+pub fn track_ended(sid: &str) {
+    // Dropping the senders wakes the streams.
+    READERS.lock().remove(sid);
+}
+
+/// Resolves (with an error) when `track_ended(sid)` is called.
+fn watch_track(sid: String) -> oneshot::Receiver<()> {
+    let (ended_tx, ended) = oneshot::channel();
+    READERS.lock().entry(sid).or_default().push(ended_tx);
+    ended
+}
 
 /// The format a stream delivers: the asked one, I420 (what the decoder gives) by default.
 fn stream_format(format: Option<i32>) -> FfiResult<VideoFormat> {
@@ -55,10 +76,11 @@ pub fn new_video_stream(request: proto::NewVideoStreamRequest) -> FfiResult<prot
     let format = stream_format(request.format)?;
     let stream =
         open(&track, format).map_err(|error| FfiError::InvalidArgument(format!("new_video_stream: {error}")))?;
+    let ended = watch_track(track.sid());
     let (id, stop) = register();
     server().runtime().spawn(async move {
         let mut stop = stop;
-        pump(id, stream, format, &mut stop).await;
+        pump(id, stream, format, &mut stop, ended).await;
         send_eos(id);
     });
     Ok(proto::NewVideoStreamResponse { stream: owned_stream(id) })
@@ -113,9 +135,9 @@ async fn follow_participant(
                 _ => None,
             }
         });
-        if let Some(Ok(stream)) = track.map(|track| open(&track, format)) {
+        if let Some((Ok(stream), sid)) = track.map(|track| (open(&track, format), track.sid())) {
             tokio::select! {
-                ended = pump(id, stream, format, stop) => if !ended { return },
+                ended = pump(id, stream, format, stop, watch_track(sid)) => if !ended { return },
                 _ = &mut left => return,
             }
         }
@@ -127,12 +149,19 @@ async fn follow_participant(
     }
 }
 
-/// Sends the stream's pictures. Returns true when the track ended, false when the client
-/// dropped the stream.
-async fn pump(id: u64, mut stream: VideoStream, format: VideoFormat, stop: &mut oneshot::Receiver<()>) -> bool {
+/// Sends the stream's pictures. Returns true when the track ended (the core's stream ended, or
+/// `ended` fired), false when the client dropped the stream.
+async fn pump(
+    id: u64,
+    mut stream: VideoStream,
+    format: VideoFormat,
+    stop: &mut oneshot::Receiver<()>,
+    mut ended: oneshot::Receiver<()>,
+) -> bool {
     loop {
         let frame = tokio::select! {
             _ = &mut *stop => return false,
+            _ = &mut ended => return true,
             frame = stream.recv() => frame,
         };
         let Some(frame) = frame else { return true };
