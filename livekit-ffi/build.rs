@@ -11,6 +11,8 @@ fn main() {
         "proto/track.proto",
         "proto/e2ee.proto",
         "proto/audio_frame.proto",
+        "proto/video_frame.proto",
+        "proto/track_publication.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use livekit_core::data::{ByteStreamReader, TextStreamReader};
 use livekit_core::{
-    LocalAudioTrack, LocalParticipant, LocalTrackPublication, RemoteAudioTrack, RemoteParticipant,
-    RemoteTrackPublication,
+    LocalParticipant, LocalTrack, LocalTrackPublication, RemoteAudioTrack, RemoteParticipant, RemoteTrack,
+    RemoteTrackPublication, RemoteVideoTrack, VideoSource,
 };
 use parking_lot::Mutex;
 
@@ -18,6 +18,12 @@ use crate::requests::audio_streams::StreamStop;
 use crate::requests::resampler::FfiResampler;
 use crate::requests::room::FfiRoom;
 use crate::requests::stream_writers::WriterQueue;
+
+/// A subscribed remote track and the publication it belongs to.
+pub struct FfiRemoteTrack {
+    pub track: RemoteTrack,
+    pub publication: RemoteTrackPublication,
+}
 
 pub enum FfiHandle {
     /// Bytes the client reads through a pointer: a response or a received data packet. The box
@@ -37,10 +43,16 @@ pub enum FfiHandle {
     TextWriter(WriterQueue<String>),
     /// A source the client captures frames into, with the queue of its capture task.
     AudioSource(FfiAudioSource),
-    /// A track made from a source, before, during and after publishing.
-    LocalAudioTrack(LocalAudioTrack),
-    /// A subscribed remote track; streams are opened from it.
-    RemoteAudioTrack(RemoteAudioTrack),
+    /// The pixels of a received picture or a conversion's result, read by the client through
+    /// a pointer (tightly packed; `Bytes` keeps the address fixed and needs no copy).
+    Pixels(#[allow(dead_code)] bytes::Bytes),
+    /// A source the client captures pictures into.
+    VideoSource(VideoSource),
+    /// An audio or video track made from a source, before, during and after publishing.
+    LocalTrack(LocalTrack),
+    /// A subscribed remote track with its publication; streams are opened from it, and
+    /// `enable_remote_track` pauses it through the publication.
+    RemoteTrack(FfiRemoteTrack),
     /// One of our publications; no request reads it (the client keeps the sid), it is kept so
     /// the handle names a live object like the official library's.
     LocalPublication(#[allow(dead_code)] LocalTrackPublication),
@@ -48,6 +60,8 @@ pub enum FfiHandle {
     RemotePublication(RemoteTrackPublication),
     /// Dropping it ends the stream's task, which sends the stream's `eos`.
     AudioStream(#[allow(dead_code)] StreamStop),
+    /// Dropping it ends the stream's task, which sends the stream's `eos`.
+    VideoStream(#[allow(dead_code)] StreamStop),
     /// A sox resampler request's state, with its last output.
     Resampler(FfiResampler),
 }
@@ -65,11 +79,16 @@ impl FfiHandle {
             Self::TextWriter(_) => "text stream writer",
             Self::Samples(_) => "audio frame buffer",
             Self::AudioSource(_) => "audio source",
-            Self::LocalAudioTrack(_) => "local audio track",
-            Self::RemoteAudioTrack(_) => "remote audio track",
+            Self::Pixels(_) => "video frame buffer",
+            Self::VideoSource(_) => "video source",
+            Self::LocalTrack(LocalTrack::Video(_)) => "local video track",
+            Self::LocalTrack(_) => "local audio track",
+            Self::RemoteTrack(FfiRemoteTrack { track: RemoteTrack::Video(_), .. }) => "remote video track",
+            Self::RemoteTrack(_) => "remote audio track",
             Self::LocalPublication(_) => "local track publication",
             Self::RemotePublication(_) => "remote track publication",
             Self::AudioStream(_) => "audio stream",
+            Self::VideoStream(_) => "video stream",
             Self::Resampler(_) => "resampler",
         }
     }
@@ -138,7 +157,7 @@ impl HandleTable {
         let mut handles = self.handles.lock();
         let mut rooms = Vec::new();
         handles.retain(|_, handle| match handle {
-            FfiHandle::Buffer(_) | FfiHandle::Samples(_) => true,
+            FfiHandle::Buffer(_) | FfiHandle::Samples(_) | FfiHandle::Pixels(_) => true,
             FfiHandle::Room(room) => {
                 rooms.push(room.clone());
                 false
@@ -171,12 +190,34 @@ impl HandleTable {
         self.with(id, |handle| expect_kind!(handle, id, AudioSource, "audio source").cloned())
     }
 
-    pub fn local_audio_track(&self, id: u64) -> FfiResult<LocalAudioTrack> {
-        self.with(id, |handle| expect_kind!(handle, id, LocalAudioTrack, "local audio track").cloned())
+    pub fn video_source(&self, id: u64) -> FfiResult<VideoSource> {
+        self.with(id, |handle| expect_kind!(handle, id, VideoSource, "video source").cloned())
+    }
+
+    /// A local audio or video track.
+    pub fn local_track(&self, id: u64) -> FfiResult<LocalTrack> {
+        self.with(id, |handle| expect_kind!(handle, id, LocalTrack, "local track").cloned())
+    }
+
+    /// A subscribed remote track (audio or video) and its publication.
+    pub fn remote_track(&self, id: u64) -> FfiResult<(RemoteTrack, RemoteTrackPublication)> {
+        self.with(id, |handle| {
+            expect_kind!(handle, id, RemoteTrack, "remote track").map(|t| (t.track.clone(), t.publication.clone()))
+        })
     }
 
     pub fn remote_audio_track(&self, id: u64) -> FfiResult<RemoteAudioTrack> {
-        self.with(id, |handle| expect_kind!(handle, id, RemoteAudioTrack, "remote audio track").cloned())
+        self.with(id, |handle| match handle {
+            FfiHandle::RemoteTrack(FfiRemoteTrack { track: RemoteTrack::Audio(track), .. }) => Ok(track.clone()),
+            other => Err(FfiError::WrongHandleType { id, expected: "remote audio track", actual: other.kind() }),
+        })
+    }
+
+    pub fn remote_video_track(&self, id: u64) -> FfiResult<RemoteVideoTrack> {
+        self.with(id, |handle| match handle {
+            FfiHandle::RemoteTrack(FfiRemoteTrack { track: RemoteTrack::Video(track), .. }) => Ok(track.clone()),
+            other => Err(FfiError::WrongHandleType { id, expected: "remote video track", actual: other.kind() }),
+        })
     }
 
     pub fn remote_publication(&self, id: u64) -> FfiResult<RemoteTrackPublication> {

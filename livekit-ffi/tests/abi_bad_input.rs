@@ -119,17 +119,20 @@ fn bad_input_gets_typed_errors_through_the_whole_lifecycle() {
     assert!(!livekit_ffi_drop_handle(0));
 
     // A request of the official protocol we do not implement yet is named, and logged.
-    let mut new_video_source = Vec::new();
-    prost::encoding::encode_key(21, prost::encoding::WireType::LengthDelimited, &mut new_video_source);
-    new_video_source.push(0);
-    expect_error(&new_video_source, LkFfiErrorCode::LkFfiNotImplemented, "new_video_source");
+    let mut encoded_frame = Vec::new();
+    prost::encoding::encode_key(87, prost::encoding::WireType::LengthDelimited, &mut encoded_frame);
+    encoded_frame.push(0);
+    expect_error(&encoded_frame, LkFfiErrorCode::LkFfiNotImplemented, "capture_encoded_video_frame");
     let logged = EVENTS.lock().unwrap().iter().any(|event| match &event.message {
-        Some(ffi_event::Message::Logs(batch)) => batch.records.iter().any(|r| r.message.contains("new_video_source")),
+        Some(ffi_event::Message::Logs(batch)) => {
+            batch.records.iter().any(|r| r.message.contains("capture_encoded_video_frame"))
+        }
         _ => false,
     });
     assert!(logged, "the failure reaches the client as a log event before the request returns");
 
     audio_bad_input();
+    video_bad_input();
 
     // Null pointers.
     let mut len = 0usize;
@@ -264,5 +267,84 @@ fn audio_bad_input() {
     assert!(pushed.error.is_some_and(|e| e.contains("at most")), "a push that claims 4 GB is refused");
     assert!(livekit_ffi_drop_handle(response_handle));
     assert!(livekit_ffi_drop_handle(resampler));
+    assert!(livekit_ffi_drop_handle(source));
+}
+
+fn video_bad_input() {
+    let new_source = |kind: proto::VideoSourceType, width: u32| {
+        request(ffi_request::Message::NewVideoSource(proto::NewVideoSourceRequest {
+            r#type: kind as i32,
+            resolution: proto::VideoSourceResolution { width, height: 240 },
+            is_screencast: None,
+        }))
+    };
+    expect_error(
+        &new_source(proto::VideoSourceType::VideoSourceEncoded, 320),
+        LkFfiErrorCode::LkFfiNotImplemented,
+        "VIDEO_SOURCE_ENCODED",
+    );
+    expect_error(
+        &new_source(proto::VideoSourceType::VideoSourceNative, 0),
+        LkFfiErrorCode::LkFfiInvalidArgument,
+        "new_video_source",
+    );
+    let (response_handle, response) =
+        send(&new_source(proto::VideoSourceType::VideoSourceNative, 320)).expect("a valid source");
+    let Some(ffi_response::Message::NewVideoSource(created)) = response.message else { panic!("{response:?}") };
+    let source = created.source.handle.id;
+    assert!(livekit_ffi_drop_handle(response_handle));
+
+    let pixels = [255u8; 4 * 4 * 4];
+    let buffer = |ptr: u64, width: u32, stride: Option<u32>| proto::VideoBufferInfo {
+        r#type: proto::VideoBufferType::Rgba as i32,
+        width,
+        height: 4,
+        data_ptr: ptr,
+        stride,
+        components: Vec::new(),
+    };
+    let capture = |handle: u64, buffer: proto::VideoBufferInfo| {
+        request(ffi_request::Message::CaptureVideoFrame(proto::CaptureVideoFrameRequest {
+            source_handle: handle,
+            buffer,
+            timestamp_us: 0,
+            rotation: 0,
+        }))
+    };
+    let ptr = pixels.as_ptr() as u64;
+    expect_error(&capture(source, buffer(0, 4, None)), LkFfiErrorCode::LkFfiInvalidArgument, "null");
+    // Claims a 100000-pixel-wide picture: refused before anything is read.
+    expect_error(&capture(source, buffer(ptr, 100_000, None)), LkFfiErrorCode::LkFfiInvalidArgument, "100000x4");
+    expect_error(&capture(source, buffer(ptr, 4, Some(8))), LkFfiErrorCode::LkFfiInvalidArgument, "shorter than a row");
+    expect_error(&capture(424_242, buffer(ptr, 4, None)), LkFfiErrorCode::LkFfiUnknownHandle, "424242");
+    let (handle, _) = send(&capture(source, buffer(ptr, 4, None))).expect("a valid capture");
+    assert!(livekit_ffi_drop_handle(handle));
+
+    // A conversion reports its failure in the response, as the official library does.
+    let convert = |buffer: proto::VideoBufferInfo, to: proto::VideoBufferType| {
+        request(ffi_request::Message::VideoConvert(proto::VideoConvertRequest {
+            flip_y: None,
+            buffer,
+            dst_type: to as i32,
+        }))
+    };
+    let (handle, response) = send(&convert(buffer(ptr, 4, None), proto::VideoBufferType::I444)).expect("answered");
+    let Some(ffi_response::Message::VideoConvert(converted)) = response.message else { panic!("{response:?}") };
+    assert!(
+        matches!(&converted.message, Some(proto::video_convert_response::Message::Error(e)) if e.contains("I444")),
+        "{converted:?}"
+    );
+    assert!(livekit_ffi_drop_handle(handle));
+    let (handle, response) = send(&convert(buffer(ptr, 4, None), proto::VideoBufferType::I420)).expect("answered");
+    let Some(ffi_response::Message::VideoConvert(converted)) = response.message else { panic!("{response:?}") };
+    let Some(proto::video_convert_response::Message::Buffer(owned)) = converted.message else {
+        panic!("{converted:?}")
+    };
+    assert_eq!((owned.info.width, owned.info.height, owned.info.components.len()), (4, 4, 3));
+    // The converted picture is readable until its handle is dropped: white is Y 235.
+    let y = unsafe { std::slice::from_raw_parts(owned.info.components[0].data_ptr as *const u8, 16) };
+    assert!(y.iter().all(|&v| v >= 234), "{y:?}");
+    assert!(livekit_ffi_drop_handle(owned.handle.id));
+    assert!(livekit_ffi_drop_handle(handle));
     assert!(livekit_ffi_drop_handle(source));
 }

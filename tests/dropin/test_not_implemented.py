@@ -1,4 +1,4 @@
-"""Requests livekit-core does not implement yet (video, stats) fail with an error that names
+"""Requests livekit-core does not implement yet (encoded video, stats) fail with an error that names
 them, never a crash or a hang. With the official library the same calls work."""
 
 import logging
@@ -9,17 +9,18 @@ from livekit import rtc
 from conftest import mode
 
 
-async def test_creating_a_video_source(join, caplog):
+async def test_an_encoded_video_source(join, caplog):
+    """Pre-encoded video (rtc.EncodedVideoSource): livekit-core encodes pictures itself."""
     await join("alice")  # the library is loaded and initialized
     caplog.set_level(logging.ERROR, logger="livekit")
     if mode() == "official":
-        source = rtc.VideoSource(320, 240)
+        source = rtc.EncodedVideoSource(320, 240)
         assert source is not None
         return
     with pytest.raises(AssertionError):
-        rtc.VideoSource(320, 240)
+        rtc.EncodedVideoSource(320, 240)
     messages = [record.getMessage() for record in caplog.records]
-    assert any("new_video_source" in m and "not implemented by livekit-core" in m for m in messages), messages
+    assert any("VIDEO_SOURCE_ENCODED" in m and "not implemented by livekit-core" in m for m in messages), messages
 
 
 async def test_rtc_stats(join):

@@ -35,6 +35,13 @@ pub fn participant_left(sid: &str) {
     FOLLOWERS.lock().remove(sid);
 }
 
+/// Resolves (with an error) when `participant` leaves: what a stream following it waits on.
+pub fn watch_participant(participant: &RemoteParticipant) -> oneshot::Receiver<()> {
+    let (left_tx, left) = oneshot::channel();
+    FOLLOWERS.lock().entry(participant.sid()).or_default().push(left_tx);
+    left
+}
+
 /// The rate and layout a stream delivers, and how many milliseconds each frame holds.
 #[derive(Clone, Copy)]
 struct Format {
@@ -86,8 +93,7 @@ pub fn audio_stream_from_participant(
     let format = Format::new(request.sample_rate, request.num_channels, request.frame_size_ms)?;
     let source = core_source(request.track_source.unwrap_or(proto::TrackSource::SourceMicrophone as i32));
     let (id, stop) = register();
-    let (left_tx, left) = oneshot::channel();
-    FOLLOWERS.lock().entry(participant.sid()).or_default().push(left_tx);
+    let left = watch_participant(&participant);
     server().runtime().spawn(async move {
         let mut stop = stop;
         follow_participant(id, participant, source, format, &mut stop, left).await;

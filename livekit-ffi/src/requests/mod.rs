@@ -15,6 +15,8 @@ pub mod stream_writers;
 mod track_events;
 mod tracks;
 mod unsupported;
+pub mod video;
+mod video_streams;
 
 pub mod room;
 
@@ -73,6 +75,23 @@ pub fn handle(bytes: &[u8]) -> FfiResult<Response> {
         Request::LocalTrackMute(r) => Response::LocalTrackMute(tracks::local_track_mute(r)?),
         Request::EnableRemoteTrack(r) => Response::EnableRemoteTrack(tracks::enable_remote_track(r)?),
         Request::SetSubscribed(r) => Response::SetSubscribed(tracks::set_subscribed(r)?),
+        Request::NewVideoSource(r) => Response::NewVideoSource(video::new_video_source(r)?),
+        Request::CaptureVideoFrame(r) => Response::CaptureVideoFrame(video::capture_video_frame(r)?),
+        Request::VideoConvert(r) => Response::VideoConvert(video::video_convert(r)),
+        Request::NewVideoStream(r) => Response::NewVideoStream(video_streams::new_video_stream(r)?),
+        Request::VideoStreamFromParticipant(r) => {
+            Response::VideoStreamFromParticipant(video_streams::video_stream_from_participant(r)?)
+        }
+        Request::CreateVideoTrack(r) => Response::CreateVideoTrack(tracks::create_video_track(r)?),
+        Request::EnableRemoteTrackPublication(r) => {
+            Response::EnableRemoteTrackPublication(tracks::enable_remote_track_publication(r)?)
+        }
+        Request::UpdateRemoteTrackPublicationDimension(r) => {
+            Response::UpdateRemoteTrackPublicationDimension(tracks::update_remote_track_publication_dimension(r)?)
+        }
+        Request::SetRemoteTrackPublicationQuality(r) => {
+            Response::SetRemoteTrackPublicationQuality(tracks::set_remote_track_publication_quality(r)?)
+        }
         Request::SetTrackSubscriptionPermissions(r) => {
             Response::SetTrackSubscriptionPermissions(tracks::set_track_subscription_permissions(r)?)
         }
@@ -80,14 +99,21 @@ pub fn handle(bytes: &[u8]) -> FfiResult<Response> {
 }
 
 /// Whether a fuzzer must not run this request for real: `connect` opens network connections,
-/// and the requests that read the caller's samples (`capture_audio_frame`, `push_sox_resampler`)
-/// read memory at the address they name, which random bytes make up. (`publish_data` reads its
+/// and the requests that read the caller's samples or pixels (`capture_audio_frame`,
+/// `push_sox_resampler`, `capture_video_frame`, `video_convert`) read memory at the address they
+/// name, which random bytes make up. (`publish_data` reads its
 /// pointer only with a local participant's handle, which needs a connect.)
 pub fn fuzz_must_skip(bytes: &[u8]) -> bool {
     matches!(
         FfiRequest::decode(bytes),
         Ok(FfiRequest {
-            message: Some(Request::Connect(_) | Request::CaptureAudioFrame(_) | Request::PushSoxResampler(_))
+            message: Some(
+                Request::Connect(_)
+                    | Request::CaptureAudioFrame(_)
+                    | Request::PushSoxResampler(_)
+                    | Request::CaptureVideoFrame(_)
+                    | Request::VideoConvert(_)
+            )
         })
     )
 }

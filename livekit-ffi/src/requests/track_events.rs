@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use livekit_core::room::TrackPublication;
 use livekit_core::{
-    ConnectionQuality, LocalTrackPublication, Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication,
-    RoomEvent, StreamState, TrackKind, TrackPublicationInfo, TrackSource,
+    ConnectionQuality, LocalTrackPublication, Participant, RemoteParticipant, RemoteTrackPublication, RoomEvent,
+    StreamState, TrackKind, TrackPublicationInfo, TrackSource,
 };
 
-use crate::handles::FfiHandle;
+use crate::handles::{FfiHandle, FfiRemoteTrack};
 use crate::proto::{self, room_event::Message as Event};
 use crate::server::server;
 
@@ -46,6 +46,11 @@ impl TrackEvents {
     /// The protocol events for one core event; empty for an event the client must not see.
     /// `knows` says whether the client knows a remote participant, by identity.
     pub fn convert(&mut self, event: RoomEvent, knows: impl Fn(&str) -> bool) -> Vec<Event> {
+        if let RoomEvent::TrackUnsubscribed { publication, .. } | RoomEvent::TrackUnpublished { publication, .. } =
+            &event
+        {
+            super::video_streams::track_ended(&publication.sid());
+        }
         match event {
             RoomEvent::TrackPublished { publication, participant } => {
                 let identity = participant.identity();
@@ -67,10 +72,11 @@ impl TrackEvents {
             }
             RoomEvent::TrackSubscribed { track, publication, participant } => {
                 let Some(announced) = self.announced.get_mut(&publication.sid()) else { return Vec::new() };
-                let RemoteTrack::Audio(audio) = track else { return Vec::new() };
                 announced.subscribed = true;
                 let info = remote_track_info(&publication);
-                let handle = server().handles.insert(FfiHandle::RemoteAudioTrack(audio));
+                let handle = server()
+                    .handles
+                    .insert(FfiHandle::RemoteTrack(FfiRemoteTrack { track, publication: publication.clone() }));
                 vec![Event::TrackSubscribed(proto::TrackSubscribed {
                     participant_identity: participant.identity(),
                     track: proto::OwnedTrack { handle: proto::FfiOwnedHandle { id: handle }, info },
@@ -146,6 +152,7 @@ impl TrackEvents {
             self.announced.iter().filter(|(_, a)| a.identity == identity).map(|(sid, _)| sid.clone()).collect();
         let mut events = Vec::new();
         for sid in sids {
+            super::video_streams::track_ended(&sid);
             let Some(announced) = self.announced.remove(&sid) else { continue };
             if announced.subscribed {
                 events.push(Event::TrackUnsubscribed(proto::TrackUnsubscribed {
@@ -249,12 +256,12 @@ fn remote_track_info(publication: &RemoteTrackPublication) -> proto::TrackInfo {
     }
 }
 
-/// A local audio track's info before it is published: no sid yet.
-pub fn local_track_info(name: String, muted: bool) -> proto::TrackInfo {
+/// A local track's info before it is published: no sid yet.
+pub fn local_track_info(name: String, kind: TrackKind, muted: bool) -> proto::TrackInfo {
     proto::TrackInfo {
         sid: String::new(),
         name,
-        kind: proto::TrackKind::KindAudio as i32,
+        kind: track_kind(kind) as i32,
         stream_state: proto::StreamState::StateActive as i32,
         muted,
         remote: false,

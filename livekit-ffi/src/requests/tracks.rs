@@ -1,5 +1,6 @@
-//! Track requests: create an audio track, publish and unpublish it, mute it, subscribe to
-//! remote publications and say who may subscribe to ours.
+//! Track requests: create an audio or video track, publish and unpublish it, mute it,
+//! subscribe to remote publications, pause them or ask for a size or quality, and say who may
+//! subscribe to ours.
 //!
 //! Order that the official SDK relies on: the publish callback goes out before the room's
 //! `local_track_published` event (the SDK looks the publication up by sid when the event
@@ -11,7 +12,10 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use livekit_core::{LocalTrack, ParticipantTrackPermission, TrackPublishOptions, TrackSource};
+use livekit_core::{
+    LocalTrack, ParticipantTrackPermission, RemoteTrackPublication, TrackKind, TrackPublishOptions, TrackSource,
+    VideoCodec, VideoQuality,
+};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -73,35 +77,76 @@ pub fn unpublished_key(sid: &str) -> String {
 pub fn create_audio_track(request: proto::CreateAudioTrackRequest) -> FfiResult<proto::CreateAudioTrackResponse> {
     let source = server().handles.audio_source(request.source_handle)?;
     let track = livekit_core::LocalAudioTrack::create(request.name.clone(), &source.source);
-    let info = local_track_info(request.name, false);
-    let handle = server().handles.insert(FfiHandle::LocalAudioTrack(track));
+    let info = local_track_info(request.name, TrackKind::Audio, false);
+    let handle = server().handles.insert(FfiHandle::LocalTrack(LocalTrack::Audio(track)));
     Ok(proto::CreateAudioTrackResponse {
         track: proto::OwnedTrack { handle: proto::FfiOwnedHandle { id: handle }, info },
     })
 }
 
-/// The core's options: an unset source is `Unknown` (the protocol's default), a two-channel
-/// source publishes stereo, DTX and RED default to on as in the official library; simulcast
-/// and the stream name do not apply to audio.
-fn publish_options(options: &proto::TrackPublishOptions, channels: u32) -> TrackPublishOptions {
-    TrackPublishOptions {
+/// A local video track carrying what the source captures (no sid until published).
+pub fn create_video_track(request: proto::CreateVideoTrackRequest) -> FfiResult<proto::CreateVideoTrackResponse> {
+    let source = server().handles.video_source(request.source_handle)?;
+    let track = livekit_core::LocalVideoTrack::create(request.name.clone(), &source);
+    let info = local_track_info(request.name, TrackKind::Video, false);
+    let handle = server().handles.insert(FfiHandle::LocalTrack(LocalTrack::Video(track)));
+    Ok(proto::CreateVideoTrackResponse {
+        track: proto::OwnedTrack { handle: proto::FfiOwnedHandle { id: handle }, info },
+    })
+}
+
+/// The core's options: an unset source is `Unknown` (the protocol's default). Audio: a
+/// two-channel source publishes stereo, DTX and RED default to on as in the official library.
+/// Video: the codec (VP8 or H.264; VP8 by default), `video_encoding` (a 0 keeps the core's
+/// default bitrate or frame rate) and `simulcast` (on by default as in the official library;
+/// the core publishes one layer either way). The stream name and the preconnect buffer are not
+/// used.
+fn publish_options(options: &proto::TrackPublishOptions, track: &LocalTrack) -> FfiResult<TrackPublishOptions> {
+    let mut core = TrackPublishOptions {
         source: options.source.map(core_source).unwrap_or(TrackSource::Unknown),
-        stereo: channels == 2,
-        audio_bitrate: options.audio_encoding.as_ref().map(|e| e.max_bitrate.min(u32::MAX as u64) as u32),
         dtx: options.dtx.unwrap_or(true),
         red: options.red.unwrap_or(true),
         ..Default::default()
+    };
+    match track {
+        LocalTrack::Audio(track) => {
+            core.stereo = track.source().num_channels() == 2;
+            core.audio_bitrate = options.audio_encoding.as_ref().map(|e| e.max_bitrate.min(u32::MAX as u64) as u32);
+        }
+        _ => {
+            core.video_codec = match options.video_codec.map(proto::VideoCodec::try_from) {
+                None | Some(Ok(proto::VideoCodec::Vp8)) => VideoCodec::Vp8,
+                Some(Ok(proto::VideoCodec::H264)) => VideoCodec::H264,
+                Some(Ok(other)) => {
+                    return Err(FfiError::InvalidArgument(format!(
+                        "publish_track: video codec {} is not supported by livekit-core (VP8 and H264 are)",
+                        other.as_str_name()
+                    )))
+                }
+                Some(Err(_)) => return Err(FfiError::InvalidArgument("publish_track: unknown video codec".into())),
+            };
+            if let Some(encoding) = &options.video_encoding {
+                if encoding.max_bitrate > 0 {
+                    core.max_bitrate = Some(encoding.max_bitrate.min(u32::MAX as u64) as u32);
+                }
+                if encoding.max_framerate > 0.0 {
+                    core.max_framerate = encoding.max_framerate;
+                }
+            }
+            core.simulcast = options.simulcast.unwrap_or(true);
+        }
     }
+    Ok(core)
 }
 
-/// Publishes a local audio track; the callback carries the publication.
+/// Publishes a local audio or video track; the callback carries the publication.
 pub fn publish_track(request: proto::PublishTrackRequest) -> FfiResult<proto::PublishTrackResponse> {
     let participant = server().handles.local_participant(request.local_participant_handle)?;
-    let track = server().handles.local_audio_track(request.track_handle)?;
-    let options = publish_options(&request.options, track.source().num_channels());
+    let track = server().handles.local_track(request.track_handle)?;
+    let options = publish_options(&request.options, &track)?;
     let async_id = server().async_id(request.request_async_id);
     let publish = async move {
-        match participant.publish_track(LocalTrack::Audio(track), options).await {
+        match participant.publish_track(track, options).await {
             Ok(publication) => {
                 let sid = publication.sid();
                 let owned = owned_local_publication(&publication);
@@ -147,27 +192,78 @@ fn unpublish_callback(async_id: u64, error: Option<String>) -> ffi_event::Messag
 
 /// Mutes or unmutes a local track; answers the state it is in now.
 pub fn local_track_mute(request: proto::LocalTrackMuteRequest) -> FfiResult<proto::LocalTrackMuteResponse> {
-    let track = server().handles.local_audio_track(request.track_handle)?;
-    if request.mute {
-        track.mute();
-    } else {
-        track.unmute();
+    let track = server().handles.local_track(request.track_handle)?;
+    match (&track, request.mute) {
+        (LocalTrack::Audio(track), true) => track.mute(),
+        (LocalTrack::Audio(track), false) => track.unmute(),
+        (LocalTrack::Video(track), true) => track.mute(),
+        (LocalTrack::Video(track), false) => track.unmute(),
+        _ => return Err(FfiError::InvalidArgument("local_track_mute: a track of an unknown kind".into())),
     }
     Ok(proto::LocalTrackMuteResponse { muted: track.is_muted() })
 }
 
-/// livekit-core receives every subscribed track: enabling is what already happens, disabling
-/// (pausing a subscribed track without unsubscribing) is not implemented.
+/// Pauses or resumes a subscribed remote track through its publication (the server stops or
+/// starts sending it); answered at once with the asked state, the change goes to the server
+/// in the background.
 pub fn enable_remote_track(request: proto::EnableRemoteTrackRequest) -> FfiResult<proto::EnableRemoteTrackResponse> {
-    server().handles.remote_audio_track(request.track_handle)?;
-    if !request.enabled {
-        return Err(FfiError::NotImplemented {
-            name: "enable_remote_track with enabled = false",
-            number: 18,
-            why: " (a subscribed track is always received: unsubscribe with set_subscribed instead)",
-        });
-    }
-    Ok(proto::EnableRemoteTrackResponse { enabled: true })
+    let (_, publication) = server().handles.remote_track(request.track_handle)?;
+    let enabled = request.enabled;
+    in_background(publication, "set_enabled", move |p| async move { p.set_enabled(enabled).await });
+    Ok(proto::EnableRemoteTrackResponse { enabled })
+}
+
+/// `enable_remote_track` by publication.
+pub fn enable_remote_track_publication(
+    request: proto::EnableRemoteTrackPublicationRequest,
+) -> FfiResult<proto::EnableRemoteTrackPublicationResponse> {
+    let publication = server().handles.remote_publication(request.track_publication_handle)?;
+    let enabled = request.enabled;
+    in_background(publication, "set_enabled", move |p| async move { p.set_enabled(enabled).await });
+    Ok(proto::EnableRemoteTrackPublicationResponse {})
+}
+
+/// Tells the server how large the video is shown (it picks the closest layer).
+pub fn update_remote_track_publication_dimension(
+    request: proto::UpdateRemoteTrackPublicationDimensionRequest,
+) -> FfiResult<proto::UpdateRemoteTrackPublicationDimensionResponse> {
+    let publication = server().handles.remote_publication(request.track_publication_handle)?;
+    let (width, height) = (request.width, request.height);
+    in_background(
+        publication,
+        "set_video_dimensions",
+        move |p| async move { p.set_video_dimensions(width, height).await },
+    );
+    Ok(proto::UpdateRemoteTrackPublicationDimensionResponse {})
+}
+
+/// Asks the server for a simulcast layer by quality.
+pub fn set_remote_track_publication_quality(
+    request: proto::SetRemoteTrackPublicationQualityRequest,
+) -> FfiResult<proto::SetRemoteTrackPublicationQualityResponse> {
+    let publication = server().handles.remote_publication(request.track_publication_handle)?;
+    let quality = match request.quality() {
+        proto::VideoQuality::Low => VideoQuality::Low,
+        proto::VideoQuality::Medium => VideoQuality::Medium,
+        proto::VideoQuality::High => VideoQuality::High,
+    };
+    in_background(publication, "set_video_quality", move |p| async move { p.set_video_quality(quality).await });
+    Ok(proto::SetRemoteTrackPublicationQualityResponse {})
+}
+
+/// Runs a publication setting in the background (the protocol has no callback for it); a
+/// failure is logged.
+fn in_background<F, Fut>(publication: RemoteTrackPublication, what: &'static str, change: F)
+where
+    F: FnOnce(RemoteTrackPublication) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = livekit_core::Result<()>> + Send,
+{
+    server().runtime().spawn(async move {
+        let sid = publication.sid();
+        if let Err(error) = change(publication).await {
+            log::error!("{what} on track {sid} failed: {error}");
+        }
+    });
 }
 
 /// Sent in the background, as the protocol has no callback for it; a failure is logged.

@@ -7,27 +7,20 @@ use crate::error::FfiError;
 
 /// Official `FfiRequest` members we do not implement, by field number, with a hint.
 fn describe(number: u32) -> Option<(&'static str, &'static str)> {
-    const MEDIA: &str = " (video comes in a later release)";
+    const ENCODED: &str = " (livekit-core encodes video itself: capture raw frames into a native source)";
+    const CAPTURE: &str = " (built-in capture sources (GStreamer, test patterns) are not part of livekit-core: capture frames into a video source)";
     const AUDIO: &str = " (livekit-core does not implement this audio feature yet)";
     const DATA_TRACKS: &str = " (data tracks come in a later release)";
     const LOW_LEVEL: &str = " (use the byte and text stream requests instead)";
     Some(match number {
         13 => ("publish_transcription", ""),
         14 => ("publish_sip_dtmf", ""),
-        15 => ("create_video_track", MEDIA),
         19 => ("get_stats", " (WebRTC statistics come in a later release)"),
-        20 => ("new_video_stream", MEDIA),
-        21 => ("new_video_source", MEDIA),
-        22 => ("capture_video_frame", MEDIA),
-        23 => ("video_convert", MEDIA),
-        24 => ("video_stream_from_participant", MEDIA),
         29 => ("new_audio_resampler", " (use the sox resampler requests, as the Python SDK's AudioResampler does)"),
         30 => ("remix_and_resample", " (use the sox resampler requests, as the Python SDK's AudioResampler does)"),
         31 => ("e2ee", " (end-to-end encryption comes in a later release)"),
         36 => ("send_chat_message", " (send a text stream on the lk.chat topic instead)"),
         37 => ("edit_chat_message", " (send a text stream on the lk.chat topic instead)"),
-        42 => ("enable_remote_track_publication", " (a subscribed track is always received: use set_subscribed)"),
-        43 => ("update_remote_track_publication_dimension", MEDIA),
         44 => ("send_stream_header", LOW_LEVEL),
         45 => ("send_stream_chunk", LOW_LEVEL),
         46 => ("send_stream_trailer", LOW_LEVEL),
@@ -37,7 +30,6 @@ fn describe(number: u32) -> Option<(&'static str, &'static str)> {
         51 => ("apm_process_stream", AUDIO),
         52 => ("apm_process_reverse_stream", AUDIO),
         53 => ("apm_set_stream_delay", AUDIO),
-        68 => ("set_remote_track_publication_quality", MEDIA),
         69 => ("publish_data_track", DATA_TRACKS),
         70 => ("local_data_track_try_push", DATA_TRACKS),
         71 => ("local_data_track_unpublish", DATA_TRACKS),
@@ -54,11 +46,11 @@ fn describe(number: u32) -> Option<(&'static str, &'static str)> {
         84 => ("remote_data_track_set_pipeline_options", DATA_TRACKS),
         85 => ("define_schema", ""),
         86 => ("get_schema", ""),
-        87 => ("capture_encoded_video_frame", MEDIA),
-        88 => ("take_encoded_video_source_feedback", MEDIA),
-        89 => ("start_capture", MEDIA),
-        90 => ("stop_capture", MEDIA),
-        91 => ("new_capture_source", MEDIA),
+        87 => ("capture_encoded_video_frame", ENCODED),
+        88 => ("take_encoded_video_source_feedback", ENCODED),
+        89 => ("start_capture", CAPTURE),
+        90 => ("stop_capture", CAPTURE),
+        91 => ("new_capture_source", CAPTURE),
         _ => return None,
     })
 }
@@ -93,13 +85,16 @@ mod tests {
 
     #[test]
     fn an_unimplemented_request_is_named() {
-        // FfiRequest { new_video_source (21): {} }
+        // FfiRequest { capture_encoded_video_frame (87): {} }
         let mut bytes = Vec::new();
-        prost::encoding::encode_key(21, prost::encoding::WireType::LengthDelimited, &mut bytes);
+        prost::encoding::encode_key(87, prost::encoding::WireType::LengthDelimited, &mut bytes);
         bytes.push(0);
         let error = classify(&bytes);
-        assert!(matches!(error, FfiError::NotImplemented { name: "new_video_source", number: 21, .. }), "{error}");
-        assert!(error.to_string().contains("new_video_source"));
+        assert!(
+            matches!(error, FfiError::NotImplemented { name: "capture_encoded_video_frame", number: 87, .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains("capture_encoded_video_frame"));
     }
 
     #[test]
