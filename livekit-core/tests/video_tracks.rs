@@ -302,3 +302,54 @@ async fn a_rotated_capture_arrives_upright() {
     assert!(pictures.iter().all(|p| (p.width, p.height) == (240, 320)), "turned upright: {:?}", pictures[0]);
     assert!(pictures.iter().all(|p| classify(p.rgb) == Some(0)), "still red");
 }
+
+/// A stream ends when its track is unpublished or we unsubscribe (the server may keep the
+/// transceiver for reuse, so the end comes from the room, not from the RTP).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_ends_when_we_unsubscribe_or_the_track_is_unpublished() {
+    let server = start_server();
+    let (_ours, mut events) = join(&server, "v10", "rusty").await;
+    let mut official = official_peer(&server, "v10", "py").await;
+    let colours = official_program();
+    let publish = VideoPublish {
+        name: "cam",
+        width: 160,
+        height: 120,
+        source: "camera",
+        codec: "vp8",
+        fps: FPS,
+        colours: &colours,
+    };
+    let sid = official.publish_video(&publish).await.expect("the official peer publishes");
+    let ends = |mut stream: VideoStream| async move {
+        let drained = async { while stream.recv().await.is_some() {} };
+        tokio::time::timeout(Duration::from_secs(10), drained).await.is_ok()
+    };
+
+    let (track, publication, stream) = subscribed_video(&mut events).await;
+    publication.set_subscribed(false).await.expect("unsubscribed");
+    assert!(ends(stream).await, "the stream ends when we unsubscribe");
+    assert!(VideoStream::new(&track, VideoFormat::I420).is_err(), "a new stream of an ended track is refused");
+
+    publication.set_subscribed(true).await.expect("subscribed again");
+    let (_track, _publication, stream) = subscribed_video(&mut events).await;
+    official.unpublish_track(&sid).await.expect("unpublished");
+    assert!(ends(stream).await, "the stream ends with the track");
+}
+
+/// The next subscribed video track, its publication, and a stream of it that has given a
+/// picture.
+async fn subscribed_video(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<RoomEvent>,
+) -> (livekit_core::RemoteVideoTrack, livekit_core::RemoteTrackPublication, VideoStream) {
+    let (track, publication) = wait_for(events, "TrackSubscribed", |e| match e {
+        RoomEvent::TrackSubscribed { track: RemoteTrack::Video(track), publication, .. } => {
+            Some((track.clone(), publication.clone()))
+        }
+        _ => None,
+    })
+    .await;
+    let mut stream = VideoStream::new(&track, VideoFormat::I420).expect("a stream");
+    tokio::time::timeout(Duration::from_secs(10), stream.recv()).await.expect("a picture").expect("not ended");
+    (track, publication, stream)
+}

@@ -11,7 +11,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 use webrtc::api::interceptor_registry::register_default_interceptors;
 use webrtc::api::media_engine::{MediaEngine, MIME_TYPE_OPUS};
 use webrtc::interceptor::registry::Registry;
@@ -192,6 +192,9 @@ pub(crate) struct ReceivedTrack {
     /// Subscribe for every packet received from then on. Only the reader holds the sender,
     /// so receivers see the channel close when the track ends.
     pub packets: broadcast::WeakSender<RtpPacket>,
+    /// Stops the reader (and so ends every stream of the track) when the room is done with
+    /// it: with transceiver reuse an unpublished track's RTP may never end by itself.
+    pub stop: Arc<Notify>,
 }
 
 impl std::fmt::Debug for ReceivedTrack {
@@ -216,10 +219,21 @@ pub(super) fn receive(
         _ => (RECEIVED_BACKLOG, None),
     };
     let (packets, _) = broadcast::channel(backlog);
-    let received =
-        ReceivedTrack { track_id: track.id(), stream_id: track.stream_id(), video, packets: packets.downgrade() };
+    let stop = Arc::new(Notify::new());
+    let received = ReceivedTrack {
+        track_id: track.id(),
+        stream_id: track.stream_id(),
+        video,
+        packets: packets.downgrade(),
+        stop: stop.clone(),
+    };
     tokio::spawn(async move {
-        while let Ok((packet, _)) = track.read_rtp().await {
+        loop {
+            let read = tokio::select! {
+                read = track.read_rtp() => read,
+                () = stop.notified() => break,
+            };
+            let Ok((packet, _)) = read else { break };
             let packet = RtpPacket {
                 sequence: packet.header.sequence_number,
                 timestamp: packet.header.timestamp,

@@ -100,13 +100,19 @@ fn attach_media(
     track: ReceivedTrack,
 ) {
     let remote = match track.video {
-        None => RemoteTrack::Audio(RemoteAudioTrack::new(publication.sid(), track.packets)),
+        None => RemoteTrack::Audio(RemoteAudioTrack::new(publication.sid(), track.packets, track.stop)),
         Some((codec, keyframes)) => {
             if codec.is_none() {
                 log::warn!("track {} arrives in a codec this build cannot decode", publication.sid());
             }
             let request_keyframe: RequestKeyframe = Arc::new(move || keyframes.request());
-            RemoteTrack::Video(RemoteVideoTrack::new(publication.sid(), codec, track.packets, request_keyframe))
+            RemoteTrack::Video(RemoteVideoTrack::new(
+                publication.sid(),
+                codec,
+                track.packets,
+                request_keyframe,
+                track.stop,
+            ))
         }
     };
     publication.state.write().track = Some(remote.clone());
@@ -119,6 +125,7 @@ fn attach_media(
 
 fn detach_media(room: &RoomInner, participant: &RemoteParticipant, publication: &RemoteTrackPublication) {
     let Some(track) = publication.state.write().track.take() else { return };
+    track.end();
     room.emit(RoomEvent::TrackUnsubscribed {
         track,
         publication: publication.clone(),

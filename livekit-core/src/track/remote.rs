@@ -1,6 +1,8 @@
 //! Tracks of other participants whose media reaches us.
 
-use tokio::sync::broadcast;
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, Notify};
 
 use crate::error::{Error, Result};
 use crate::media::{AudioStream, RequestKeyframe, RtpPacket, VideoCodec, VideoFormat, VideoStream};
@@ -20,11 +22,12 @@ use crate::media::{AudioStream, RequestKeyframe, RtpPacket, VideoCodec, VideoFor
 pub struct RemoteAudioTrack {
     sid: String,
     packets: broadcast::WeakSender<RtpPacket>,
+    stop: Arc<Notify>,
 }
 
 impl RemoteAudioTrack {
-    pub(crate) fn new(sid: String, packets: broadcast::WeakSender<RtpPacket>) -> Self {
-        Self { sid, packets }
+    pub(crate) fn new(sid: String, packets: broadcast::WeakSender<RtpPacket>, stop: Arc<Notify>) -> Self {
+        Self { sid, packets, stop }
     }
 
     /// The server's id of the track (`TR_...`).
@@ -69,6 +72,7 @@ pub struct RemoteVideoTrack {
     codec: Option<VideoCodec>,
     packets: broadcast::WeakSender<RtpPacket>,
     request_keyframe: RequestKeyframe,
+    stop: Arc<Notify>,
 }
 
 impl RemoteVideoTrack {
@@ -77,8 +81,9 @@ impl RemoteVideoTrack {
         codec: Option<VideoCodec>,
         packets: broadcast::WeakSender<RtpPacket>,
         request_keyframe: RequestKeyframe,
+        stop: Arc<Notify>,
     ) -> Self {
-        Self { sid, codec, packets, request_keyframe }
+        Self { sid, codec, packets, request_keyframe, stop }
     }
 
     /// The server's id of the track (`TR_...`).
@@ -141,6 +146,16 @@ impl RemoteTrack {
             Self::Audio(track) => track.is_live(),
             Self::Video(track) => track.is_live(),
         }
+    }
+
+    /// Stops receiving the track: every stream of it ends (after what it holds, for audio).
+    pub(crate) fn end(&self) {
+        let stop = match self {
+            Self::Audio(track) => &track.stop,
+            Self::Video(track) => &track.stop,
+        };
+        // A stored permit: the reader stops even if it is not waiting at this moment.
+        stop.notify_one();
     }
 }
 
