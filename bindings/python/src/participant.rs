@@ -18,8 +18,8 @@ use crate::events::permissions_dict;
 use crate::media::{
     local_track, publish_options, NativeLocalAudioTrack, NativeLocalPublication, NativeRemotePublication, VideoOptions,
 };
-use crate::video::{local_video_track, NativeLocalVideoTrack};
 use crate::runtime::awaitable;
+use crate::video::{local_video_track, NativeLocalVideoTrack};
 
 #[pyclass(frozen, module = "livekit_core._native")]
 pub struct NativeParticipant {
