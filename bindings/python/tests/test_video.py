@@ -54,17 +54,17 @@ def centre_mean(frame, rgba_type: int) -> np.ndarray:
     return rgba[h // 4:h - h // 4, w // 4:w - w // 4, :3].reshape(-1, 3).mean(axis=0)
 
 
-def classify(rgb) -> int:
+def classify(rgb, program=PROGRAM) -> int:
     """The program colour `rgb` is (within what a codec keeps), or -1."""
-    for i, colour in enumerate(PROGRAM):
+    for i, colour in enumerate(program):
         if np.linalg.norm(np.asarray(colour, dtype=np.float64) - rgb) < 60:
             return i
     return -1
 
 
-def colour_runs(means) -> list:
+def colour_runs(means, program=PROGRAM) -> list:
     runs: list = []
-    for colour in (classify(m) for m in means):
+    for colour in (classify(m, program) for m in means):
         if colour >= 0 and (not runs or runs[-1] != colour):
             runs.append(colour)
     return runs
@@ -75,7 +75,8 @@ def in_order(runs: list, length: int = IN_ORDER) -> bool:
                for s in range(len(runs) - length + 1))
 
 
-async def watch_program(stream, rgba_type: int, size=(WIDTH, HEIGHT), timeout: float = PROGRAM_TIMEOUT) -> list:
+async def watch_program(stream, rgba_type: int, size=(WIDTH, HEIGHT), timeout: float = PROGRAM_TIMEOUT,
+                        program=PROGRAM) -> list:
     """Reads `stream` until the program came through in order; every picture must be `size`.
     Returns the events read."""
     means, events = [], []
@@ -85,7 +86,7 @@ async def watch_program(stream, rgba_type: int, size=(WIDTH, HEIGHT), timeout: f
             assert (event.frame.width, event.frame.height) == size
             events.append(event)
             means.append(centre_mean(event.frame, rgba_type))
-            if in_order(colour_runs(means)):
+            if in_order(colour_runs(means, program)):
                 return
         raise AssertionError("the stream ended before the program came through")
 
@@ -93,7 +94,7 @@ async def watch_program(stream, rgba_type: int, size=(WIDTH, HEIGHT), timeout: f
         await asyncio.wait_for(read(), timeout)
     except asyncio.TimeoutError:
         raise AssertionError(f"the colours did not come in order within {timeout}s: {len(means)} pictures, "
-                             f"runs {colour_runs(means)}") from None
+                             f"runs {colour_runs(means, program)}") from None
     return events
 
 
