@@ -329,3 +329,50 @@ async def test_mute_is_seen_by_the_official_sdk_and_stops_the_pictures(server, r
         await peer.disconnect()
         await ours.disconnect()
 
+
+
+async def test_set_video_quality_picks_a_simulcast_layer_of_the_official_sdk(server, room_name):
+    from livekit import rtc as official
+
+    ours, peer = await pair(server, room_name)
+    events = Events(ours, "track_subscribed")
+    width, height = 640, 480
+    source = official.VideoSource(width, height)
+    track = official.LocalVideoTrack.create_video_track("layers", source)
+    stop = asyncio.Event()
+    drawing = asyncio.ensure_future(draw_program(official, source, stop, width, height))
+    options = official.TrackPublishOptions(source=official.TrackSource.SOURCE_CAMERA, simulcast=True,
+                                           video_codec=official.VideoCodec.VP8)
+    try:
+        publication = await peer.local_participant.publish_track(track, options)
+        remote_track, remote_pub, _ = await events.wait("track_subscribed", lambda t, p, who: p.sid == publication.sid)
+        assert remote_pub.simulcasted and (remote_pub.width, remote_pub.height) == (width, height)
+        stream = rtc.VideoStream(remote_track)
+        sizes: list = []
+
+        async def until_size(check, what: str, timeout: float = 20.0) -> None:
+            async def read() -> None:
+                async for event in stream:
+                    sizes.append((event.frame.width, event.frame.height))
+                    if check(sizes[-1]):
+                        return
+            try:
+                await asyncio.wait_for(read(), timeout)
+            except asyncio.TimeoutError:
+                raise AssertionError(f"no picture {what} within {timeout}s; sizes {sorted(set(sizes))}") from None
+
+        try:
+            # The server starts us on the full layer (at 640x480 the official SDK sends two:
+            # 640x480 and 480x360); LOW gets the smaller one, HIGH the full one back.
+            await until_size(lambda s: s == (width, height), "at full size")
+            remote_pub.set_video_quality(rtc.VideoQuality.VIDEO_QUALITY_LOW)
+            await until_size(lambda s: s[0] < width and s[1] < height, "smaller after asking for LOW")
+            remote_pub.set_video_quality(rtc.VideoQuality.VIDEO_QUALITY_HIGH)
+            await until_size(lambda s: s == (width, height), "at full size again after asking for HIGH")
+        finally:
+            await stream.aclose()
+    finally:
+        stop.set()
+        await drawing
+        await peer.disconnect()
+        await ours.disconnect()
