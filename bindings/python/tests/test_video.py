@@ -376,3 +376,95 @@ async def test_set_video_quality_picks_a_simulcast_layer_of_the_official_sdk(ser
         await drawing
         await peer.disconnect()
         await ours.disconnect()
+
+
+async def test_official_sdk_picks_our_simulcast_layers(server, room_name):
+    from livekit import rtc as official
+
+    ours, peer = await pair(server, room_name)
+    subscribed = Events(peer, "track_subscribed")
+    width, height = 640, 360  # three layers: 160x90, 320x180, 640x360
+    source = rtc.VideoSource(width, height)
+    track = rtc.LocalVideoTrack.create_video_track("layers", source)
+    stop = asyncio.Event()
+    drawing = asyncio.ensure_future(draw_program(rtc, source, stop, width, height))
+    options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA, simulcast=True)
+    try:
+        publication = await ours.local_participant.publish_track(track, options)
+        remote_track, remote_pub, _ = await subscribed.wait(
+            "track_subscribed", lambda t, p, who: p.sid == publication.sid)
+        assert remote_pub.simulcasted and (remote_pub.width, remote_pub.height) == (width, height)
+        stream = official.VideoStream(remote_track, format=official.VideoBufferType.RGBA)
+        sizes: list = []
+
+        async def until_size(size, timeout: float = 20.0) -> None:
+            async def read() -> None:
+                async for event in stream:
+                    sizes.append((event.frame.width, event.frame.height))
+                    if sizes[-1] == size:
+                        return
+            try:
+                await asyncio.wait_for(read(), timeout)
+            except asyncio.TimeoutError:
+                raise AssertionError(f"no {size} picture within {timeout}s; sizes {sorted(set(sizes))}") from None
+
+        try:
+            await until_size((width, height))
+            remote_pub.set_video_quality(official.VideoQuality.VIDEO_QUALITY_LOW)
+            await until_size((width // 4, height // 4))
+            remote_pub.set_video_quality(official.VideoQuality.VIDEO_QUALITY_HIGH)
+            await until_size((width, height))
+            await watch_program(stream, official.VideoBufferType.RGBA, size=(width, height))
+        finally:
+            await stream.aclose()
+    finally:
+        stop.set()
+        await drawing
+        await peer.disconnect()
+        await ours.disconnect()
+
+
+async def test_a_rotated_capture_arrives_upright(server, room_name):
+    from livekit import rtc as official
+
+    ours, peer = await pair(server, room_name)
+    subscribed = Events(peer, "track_subscribed")
+    source = rtc.VideoSource(WIDTH, HEIGHT)
+    track = rtc.LocalVideoTrack.create_video_track("sideways", source)
+    # Left half red, right half blue, to be turned a quarter turn clockwise: red on top.
+    rgb = np.empty((HEIGHT, WIDTH, 3), dtype=np.uint8)
+    rgb[:, :WIDTH // 2], rgb[:, WIDTH // 2:] = RED, BLUE
+    sideways = rtc.VideoFrame(WIDTH, HEIGHT, rtc.VideoBufferType.RGB24, memoryview(rgb))
+    stop = asyncio.Event()
+
+    async def draw() -> None:
+        while not stop.is_set():
+            source.capture_frame(sideways, rotation=rtc.VideoRotation.VIDEO_ROTATION_90)
+            await asyncio.sleep(1 / FPS)  # paces the captures
+
+    drawing = asyncio.ensure_future(draw())
+    try:
+        publication = await ours.local_participant.publish_track(
+            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA))
+        remote_track, _, _ = await subscribed.wait("track_subscribed", lambda t, p, who: p.sid == publication.sid)
+        stream = official.VideoStream(remote_track, format=official.VideoBufferType.RGBA)
+        try:
+            async def upright() -> tuple:
+                async for event in stream:
+                    frame = event.frame
+                    rgba = np.frombuffer(frame.data, np.uint8).reshape(frame.height, frame.width, 4)
+                    top = rgba[: frame.height // 4, :, :3].reshape(-1, 3).mean(axis=0)
+                    bottom = rgba[-(frame.height // 4):, :, :3].reshape(-1, 3).mean(axis=0)
+                    if classify(top) >= 0 and classify(bottom) >= 0:
+                        return (frame.width, frame.height), PROGRAM[classify(top)], PROGRAM[classify(bottom)]
+                raise AssertionError("the stream ended")
+
+            size, top, bottom = await asyncio.wait_for(upright(), PROGRAM_TIMEOUT)
+            assert size == (HEIGHT, WIDTH) and (top, bottom) == (RED, BLUE)
+        finally:
+            await stream.aclose()
+    finally:
+        stop.set()
+        await drawing
+        await peer.disconnect()
+        await ours.disconnect()

@@ -362,7 +362,8 @@ class TrackPublishOptions(Record):
     """A VideoCodec value: VP8 (the default) or H264."""
     video_encoding: Optional[VideoEncoding]
     simulcast: bool
-    """Accepted; video is sent as one layer either way."""
+    """Send up to three sizes of the video (quarter, half, full when the source's smaller side
+    is at least 360 pixels; half and full from 180; one below), for the server to pick from."""
 
 
 class AudioFrameEvent:

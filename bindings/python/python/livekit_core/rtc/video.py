@@ -152,9 +152,10 @@ class VideoSource:
 
     def capture_frame(self, frame: VideoFrame, *, timestamp_us: int = 0,
                       rotation: int = VideoRotation.VIDEO_ROTATION_0, metadata: Any = None) -> None:
-        """Hands in one picture. `timestamp_us` 0 lets the source stamp it; `rotation` is
-        carried but not signalled to subscribers yet (send upright pictures); `metadata` is
-        accepted and ignored."""
+        """Hands in one picture. `timestamp_us` 0 lets the source stamp it; `rotation` (a
+        VideoRotation: how far to turn the picture clockwise to show it upright) is applied
+        before encoding, so subscribers get upright pictures; `metadata` is accepted and
+        ignored."""
         self._native.capture_frame(_native_data(frame._data), frame.width, frame.height, frame.type,
                                    timestamp_us, rotation)
 
