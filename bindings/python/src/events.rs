@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use pyo3::IntoPyObjectExt;
 
-use crate::media::{stream_state_to_py, NativeLocalPublication, NativeRemoteAudioTrack, NativeRemotePublication};
+use crate::media::{stream_state_to_py, NativeLocalPublication, NativeRemotePublication, NativeRemoteTrack};
 use crate::participant::{quality_to_py, NativeParticipant};
 use crate::rpc::RpcResponder;
 use crate::streams::{NativeByteReader, NativeTextReader};
@@ -130,13 +130,12 @@ fn to_py(py: Python<'_>, event: NativeEvent) -> PyResult<Option<Bound<'_, PyTupl
         RoomEvent::TrackUnpublished { publication, participant: p } => {
             tuple(py, items![py; "track_unpublished", remote_pub(publication), remote(p)])
         }
-        RoomEvent::TrackSubscribed { track, publication, participant: p } => tuple(
-            py,
-            items![py; "track_subscribed", NativeRemoteAudioTrack::new(track), remote_pub(publication), remote(p)],
-        ),
+        RoomEvent::TrackSubscribed { track, publication, participant: p } => {
+            tuple(py, items![py; "track_subscribed", NativeRemoteTrack::new(track), remote_pub(publication), remote(p)])
+        }
         RoomEvent::TrackUnsubscribed { track, publication, participant: p } => tuple(
             py,
-            items![py; "track_unsubscribed", NativeRemoteAudioTrack::new(track), remote_pub(publication), remote(p)],
+            items![py; "track_unsubscribed", NativeRemoteTrack::new(track), remote_pub(publication), remote(p)],
         ),
         RoomEvent::TrackSubscriptionFailed { participant: p, track_sid, error } => {
             tuple(py, items![py; "track_subscription_failed", remote(p), track_sid, error])

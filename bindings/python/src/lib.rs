@@ -11,6 +11,7 @@ mod room;
 mod rpc;
 mod runtime;
 mod streams;
+mod video;
 
 use pyo3::prelude::*;
 
@@ -27,8 +28,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<media::NativeLocalAudioTrack>()?;
     m.add_class::<media::NativeLocalPublication>()?;
     m.add_class::<media::NativeRemotePublication>()?;
-    m.add_class::<media::NativeRemoteAudioTrack>()?;
+    m.add_class::<media::NativeRemoteTrack>()?;
     m.add_class::<media::NativeAudioStream>()?;
+    m.add_class::<video::NativeVideoSource>()?;
+    m.add_class::<video::NativeLocalVideoTrack>()?;
+    m.add_class::<video::NativeVideoStream>()?;
     m.add_class::<api::NativeRoomService>()?;
     m.add_function(wrap_pyfunction!(room::connect, m)?)?;
     m.add_function(wrap_pyfunction!(streams::stream_bytes, m)?)?;
@@ -36,6 +40,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(streams::send_text, m)?)?;
     m.add_function(wrap_pyfunction!(streams::send_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(streams::send_file, m)?)?;
+    m.add_function(wrap_pyfunction!(video::convert_frame, m)?)?;
     m.add_function(wrap_pyfunction!(api::encode_token, m)?)?;
     m.add_function(wrap_pyfunction!(api::verify_token, m)?)?;
     runtime::register_exit_hook(m)

@@ -188,6 +188,10 @@ impl NativeLocalAudioTrack {
     }
 }
 
+/// The video fields of `TrackPublishOptions`: `(video_codec, max_bitrate, max_framerate,
+/// simulcast)`, 0 meaning the default for the bitrate and the frame rate.
+pub type VideoOptions = (i32, Option<u32>, Option<f64>, bool);
+
 /// Publish options as the Python layer passes them.
 pub fn publish_options(
     source: i32,
@@ -195,15 +199,25 @@ pub fn publish_options(
     red: bool,
     stereo: bool,
     audio_bitrate: Option<u32>,
+    video: Option<VideoOptions>,
 ) -> PyResult<livekit_core::TrackPublishOptions> {
-    Ok(livekit_core::TrackPublishOptions {
+    let mut options = livekit_core::TrackPublishOptions {
         source: source_from_py(source)?,
         stereo,
         audio_bitrate,
         dtx,
         red,
         ..Default::default()
-    })
+    };
+    if let Some((codec, max_bitrate, max_framerate, simulcast)) = video {
+        options.video_codec = crate::video::codec_from_py(codec)?;
+        options.max_bitrate = max_bitrate.filter(|b| *b > 0);
+        if let Some(fps) = max_framerate.filter(|f| *f > 0.0) {
+            options.max_framerate = fps;
+        }
+        options.simulcast = simulcast;
+    }
+    Ok(options)
 }
 
 pub fn local_track(track: &NativeLocalAudioTrack) -> LocalTrack {
@@ -247,6 +261,18 @@ impl NativeLocalPublication {
     fn mime_type(&self) -> String {
         self.inner.mime_type()
     }
+    #[getter]
+    fn simulcasted(&self) -> bool {
+        self.inner.info().simulcasted
+    }
+    #[getter]
+    fn width(&self) -> u32 {
+        self.inner.info().dimensions.0
+    }
+    #[getter]
+    fn height(&self) -> u32 {
+        self.inner.info().dimensions.1
+    }
 }
 
 #[pyclass(frozen, module = "livekit_core._native")]
@@ -287,6 +313,18 @@ impl NativeRemotePublication {
         self.inner.mime_type()
     }
     #[getter]
+    fn simulcasted(&self) -> bool {
+        self.inner.info().simulcasted
+    }
+    #[getter]
+    fn width(&self) -> u32 {
+        self.inner.info().dimensions.0
+    }
+    #[getter]
+    fn height(&self) -> u32 {
+        self.inner.info().dimensions.1
+    }
+    #[getter]
     fn subscribed(&self) -> bool {
         self.inner.is_subscribed()
     }
@@ -296,13 +334,20 @@ impl NativeRemotePublication {
         stream_state_to_py(self.inner.stream_state())
     }
     #[getter]
-    fn track(&self) -> Option<NativeRemoteAudioTrack> {
-        self.inner.track().map(NativeRemoteAudioTrack::new)
+    fn track(&self) -> Option<NativeRemoteTrack> {
+        self.inner.track().map(NativeRemoteTrack::new)
     }
 
     fn set_subscribed<'py>(&self, py: Python<'py>, subscribed: bool) -> PyResult<Bound<'py, PyAny>> {
         let publication = self.inner.clone();
         awaitable(py, async move { publication.set_subscribed(subscribed).await.py() })
+    }
+
+    /// Asks the server for a simulcast layer (`livekit.rtc.VideoQuality` number).
+    fn set_video_quality<'py>(&self, py: Python<'py>, quality: i32) -> PyResult<Bound<'py, PyAny>> {
+        let quality = crate::video::quality_from_py(quality)?;
+        let publication = self.inner.clone();
+        awaitable(py, async move { publication.set_video_quality(quality).await.py() })
     }
 }
 
@@ -315,11 +360,11 @@ pub fn stream_state_to_py(state: livekit_core::StreamState) -> i32 {
 }
 
 #[pyclass(frozen, module = "livekit_core._native")]
-pub struct NativeRemoteAudioTrack {
-    inner: RemoteTrack,
+pub struct NativeRemoteTrack {
+    pub inner: RemoteTrack,
 }
 
-impl NativeRemoteAudioTrack {
+impl NativeRemoteTrack {
     pub fn new(inner: RemoteTrack) -> Self {
         Self { inner }
     }
@@ -334,10 +379,18 @@ impl NativeRemoteAudioTrack {
 }
 
 #[pymethods]
-impl NativeRemoteAudioTrack {
+impl NativeRemoteTrack {
     #[getter]
     fn sid(&self) -> String {
         self.inner.sid()
+    }
+    #[getter]
+    fn kind(&self) -> i32 {
+        match self.inner {
+            RemoteTrack::Audio(_) => kind_to_py(TrackKind::Audio),
+            RemoteTrack::Video(_) => kind_to_py(TrackKind::Video),
+            _ => 0, // a kind this package does not know (KIND_UNKNOWN)
+        }
     }
 }
 
@@ -350,7 +403,7 @@ pub struct NativeAudioStream {
 #[pymethods]
 impl NativeAudioStream {
     #[new]
-    fn new(track: &NativeRemoteAudioTrack, sample_rate: u32, num_channels: u32) -> PyResult<Self> {
+    fn new(track: &NativeRemoteTrack, sample_rate: u32, num_channels: u32) -> PyResult<Self> {
         let _guard = runtime::enter();
         let stream = AudioStream::new(track.audio()?, sample_rate, num_channels).py()?;
         Ok(Self { stream: Arc::new(Mutex::new(stream)), closed: watch::channel(false).0 })

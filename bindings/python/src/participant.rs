@@ -8,7 +8,7 @@ use livekit_core::data::PerformRpcData;
 use livekit_core::{
     ConnectionQuality, DataOptions, LocalParticipant, Participant, ParticipantKind, ParticipantTrackPermission,
 };
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3::IntoPyObjectExt;
@@ -16,9 +16,10 @@ use pyo3::IntoPyObjectExt;
 use crate::errors::{rpc_to_py, IntoPyResult};
 use crate::events::permissions_dict;
 use crate::media::{
-    local_track, publish_options, NativeLocalAudioTrack, NativeLocalPublication, NativeRemotePublication,
+    local_track, publish_options, NativeLocalAudioTrack, NativeLocalPublication, NativeRemotePublication, VideoOptions,
 };
 use crate::runtime::awaitable;
+use crate::video::{local_video_track, NativeLocalVideoTrack};
 
 #[pyclass(frozen, module = "livekit_core._native")]
 pub struct NativeParticipant {
@@ -173,21 +174,30 @@ impl NativeParticipant {
         }
     }
 
+    /// Publishes a `NativeLocalAudioTrack` or `NativeLocalVideoTrack`; `video` carries the
+    /// video options (`VideoOptions`) and is ignored for audio.
     #[allow(clippy::too_many_arguments)] // the options' fields, flat as Python passes them
-    #[pyo3(signature = (track, source, dtx=true, red=true, stereo=false, audio_bitrate=None))]
+    #[pyo3(signature = (track, source, dtx=true, red=true, stereo=false, audio_bitrate=None, video=None))]
     fn publish_track<'py>(
         &self,
         py: Python<'py>,
-        track: &NativeLocalAudioTrack,
+        track: &Bound<'py, PyAny>,
         source: i32,
         dtx: bool,
         red: bool,
         stereo: bool,
         audio_bitrate: Option<u32>,
+        video: Option<VideoOptions>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let local = self.local()?;
-        let options = publish_options(source, dtx, red, stereo, audio_bitrate)?;
-        let track = local_track(track);
+        let options = publish_options(source, dtx, red, stereo, audio_bitrate, video)?;
+        let track = if let Ok(audio) = track.cast::<NativeLocalAudioTrack>() {
+            local_track(audio.get())
+        } else if let Ok(video) = track.cast::<NativeLocalVideoTrack>() {
+            local_video_track(video.get())
+        } else {
+            return Err(PyTypeError::new_err("publish_track takes a LocalAudioTrack or a LocalVideoTrack"));
+        };
         awaitable(py, async move { local.publish_track(track, options).await.map(NativeLocalPublication::new).py() })
     }
 

@@ -49,8 +49,10 @@ def test_wheel_is_abi3_and_typed():
     assert "-cp39-abi3-" in wheel.name
     names = zipfile.ZipFile(wheel).namelist()
     for expected in ("livekit_core/py.typed", "livekit_core/_native.pyi", "livekit_core/rtc/__init__.py",
-                     "livekit_core/api/__init__.py"):
+                     "livekit_core/api/__init__.py", "livekit_core/rtc/video.py"):
         assert expected in names
+    # VP8 is the system libvpx, copied into the wheel (maturin with patchelf).
+    assert any(n.startswith("livekit_core.libs/libvpx") for n in names), names
 
 
 def test_fresh_wheel_works_in_a_clean_virtualenv(server, room_name, tmp_path):

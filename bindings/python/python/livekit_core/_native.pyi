@@ -31,9 +31,13 @@ class NativeLocalPublication:
     source: int
     muted: bool
     mime_type: str
+    simulcasted: bool
+    width: int
+    height: int
 
-class NativeRemoteAudioTrack:
+class NativeRemoteTrack:
     sid: str
+    kind: int
 
 class NativeRemotePublication:
     sid: str
@@ -42,15 +46,51 @@ class NativeRemotePublication:
     source: int
     muted: bool
     mime_type: str
+    simulcasted: bool
+    width: int
+    height: int
     subscribed: bool
     stream_state: int
-    track: Optional[NativeRemoteAudioTrack]
+    track: Optional[NativeRemoteTrack]
     def set_subscribed(self, subscribed: bool) -> Awaitable[None]: ...
+    def set_video_quality(self, quality: int) -> Awaitable[None]: ...
 
 class NativeAudioStream:
-    def __init__(self, track: NativeRemoteAudioTrack, sample_rate: int, num_channels: int) -> None: ...
+    def __init__(self, track: NativeRemoteTrack, sample_rate: int, num_channels: int) -> None: ...
     def next_frames(self) -> Awaitable[Optional[List[NativeFrame]]]: ...
     def close(self) -> None: ...
+
+# Pixels as the native side reads them in place: bytes, a bytearray, or (address, length).
+NativeVideoData = Union[bytes, bytearray, Tuple[int, int]]
+# (bytearray, width, height, VideoBufferType, timestamp_us, VideoRotation)
+NativeVideoFrame = Tuple[bytearray, int, int, int, int, int]
+# (video_codec, max_bitrate, max_framerate, simulcast); 0 or None keeps a default
+VideoOptions = Tuple[int, Optional[int], Optional[float], bool]
+
+class NativeVideoSource:
+    width: int
+    height: int
+    is_screencast: bool
+    def __init__(self, width: int, height: int, is_screencast: bool) -> None: ...
+    def capture_frame(
+        self, data: NativeVideoData, width: int, height: int, buffer_type: int, timestamp_us: int, rotation: int
+    ) -> None: ...
+
+class NativeLocalVideoTrack:
+    name: str
+    muted: bool
+    def __init__(self, name: str, source: NativeVideoSource) -> None: ...
+    def mute(self) -> None: ...
+    def unmute(self) -> None: ...
+
+class NativeVideoStream:
+    def __init__(self, track: NativeRemoteTrack, buffer_type: int) -> None: ...
+    def next_frames(self) -> Awaitable[Optional[List[NativeVideoFrame]]]: ...
+    def close(self) -> None: ...
+
+def convert_frame(
+    data: NativeVideoData, width: int, height: int, src_type: int, dst_type: int, flip_y: bool = False
+) -> bytearray: ...
 
 class NativeParticipant:
     sid: str
@@ -67,12 +107,13 @@ class NativeParticipant:
     def track_publications(self) -> Union[List[NativeLocalPublication], List[NativeRemotePublication]]: ...
     def publish_track(
         self,
-        track: NativeLocalAudioTrack,
+        track: Union[NativeLocalAudioTrack, NativeLocalVideoTrack],
         source: int,
         dtx: bool = True,
         red: bool = True,
         stereo: bool = False,
         audio_bitrate: Optional[int] = None,
+        video: Optional[VideoOptions] = None,
     ) -> Awaitable[NativeLocalPublication]: ...
     def unpublish_track(self, sid: str) -> Awaitable[None]: ...
     def set_track_subscription_permissions(

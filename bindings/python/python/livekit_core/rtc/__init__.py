@@ -1,5 +1,5 @@
 """The official LiveKit Python SDK's `rtc` API on livekit-core: rooms, participants and their
-state, data packets, byte and text streams, RPC, and audio tracks. Video is not supported yet."""
+state, data packets, byte and text streams, RPC, and audio and video tracks."""
 
 from ..errors import (
     ConnectError,
@@ -22,11 +22,14 @@ from .audio import (
     AudioStream,
     LocalAudioTrack,
     LocalTrackPublication,
+    LocalVideoTrack,
     RemoteAudioTrack,
     RemoteTrackPublication,
+    RemoteVideoTrack,
     Track,
     TrackPublication,
     TrackPublishOptions,
+    VideoEncoding,
 )
 from .data_stream import (
     ByteStreamInfo,
@@ -45,6 +48,10 @@ from .enums import (
     StreamState,
     TrackKind,
     TrackSource,
+    VideoBufferType,
+    VideoCodec,
+    VideoQuality,
+    VideoRotation,
 )
 from .event_emitter import EventEmitter
 from .participant import (
@@ -56,6 +63,7 @@ from .participant import (
 )
 from .room import DataPacket, Room, RoomOptions
 from .rpc import RpcError, RpcInvocationData
+from .video import VideoFrame, VideoFrameEvent, VideoSource, VideoStream
 
 __all__ = [
     "Room",
@@ -81,6 +89,17 @@ __all__ = [
     "LocalTrackPublication",
     "RemoteTrackPublication",
     "TrackPublishOptions",
+    "LocalVideoTrack",
+    "RemoteVideoTrack",
+    "VideoBufferType",
+    "VideoCodec",
+    "VideoEncoding",
+    "VideoFrame",
+    "VideoFrameEvent",
+    "VideoQuality",
+    "VideoRotation",
+    "VideoSource",
+    "VideoStream",
     "TrackKind",
     "TrackSource",
     "StreamState",

@@ -1,5 +1,6 @@
 """Audio with the official SDK's shapes: AudioFrame, AudioSource, LocalAudioTrack,
-RemoteAudioTrack, track publications, TrackPublishOptions and AudioStream.
+RemoteAudioTrack, track publications, TrackPublishOptions and AudioStream; and the track
+classes of video (LocalVideoTrack, RemoteVideoTrack; the rest is in video.py).
 
 PCM is int16, interleaved. A frame's samples live in one bytearray: the native side copies a
 frame once on its way in (capture_frame) and once on its way out (AudioStream), and
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
     from typing import Any, AsyncIterator, Dict, Optional, Union
 
     from .participant import Participant
+    from .video import VideoSource
+
+    LocalTrack = Union["LocalAudioTrack", "LocalVideoTrack"]
+    RemoteTrack = Union["RemoteAudioTrack", "RemoteVideoTrack"]
 
 
 class AudioFrame:
@@ -181,15 +186,50 @@ class LocalAudioTrack(Track):
         self._native.unmute()
 
 
+class LocalVideoTrack(Track):
+    def __init__(self, native: Any, source: Any) -> None:
+        super().__init__("", native.name, TrackKind.KIND_VIDEO)
+        self._native = native
+        self._source = source
+
+    @staticmethod
+    def create_video_track(name: str, source: "VideoSource") -> "LocalVideoTrack":
+        return LocalVideoTrack(_native.NativeLocalVideoTrack(name, source._native), source)
+
+    @property
+    def muted(self) -> bool:
+        return self._native.muted
+
+    def mute(self) -> None:
+        """Stops sending pictures; everyone sees `track_muted`."""
+        self._native.mute()
+
+    def unmute(self) -> None:
+        """Sends pictures again (starting with a keyframe); everyone sees `track_unmuted`."""
+        self._native.unmute()
+
+
 class RemoteAudioTrack(Track):
+    _KIND = TrackKind.KIND_AUDIO
+
     def __init__(self, native: Any, publication: "RemoteTrackPublication") -> None:
-        super().__init__(native.sid, publication.name, TrackKind.KIND_AUDIO)
+        super().__init__(native.sid, publication.name, self._KIND)
         self._native = native
         self._publication = publication
 
     @property
     def muted(self) -> bool:
         return self._publication.muted
+
+
+class RemoteVideoTrack(RemoteAudioTrack):
+    _KIND = TrackKind.KIND_VIDEO
+
+
+def _remote_track(native: Any, publication: "RemoteTrackPublication") -> "RemoteTrack":
+    """The Python track for a native remote track, by its kind."""
+    cls = RemoteVideoTrack if native.kind == TrackKind.KIND_VIDEO else RemoteAudioTrack
+    return cls(native, publication)
 
 
 class TrackPublication:
@@ -222,24 +262,39 @@ class TrackPublication:
     def mime_type(self) -> str:
         return self._native.mime_type
 
+    @property
+    def simulcasted(self) -> bool:
+        """Whether the publisher sends several video layers."""
+        return self._native.simulcasted
+
+    @property
+    def width(self) -> int:
+        """Video width as published (0 for audio)."""
+        return self._native.width
+
+    @property
+    def height(self) -> int:
+        """Video height as published (0 for audio)."""
+        return self._native.height
+
     def __repr__(self) -> str:
         return f"rtc.{type(self).__name__}(sid={self.sid}, name={self.name}, kind={self.kind}, source={self.source})"
 
 
 class LocalTrackPublication(TrackPublication):
-    def __init__(self, native: Any, track: Optional[LocalAudioTrack]) -> None:
+    def __init__(self, native: Any, track: Optional[LocalTrack]) -> None:
         super().__init__(native)
         self._track = track
 
     @property
-    def track(self) -> Optional[LocalAudioTrack]:
+    def track(self) -> Optional[LocalTrack]:
         return self._track
 
 
 class RemoteTrackPublication(TrackPublication):
     def __init__(self, native: Any) -> None:
         super().__init__(native)
-        self._track: Optional[RemoteAudioTrack] = None
+        self._track: Optional[RemoteTrack] = None
 
     @property
     def subscribed(self) -> bool:
@@ -251,12 +306,12 @@ class RemoteTrackPublication(TrackPublication):
         return self._native.stream_state
 
     @property
-    def track(self) -> Optional[RemoteAudioTrack]:
+    def track(self) -> Optional[RemoteTrack]:
         native = self._native.track
         if native is None:
             return None
         if self._track is None or self._track.sid != native.sid:
-            self._track = RemoteAudioTrack(native, self)
+            self._track = _remote_track(native, self)
         else:
             self._track._native = native
         return self._track
@@ -268,19 +323,47 @@ class RemoteTrackPublication(TrackPublication):
 
         _in_background(self._native.set_subscribed(subscribed), f"set_subscribed({subscribed}) on {self.sid}")
 
+    def set_video_quality(self, quality: int) -> None:
+        """Asks the server for a simulcast layer of this video track (a `VideoQuality` value).
+        Raises ValueError, as the official SDK does, for an audio or a single-layer
+        publication; otherwise returns at once and errors are logged."""
+        if self.kind != TrackKind.KIND_VIDEO:
+            raise ValueError(f"set_video_quality is only supported on video publications (sid={self.sid})")
+        if not self.simulcasted:
+            raise ValueError(f"set_video_quality requires a simulcasted publication (sid={self.sid})")
+        from .participant import _in_background
+
+        _in_background(self._native.set_video_quality(quality), f"set_video_quality({quality}) on {self.sid}")
+
+
+class VideoEncoding(Record):
+    """Video limits (the official protobuf message): bits per second and pictures per second;
+    0 keeps the default (a bitrate picked from the source's size; 30 fps)."""
+
+    _fields = ("max_bitrate", "max_framerate")
+    _defaults = {"max_bitrate": 0, "max_framerate": 0.0}
+    max_bitrate: int
+    max_framerate: float
+
 
 class TrackPublishOptions(Record):
-    """How to publish a track (the official protobuf message's audio fields)."""
+    """How to publish a track (the official protobuf message's fields this package supports)."""
 
-    _fields = ("source", "dtx", "red", "stereo", "audio_bitrate")
+    _fields = ("source", "dtx", "red", "stereo", "audio_bitrate", "video_codec", "video_encoding", "simulcast")
     _defaults = {"source": TrackSource.SOURCE_UNKNOWN, "dtx": True, "red": True, "stereo": False,
-                 "audio_bitrate": None}
+                 "audio_bitrate": None, "video_codec": 0, "video_encoding": None, "simulcast": False}
     source: int
     dtx: bool
     red: bool
     stereo: bool
     audio_bitrate: Optional[int]
     """Opus bits per second; None keeps the encoder's default."""
+    video_codec: int
+    """A VideoCodec value: VP8 (the default) or H264."""
+    video_encoding: Optional[VideoEncoding]
+    simulcast: bool
+    """Send up to three sizes of the video (quarter, half, full when the source's smaller side
+    is at least 360 pixels; half and full from 180; one below), for the server to pick from."""
 
 
 class AudioFrameEvent:

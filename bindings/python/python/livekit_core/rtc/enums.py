@@ -70,3 +70,43 @@ class ConnectionQuality(_IntConstants):
     QUALITY_GOOD = 1
     QUALITY_EXCELLENT = 2
     QUALITY_LOST = 3
+
+
+class VideoBufferType(_IntConstants):
+    """Pixel layouts. I420A, I422, I444 and I010 are named (as in the official SDK) but frames
+    in them cannot be captured, converted or asked of a VideoStream."""
+
+    RGBA = 0
+    ABGR = 1
+    ARGB = 2
+    BGRA = 3
+    RGB24 = 4
+    I420 = 5
+    I420A = 6
+    I422 = 7
+    I444 = 8
+    I010 = 9
+    NV12 = 10
+
+
+class VideoRotation(_IntConstants):
+    VIDEO_ROTATION_0 = 0
+    VIDEO_ROTATION_90 = 1
+    VIDEO_ROTATION_180 = 2
+    VIDEO_ROTATION_270 = 3
+
+
+class VideoCodec(_IntConstants):
+    """Video codecs; this package encodes and decodes VP8 and H264."""
+
+    VP8 = 0
+    H264 = 1
+    AV1 = 2
+    VP9 = 3
+    H265 = 4
+
+
+class VideoQuality(_IntConstants):
+    VIDEO_QUALITY_LOW = 0
+    VIDEO_QUALITY_MEDIUM = 1
+    VIDEO_QUALITY_HIGH = 2

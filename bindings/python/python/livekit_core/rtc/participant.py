@@ -9,6 +9,7 @@ from .. import _native
 from .audio import (
     LocalAudioTrack,
     LocalTrackPublication,
+    LocalVideoTrack,
     RemoteAudioTrack,
     RemoteTrackPublication,
     TrackPublishOptions,
@@ -174,15 +175,20 @@ class LocalParticipant(Participant):
         return dict(self._publications)
 
     async def publish_track(
-        self, track: LocalAudioTrack, options: Optional[TrackPublishOptions] = None
+        self, track: Union[LocalAudioTrack, LocalVideoTrack], options: Optional[TrackPublishOptions] = None
     ) -> LocalTrackPublication:
         """Publishes `track`; resolves once the server accepted it. Others see
         `track_published`; this room `local_track_published` (after this returns)."""
-        if not isinstance(track, LocalAudioTrack):
-            raise TypeError("publish_track takes a LocalAudioTrack (video is not supported yet)")
+        if not isinstance(track, (LocalAudioTrack, LocalVideoTrack)):
+            raise TypeError("publish_track takes a LocalAudioTrack or a LocalVideoTrack")
         options = options or TrackPublishOptions()
+        video = None
+        if isinstance(track, LocalVideoTrack):
+            encoding = options.video_encoding
+            video = (options.video_codec, encoding.max_bitrate if encoding else None,
+                     encoding.max_framerate if encoding else None, options.simulcast)
         native = await self._native.publish_track(
-            track._native, options.source, options.dtx, options.red, options.stereo, options.audio_bitrate
+            track._native, options.source, options.dtx, options.red, options.stereo, options.audio_bitrate, video
         )
         track._sid = native.sid
         publication = LocalTrackPublication(native, track)

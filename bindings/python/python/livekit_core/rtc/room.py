@@ -10,7 +10,7 @@ from ..errors import ConnectError, DisconnectedError
 from .data_stream import ByteStreamReader, TextStreamReader
 from .enums import ConnectionState
 from .event_emitter import EventEmitter, log_exception
-from .audio import LocalTrackPublication, RemoteAudioTrack
+from .audio import LocalTrackPublication, _remote_track
 from .participant import LocalParticipant, Participant, ParticipantPermission, RemoteParticipant
 from ._record import Record
 from .rpc import RpcInvocationData
@@ -250,7 +250,7 @@ class Room(EventEmitter):
             publication = self._publication(participant, event[2])
             track = publication._track
             if track is None or track.sid != event[1].sid:
-                track = RemoteAudioTrack(event[1], publication)
+                track = _remote_track(event[1], publication)
                 publication._track = track
             if name == "track_subscribed":
                 participant._on_track_subscribed(track, publication)
