@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use livekit_core::media::VideoRotation;
+use livekit_core::media::{PictureRef, VideoRotation};
 use livekit_core::{
     Error, LocalTrack, LocalVideoTrack, RemoteTrack, VideoCodec, VideoFormat, VideoFrame, VideoQuality, VideoSource,
     VideoStream,
@@ -126,35 +126,6 @@ fn with_bytes<R>(data: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R>) 
     }
 }
 
-/// Runs `f` with a core frame over `bytes` without copying them.
-///
-/// SAFETY: the frame's data is a `'static` view of memory that only lives for this call.
-/// `f` must not keep the frame's data (`VideoFrame::data()`, a clone of the frame) past its
-/// return; `VideoSource::capture_frame` and `VideoFrame::convert` to another format don't (they
-/// read it into a new picture), and the frame itself is dropped here.
-fn with_frame<R>(
-    bytes: &[u8],
-    format: VideoFormat,
-    width: u32,
-    height: u32,
-    f: impl FnOnce(&VideoFrame) -> PyResult<R>,
-) -> PyResult<R> {
-    let needed = format.frame_size(width, height);
-    if bytes.len() < needed {
-        return Err(invalid(format!(
-            "a {width}x{height} {format:?} frame needs {needed} bytes, the data holds {}",
-            bytes.len()
-        )));
-    }
-    // SAFETY: as documented above; the view does not outlive `frame`, which this function owns
-    // and drops before returning.
-    let view: &'static [u8] = unsafe { std::mem::transmute::<&[u8], &'static [u8]>(&bytes[..needed]) };
-    let frame = VideoFrame::new(format, width, height, view).py()?;
-    let result = f(&frame);
-    drop(frame);
-    result
-}
-
 /// The rows of each plane of a picture: `(plane byte length, row byte length)`.
 fn planes(format: VideoFormat, width: usize, height: usize) -> Vec<(usize, usize)> {
     let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
@@ -167,12 +138,12 @@ fn planes(format: VideoFormat, width: usize, height: usize) -> Vec<(usize, usize
 }
 
 /// Copies a picture into a new `bytearray` (the one copy out), upside down if `flip_y`.
-fn to_bytearray<'py>(py: Python<'py>, frame: &VideoFrame, flip_y: bool) -> PyResult<Bound<'py, PyByteArray>> {
-    let data = frame.data();
+fn to_bytearray<'py>(py: Python<'py>, picture: PictureRef<'_>, flip_y: bool) -> PyResult<Bound<'py, PyByteArray>> {
+    let data = picture.data();
     if !flip_y {
         return Ok(PyByteArray::new(py, data));
     }
-    let layout = planes(frame.format(), frame.width() as usize, frame.height() as usize);
+    let layout = planes(picture.format(), picture.width() as usize, picture.height() as usize);
     PyByteArray::new_with(py, data.len(), |out| {
         let mut offset = 0;
         for (size, row) in layout {
@@ -189,7 +160,7 @@ fn to_bytearray<'py>(py: Python<'py>, frame: &VideoFrame, flip_y: bool) -> PyRes
 /// A received picture as `(bytearray, width, height, type, timestamp_us, rotation)`.
 fn frame_to_py<'py>(py: Python<'py>, frame: &VideoFrame) -> PyResult<Bound<'py, PyTuple>> {
     (
-        to_bytearray(py, frame, false)?,
+        to_bytearray(py, frame.picture(), false)?,
         frame.width(),
         frame.height(),
         format_to_py(frame.format()),
@@ -213,14 +184,12 @@ pub fn convert_frame<'py>(
 ) -> PyResult<Bound<'py, PyByteArray>> {
     let (src, dst) = (format_from_py(src_type)?, format_from_py(dst_type)?);
     with_bytes(data, |bytes| {
-        with_frame(bytes, src, width, height, |frame| {
-            if src == dst {
-                // The core would hand back the same (borrowed) data: copy it here instead.
-                return to_bytearray(py, frame, flip_y);
-            }
-            let converted = frame.convert(dst).py()?;
-            to_bytearray(py, &converted, flip_y)
-        })
+        let picture = PictureRef::new(src, width, height, bytes).py()?;
+        if src == dst {
+            return to_bytearray(py, picture, flip_y); // the one copy
+        }
+        let converted = picture.convert(dst).py()?;
+        to_bytearray(py, converted.picture(), flip_y)
     })
 }
 
@@ -265,13 +234,8 @@ impl NativeVideoSource {
         let format = format_from_py(buffer_type)?;
         let rotation = rotation_from_py(rotation)?;
         with_bytes(data, |bytes| {
-            with_frame(bytes, format, width, height, |frame| {
-                // The frame is borrowed, so its fields are set on a shallow copy of the view.
-                let mut frame = frame.clone();
-                frame.rotation = rotation;
-                frame.timestamp_us = timestamp_us;
-                self.inner.capture_frame(&frame).py()
-            })
+            let picture = PictureRef::new(format, width, height, bytes).py()?;
+            self.inner.capture_picture(picture, rotation, timestamp_us).py()
         })
     }
 }

@@ -60,6 +60,7 @@ pub(crate) use red::RedEncoder;
 #[cfg(feature = "video-bench")]
 pub use video_codec::bench as video_codec_bench;
 pub use video_codec::VideoCodec;
+pub use video_convert::PictureRef;
 pub use video_frame::{I420Buffer, VideoFormat, VideoFrame, VideoRotation, MAX_VIDEO_DIMENSION};
 pub(crate) use video_rate::{default_max_bitrate, enabled_layers, layer_size, video_layers, LayerSpec, SenderFeedback};
 pub(crate) use video_scale::Scaler;

@@ -11,6 +11,84 @@ use crate::error::{Error, Result};
 const RANGE: YuvRange = YuvRange::Limited;
 const MATRIX: YuvStandardMatrix = YuvStandardMatrix::Bt601;
 
+/// A packed picture the caller keeps: its bytes are only read, never kept. What bindings hand
+/// to [`VideoSource::capture_picture`](super::VideoSource::capture_picture) and convert with,
+/// so memory they do not own need not be copied into a [`VideoFrame`] first.
+///
+/// ```
+/// use livekit_core::media::{PictureRef, VideoFormat};
+/// let pixels = [0u8, 0, 255, 255].repeat(4); // caller-owned RGBA
+/// let picture = PictureRef::new(VideoFormat::Rgba, 2, 2, &pixels).unwrap();
+/// assert!(picture.convert(VideoFormat::Bgra).unwrap().data()[0] > 240); // blue comes first
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct PictureRef<'a> {
+    format: VideoFormat,
+    width: u32,
+    height: u32,
+    data: &'a [u8],
+}
+
+impl<'a> PictureRef<'a> {
+    /// Views `data` as one `width` x `height` picture in `format`; extra bytes at the end are
+    /// ignored. Fails with [`Error::InvalidArgument`] for bad dimensions or too few bytes.
+    pub fn new(format: VideoFormat, width: u32, height: u32, data: &'a [u8]) -> Result<Self> {
+        super::video_frame::validate_dimensions(width, height)?;
+        let needed = format.frame_size(width, height);
+        let data = data.get(..needed).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "a {width}x{height} {format:?} picture needs {needed} bytes, got {}",
+                data.len()
+            ))
+        })?;
+        Ok(Self { format, width, height, data })
+    }
+
+    /// The pixel format.
+    pub fn format(&self) -> VideoFormat {
+        self.format
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Exactly the picture's bytes.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// The picture as I420 (a copy when it already is I420).
+    pub fn to_i420(&self) -> Result<I420Buffer> {
+        let (width, height, data) = (self.width, self.height, self.data);
+        let mut out = I420Buffer::filled(width, height, (0, 128, 128))?;
+        match self.format {
+            VideoFormat::I420 => return I420Buffer::new(width, height, data.to_vec()),
+            VideoFormat::Nv12 => split_chroma_pairs(data, &mut out),
+            VideoFormat::Rgba => from_packed(&mut out, data, 4, yuv::rgba_to_yuv420)?,
+            VideoFormat::Bgra => from_packed(&mut out, data, 4, yuv::bgra_to_yuv420)?,
+            VideoFormat::Rgb24 => from_packed(&mut out, data, 3, yuv::rgb_to_yuv420)?,
+            VideoFormat::Argb => from_packed(&mut out, &reverse_pixels(data), 4, yuv::bgra_to_yuv420)?,
+            VideoFormat::Abgr => from_packed(&mut out, &reverse_pixels(data), 4, yuv::rgba_to_yuv420)?,
+        }
+        Ok(out)
+    }
+
+    /// The picture as a new [`VideoFrame`] in `format` (a copy when the format is the same).
+    pub fn convert(&self, format: VideoFormat) -> Result<VideoFrame> {
+        if format == self.format {
+            return VideoFrame::new(format, self.width, self.height, self.data.to_vec());
+        }
+        self.to_i420()?.to_frame(format)
+    }
+}
+
 impl VideoFrame {
     /// The picture as I420, converted once (a copy when it already is I420).
     ///
@@ -21,19 +99,12 @@ impl VideoFrame {
     /// assert!(i420.y().iter().all(|&y| y >= 234)); // limited range: white is 235
     /// ```
     pub fn to_i420(&self) -> Result<I420Buffer> {
-        let (width, height) = (self.width(), self.height());
-        let data = self.data();
-        let mut out = I420Buffer::filled(width, height, (0, 128, 128))?;
-        match self.format() {
-            VideoFormat::I420 => return I420Buffer::new(width, height, data.to_vec()),
-            VideoFormat::Nv12 => split_chroma_pairs(data, &mut out),
-            VideoFormat::Rgba => from_packed(&mut out, data, 4, yuv::rgba_to_yuv420)?,
-            VideoFormat::Bgra => from_packed(&mut out, data, 4, yuv::bgra_to_yuv420)?,
-            VideoFormat::Rgb24 => from_packed(&mut out, data, 3, yuv::rgb_to_yuv420)?,
-            VideoFormat::Argb => from_packed(&mut out, &reverse_pixels(data), 4, yuv::bgra_to_yuv420)?,
-            VideoFormat::Abgr => from_packed(&mut out, &reverse_pixels(data), 4, yuv::rgba_to_yuv420)?,
-        }
-        Ok(out)
+        self.picture().to_i420()
+    }
+
+    /// A view of the frame's pixels.
+    pub fn picture(&self) -> PictureRef<'_> {
+        PictureRef { format: self.format(), width: self.width(), height: self.height(), data: self.data() }
     }
 
     /// The picture in another format (the rotation and timestamp are kept).

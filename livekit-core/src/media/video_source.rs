@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
+use super::video_convert::PictureRef;
 use super::video_frame::{validate_dimensions, I420Buffer, VideoFrame, VideoRotation};
 use crate::error::Result;
 
@@ -59,14 +60,19 @@ impl VideoSource {
     /// turned upright first, so subscribers get it the right way up (and with its width and
     /// height swapped for a quarter turn). Fails only when the frame cannot be converted.
     pub fn capture_frame(&self, frame: &VideoFrame) -> Result<()> {
+        self.capture_picture(frame.picture(), frame.rotation, frame.timestamp_us)
+    }
+
+    /// [`capture_frame`](Self::capture_frame) for pixels the caller keeps: `picture` is read
+    /// (converted to I420) during the call and not kept.
+    pub fn capture_picture(&self, picture: PictureRef<'_>, rotation: VideoRotation, timestamp_us: i64) -> Result<()> {
         if self.inner.latest.receiver_count() == 0 {
             return Ok(());
         }
-        let timestamp_us =
-            if frame.timestamp_us != 0 { frame.timestamp_us } else { self.inner.epoch.elapsed().as_micros() as i64 };
-        let mut picture = frame.to_i420()?;
-        if frame.rotation != VideoRotation::Rotation0 {
-            picture = picture.rotated(frame.rotation)?;
+        let timestamp_us = if timestamp_us != 0 { timestamp_us } else { self.inner.epoch.elapsed().as_micros() as i64 };
+        let mut picture = picture.to_i420()?;
+        if rotation != VideoRotation::Rotation0 {
+            picture = picture.rotated(rotation)?;
         }
         let captured = CapturedPicture { picture, rotation: VideoRotation::Rotation0, timestamp_us };
         self.inner.latest.send_replace(Some(Arc::new(captured)));
