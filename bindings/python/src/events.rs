@@ -88,10 +88,13 @@ fn to_py(py: Python<'_>, event: NativeEvent) -> PyResult<Option<Bound<'_, PyTupl
         RoomEvent::ConnectionStateChanged(state) => {
             let state = match state {
                 ConnectionState::Connected => 1,
+                ConnectionState::Reconnecting => 2,
                 ConnectionState::Disconnected => 0,
             };
             tuple(py, items![py; "connection_state_changed", state])
         }
+        RoomEvent::Reconnecting => tuple(py, items![py; "reconnecting"]),
+        RoomEvent::Reconnected => tuple(py, items![py; "reconnected"]),
         RoomEvent::ParticipantConnected(p) => {
             tuple(py, items![py; "participant_connected", participant(Participant::Remote(p))])
         }

@@ -13,6 +13,7 @@ use crate::readers::{ByteStreamReader, TextStreamReader};
 #[uniffi::remote(Enum)]
 pub enum ConnectionState {
     Connected,
+    Reconnecting,
     Disconnected,
 }
 
@@ -47,6 +48,10 @@ pub enum RoomEvent {
     ConnectionStateChanged {
         state: ConnectionState,
     },
+    /// The connection broke; the room is restoring it (sends wait meanwhile).
+    Reconnecting,
+    /// The connection is back.
+    Reconnected,
     ParticipantConnected {
         participant: Arc<Participant>,
     },
@@ -110,6 +115,8 @@ impl RoomEvent {
             CoreEvent::Connected => Self::Connected,
             CoreEvent::Disconnected { reason } => Self::Disconnected { reason },
             CoreEvent::ConnectionStateChanged(state) => Self::ConnectionStateChanged { state },
+            CoreEvent::Reconnecting => Self::Reconnecting,
+            CoreEvent::Reconnected => Self::Reconnected,
             CoreEvent::ParticipantConnected(p) => Self::ParticipantConnected { participant: Participant::remote(p) },
             CoreEvent::ParticipantDisconnected(p) => {
                 Self::ParticipantDisconnected { participant: Participant::remote(p) }

@@ -44,6 +44,7 @@ impl Room {
         let options = livekit_core::RoomOptions {
             auto_subscribe: options.auto_subscribe,
             connect_timeout: Duration::from_millis(options.connect_timeout_ms),
+            ..Default::default()
         };
         let (room, events) = livekit_core::Room::connect(&url, &token, options).await?;
         Ok(Arc::new(Self {

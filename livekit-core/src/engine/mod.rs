@@ -1,32 +1,35 @@
-//! The RTC engine: one signalling connection and the two peer connections (publisher, offered
-//! by us; subscriber, offered by the server), with the `_reliable`/`_lossy` data channels.
-//! It moves bytes and SDP; it knows nothing about participants (that is `room`).
+//! The RTC engine: the current session with the server (`session.rs`: signalling, the two peer
+//! connections and their data channels), and what survives a change of session: reliable
+//! packet numbering, the packets a resume may have to send again, the event channel to the room.
+//! It moves bytes and SDP; it knows nothing about participants (that is `room`), and it does
+//! not decide when to reconnect (that is `room::reconnect`), only how.
 
 mod negotiation;
 mod peer;
 mod peer_media;
 mod peer_video;
+mod resend;
 mod sequence;
+mod session;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use livekit_protocol as proto;
-use livekit_signaling::SignalClient;
-use parking_lot::Mutex;
+use livekit_signaling::SignalError;
+use parking_lot::RwLock;
 use prost::Message;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::media::VideoCodec;
-use crate::signal::{self, SignalEvent};
-use negotiation::Negotiation;
 pub use peer::DataPacketKind;
-use peer::{DataChannel, IceServer, PeerEvent, PeerRole, PeerTransport};
 pub(crate) use peer_media::{AudioSender, ReceivedTrack, TrackSender};
 pub(crate) use peer_video::{LayerFeedback, VideoSender};
-use sequence::{DuplicateFilter, OutgoingSequence};
+use resend::ResendBuffer;
+use sequence::OutgoingSequence;
+use session::Session;
 
 /// What the engine reports to the room.
 #[derive(Debug)]
@@ -35,8 +38,10 @@ pub(crate) enum EngineEvent {
     Signal(Box<proto::signal_response::Message>),
     /// A data packet from the server, already de-duplicated.
     Data { packet: Box<proto::DataPacket>, kind: DataPacketKind },
-    /// The signalling connection closed; the reason is for logs.
-    Closed { reason: String },
+    /// The signalling connection closed or stopped answering; the reason is for logs.
+    SignalLost { reason: String },
+    /// A peer connection failed; the reason is for logs.
+    PeerFailed { reason: String },
     /// A subscribed track's media started arriving.
     RemoteTrack(ReceivedTrack),
     /// A subscribed track's media ended.
@@ -48,18 +53,47 @@ pub(crate) struct EngineOptions {
     pub connect_timeout: Duration,
 }
 
+/// Why a reconnect attempt failed.
+#[derive(Debug)]
+pub(crate) enum AttemptFailure {
+    /// The attempt failed with this error (unreachable, timed out, refused...).
+    Refused(Error),
+    /// The server answered with a `LeaveRequest`: `reconnect` when it allows another try.
+    ServerLeave {
+        /// The server allows another attempt (action RESUME or RECONNECT).
+        reconnect: bool,
+        /// The `DisconnectReason` it gave (protocol value).
+        reason: i32,
+    },
+}
+
+impl From<Error> for AttemptFailure {
+    fn from(err: Error) -> Self {
+        AttemptFailure::Refused(err)
+    }
+}
+
+/// How long a resume may wait for both peer connections to prove they work again.
+const RESUME_PEER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Our reliable packets: numbered in order, and kept until the server surely has them.
+#[derive(Default)]
+struct ReliableSender {
+    sequence: OutgoingSequence,
+    sent: ResendBuffer,
+}
+
 pub(crate) struct Engine {
-    signal: Arc<SignalClient>,
-    publisher: Arc<PeerTransport>,
-    subscriber: Arc<PeerTransport>,
-    reliable: DataChannel,
-    lossy: DataChannel,
+    session: RwLock<Arc<Session>>,
     /// Held across numbering and sending, so reliable packets leave in sequence order (a
-    /// receiver drops a packet numbered below one it already has).
-    reliable_sender: tokio::sync::Mutex<OutgoingSequence>,
-    /// Publisher offers, one in flight at a time; held while an offer is made and sent.
-    negotiation: Arc<tokio::sync::Mutex<Negotiation>>,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// receiver drops a packet numbered below one it already has), and across a resume's
+    /// resend, so new packets follow the resent ones.
+    reliable: tokio::sync::Mutex<ReliableSender>,
+    events: mpsc::UnboundedSender<EngineEvent>,
+    options: EngineOptions,
+    url: String,
+    /// How often each peer connection's ICE had connected when the resume began.
+    resume_marks: parking_lot::Mutex<(u64, u64)>,
 }
 
 impl Engine {
@@ -69,320 +103,172 @@ impl Engine {
         token: &str,
         options: EngineOptions,
     ) -> Result<(Self, proto::JoinResponse, mpsc::UnboundedReceiver<EngineEvent>)> {
-        let (signal, join, signal_events) =
-            signal::connect(url, token, options.auto_subscribe, options.connect_timeout).await?;
-        let signal = Arc::new(signal);
-        match Self::start_transports(signal.clone(), &join, signal_events, options.connect_timeout).await {
-            Ok((engine, events)) => Ok((engine, join, events)),
-            Err(err) => {
-                signal.close().await;
-                Err(err)
-            }
-        }
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let (session, join) = Session::connect(url, token, &options, events.clone()).await?;
+        let engine = Self {
+            session: RwLock::new(Arc::new(session)),
+            reliable: tokio::sync::Mutex::new(ReliableSender::default()),
+            events,
+            options,
+            url: url.to_string(),
+            resume_marks: parking_lot::Mutex::new((0, 0)),
+        };
+        Ok((engine, join, events_rx))
     }
 
-    async fn start_transports(
-        signal: Arc<SignalClient>,
-        join: &proto::JoinResponse,
-        signal_events: livekit_signaling::SignalEvents,
-        connect_timeout: Duration,
-    ) -> Result<(Self, mpsc::UnboundedReceiver<EngineEvent>)> {
-        let ice_servers: Vec<IceServer> = join
-            .ice_servers
-            .iter()
-            .map(|s| IceServer { urls: s.urls.clone(), username: s.username.clone(), credential: s.credential.clone() })
-            .collect();
-        let (peer_tx, peer_rx) = mpsc::unbounded_channel();
-        let publisher_api = peer::new_api(PeerRole::Publisher)?;
-        let publisher =
-            Arc::new(PeerTransport::new(&publisher_api, PeerRole::Publisher, &ice_servers, peer_tx.clone()).await?);
-        let subscriber_api = peer::new_api(PeerRole::Subscriber)?;
-        let subscriber =
-            Arc::new(PeerTransport::new(&subscriber_api, PeerRole::Subscriber, &ice_servers, peer_tx).await?);
-        let reliable = publisher.create_data_channel(DataPacketKind::Reliable).await?;
-        let lossy = publisher.create_data_channel(DataPacketKind::Lossy).await?;
-
-        // The offer goes out before the task starts, so no local candidate can precede it.
-        let mut negotiation = Negotiation::default();
-        negotiation.request();
-        let offer = publisher.create_offer(false).await?;
-        signal.send(proto::signal_request::Message::Offer(session_description("offer", offer))).await;
-        let negotiation = Arc::new(tokio::sync::Mutex::new(negotiation));
-
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(
-            EngineTask {
-                signal: signal.clone(),
-                publisher: publisher.clone(),
-                subscriber: subscriber.clone(),
-                events: events_tx,
-                duplicates: DuplicateFilter::default(),
-                negotiation: negotiation.clone(),
-            }
-            .run(signal_events, peer_rx),
-        );
-        let engine = Self {
-            signal,
-            publisher,
-            subscriber,
-            reliable,
-            lossy,
-            reliable_sender: tokio::sync::Mutex::new(OutgoingSequence::default()),
-            negotiation,
-            task: Mutex::new(Some(task)),
-        };
-
-        let ready = async {
-            engine.reliable.wait_open().await?;
-            engine.lossy.wait_open().await?;
-            if join.subscriber_primary {
-                engine.subscriber.wait_connected().await?;
-                engine.subscriber.wait_remote_reliable_open().await?;
-            }
-            Ok::<_, Error>(())
-        };
-        let ready = async {
-            tokio::select! {
-                result = ready => result,
-                never = restart_stalled_publisher_ice(&engine) => match never {},
-            }
-        };
-        match tokio::time::timeout(connect_timeout, ready).await {
-            Ok(Ok(())) => Ok((engine, events_rx)),
-            Ok(Err(err)) => {
-                engine.close().await;
-                Err(err)
-            }
-            Err(_) => {
-                engine.close().await;
-                Err(Error::timeout("connecting the peer connections", connect_timeout))
-            }
-        }
+    fn session(&self) -> Arc<Session> {
+        self.session.read().clone()
     }
 
     pub async fn send_signal(&self, message: proto::signal_request::Message) {
-        self.signal.send(message).await;
+        self.session().signal.send(message).await;
     }
 
     pub fn next_request_id(&self) -> u32 {
-        self.signal.next_request_id()
+        self.session().signal.next_request_id()
     }
 
-    /// Sends a data packet. Reliable packets get the next sequence number and wait while the
-    /// channel's queue is full; lossy packets go at once.
+    /// The latest token: the server refreshes it every few minutes, and a reconnect must use
+    /// it once the one we joined with expired.
+    pub fn token(&self) -> String {
+        self.session().signal.token()
+    }
+
+    /// Sends a data packet. Reliable packets get the next sequence number, wait while the
+    /// channel's queue is full, and are kept for a resume to send again; lossy packets go at once.
     pub async fn send_data(&self, mut packet: proto::DataPacket, kind: DataPacketKind) -> Result<()> {
         match kind {
             DataPacketKind::Reliable => {
-                let mut sequence = self.reliable_sender.lock().await;
-                self.reliable.wait_for_room().await;
-                packet.sequence = sequence.next();
-                self.reliable.send(Bytes::from(packet.encode_to_vec())).await
+                let mut reliable = self.reliable.lock().await;
+                let session = self.session();
+                session.reliable.wait_for_room().await;
+                packet.sequence = reliable.sequence.next();
+                let bytes = Bytes::from(packet.encode_to_vec());
+                reliable.sent.push(packet.sequence, bytes.clone());
+                let sent = session.reliable.send(bytes).await;
+                let unacknowledged = session.reliable.buffered_amount().await;
+                reliable.sent.trim(unacknowledged);
+                sent
             }
-            DataPacketKind::Lossy => self.lossy.send(Bytes::from(packet.encode_to_vec())).await,
+            DataPacketKind::Lossy => self.session().send_lossy(Bytes::from(packet.encode_to_vec())).await,
         }
     }
 
     /// Adds an audio track to the publisher connection (msid track id `cid`, as RED when
     /// `red`) and renegotiates.
     pub async fn publish_audio(&self, cid: &str, red: bool) -> Result<Arc<AudioSender>> {
-        let sender = self.publisher.add_audio_sender(cid, cid, red).await?;
-        renegotiate(&self.publisher, &self.signal, &self.negotiation).await?;
-        Ok(sender)
+        self.session().publish_audio(cid, red).await
     }
 
-    /// Adds a video track to the publisher connection (msid track id `cid`; one encoding per
-    /// rid, or one without a rid) and renegotiates; the server's feedback on each layer comes
-    /// out of the receiver.
+    /// Adds a video track to the publisher connection (one encoding per rid, or one without a
+    /// rid) and renegotiates; the server's feedback on each layer comes out of the receiver.
     pub async fn publish_video(
         &self,
         cid: &str,
         codec: VideoCodec,
         rids: &[&str],
     ) -> Result<(Arc<VideoSender>, mpsc::UnboundedReceiver<LayerFeedback>)> {
-        let added = self.publisher.add_video_sender(cid, cid, codec, rids).await?;
-        renegotiate(&self.publisher, &self.signal, &self.negotiation).await?;
-        Ok(added)
+        self.session().publish_video(cid, codec, rids).await
     }
 
     /// Removes a published track from the publisher connection and renegotiates.
     pub async fn unpublish(&self, sender: &TrackSender) -> Result<()> {
-        self.publisher.remove_sender(sender).await?;
-        renegotiate(&self.publisher, &self.signal, &self.negotiation).await
+        self.session().unpublish(sender).await
     }
 
-    /// Closes everything: first lets queued reliable data go out (nothing sent reliably is
-    /// dropped by our own disconnect), then sends `LeaveRequest` so others see us leave at once.
+    /// Leaves: lets queued reliable data go out, sends `LeaveRequest`, closes everything.
     pub async fn close(&self) {
-        self.reliable.drain(Duration::from_secs(2)).await;
-        let leave = proto::LeaveRequest {
-            can_reconnect: false,
-            reason: proto::DisconnectReason::ClientInitiated as i32,
-            action: proto::leave_request::Action::Disconnect as i32,
-            regions: None,
+        self.session().close(true).await;
+    }
+
+    /// Closes the signalling connection on our side without reporting it as a break (the
+    /// caller starts the reconnect: `SimulateScenario::SignalReconnect`).
+    pub async fn drop_signal(&self) {
+        self.session().close_signal_for_resume().await;
+    }
+
+    /// The first half of a resume: reopens signalling for the same session. The caller sends
+    /// `SyncState` next, then calls `finish_resume`.
+    pub async fn resume_signal(
+        &self,
+        reason: proto::ReconnectReason,
+    ) -> Result<proto::ReconnectResponse, AttemptFailure> {
+        let session = self.session();
+        session.close_signal_for_resume().await;
+        let publisher_before = session.publisher.ice_connects();
+        let subscriber_before = session.subscriber.ice_connects();
+        let response = session.signal.restart(reason).await.map_err(attempt_failure)?;
+        *self.resume_marks.lock() = (publisher_before, subscriber_before);
+        Ok(response)
+    }
+
+    /// The second half of a resume: restarts the publisher's ICE, waits until both peer
+    /// connections have connected again after the restart (ICE keeps reporting a dead path as
+    /// connected for a while, so only a new connection proves the path works), lets held
+    /// signalling requests go, and sends again every reliable packet the server did not get.
+    pub async fn finish_resume(&self, last_message_seq: u32) -> Result<(), AttemptFailure> {
+        let session = self.session();
+        session.restart_publisher_ice().await?;
+        let (publisher_before, subscriber_before) = *self.resume_marks.lock();
+        let reconnected = async {
+            session.publisher.wait_ice_connects_after(publisher_before).await;
+            session.subscriber.wait_ice_connects_after(subscriber_before).await;
         };
-        self.signal.send(proto::signal_request::Message::Leave(leave)).await;
-        self.signal.close().await;
-        if let Some(task) = self.task.lock().take() {
-            task.abort();
+        if tokio::time::timeout(RESUME_PEER_TIMEOUT, reconnected).await.is_err() {
+            return Err(Error::timeout("the peer connections after an ICE restart", RESUME_PEER_TIMEOUT).into());
         }
-        self.reliable.close().await;
-        self.lossy.close().await;
-        self.publisher.close().await;
-        self.subscriber.close().await;
+        if !session.reliable.is_open() || !session.signal.is_connected().await {
+            return Err(Error::Connection("the connection broke again while resuming".into()).into());
+        }
+        session.signal.set_reconnected().await;
+        let reliable = self.reliable.lock().await;
+        let (packets, gap) = reliable.sent.after(last_message_seq);
+        if gap {
+            log::warn!("resuming: some reliable packets after {last_message_seq} are no longer held");
+        }
+        if !packets.is_empty() {
+            log::info!("resuming: sending {} reliable packets again", packets.len());
+        }
+        for packet in packets {
+            session.reliable.send(packet).await?;
+        }
+        Ok(())
+    }
+
+    /// A full reconnect: joins again as a new session with the latest token, then closes the
+    /// old one without a leave (the server replaces it). Reliable numbering starts over; the
+    /// packets the old session's server never acknowledged go out again on the new one.
+    pub async fn reconnect_full(&self) -> Result<proto::JoinResponse, AttemptFailure> {
+        let old = self.session();
+        old.close_signal_for_resume().await;
+        let token = old.signal.token();
+        let (session, join) = Session::connect(&self.url, &token, &self.options, self.events.clone()).await?;
+        let mut reliable = self.reliable.lock().await;
+        let unacknowledged = old.reliable.buffered_amount().await;
+        let pending = reliable.sent.unacknowledged(unacknowledged);
+        *self.session.write() = Arc::new(session);
+        old.close(false).await;
+        *reliable = ReliableSender::default();
+        let session = self.session();
+        for (_, bytes) in pending {
+            let Ok(mut packet) = proto::DataPacket::decode(bytes) else { continue };
+            packet.sequence = reliable.sequence.next();
+            packet.participant_sid.clear();
+            let bytes = Bytes::from(packet.encode_to_vec());
+            reliable.sent.push(packet.sequence, bytes.clone());
+            session.reliable.send(bytes).await?;
+        }
+        Ok(join)
     }
 }
 
-/// How long the publisher's ICE may search during a join before it starts over. webrtc-rs
-/// gives up on a candidate pair after 8 unanswered checks (about 1.6 s) and never retries it,
-/// so a server too busy to answer in that window left the join hanging until its timeout.
-/// Restarting gives fresh pairs; 5 s leaves a slow but working path (TURN) time to connect.
-const PUBLISHER_ICE_RESTART_AFTER: Duration = Duration::from_secs(5);
-
-/// Restarts the publisher's ICE each time it has not connected within
-/// `PUBLISHER_ICE_RESTART_AFTER`; never returns once it has (the join's timeout ends it).
-async fn restart_stalled_publisher_ice(engine: &Engine) -> std::convert::Infallible {
-    loop {
-        if tokio::time::timeout(PUBLISHER_ICE_RESTART_AFTER, engine.publisher.wait_ice_connected()).await.is_ok() {
-            return std::future::pending().await;
-        }
-        log::warn!("the publisher connection found no ICE path in {PUBLISHER_ICE_RESTART_AFTER:?}; restarting ICE");
-        // webrtc-rs refuses to restart while it still gathers (a STUN server that never
-        // answers holds gathering for 5 s).
-        engine.publisher.wait_gathering_complete().await;
-        let mut negotiation = engine.negotiation.lock().await;
-        if negotiation.request_ice_restart() {
-            if let Err(err) = send_offer(&engine.publisher, &engine.signal, &mut negotiation).await {
-                log::warn!("restarting the publisher's ICE: {err}");
-            }
-        }
-    }
-}
-
-/// Sends a new publisher offer now, or after the answer to the one in flight.
-async fn renegotiate(
-    publisher: &PeerTransport,
-    signal: &SignalClient,
-    negotiation: &tokio::sync::Mutex<Negotiation>,
-) -> Result<()> {
-    let mut negotiation = negotiation.lock().await;
-    if negotiation.request() {
-        send_offer(publisher, signal, &mut negotiation).await?;
-    }
-    Ok(())
-}
-
-async fn send_offer(publisher: &PeerTransport, signal: &SignalClient, negotiation: &mut Negotiation) -> Result<()> {
-    let offer = match publisher.create_offer(negotiation.take_ice_restart()).await {
-        Ok(offer) => offer,
-        Err(err) => {
-            negotiation.on_offer_failed();
-            return Err(err);
-        }
-    };
-    signal.send(proto::signal_request::Message::Offer(session_description("offer", offer))).await;
-    Ok(())
-}
-
-fn session_description(kind: &str, sdp: String) -> proto::SessionDescription {
-    proto::SessionDescription { r#type: kind.to_string(), sdp, ..Default::default() }
-}
-
-/// The engine's event loop: negotiation and candidates, data decoding, forwarding the rest.
-struct EngineTask {
-    signal: Arc<SignalClient>,
-    publisher: Arc<PeerTransport>,
-    subscriber: Arc<PeerTransport>,
-    events: mpsc::UnboundedSender<EngineEvent>,
-    duplicates: DuplicateFilter,
-    negotiation: Arc<tokio::sync::Mutex<Negotiation>>,
-}
-
-impl EngineTask {
-    async fn run(
-        mut self,
-        mut signal_events: livekit_signaling::SignalEvents,
-        mut peer_events: mpsc::UnboundedReceiver<PeerEvent>,
-    ) {
-        loop {
-            tokio::select! {
-                event = signal_events.recv() => match event {
-                    Some(SignalEvent::Message(message)) => self.on_signal(*message).await,
-                    Some(SignalEvent::Close(reason)) => {
-                        let _ = self.events.send(EngineEvent::Closed { reason: reason.into_owned() });
-                        return;
-                    }
-                    None => {
-                        let _ = self.events.send(EngineEvent::Closed { reason: "signalling ended".into() });
-                        return;
-                    }
-                },
-                Some(event) = peer_events.recv() => self.on_peer(event).await,
-            }
-        }
-    }
-
-    async fn on_signal(&mut self, message: proto::signal_response::Message) {
-        use proto::signal_response::Message as M;
-        match message {
-            M::Answer(answer) => {
-                let mut negotiation = self.negotiation.lock().await;
-                if let Err(err) = self.publisher.apply_answer(answer.sdp).await {
-                    log::error!("applying the publisher answer: {err}");
-                }
-                if negotiation.on_answer() {
-                    if let Err(err) = send_offer(&self.publisher, &self.signal, &mut negotiation).await {
-                        log::error!("renegotiating the publisher: {err}");
-                    }
-                }
-            }
-            M::Offer(offer) => match self.subscriber.answer_offer(offer.sdp).await {
-                Ok(sdp) => {
-                    let answer = proto::SessionDescription { id: offer.id, ..session_description("answer", sdp) };
-                    self.signal.send(proto::signal_request::Message::Answer(answer)).await;
-                }
-                Err(err) => log::error!("answering the subscriber offer: {err}"),
-            },
-            M::Trickle(trickle) => {
-                let transport = if trickle.target == proto::SignalTarget::Subscriber as i32 {
-                    &self.subscriber
-                } else {
-                    &self.publisher
-                };
-                if let Err(err) = transport.add_remote_candidate(&trickle.candidate_init).await {
-                    log::warn!("adding a remote candidate: {err}");
-                }
-            }
-            other => {
-                let _ = self.events.send(EngineEvent::Signal(Box::new(other)));
-            }
-        }
-    }
-
-    async fn on_peer(&mut self, event: PeerEvent) {
-        match event {
-            PeerEvent::LocalCandidate { role, candidate_json } => {
-                let target = match role {
-                    PeerRole::Publisher => proto::SignalTarget::Publisher,
-                    PeerRole::Subscriber => proto::SignalTarget::Subscriber,
-                };
-                let trickle =
-                    proto::TrickleRequest { candidate_init: candidate_json, target: target as i32, r#final: false };
-                self.signal.send(proto::signal_request::Message::Trickle(trickle)).await;
-            }
-            PeerEvent::Data { kind, data } => match proto::DataPacket::decode(data) {
-                Ok(packet) => {
-                    if self.duplicates.accept(&packet.participant_sid, packet.sequence) {
-                        let _ = self.events.send(EngineEvent::Data { packet: Box::new(packet), kind });
-                    }
-                }
-                Err(err) => log::warn!("dropping an undecodable data packet: {err}"),
-            },
-            PeerEvent::RemoteTrack(track) => {
-                let _ = self.events.send(EngineEvent::RemoteTrack(track));
-            }
-            PeerEvent::RemoteTrackEnded { track_id } => {
-                let _ = self.events.send(EngineEvent::RemoteTrackEnded { track_sid: track_id });
-            }
-        }
+/// The error of a signalling resume, as the reconnect policy needs it.
+fn attempt_failure(err: SignalError) -> AttemptFailure {
+    match err {
+        SignalError::LeaveRequest { reason, action } => AttemptFailure::ServerLeave {
+            reconnect: action != proto::leave_request::Action::Disconnect,
+            reason: reason as i32,
+        },
+        other => AttemptFailure::Refused(crate::signal::map_signal_error(other)),
     }
 }

@@ -66,6 +66,8 @@ pub(crate) enum PeerEvent {
     RemoteTrack(ReceivedTrack),
     /// A remote track's media ended (unsubscribed, unpublished, connection closed).
     RemoteTrackEnded { track_id: String },
+    /// The peer connection failed (ICE found no path any more, or DTLS broke).
+    Failed { role: PeerRole },
 }
 
 /// ICE server as given by the JoinResponse.
@@ -99,6 +101,8 @@ pub(crate) struct PeerTransport {
     pc: Arc<RTCPeerConnection>,
     state: watch::Receiver<RTCPeerConnectionState>,
     ice_state: watch::Receiver<RTCIceConnectionState>,
+    /// How many times ICE has reached `Connected` (a restart goes through `Checking` again).
+    ice_connects: watch::Receiver<u64>,
     gathering: watch::Receiver<RTCIceGathererState>,
     /// Set once the remote side's `_reliable` channel is open on this connection.
     remote_reliable_open: watch::Receiver<bool>,
@@ -139,15 +143,23 @@ impl PeerTransport {
         }));
 
         let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
+        let failure_events = events.clone();
         pc.on_peer_connection_state_change(Box::new(move |s| {
             log::debug!("{role:?} peer connection: {s}");
+            if s == RTCPeerConnectionState::Failed {
+                let _ = failure_events.send(PeerEvent::Failed { role });
+            }
             let _ = state_tx.send(s);
             Box::pin(async {})
         }));
 
         let (ice_state_tx, ice_state) = watch::channel(RTCIceConnectionState::New);
+        let (ice_connects_tx, ice_connects) = watch::channel(0u64);
         pc.on_ice_connection_state_change(Box::new(move |s| {
             log::debug!("{role:?} ICE: {s}");
+            if s == RTCIceConnectionState::Connected {
+                ice_connects_tx.send_modify(|n| *n += 1);
+            }
             let _ = ice_state_tx.send(s);
             Box::pin(async {})
         }));
@@ -185,7 +197,7 @@ impl PeerTransport {
             Box::pin(async {})
         }));
 
-        Ok(Self { role, pc, state, ice_state, gathering, remote_reliable_open })
+        Ok(Self { role, pc, state, ice_state, ice_connects, gathering, remote_reliable_open })
     }
 
     /// Creates one of the two LiveKit data channels on this (publisher) connection.
@@ -255,6 +267,12 @@ impl PeerTransport {
 
     /// Applies a remote offer and returns the SDP of our answer.
     pub async fn answer_offer(&self, sdp: String) -> Result<String> {
+        // An offer may restart ICE (the server's answer to a resume), which webrtc-rs refuses
+        // while it still gathers; gathering ends within a few seconds (a STUN server that never
+        // answers holds it for 5 s).
+        if *self.gathering.borrow() == RTCIceGathererState::Gathering {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(6), self.wait_gathering_complete()).await;
+        }
         let offer = RTCSessionDescription::offer(sdp).map_err(Error::internal)?;
         self.pc.set_remote_description(offer).await.map_err(Error::internal)?;
         let answer = self.pc.create_answer(None).await.map_err(Error::internal)?;
@@ -292,6 +310,17 @@ impl PeerTransport {
         let mut state = self.ice_state.clone();
         let _ =
             state.wait_for(|s| matches!(s, RTCIceConnectionState::Connected | RTCIceConnectionState::Completed)).await;
+    }
+
+    /// How many times ICE has connected so far.
+    pub fn ice_connects(&self) -> u64 {
+        *self.ice_connects.borrow()
+    }
+
+    /// Resolves once ICE has connected more than `count` times (after a restart).
+    pub async fn wait_ice_connects_after(&self, count: u64) {
+        let mut connects = self.ice_connects.clone();
+        let _ = connects.wait_for(|n| *n > count).await;
     }
 
     /// Resolves once this round of candidate gathering is over (or the connection closed).
@@ -374,6 +403,15 @@ impl DataChannel {
         {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await; // shutdown path: polling is fine
         }
+    }
+
+    /// Bytes handed to the channel that the peer's SCTP has not acknowledged yet.
+    pub async fn buffered_amount(&self) -> usize {
+        self.dc.buffered_amount().await
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.dc.ready_state() == RTCDataChannelState::Open
     }
 
     pub async fn send(&self, data: Bytes) -> Result<()> {

@@ -8,6 +8,8 @@ use tokio::sync::mpsc;
 use super::events::{DisconnectReason, RoomEvent};
 use super::participant::{Participant, RemoteParticipant};
 use super::participant_state::{ParticipantChange, ParticipantState};
+use super::reconnect;
+use super::reconnect_policy::Trigger;
 use super::rpc;
 use super::track_dispatch;
 use super::RoomInner;
@@ -20,15 +22,19 @@ pub(super) async fn run(room: Arc<RoomInner>, mut events: mpsc::UnboundedReceive
             EngineEvent::Data { packet, kind } => on_data(&room, *packet, kind),
             EngineEvent::RemoteTrack(track) => track_dispatch::on_remote_track(&room, track),
             EngineEvent::RemoteTrackEnded { track_sid } => track_dispatch::on_remote_track_ended(&room, &track_sid),
-            EngineEvent::Closed { reason } => {
-                log::info!("signalling closed: {reason}");
-                room.close(DisconnectReason::ConnectionLost).await;
+            EngineEvent::SignalLost { reason } => {
+                log::info!("signalling lost: {reason}");
+                reconnect::start(&room, Trigger::SignalLost);
+            }
+            EngineEvent::PeerFailed { reason } => {
+                log::info!("{reason}");
+                reconnect::start(&room, Trigger::PeerFailed);
             }
         }
     }
 }
 
-async fn on_signal(room: &RoomInner, message: proto::signal_response::Message) {
+async fn on_signal(room: &Arc<RoomInner>, message: proto::signal_response::Message) {
     use proto::signal_response::Message as M;
     match message {
         M::Update(update) => {
@@ -65,14 +71,31 @@ async fn on_signal(room: &RoomInner, message: proto::signal_response::Message) {
         M::SubscriptionPermissionUpdate(update) => track_dispatch::on_subscription_permission(room, &update),
         M::SubscriptionResponse(response) => track_dispatch::on_subscription_response(room, &response),
         M::SubscribedQualityUpdate(update) => room.on_subscribed_quality(&update),
-        M::Leave(leave) => room.close(DisconnectReason::from_proto(leave.reason)).await,
+        M::Leave(leave) => on_leave(room, &leave).await,
         other => log::trace!("unhandled signal message: {other:?}"),
+    }
+}
+
+/// The server asks us to leave, or to resume or rejoin.
+async fn on_leave(room: &Arc<RoomInner>, leave: &proto::LeaveRequest) {
+    use proto::leave_request::Action;
+    log::info!("the server sent leave: action {:?}, reason {:?}", leave.action(), leave.reason());
+    match leave.action() {
+        Action::Resume => reconnect::start(room, Trigger::ServerResume),
+        Action::Reconnect => reconnect::start(room, Trigger::ServerReconnect),
+        Action::Disconnect => room.close(DisconnectReason::from_proto(leave.reason)).await,
     }
 }
 
 /// One participant's new state: ours, a newcomer, a departure, or a change to someone known.
 fn on_participant_info(room: &RoomInner, info: &proto::ParticipantInfo) {
-    let local_sid = room.local.state.read().sid.clone();
+    let (local_sid, local_identity) = {
+        let local = room.local.state.read();
+        (local.sid.clone(), local.identity.clone())
+    };
+    if info.identity == local_identity && info.sid != local_sid {
+        return; // our previous session (before a full reconnect), as the server closes it
+    }
     if info.sid == local_sid {
         let changes = room.local.state.write().apply(info);
         room.state_changed.send_modify(|v| *v += 1);

@@ -29,9 +29,19 @@ pub enum RoomEvent {
         /// Why the room disconnected.
         reason: DisconnectReason,
     },
-    /// The connection state changed. The room starts `Connected`, so this is raised only with
-    /// `Disconnected`, once, just before the `Disconnected` event.
+    /// The connection state changed. The room starts `Connected`; `Reconnecting` comes just
+    /// before `Reconnecting`, `Connected` again just before `Reconnected`, and `Disconnected`
+    /// once, just before the `Disconnected` event.
     ConnectionStateChanged(ConnectionState),
+    /// The connection to the server broke and the room is reconnecting: first by resuming the
+    /// session (others notice nothing), else by joining anew (a full reconnect: every remote
+    /// participant is reported disconnected just before this, and connected again from the
+    /// new session; our tracks are published again with new sids). Sends wait meanwhile.
+    Reconnecting,
+    /// The connection is back (after `Reconnecting`). Reliable data sent around a resume is
+    /// delivered once and in order; across a full reconnect, data the server never
+    /// acknowledged is sent again, and streams and RPC calls in flight failed.
+    Reconnected,
     /// A remote participant joined after us (those already there when we joined are in
     /// `Room::remote_participants`). A `TrackPublished` follows for each track it already
     /// publishes. Also raised when an identity rejoins as a new session, after the
@@ -256,6 +266,9 @@ impl TrackPublication {
 pub enum ConnectionState {
     /// Joined: calls on the room and its participants work.
     Connected,
+    /// The connection broke and the room is restoring it (`RoomEvent::Reconnecting`). Calls
+    /// still work: what they send waits and goes out once the room is connected again.
+    Reconnecting,
     /// Left for good: calls fail with `Error::Disconnected`.
     Disconnected,
 }
@@ -279,7 +292,7 @@ pub enum DisconnectReason {
     JoinFailure,
     /// The server closed the room.
     RoomClosed,
-    /// The signalling connection broke and could not be kept.
+    /// The connection broke and every reconnect attempt the `ReconnectPolicy` allows failed.
     ConnectionLost,
     /// A reason the server gave that none of the above covers, or none at all.
     Other,

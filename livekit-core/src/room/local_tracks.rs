@@ -31,6 +31,11 @@ pub(crate) type PublishAnswer = oneshot::Sender<Result<proto::TrackInfo>>;
 /// One of our published tracks, with what keeps its media flowing.
 pub(crate) struct PublishedTrack {
     pub publication: LocalTrackPublication,
+    /// What the track was published with, for a resume's `SyncState` and a full reconnect's
+    /// republish.
+    cid: String,
+    info: proto::TrackInfo,
+    options: TrackPublishOptions,
     sender: TrackSender,
     pump: tokio::task::JoinHandle<()>,
     /// For a video track: the layers its pump sends (dynacast changes it for simulcast).
@@ -55,12 +60,14 @@ impl LocalParticipant {
             LocalTrack::Audio(audio) => publish_audio(&room, &cid, audio, &options).await?,
             LocalTrack::Video(video) => super::local_video::publish_video(&room, &cid, video, &options).await?,
         };
+        let republish = (cid.clone(), info.clone(), options);
         let publication_info = TrackPublicationInfo::from_proto(&info)
             .ok_or_else(|| Error::Server(format!("the server published {cid} with an unknown kind")))?;
         let publication = LocalTrackPublication::new(publication_info, track.clone());
         install_mute_hook(&room, mute_hook(&track), &publication);
         let sid = publication.sid();
-        let published = PublishedTrack { publication: publication.clone(), sender, pump, layers };
+        let (cid, info, options) = republish;
+        let published = PublishedTrack { publication: publication.clone(), cid, info, options, sender, pump, layers };
         room.local_tracks.lock().insert(sid, published);
         room.emit(RoomEvent::LocalTrackPublished { publication: publication.clone(), track });
         Ok(publication)
@@ -198,6 +205,31 @@ impl RoomInner {
             let _ = self.engine.unpublish(&published.sender).await;
             stop(&published);
             self.emit(RoomEvent::LocalTrackUnpublished { publication: published.publication });
+        }
+    }
+
+    /// Our tracks as a resume's `SyncState` lists them, so the server can check it still has
+    /// each one.
+    pub(crate) fn published_for_sync(&self) -> Vec<proto::TrackPublishedResponse> {
+        let tracks = self.local_tracks.lock();
+        tracks
+            .values()
+            .map(|p| proto::TrackPublishedResponse { cid: p.cid.clone(), track: Some(p.info.clone()) })
+            .collect()
+    }
+
+    /// A full reconnect: the new session has none of our tracks, so each is published again
+    /// with the options it had (a new sid; `LocalTrackPublished` is raised again). A track the
+    /// server refuses now is reported as unpublished.
+    pub(crate) async fn republish_local_tracks(self: &Arc<Self>) {
+        let old: Vec<PublishedTrack> = self.local_tracks.lock().drain().map(|(_, p)| p).collect();
+        for published in old {
+            stop(&published);
+            let track = published.publication.track();
+            if let Err(err) = self.local.publish_track(track, published.options.clone()).await {
+                log::warn!("republishing track {} after a reconnect: {err}", published.publication.sid());
+                self.emit(RoomEvent::LocalTrackUnpublished { publication: published.publication });
+            }
         }
     }
 

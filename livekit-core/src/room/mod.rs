@@ -12,8 +12,11 @@ mod local_tracks;
 mod local_video;
 mod participant;
 mod participant_state;
+mod reconnect;
+mod reconnect_policy;
 mod rpc;
 mod session_metadata;
+mod simulate;
 mod speakers;
 mod track_changes;
 mod track_dispatch;
@@ -35,7 +38,9 @@ pub use local_participant::{LocalParticipant, MAX_ATTRIBUTES_SIZE, MAX_METADATA_
 pub use participant::{Participant, RemoteParticipant};
 use participant_state::ParticipantState;
 pub use participant_state::{ParticipantKind, ParticipantPermissions};
+pub use reconnect_policy::ReconnectPolicy;
 pub use rpc::RpcHandlerFuture;
+pub use simulate::SimulateScenario;
 
 /// How long a signalling request (attributes, metadata, name) may wait for the server's answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,11 +53,17 @@ pub struct RoomOptions {
     pub auto_subscribe: bool,
     /// Limit for the whole join: signalling, peer connections and data channels.
     pub connect_timeout: Duration,
+    /// How to reconnect when the connection to the server breaks (see `ReconnectPolicy`).
+    pub reconnect_policy: ReconnectPolicy,
 }
 
 impl Default for RoomOptions {
     fn default() -> Self {
-        Self { auto_subscribe: true, connect_timeout: Duration::from_secs(15) }
+        Self {
+            auto_subscribe: true,
+            connect_timeout: Duration::from_secs(15),
+            reconnect_policy: ReconnectPolicy::default(),
+        }
     }
 }
 
@@ -114,6 +125,13 @@ pub(crate) struct RoomInner {
     local_tracks: Mutex<HashMap<String, local_tracks::PublishedTrack>>,
     /// Remote media that arrived before its publication, by track sid.
     waiting_media: Mutex<HashMap<String, crate::engine::ReceivedTrack>>,
+    reconnect_policy: ReconnectPolicy,
+    /// The reconnect episode under way, if any (`reconnect.rs`).
+    reconnect: Mutex<Option<reconnect_policy::Episode>>,
+    /// Cuts an episode's wait short (the server asked us to reconnect at once).
+    reconnect_wake: tokio::sync::Notify,
+    /// Subscriptions chosen by hand, kept across a full reconnect, by track sid.
+    wanted_subscriptions: Mutex<HashMap<String, bool>>,
 }
 
 impl Room {
@@ -163,6 +181,10 @@ impl Room {
             pending_publishes: Mutex::new(HashMap::new()),
             local_tracks: Mutex::new(HashMap::new()),
             waiting_media: Mutex::new(HashMap::new()),
+            reconnect_policy: options.reconnect_policy,
+            reconnect: Mutex::new(None),
+            reconnect_wake: tokio::sync::Notify::new(),
+            wanted_subscriptions: Mutex::new(HashMap::new()),
         });
         let room = Room { inner: inner.clone(), _leave_on_drop: Arc::new(LeaveOnDrop(inner.clone())) };
         let events = room.subscribe();
@@ -205,7 +227,7 @@ impl Room {
         self.inner.remotes.read().clone()
     }
 
-    /// Whether the room is still joined.
+    /// Whether the room is joined, reconnecting or gone.
     pub fn connection_state(&self) -> ConnectionState {
         *self.inner.state.borrow()
     }
@@ -252,15 +274,31 @@ impl RoomInner {
 
     /// Sends a signalling message that expects no answer.
     pub(crate) async fn send_signal(&self, message: proto::signal_request::Message) -> Result<()> {
-        self.ensure_connected()?;
+        self.wait_connected().await?;
         self.engine.send_signal(message).await;
         Ok(())
     }
 
+    /// Fails once the room is gone; a room that is reconnecting passes (what it sends waits).
     fn ensure_connected(&self) -> Result<()> {
         match *self.state.borrow() {
-            ConnectionState::Connected => Ok(()),
             ConnectionState::Disconnected => Err(Error::Disconnected),
+            ConnectionState::Connected | ConnectionState::Reconnecting => Ok(()),
+        }
+    }
+
+    /// Returns at once when connected; while reconnecting, waits for the episode to end (the
+    /// policy bounds it), so what is sent meanwhile goes out on the restored connection.
+    async fn wait_connected(&self) -> Result<()> {
+        let mut state = self.state.subscribe();
+        loop {
+            match *state.borrow_and_update() {
+                ConnectionState::Connected => return Ok(()),
+                ConnectionState::Disconnected => return Err(Error::Disconnected),
+                ConnectionState::Reconnecting if reconnect::is_restoring() => return Ok(()),
+                ConnectionState::Reconnecting => {}
+            }
+            state.changed().await.map_err(|_| Error::Disconnected)?;
         }
     }
 
@@ -269,7 +307,7 @@ impl RoomInner {
         &self,
         build: impl FnOnce(u32) -> proto::signal_request::Message,
     ) -> Result<proto::RequestResponse> {
-        self.ensure_connected()?;
+        self.wait_connected().await?;
         let id = self.engine.next_request_id();
         let (tx, rx) = oneshot::channel();
         self.pending_requests.lock().insert(id, tx);
@@ -309,16 +347,16 @@ impl RoomInner {
     }
 
     pub(crate) async fn send_data(&self, packet: proto::DataPacket, kind: DataPacketKind) -> Result<()> {
-        self.ensure_connected()?;
+        self.wait_connected().await?;
         self.engine.send_data(packet, kind).await
     }
 
     /// Marks the room disconnected (once), closes the engine and tells the listeners.
     pub(crate) async fn close(&self, reason: DisconnectReason) {
-        let was_connected = self.state.send_replace(ConnectionState::Disconnected) == ConnectionState::Connected;
-        if !was_connected {
+        if self.state.send_replace(ConnectionState::Disconnected) == ConnectionState::Disconnected {
             return;
         }
+        self.reconnect_wake.notify_one();
         self.pending_requests.lock().clear();
         self.pending_publishes.lock().clear();
         self.stop_local_tracks();

@@ -81,11 +81,14 @@ impl Forwarder {
             RoomEvent::ConnectionStateChanged(state) => {
                 let (mut events, state) = match state {
                     ConnectionState::Connected => (Vec::new(), proto::ConnectionState::ConnConnected),
+                    ConnectionState::Reconnecting => (Vec::new(), proto::ConnectionState::ConnReconnecting),
                     ConnectionState::Disconnected => (self.tracks.leaving(), proto::ConnectionState::ConnDisconnected),
                 };
                 events.push(Event::ConnectionStateChanged(proto::ConnectionStateChanged { state: state as i32 }));
                 events
             }
+            RoomEvent::Reconnecting => vec![Event::Reconnecting(proto::Reconnecting {})],
+            RoomEvent::Reconnected => vec![Event::Reconnected(proto::Reconnected {})],
             RoomEvent::Disconnected { reason } => {
                 vec![Event::Disconnected(proto::Disconnected { reason: convert::disconnect_reason(reason) as i32 })]
             }

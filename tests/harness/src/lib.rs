@@ -12,9 +12,11 @@ mod official_peer_media;
 mod official_peer_streams;
 mod official_peer_video;
 mod server;
+mod tcp_proxy;
 
 pub use install::{ensure_server_binary, SERVER_VERSION};
 pub use official_peer::OfficialPeer;
 pub use official_peer_media::{AudioAnalysis, AudioSourceKind, StopRecording, Tone, TrackPermission};
 pub use official_peer_video::{ReceivedPicture, VideoPublish};
 pub use server::{ServerConfig, TestServer};
+pub use tcp_proxy::TcpProxy;

@@ -40,6 +40,7 @@ pub struct TestServer {
     http_port: u16,
     config: ServerConfig,
     dir: PathBuf,
+    binary: PathBuf,
 }
 
 impl TestServer {
@@ -59,18 +60,30 @@ impl TestServer {
         let config_path = dir.join("livekit.yaml");
         std::fs::write(&config_path, config_yaml(&config, http_port, tcp_port, udp_port, stun_port))
             .map_err(|e| format!("write {}: {e}", config_path.display()))?;
-        let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(&binary)
-            .arg("--config")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("start {}: {e}", binary.display()))?;
-        let mut server = Self { child, http_port, config, dir };
+        let child = spawn(&binary, &dir)?;
+        let mut server = Self { child, http_port, config, dir, binary };
         server.wait_ready(Duration::from_secs(30))?;
         Ok(server)
+    }
+
+    /// Kills the server with SIGKILL (a crash: no leave is sent, all state is lost) and starts
+    /// it again on the same ports with the same config; returns once it answers again.
+    pub fn kill_and_restart(&mut self) -> Result<(), String> {
+        self.kill()?;
+        self.child = spawn(&self.binary, &self.dir)?;
+        self.wait_ready(Duration::from_secs(30))
+    }
+
+    /// Kills the server with SIGKILL and waits for it to exit.
+    pub fn kill(&mut self) -> Result<(), String> {
+        self.child.kill().map_err(|e| format!("kill livekit-server: {e}"))?;
+        self.child.wait().map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// The port clients connect to (signalling and the server API).
+    pub fn http_port(&self) -> u16 {
+        self.http_port
     }
 
     /// The WebSocket URL clients connect to.
@@ -109,6 +122,23 @@ impl TestServer {
         }
         Err(format!("livekit-server did not answer within {timeout:?}:\n{}", self.log()))
     }
+}
+
+/// Starts the server with the config in `dir`, its output appended to `dir/server.log`.
+fn spawn(binary: &PathBuf, dir: &std::path::Path) -> Result<Child, String> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .map_err(|e| e.to_string())?;
+    Command::new(binary)
+        .arg("--config")
+        .arg(dir.join("livekit.yaml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("start {}: {e}", binary.display()))
 }
 
 impl Drop for TestServer {

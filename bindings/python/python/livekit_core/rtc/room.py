@@ -45,6 +45,8 @@ if TYPE_CHECKING:
         "track_subscription_permission_changed",
         "connected",
         "disconnected",
+        "reconnecting",
+        "reconnected",
     ]
     ByteStreamHandler = Callable[[ByteStreamReader, str], None]
     TextStreamHandler = Callable[[TextStreamReader, str], None]

@@ -1,0 +1,398 @@
+//! One session with the server: the signalling connection and the two peer connections
+//! (publisher, offered by us; subscriber, offered by the server) with the `_reliable`/`_lossy`
+//! data channels. A resume keeps the session; a full reconnect replaces it (`Engine`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use livekit_protocol as proto;
+use livekit_signaling::SignalClient;
+use parking_lot::Mutex;
+use prost::Message;
+use tokio::sync::{mpsc, Notify};
+
+use super::negotiation::Negotiation;
+use super::peer::{self, DataChannel, DataPacketKind, IceServer, PeerEvent, PeerRole, PeerTransport};
+use super::sequence::DuplicateFilter;
+use super::{AudioSender, EngineEvent, EngineOptions, LayerFeedback, TrackSender, VideoSender};
+use crate::error::{Error, Result};
+use crate::media::VideoCodec;
+use crate::signal::{self, SignalEvent};
+
+pub(crate) struct Session {
+    pub(super) signal: Arc<SignalClient>,
+    pub(super) publisher: Arc<PeerTransport>,
+    pub(super) subscriber: Arc<PeerTransport>,
+    pub(super) reliable: DataChannel,
+    lossy: DataChannel,
+    /// Set before we close the signalling ourselves during a resume, so the close it reports
+    /// is not taken for a new break.
+    expect_close: Arc<AtomicBool>,
+    close_seen: Arc<Notify>,
+    /// Publisher offers, one in flight at a time; held while an offer is made and sent.
+    pub(super) negotiation: Arc<tokio::sync::Mutex<Negotiation>>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Session {
+    /// Joins: signalling first, then both peer connections; returns once data can flow. The
+    /// session's events go to `events`.
+    pub async fn connect(
+        url: &str,
+        token: &str,
+        options: &EngineOptions,
+        events: mpsc::UnboundedSender<EngineEvent>,
+    ) -> Result<(Self, proto::JoinResponse)> {
+        let (signal, join, signal_events) =
+            signal::connect(url, token, options.auto_subscribe, options.connect_timeout).await?;
+        let signal = Arc::new(signal);
+        match Self::start_transports(signal.clone(), &join, signal_events, options.connect_timeout, events).await {
+            Ok(session) => Ok((session, join)),
+            Err(err) => {
+                signal.close().await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn start_transports(
+        signal: Arc<SignalClient>,
+        join: &proto::JoinResponse,
+        signal_events: livekit_signaling::SignalEvents,
+        connect_timeout: Duration,
+        events: mpsc::UnboundedSender<EngineEvent>,
+    ) -> Result<Self> {
+        let ice_servers: Vec<IceServer> = join
+            .ice_servers
+            .iter()
+            .map(|s| IceServer { urls: s.urls.clone(), username: s.username.clone(), credential: s.credential.clone() })
+            .collect();
+        let (peer_tx, peer_rx) = mpsc::unbounded_channel();
+        let publisher_api = peer::new_api(PeerRole::Publisher)?;
+        let publisher =
+            Arc::new(PeerTransport::new(&publisher_api, PeerRole::Publisher, &ice_servers, peer_tx.clone()).await?);
+        let subscriber_api = peer::new_api(PeerRole::Subscriber)?;
+        let subscriber =
+            Arc::new(PeerTransport::new(&subscriber_api, PeerRole::Subscriber, &ice_servers, peer_tx).await?);
+        let reliable = publisher.create_data_channel(DataPacketKind::Reliable).await?;
+        let lossy = publisher.create_data_channel(DataPacketKind::Lossy).await?;
+
+        // The offer goes out before the task starts, so no local candidate can precede it.
+        let mut negotiation = Negotiation::default();
+        negotiation.request();
+        let offer = publisher.create_offer(false).await?;
+        signal.send(proto::signal_request::Message::Offer(session_description("offer", offer))).await;
+        let negotiation = Arc::new(tokio::sync::Mutex::new(negotiation));
+
+        let expect_close = Arc::new(AtomicBool::new(false));
+        let close_seen = Arc::new(Notify::new());
+        let task = tokio::spawn(
+            SessionTask {
+                signal: signal.clone(),
+                publisher: publisher.clone(),
+                subscriber: subscriber.clone(),
+                events,
+                expect_close: expect_close.clone(),
+                close_seen: close_seen.clone(),
+                duplicates: DuplicateFilter::default(),
+                negotiation: negotiation.clone(),
+            }
+            .run(signal_events, peer_rx),
+        );
+        let engine = Self {
+            signal,
+            publisher,
+            subscriber,
+            reliable,
+            lossy,
+            expect_close,
+            close_seen,
+            negotiation,
+            task: Mutex::new(Some(task)),
+        };
+
+        let ready = async {
+            engine.reliable.wait_open().await?;
+            engine.lossy.wait_open().await?;
+            if join.subscriber_primary {
+                engine.subscriber.wait_connected().await?;
+                engine.subscriber.wait_remote_reliable_open().await?;
+            }
+            Ok::<_, Error>(())
+        };
+        let ready = async {
+            tokio::select! {
+                result = ready => result,
+                never = restart_stalled_publisher_ice(&engine) => match never {},
+            }
+        };
+        match tokio::time::timeout(connect_timeout, ready).await {
+            Ok(Ok(())) => Ok(engine),
+            Ok(Err(err)) => {
+                engine.close(false).await;
+                Err(err)
+            }
+            Err(_) => {
+                engine.close(false).await;
+                Err(Error::timeout("connecting the peer connections", connect_timeout))
+            }
+        }
+    }
+
+    /// Sends a lossy data packet at once.
+    pub async fn send_lossy(&self, packet: Bytes) -> Result<()> {
+        self.lossy.send(packet).await
+    }
+
+    /// Adds an audio track to the publisher connection (msid track id `cid`, as RED when
+    /// `red`) and renegotiates.
+    pub async fn publish_audio(&self, cid: &str, red: bool) -> Result<Arc<AudioSender>> {
+        let sender = self.publisher.add_audio_sender(cid, cid, red).await?;
+        renegotiate(&self.publisher, &self.signal, &self.negotiation).await?;
+        Ok(sender)
+    }
+
+    /// Adds a video track to the publisher connection (msid track id `cid`; one encoding per
+    /// rid, or one without a rid) and renegotiates; the server's feedback on each layer comes
+    /// out of the receiver.
+    pub async fn publish_video(
+        &self,
+        cid: &str,
+        codec: VideoCodec,
+        rids: &[&str],
+    ) -> Result<(Arc<VideoSender>, mpsc::UnboundedReceiver<LayerFeedback>)> {
+        let added = self.publisher.add_video_sender(cid, cid, codec, rids).await?;
+        renegotiate(&self.publisher, &self.signal, &self.negotiation).await?;
+        Ok(added)
+    }
+
+    /// Offers the publisher connection again with new ICE credentials (a resume).
+    pub async fn restart_publisher_ice(&self) -> Result<()> {
+        // webrtc-rs refuses to restart while it still gathers.
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.publisher.wait_gathering_complete()).await;
+        let mut negotiation = self.negotiation.lock().await;
+        // An offer sent while the signalling was down was dropped, and its answer never comes.
+        negotiation.on_offer_failed();
+        if negotiation.request_ice_restart() {
+            send_offer(&self.publisher, &self.signal, &mut negotiation).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes a published track from the publisher connection and renegotiates.
+    pub async fn unpublish(&self, sender: &TrackSender) -> Result<()> {
+        self.publisher.remove_sender(sender).await?;
+        renegotiate(&self.publisher, &self.signal, &self.negotiation).await
+    }
+
+    /// Closes our side of the signalling while a resume is under way, and waits until the
+    /// session task has seen the close it causes (so it is not reported as a new break).
+    pub async fn close_signal_for_resume(&self) {
+        if !self.signal.is_connected().await {
+            return;
+        }
+        let seen = self.close_seen.notified();
+        self.expect_close.store(true, Ordering::SeqCst);
+        self.signal.close().await;
+        if tokio::time::timeout(Duration::from_secs(1), seen).await.is_err() {
+            self.expect_close.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Closes everything. With `leave`, first lets queued reliable data go out (nothing sent
+    /// reliably is dropped by our own disconnect), then sends `LeaveRequest` so others see us
+    /// leave at once; a session replaced by a full reconnect closes without either.
+    pub async fn close(&self, leave: bool) {
+        if leave {
+            self.reliable.drain(Duration::from_secs(2)).await;
+        }
+        let leave_request = proto::LeaveRequest {
+            can_reconnect: false,
+            reason: proto::DisconnectReason::ClientInitiated as i32,
+            action: proto::leave_request::Action::Disconnect as i32,
+            regions: None,
+        };
+        if leave {
+            self.signal.send(proto::signal_request::Message::Leave(leave_request)).await;
+        }
+        self.signal.close().await;
+        if let Some(task) = self.task.lock().take() {
+            task.abort();
+        }
+        self.reliable.close().await;
+        self.lossy.close().await;
+        self.publisher.close().await;
+        self.subscriber.close().await;
+    }
+}
+
+/// How long the publisher's ICE may search during a join before it starts over. webrtc-rs
+/// gives up on a candidate pair after 8 unanswered checks (about 1.6 s) and never retries it,
+/// so a server too busy to answer in that window left the join hanging until its timeout.
+/// Restarting gives fresh pairs; 5 s leaves a slow but working path (TURN) time to connect.
+const PUBLISHER_ICE_RESTART_AFTER: Duration = Duration::from_secs(5);
+
+/// Restarts the publisher's ICE each time it has not connected within
+/// `PUBLISHER_ICE_RESTART_AFTER`; never returns once it has (the join's timeout ends it).
+async fn restart_stalled_publisher_ice(engine: &Session) -> std::convert::Infallible {
+    loop {
+        if tokio::time::timeout(PUBLISHER_ICE_RESTART_AFTER, engine.publisher.wait_ice_connected()).await.is_ok() {
+            return std::future::pending().await;
+        }
+        log::warn!("the publisher connection found no ICE path in {PUBLISHER_ICE_RESTART_AFTER:?}; restarting ICE");
+        // webrtc-rs refuses to restart while it still gathers (a STUN server that never
+        // answers holds gathering for 5 s).
+        engine.publisher.wait_gathering_complete().await;
+        let mut negotiation = engine.negotiation.lock().await;
+        if negotiation.request_ice_restart() {
+            if let Err(err) = send_offer(&engine.publisher, &engine.signal, &mut negotiation).await {
+                log::warn!("restarting the publisher's ICE: {err}");
+            }
+        }
+    }
+}
+
+/// Sends a new publisher offer now, or after the answer to the one in flight.
+pub(super) async fn renegotiate(
+    publisher: &PeerTransport,
+    signal: &SignalClient,
+    negotiation: &tokio::sync::Mutex<Negotiation>,
+) -> Result<()> {
+    let mut negotiation = negotiation.lock().await;
+    if negotiation.request() {
+        send_offer(publisher, signal, &mut negotiation).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn send_offer(
+    publisher: &PeerTransport,
+    signal: &SignalClient,
+    negotiation: &mut Negotiation,
+) -> Result<()> {
+    let offer = match publisher.create_offer(negotiation.take_ice_restart()).await {
+        Ok(offer) => offer,
+        Err(err) => {
+            negotiation.on_offer_failed();
+            return Err(err);
+        }
+    };
+    signal.send(proto::signal_request::Message::Offer(session_description("offer", offer))).await;
+    Ok(())
+}
+
+fn session_description(kind: &str, sdp: String) -> proto::SessionDescription {
+    proto::SessionDescription { r#type: kind.to_string(), sdp, ..Default::default() }
+}
+
+/// The session's event loop: negotiation and candidates, data decoding, forwarding the rest.
+struct SessionTask {
+    signal: Arc<SignalClient>,
+    publisher: Arc<PeerTransport>,
+    subscriber: Arc<PeerTransport>,
+    events: mpsc::UnboundedSender<EngineEvent>,
+    expect_close: Arc<AtomicBool>,
+    close_seen: Arc<Notify>,
+    duplicates: DuplicateFilter,
+    negotiation: Arc<tokio::sync::Mutex<Negotiation>>,
+}
+
+impl SessionTask {
+    async fn run(
+        mut self,
+        mut signal_events: livekit_signaling::SignalEvents,
+        mut peer_events: mpsc::UnboundedReceiver<PeerEvent>,
+    ) {
+        loop {
+            tokio::select! {
+                event = signal_events.recv() => match event {
+                    Some(SignalEvent::Message(message)) => self.on_signal(*message).await,
+                    // The session outlives its signalling connection: a resume opens a new one
+                    // whose messages come on the same receiver.
+                    Some(SignalEvent::Close(reason)) => {
+                        if self.expect_close.swap(false, Ordering::SeqCst) {
+                            self.close_seen.notify_one();
+                        } else {
+                            let _ = self.events.send(EngineEvent::SignalLost { reason: reason.into_owned() });
+                        }
+                    }
+                    None => {
+                        let _ = self.events.send(EngineEvent::SignalLost { reason: "signalling ended".into() });
+                        return;
+                    }
+                },
+                Some(event) = peer_events.recv() => self.on_peer(event).await,
+            }
+        }
+    }
+
+    async fn on_signal(&mut self, message: proto::signal_response::Message) {
+        use proto::signal_response::Message as M;
+        match message {
+            M::Answer(answer) => {
+                let mut negotiation = self.negotiation.lock().await;
+                if let Err(err) = self.publisher.apply_answer(answer.sdp).await {
+                    log::error!("applying the publisher answer: {err}");
+                }
+                if negotiation.on_answer() {
+                    if let Err(err) = send_offer(&self.publisher, &self.signal, &mut negotiation).await {
+                        log::error!("renegotiating the publisher: {err}");
+                    }
+                }
+            }
+            M::Offer(offer) => match self.subscriber.answer_offer(offer.sdp).await {
+                Ok(sdp) => {
+                    let answer = proto::SessionDescription { id: offer.id, ..session_description("answer", sdp) };
+                    self.signal.send(proto::signal_request::Message::Answer(answer)).await;
+                }
+                Err(err) => log::error!("answering the subscriber offer: {err}"),
+            },
+            M::Trickle(trickle) => {
+                let transport = if trickle.target == proto::SignalTarget::Subscriber as i32 {
+                    &self.subscriber
+                } else {
+                    &self.publisher
+                };
+                if let Err(err) = transport.add_remote_candidate(&trickle.candidate_init).await {
+                    log::warn!("adding a remote candidate: {err}");
+                }
+            }
+            other => {
+                let _ = self.events.send(EngineEvent::Signal(Box::new(other)));
+            }
+        }
+    }
+
+    async fn on_peer(&mut self, event: PeerEvent) {
+        match event {
+            PeerEvent::LocalCandidate { role, candidate_json } => {
+                let target = match role {
+                    PeerRole::Publisher => proto::SignalTarget::Publisher,
+                    PeerRole::Subscriber => proto::SignalTarget::Subscriber,
+                };
+                let trickle =
+                    proto::TrickleRequest { candidate_init: candidate_json, target: target as i32, r#final: false };
+                self.signal.send(proto::signal_request::Message::Trickle(trickle)).await;
+            }
+            PeerEvent::Data { kind, data } => match proto::DataPacket::decode(data) {
+                Ok(packet) => {
+                    if self.duplicates.accept(&packet.participant_sid, packet.sequence) {
+                        let _ = self.events.send(EngineEvent::Data { packet: Box::new(packet), kind });
+                    }
+                }
+                Err(err) => log::warn!("dropping an undecodable data packet: {err}"),
+            },
+            PeerEvent::RemoteTrack(track) => {
+                let _ = self.events.send(EngineEvent::RemoteTrack(track));
+            }
+            PeerEvent::RemoteTrackEnded { track_id } => {
+                let _ = self.events.send(EngineEvent::RemoteTrackEnded { track_sid: track_id });
+            }
+            PeerEvent::Failed { role } => {
+                let _ = self.events.send(EngineEvent::PeerFailed { reason: format!("the {role:?} connection failed") });
+            }
+        }
+    }
+}
