@@ -11,7 +11,8 @@ Protocol: one JSON object per line in each direction.
             {"type": "result", "id": N, "ok": false, "error": "..."} per command,
             and events ({"type": "<event name>", ...}, no id) from the room's handlers.
 Logging goes to stderr only. The script exits 0 when stdin closes.
-Data-stream and RPC commands and events are listed in official_peer_streams.py; audio
+Data-stream and RPC commands and events are listed in official_peer_streams.py; numbered
+messages for the reconnect tests in official_peer_numbered.py; audio
 commands (publish, tones, recording with analysis) and track events in official_peer_media.py.
 
 connect {url, token, auto_subscribe? (default true)}
@@ -42,6 +43,7 @@ try:
     from peer_handlers import safe
     from official_peer_media import MediaCommands
     from official_peer_video import VideoCommands
+    from official_peer_numbered import NumberedCommands
 except Exception as exc:  # ImportError, or a broken native library
     send({"type": "fatal", "error": f"cannot import the LiveKit SDK: {exc!r}; "
           "run: pip install livekit livekit-api"})
@@ -65,7 +67,7 @@ def reason_name(reason):
         return str(reason)
 
 
-class Peer(StreamCommands, MediaCommands, VideoCommands):
+class Peer(StreamCommands, MediaCommands, VideoCommands, NumberedCommands):
     emit = staticmethod(send)
 
     def __init__(self):
@@ -74,6 +76,7 @@ class Peer(StreamCommands, MediaCommands, VideoCommands):
         self._init_streams()
         self._init_media()
         self._init_video()
+        self._init_numbered()
         self._install_handlers()
         self._install_media_handlers()
 
@@ -109,6 +112,8 @@ class Peer(StreamCommands, MediaCommands, VideoCommands):
 
         @safe
         def data_received(packet):
+            if self._record_numbered(packet):
+                return
             sender = packet.participant
             kind = "reliable" if packet.kind == DataPacketKind.KIND_RELIABLE else "lossy"
             send({"type": "data_received",

@@ -202,16 +202,24 @@ impl Engine {
         Ok(response)
     }
 
-    /// The second half of a resume: restarts the publisher's ICE, waits until both peer
-    /// connections have connected again after the restart (ICE keeps reporting a dead path as
-    /// connected for a while, so only a new connection proves the path works), lets held
-    /// signalling requests go, and sends again every reliable packet the server did not get.
+    /// The second half of a resume: waits until both peer connections prove they work, lets
+    /// held signalling requests go, and sends again every reliable packet the server did not
+    /// get. The server restarts the subscriber's ICE on every resume; a new ICE connection
+    /// after that restart is the proof (ICE keeps reporting a dead path as connected for a
+    /// while). The publisher's ICE is restarted only when it is not connected now: a
+    /// signalling break alone leaves it working, and a path that died unnoticed fails within
+    /// seconds and starts a new episode.
     pub async fn finish_resume(&self, last_message_seq: u32) -> Result<(), AttemptFailure> {
         let session = self.session();
-        session.restart_publisher_ice().await?;
         let (publisher_before, subscriber_before) = *self.resume_marks.lock();
+        let restart_publisher = !session.publisher.is_ice_connected();
+        if restart_publisher {
+            session.restart_publisher_ice().await?;
+        }
         let reconnected = async {
-            session.publisher.wait_ice_connects_after(publisher_before).await;
+            if restart_publisher {
+                session.publisher.wait_ice_connects_after(publisher_before).await;
+            }
             session.subscriber.wait_ice_connects_after(subscriber_before).await;
         };
         if tokio::time::timeout(RESUME_PEER_TIMEOUT, reconnected).await.is_err() {

@@ -312,6 +312,11 @@ impl PeerTransport {
             state.wait_for(|s| matches!(s, RTCIceConnectionState::Connected | RTCIceConnectionState::Completed)).await;
     }
 
+    /// Whether ICE reports a working path now.
+    pub fn is_ice_connected(&self) -> bool {
+        matches!(*self.ice_state.borrow(), RTCIceConnectionState::Connected | RTCIceConnectionState::Completed)
+    }
+
     /// How many times ICE has connected so far.
     pub fn ice_connects(&self) -> u64 {
         *self.ice_connects.borrow()
