@@ -127,10 +127,18 @@ class Peer(StreamCommands, MediaCommands, VideoCommands, NumberedCommands):
             self.connected = False
             send({"type": "disconnected", "reason": reason_name(reason)})
 
+        @safe
+        def reconnecting():
+            send({"type": "reconnecting"})
+
+        @safe
+        def reconnected():
+            send({"type": "reconnected"})
+
         for handler in (participant_connected, participant_disconnected,
                         participant_attributes_changed, participant_metadata_changed,
                         participant_name_changed, room_metadata_changed,
-                        data_received, disconnected):
+                        data_received, disconnected, reconnecting, reconnected):
             room.on(handler.__name__, handler)
 
     # Commands: each returns the extra fields of an ok result, or raises.

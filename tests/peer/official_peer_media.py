@@ -21,13 +21,15 @@ Commands (answered like every other command; bad input gives ok:false):
   start_recording {participant_identity, track_sid, sample_rate, channels} -> {recording_id}
       Waits up to 10 s for the remote track to be subscribed, then reads an rtc.AudioStream.
   stop_recording {recording_id, tones?, include_pcm?, frequency_for?: {start_ms, end_ms},
-      wait_silence_ms?, wait_timeout_ms?}
+      wait_silence_ms?, wait_sound_ms?, wait_timeout_ms?}
       -> {seconds, frames, sample_rate, channels, segments: [{freq, start_ms, end_ms, rms}],
           longest_gap_ms, rms, first_sound_ms, last_sound_ms, first_frame_ms,
           pcm_b64? (interleaved i16 LE), frequency? (of frequency_for), tones_match?}
       wait_silence_ms: before stopping, wait (up to wait_timeout_ms, default 15000) until
       sound has been received and then at least that much silence (10 ms frames below
       SILENCE_RMS): "the sender's program has arrived", without guessing a delay.
+      wait_sound_ms: likewise, until at least that much sound has been received (for a
+      sender that never stops).
       tones: expected frequencies in order; tones_match tells whether the segments'
       frequencies are those, each within FREQ_TOLERANCE_HZ.
 
@@ -288,6 +290,7 @@ class Recording:
         self.first_frame_ms = None
         self.sound_seen = False
         self.silent_samples = 0  # per channel, since the last loud frame
+        self.sound_samples = 0  # per channel, in loud frames
         self.changed = asyncio.Event()
         self.task = asyncio.get_running_loop().create_task(self.run())
 
@@ -302,18 +305,26 @@ class Recording:
             if rms(to_mono(pcm, self.channels)) >= SILENCE_RMS:
                 self.sound_seen = True
                 self.silent_samples = 0
+                self.sound_samples += frame.samples_per_channel
             else:
                 self.silent_samples += frame.samples_per_channel
             self.changed.set()
 
     async def wait_silence(self, silence_ms, timeout_s):
         needed = self.rate * silence_ms // 1000
+        await self._wait(lambda: self.sound_seen and self.silent_samples >= needed, timeout_s,
+                         f"no {silence_ms} ms of silence after sound")
+
+    async def wait_sound(self, sound_ms, timeout_s):
+        needed = self.rate * sound_ms // 1000
+        await self._wait(lambda: self.sound_samples >= needed, timeout_s, f"no {sound_ms} ms of sound")
+
+    async def _wait(self, done, timeout_s, what):
         deadline = time.monotonic() + timeout_s
-        while not (self.sound_seen and self.silent_samples >= needed):
+        while not done():
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"no {silence_ms} ms of silence after sound within {timeout_s} s "
-                                   f"(sound seen: {self.sound_seen})")
+                raise TimeoutError(f"{what} within {timeout_s} s (sound seen: {self.sound_seen})")
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), timeout=left)
@@ -562,6 +573,9 @@ class MediaCommands:
         if c.get("wait_silence_ms") is not None:
             timeout_s = num(c, "wait_timeout_ms", 15000, positive=True) / 1000.0
             await rec.wait_silence(int_arg(c, "wait_silence_ms"), timeout_s)
+        if c.get("wait_sound_ms") is not None:
+            timeout_s = num(c, "wait_timeout_ms", 15000, positive=True) / 1000.0
+            await rec.wait_sound(int_arg(c, "wait_sound_ms"), timeout_s)
         del self._recordings[rid]
         pcm = await rec.stop()
         result = {"seconds": len(pcm) / rec.channels / rec.rate, "frames": rec.frames,

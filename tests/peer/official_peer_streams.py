@@ -29,6 +29,7 @@ Commands (answered like every other command; bad input gives ok:false):
       behaviour: {"echo": true} | {"response": str} | {"response_size": N}
                | {"error": {code, message, data?}} | {"raise": str} (a plain exception)
                | {"never_answer": true} (the handler waits until the SDK gives up on it)
+      any behaviour may add "delay_ms": N (the handler waits that long first)
 
 Events:
   stream_opened {kind, topic, stream_id, identity, name?, mime_type, total_length,
@@ -120,6 +121,8 @@ def check_behaviour(b):
     """Raises ValueError unless `b` is a behaviour register_rpc_method understands."""
     if not isinstance(b, dict):
         raise ValueError("behaviour must be an object")
+    if (opt_int(b, "delay_ms") or 0) < 0:
+        raise ValueError("delay_ms must not be negative")
     if b.get("never_answer") is True:
         return
     if "error" in b:
@@ -140,6 +143,8 @@ def check_behaviour(b):
 
 
 async def run_behaviour(b, payload):
+    if b.get("delay_ms"):
+        await asyncio.sleep(b["delay_ms"] / 1000)  # a slow handler, as the test asked
     if b.get("never_answer") is True:
         await asyncio.Event().wait()  # never set: the caller's deadline ends the call
     if "error" in b:

@@ -1,10 +1,12 @@
 //! Byte and text streams for the room: the public send and handler API, and the two tasks that
 //! move stream packets out (with the channel's backpressure) and opened streams in.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Weak};
 
 use livekit_data_stream::backend::incoming::{OutputEvent, StreamOpened};
+use livekit_protocol as proto;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::events::RoomEvent;
@@ -102,24 +104,60 @@ impl From<StreamError> for Error {
             }
             StreamError::InvalidFileName => Error::InvalidArgument(err.to_string()),
             StreamError::Io(io) => Error::InvalidArgument(format!("file: {io}")),
-            StreamError::SendFailed => Error::Connection("a stream packet could not be sent".into()),
+            StreamError::SendFailed => Error::Connection(
+                "a stream packet could not be sent: the room disconnected, or reconnected as a new \
+                 session (a full reconnect), which cannot carry on a stream begun before it"
+                    .into(),
+            ),
             other => Error::Stream(other.to_string()),
         }
     }
 }
 
 /// Sends the packets of outgoing streams, reliably and in order; a batch fails as a whole.
+/// A stream begun before a full reconnect fails: its receivers knew our old session, and the
+/// new one cannot continue it.
 pub(super) async fn send_stream_packets(room: Weak<RoomInner>, mut packets: OutgoingPackets) {
+    let mut begun_in_session: HashMap<String, u64> = HashMap::new();
     while let Ok((batch, responder)) = packets.recv().await {
         let Some(room) = room.upgrade() else { return };
         let mut result = Ok(());
         for packet in batch {
-            if room.send_data(packet, DataPacketKind::Reliable).await.is_err() {
+            let sent = async {
+                room.wait_connected().await?;
+                let session = room.session_epoch.load(std::sync::atomic::Ordering::SeqCst);
+                if let Some(stream_id) = stream_of(&packet, &mut begun_in_session, session) {
+                    return Err(Error::Connection(format!("stream {stream_id} was cut by a full reconnect")));
+                }
+                room.send_data(packet, DataPacketKind::Reliable).await
+            };
+            if let Err(err) = sent.await {
+                log::warn!("an outgoing stream failed: {err}");
                 result = Err(livekit_data_stream::api::SendError);
                 break;
             }
         }
         let _ = responder.respond(result);
+    }
+}
+
+/// Records which session a stream began in; returns the stream's id when a packet of it comes
+/// in a later session (the stream cannot go on).
+fn stream_of(packet: &proto::DataPacket, begun: &mut HashMap<String, u64>, session: u64) -> Option<String> {
+    use proto::data_packet::Value;
+    match &packet.value {
+        Some(Value::StreamHeader(header)) => {
+            begun.insert(header.stream_id.clone(), session);
+            None
+        }
+        Some(Value::StreamChunk(chunk)) => {
+            (begun.get(&chunk.stream_id).is_some_and(|s| *s != session)).then(|| chunk.stream_id.clone())
+        }
+        Some(Value::StreamTrailer(trailer)) => {
+            let began = begun.remove(&trailer.stream_id);
+            began.is_some_and(|s| s != session).then(|| trailer.stream_id.clone())
+        }
+        _ => None,
     }
 }
 

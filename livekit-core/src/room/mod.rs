@@ -132,6 +132,8 @@ pub(crate) struct RoomInner {
     reconnect_wake: tokio::sync::Notify,
     /// Subscriptions chosen by hand, kept across a full reconnect, by track sid.
     wanted_subscriptions: Mutex<HashMap<String, bool>>,
+    /// Bumped by each full reconnect (a new session with the server).
+    session_epoch: std::sync::atomic::AtomicU64,
 }
 
 impl Room {
@@ -185,6 +187,7 @@ impl Room {
             reconnect: Mutex::new(None),
             reconnect_wake: tokio::sync::Notify::new(),
             wanted_subscriptions: Mutex::new(HashMap::new()),
+            session_epoch: std::sync::atomic::AtomicU64::new(0),
         });
         let room = Room { inner: inner.clone(), _leave_on_drop: Arc::new(LeaveOnDrop(inner.clone())) };
         let events = room.subscribe();

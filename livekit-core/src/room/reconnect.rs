@@ -157,6 +157,7 @@ fn sync_state(room: &RoomInner) -> proto::SyncState {
 /// Full reconnect: a new session. Our sid changes; others see us leave and join again.
 async fn full_reconnect(room: &Arc<RoomInner>) -> Result<(), AttemptFailure> {
     let join = room.engine.reconnect_full().await?;
+    room.session_epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     *room.token.write() = room.engine.token();
     if let Some(info) = join.room.clone() {
         let mut current = room.info.write();

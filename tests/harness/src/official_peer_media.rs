@@ -57,6 +57,8 @@ pub struct TrackPermission {
 pub struct StopRecording {
     /// Wait until sound was received and then this much silence (see the script).
     pub wait_silence: Option<Duration>,
+    /// Wait until this much sound was received (for a sender that never stops).
+    pub wait_sound: Option<Duration>,
     /// The limit of that wait (the script's default: 15 s).
     pub wait_timeout: Option<Duration>,
     /// Expected tone frequencies in order: fills `tones_match`.
@@ -193,6 +195,12 @@ impl OfficialPeer {
         let mut limit = STOP_MARGIN;
         if let Some(silence) = options.wait_silence {
             cmd["wait_silence_ms"] = json!(silence.as_millis() as u64);
+            let wait = options.wait_timeout.unwrap_or(Duration::from_secs(15));
+            cmd["wait_timeout_ms"] = json!(wait.as_millis() as u64);
+            limit += wait;
+        }
+        if let Some(sound) = options.wait_sound {
+            cmd["wait_sound_ms"] = json!(sound.as_millis() as u64);
             let wait = options.wait_timeout.unwrap_or(Duration::from_secs(15));
             cmd["wait_timeout_ms"] = json!(wait.as_millis() as u64);
             limit += wait;

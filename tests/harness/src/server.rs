@@ -125,7 +125,7 @@ impl TestServer {
 }
 
 /// Starts the server with the config in `dir`, its output appended to `dir/server.log`.
-fn spawn(binary: &PathBuf, dir: &std::path::Path) -> Result<Child, String> {
+pub(crate) fn spawn(binary: &std::path::Path, dir: &std::path::Path) -> Result<Child, String> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -149,9 +149,11 @@ impl Drop for TestServer {
     }
 }
 
-/// `stun_servers` names an unused loopback port: without it the server hands clients public
-/// STUN servers, and tests must not send traffic off this machine.
-fn config_yaml(c: &ServerConfig, http_port: u16, tcp_port: u16, udp_port: u16, stun_port: u16) -> String {
+/// `stun_servers` names the server's own TURN port (its TURN server answers STUN binding
+/// requests): without it the server hands clients public STUN servers, and tests must not send
+/// traffic off this machine. A STUN address that never answers would hold every round of ICE
+/// gathering for 5 s, and webrtc-rs cannot restart ICE (as each resume does) while it gathers.
+pub(crate) fn config_yaml(c: &ServerConfig, http_port: u16, tcp_port: u16, udp_port: u16, stun_port: u16) -> String {
     format!(
         "port: {http_port}
 bind_addresses: [\"127.0.0.1\"]
@@ -164,6 +166,9 @@ rtc:
   stun_servers: [\"127.0.0.1:{stun_port}\"]
   ips:
     includes: [\"127.0.0.0/8\"]
+turn:
+  enabled: true
+  udp_port: {stun_port}
 keys:
   {}: {}
 room:
@@ -177,18 +182,18 @@ logging:
     )
 }
 
-fn free_tcp_port() -> Result<u16, String> {
+pub(crate) fn free_tcp_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-fn free_udp_port() -> Result<u16, String> {
+pub(crate) fn free_udp_port() -> Result<u16, String> {
     let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(socket.local_addr().map_err(|e| e.to_string())?.port())
 }
 
 /// The server answers `GET /` with 200 "OK" once it accepts connections.
-fn http_get_ok(port: u16) -> bool {
+pub(crate) fn http_get_ok(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
     if stream.write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {

@@ -2,6 +2,10 @@
 //! client's signalling connections (as a phone changing networks does) or refuse new ones
 //! (as an unreachable server does). Media and data go directly to the server over UDP and are
 //! not affected.
+//!
+//! In front of a cluster (`start_first_reachable`) it acts as a load balancer with failover:
+//! each new connection goes to the first of several ports that accepts it, so after a node
+//! dies clients reach a surviving one through the same URL.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -16,7 +20,10 @@ pub struct TcpProxy {
 }
 
 struct Shared {
-    target_port: u16,
+    /// Tried in order for each new connection; the first that accepts gets it.
+    targets: Vec<u16>,
+    /// Connections forwarded to each target, in `targets` order.
+    per_target: Vec<AtomicUsize>,
     refusing: AtomicBool,
     stopped: AtomicBool,
     /// Both ends of every connection open now, to cut them.
@@ -27,10 +34,21 @@ struct Shared {
 impl TcpProxy {
     /// Listens on a free loopback port and forwards each connection to `target_port`.
     pub fn start(target_port: u16) -> Result<Self, String> {
+        Self::start_first_reachable(&[target_port])
+    }
+
+    /// Listens on a free loopback port and forwards each new connection to the first of
+    /// `target_ports` that accepts a connection (tried in order; one that refuses, like a
+    /// killed node's, is skipped). A connection no target accepts is closed at once.
+    pub fn start_first_reachable(target_ports: &[u16]) -> Result<Self, String> {
+        if target_ports.is_empty() {
+            return Err("a proxy needs at least one target port".into());
+        }
         let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let shared = Arc::new(Shared {
-            target_port,
+            targets: target_ports.to_vec(),
+            per_target: target_ports.iter().map(|_| AtomicUsize::new(0)).collect(),
             refusing: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
             open: Mutex::new(Vec::new()),
@@ -66,6 +84,12 @@ impl TcpProxy {
     pub fn accepted(&self) -> usize {
         self.shared.accepted.load(Ordering::SeqCst)
     }
+
+    /// Connections forwarded to `target_port` so far (0 for a port that is not a target).
+    pub fn accepted_by(&self, target_port: u16) -> usize {
+        let index = self.shared.targets.iter().position(|&p| p == target_port);
+        index.map_or(0, |i| self.shared.per_target[i].load(Ordering::SeqCst))
+    }
 }
 
 impl Drop for TcpProxy {
@@ -87,7 +111,11 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             let _ = client.shutdown(Shutdown::Both);
             continue;
         }
-        let Ok(server) = TcpStream::connect(("127.0.0.1", shared.target_port)) else {
+        let reachable =
+            shared.targets.iter().enumerate().find_map(|(index, &target)| {
+                TcpStream::connect(("127.0.0.1", target)).ok().map(|server| (index, server))
+            });
+        let Some((target_index, server)) = reachable else {
             let _ = client.shutdown(Shutdown::Both);
             continue;
         };
@@ -100,6 +128,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         };
         shared.open.lock().unwrap().push((client_keep, server_keep));
         shared.accepted.fetch_add(1, Ordering::SeqCst);
+        shared.per_target[target_index].fetch_add(1, Ordering::SeqCst);
         thread::spawn(move || pipe(client_read, server));
         thread::spawn(move || pipe(server_read, client));
     }
@@ -120,4 +149,37 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
     }
     let _ = from.shutdown(Shutdown::Both);
     let _ = to.shutdown(Shutdown::Both);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A byte sent through the proxy reaches `listener`; once it has, the proxy counted it
+    /// (it counts before it starts copying).
+    fn forwarded_to(proxy: &TcpProxy, listener: &TcpListener) {
+        let mut client = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+        client.write_all(b"x").unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        server.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut byte = [0u8; 1];
+        server.read_exact(&mut byte).unwrap();
+        assert_eq!(&byte, b"x");
+    }
+
+    #[test]
+    fn connections_go_to_the_first_target_that_accepts() {
+        let first = TcpListener::bind("127.0.0.1:0").unwrap();
+        let second = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (first_port, second_port) = (first.local_addr().unwrap().port(), second.local_addr().unwrap().port());
+        let proxy = TcpProxy::start_first_reachable(&[first_port, second_port]).unwrap();
+
+        forwarded_to(&proxy, &first);
+        assert_eq!((proxy.accepted_by(first_port), proxy.accepted_by(second_port)), (1, 0));
+        drop(first); // the port refuses now, as a killed node's does
+        forwarded_to(&proxy, &second);
+        assert_eq!((proxy.accepted_by(first_port), proxy.accepted_by(second_port)), (1, 1));
+        assert_eq!(proxy.accepted(), 2);
+    }
 }
