@@ -89,7 +89,9 @@ pub(crate) struct Engine {
     /// receiver drops a packet numbered below one it already has), and across a resume's
     /// resend, so new packets follow the resent ones.
     reliable: tokio::sync::Mutex<ReliableSender>,
-    events: mpsc::UnboundedSender<EngineEvent>,
+    /// For the sessions a full reconnect opens. Taken on close: the room's dispatch task ends
+    /// when the last sender goes, and with it the room (it holds the room).
+    events: parking_lot::Mutex<Option<mpsc::UnboundedSender<EngineEvent>>>,
     options: EngineOptions,
     url: String,
     /// How often each peer connection's ICE had connected when the resume began.
@@ -108,7 +110,7 @@ impl Engine {
         let engine = Self {
             session: RwLock::new(Arc::new(session)),
             reliable: tokio::sync::Mutex::new(ReliableSender::default()),
-            events,
+            events: parking_lot::Mutex::new(Some(events)),
             options,
             url: url.to_string(),
             resume_marks: parking_lot::Mutex::new((0, 0)),
@@ -178,6 +180,7 @@ impl Engine {
 
     /// Leaves: lets queued reliable data go out, sends `LeaveRequest`, closes everything.
     pub async fn close(&self) {
+        self.events.lock().take();
         self.session().close(true).await;
     }
 
@@ -250,7 +253,8 @@ impl Engine {
         let old = self.session();
         old.close_signal_for_resume().await;
         let token = old.signal.token();
-        let (session, join) = Session::connect(&self.url, &token, &self.options, self.events.clone()).await?;
+        let events = self.events.lock().clone().ok_or_else(|| AttemptFailure::Refused(Error::Disconnected))?;
+        let (session, join) = Session::connect(&self.url, &token, &self.options, events).await?;
         let mut reliable = self.reliable.lock().await;
         let unacknowledged = old.reliable.buffered_amount().await;
         let pending = reliable.sent.unacknowledged(unacknowledged);
