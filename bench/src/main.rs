@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! livekit-bench [--quick] [--rounds N]
-//!               [--only connect,rtt,throughput,memory,stream,rpc,bigfile,audio_latency,audio_cpu,audio_memory]
+//!               [--only connect,rtt,throughput,memory,stream,rpc,bigfile,audio_latency,audio_cpu,audio_memory,
+//!                       reconnect_signal,reconnect_restart]
 //!               [--report PATH]
 //! livekit-bench hold <url> <key> <secret> <room> <count>
 //! livekit-bench send-file <url> <key> <secret> <room> <path>
@@ -11,6 +12,7 @@
 //! ```
 //! The first form starts a server, measures both sides metric by metric (ours, then theirs,
 //! so a busy machine hurts both alike), prints a table and writes a markdown report.
+//! `reconnect_restart` gets a second server of its own, which it kills and restarts.
 //! `hold`, `send-file`, `audio-cpu` and `audio-sub` are our side of the figures taken in a
 //! process of their own, like the Python one.
 
@@ -21,6 +23,7 @@ mod hold;
 mod official;
 mod ours;
 mod payload;
+mod reconnect;
 mod report;
 mod streams;
 
@@ -49,6 +52,10 @@ pub struct Plan {
     pub cpu_seconds: u64,
     /// Audio tracks the memory subscriber reads.
     pub audio_tracks: usize,
+    /// Signalling cuts timed per round and side.
+    pub cuts: usize,
+    /// Server restarts timed per round and side.
+    pub restarts: usize,
 }
 
 impl Plan {
@@ -64,6 +71,8 @@ impl Plan {
         marks: 20,
         cpu_seconds: 30,
         audio_tracks: 10,
+        cuts: 5,
+        restarts: 5,
     };
     /// For checking the bench itself works; its figures mean little.
     const QUICK: Plan = Plan {
@@ -78,6 +87,8 @@ impl Plan {
         marks: 5,
         cpu_seconds: 5,
         audio_tracks: 3,
+        cuts: 2,
+        restarts: 2,
     };
 }
 
@@ -93,10 +104,12 @@ pub enum Group {
     AudioLatency,
     AudioCpu,
     AudioMemory,
+    ReconnectSignal,
+    ReconnectRestart,
 }
 
 impl Group {
-    const ALL: [Group; 10] = [
+    const ALL: [Group; 12] = [
         Group::Connect,
         Group::Rtt,
         Group::Throughput,
@@ -107,6 +120,8 @@ impl Group {
         Group::AudioLatency,
         Group::AudioCpu,
         Group::AudioMemory,
+        Group::ReconnectSignal,
+        Group::ReconnectRestart,
     ];
 
     /// The name on the command line, in room names and in the Python script's arguments.
@@ -122,6 +137,8 @@ impl Group {
             Group::AudioLatency => "audio_latency",
             Group::AudioCpu => "audio_cpu",
             Group::AudioMemory => "audio_memory",
+            Group::ReconnectSignal => "reconnect_signal",
+            Group::ReconnectRestart => "reconnect_restart",
         }
     }
 
@@ -137,10 +154,12 @@ impl Group {
             "audio_latency" => Ok(Group::AudioLatency),
             "audio_cpu" => Ok(Group::AudioCpu),
             "audio_memory" => Ok(Group::AudioMemory),
+            "reconnect_signal" => Ok(Group::ReconnectSignal),
+            "reconnect_restart" => Ok(Group::ReconnectRestart),
             "audio" => bail!("use audio_latency,audio_cpu,audio_memory"),
             other => bail!(
                 "unknown metric {other:?}: use connect, rtt, throughput, memory, stream, rpc, bigfile, \
-                 audio_latency, audio_cpu or audio_memory"
+                 audio_latency, audio_cpu, audio_memory, reconnect_signal or reconnect_restart"
             ),
         }
     }
@@ -216,6 +235,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
         wants(Group::BigFile).then(|| payload::TempFile::random("bigfile", options.plan.bigfile_bytes)).transpose()?;
     let server = livekit_test_harness::TestServer::start().map_err(anyhow::Error::msg)?;
     let info = ServerInfo { url: server.url(), key: server.api_key().into(), secret: server.api_secret().into() };
+    let breakers = Breakers::start(&options.groups, &info)?;
     let mut rounds = Vec::new();
     for round in 1..=options.rounds {
         let mut result = report::Round::default();
@@ -226,6 +246,10 @@ async fn run(options: Options) -> anyhow::Result<()> {
                 Group::BigFile => big_file.as_ref(),
                 _ => None,
             };
+            if let Some((breaker, server)) = breakers.get(group) {
+                measure_reconnects(group, breaker, server, &room, round, options.plan, &mut result).await?;
+                continue;
+            }
             eprintln!("round {round}: {} (ours)", group.name());
             let ours = measure_ours(group, &info, &format!("ours-{room}"), options.plan, file).await?;
             result.ours.extend(report::figures(group, &ours)?);
@@ -247,6 +271,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
         }
         rounds.push(result);
     }
+    drop(breakers);
     drop(server);
 
     let summary = report::Summary::new(&rounds);
@@ -307,7 +332,72 @@ async fn measure_ours(
             let command = our_command("audio-sub", info, room, plan.audio_tracks as u64)?;
             audio::memory(info, room, plan, command, "our audio-sub").await
         }
+        Group::ReconnectSignal | Group::ReconnectRestart => bail!("the reconnect groups have measure_reconnects"),
     }
+}
+
+/// What the reconnect groups break, each with the server its clients join: a proxy in front of
+/// the shared server, and a server of their own to kill, so the restarts cannot affect the
+/// other groups.
+struct Breakers {
+    signal: Option<(reconnect::Breaker, ServerInfo)>,
+    restart: Option<(reconnect::Breaker, ServerInfo)>,
+}
+
+impl Breakers {
+    fn start(groups: &[Group], info: &ServerInfo) -> anyhow::Result<Breakers> {
+        let signal = match groups.contains(&Group::ReconnectSignal) {
+            true => Some((reconnect::Breaker::proxy(info)?, info.clone())),
+            false => None,
+        };
+        let restart = match groups.contains(&Group::ReconnectRestart) {
+            true => {
+                let server = livekit_test_harness::TestServer::start().map_err(anyhow::Error::msg)?;
+                let info =
+                    ServerInfo { url: server.url(), key: server.api_key().into(), secret: server.api_secret().into() };
+                Some((reconnect::Breaker::Server(std::sync::Arc::new(std::sync::Mutex::new(server))), info))
+            }
+            false => None,
+        };
+        Ok(Breakers { signal, restart })
+    }
+
+    fn get(&self, group: Group) -> Option<&(reconnect::Breaker, ServerInfo)> {
+        match group {
+            Group::ReconnectSignal => self.signal.as_ref(),
+            Group::ReconnectRestart => self.restart.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// One round of a reconnect group, ours then theirs. A side that fails (an SDK that never
+/// reconnects) leaves a note instead of a figure, and the run goes on.
+async fn measure_reconnects(
+    group: Group,
+    breaker: &reconnect::Breaker,
+    info: &ServerInfo,
+    room: &str,
+    round: usize,
+    plan: Plan,
+    result: &mut report::Round,
+) -> anyhow::Result<()> {
+    let count = if group == Group::ReconnectSignal { plan.cuts } else { plan.restarts };
+    eprintln!("round {round}: {} (ours)", group.name());
+    match reconnect::ours(breaker, info, &format!("ours-{room}"), count).await {
+        Ok(raw) => result.ours.extend(report::figures(group, &raw)?),
+        Err(err) => result.notes.push(format!("{}, ours: no figure: {err:#}", group.name())),
+    }
+    eprintln!("round {round}: {} (official)", group.name());
+    let client_info = breaker.info(info);
+    let command =
+        official::command(group.name(), &client_info, &format!("official-{room}"), &count.to_string(), "0", None);
+    let what = format!("official_bench.py {}", group.name());
+    match reconnect::theirs(breaker, command, &what).await {
+        Ok(raw) => result.theirs.extend(report::figures(group, &raw)?),
+        Err(err) => result.notes.push(format!("{}, theirs: no figure: {err:#}", group.name())),
+    }
+    Ok(())
 }
 
 /// `livekit-bench <subcommand> <url> <key> <secret> <room> <n>`: this binary as a child.

@@ -36,6 +36,8 @@ pub async fn measure(
         Group::AudioLatency => plan.marks,
         Group::AudioCpu => plan.cpu_seconds as usize,
         Group::AudioMemory => plan.audio_tracks,
+        Group::ReconnectSignal => plan.cuts,
+        Group::ReconnectRestart => plan.restarts,
     };
     let path = file.map(|f| f.path().to_string_lossy().into_owned());
     let command = command(group.name(), info, room, &count.to_string(), &plan.size.to_string(), path.as_deref());

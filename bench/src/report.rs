@@ -20,6 +20,10 @@ pub enum Metric {
     AudioLatencyP95,
     AudioCpu,
     AudioMemory,
+    ReconnectSignal,
+    ReconnectRestart,
+    /// The server's own restart inside each `ReconnectRestart` figure.
+    ServerBack,
 }
 
 /// What a metric must meet: a bound on ours/theirs (at most or at least), or on ours alone.
@@ -29,15 +33,15 @@ enum Target {
     RatioAtLeast(f64),
     /// Ours below this, whatever theirs is; the worst round counts.
     Below(f64),
-    /// Shown beside another row's target, with no bound of its own.
-    None,
+    /// Shown beside another row, with no bound of its own; says which.
+    Info(&'static str),
 }
 
 /// 50 MB (decimal) in MiB, the unit the memory rows use.
 const BIGFILE_LIMIT_MIB: f64 = 50e6 / 1048576.0;
 
 impl Metric {
-    const ALL: [Metric; 12] = [
+    const ALL: [Metric; 15] = [
         Metric::Connect,
         Metric::Rtt,
         Metric::Throughput,
@@ -50,6 +54,9 @@ impl Metric {
         Metric::AudioLatencyP95,
         Metric::AudioCpu,
         Metric::AudioMemory,
+        Metric::ReconnectSignal,
+        Metric::ReconnectRestart,
+        Metric::ServerBack,
     ];
 
     fn label(self) -> &'static str {
@@ -66,6 +73,9 @@ impl Metric {
             Metric::AudioLatencyP95 => "audio latency, capture to decoded frame, p95 (ms)",
             Metric::AudioCpu => "CPU of a process publishing + decoding one audio track (s per 30 s)",
             Metric::AudioMemory => "RSS per subscribed audio track, read by an AudioStream (KiB)",
+            Metric::ReconnectSignal => "signalling connection cut to Reconnected, median (ms)",
+            Metric::ReconnectRestart => "server SIGKILL to Reconnected, median (ms)",
+            Metric::ServerBack => "server SIGKILL to the restarted server answering, median (ms)",
         }
     }
 
@@ -79,8 +89,11 @@ impl Metric {
             Metric::Stream => Target::RatioAtLeast(1.5),
             Metric::BigFileGrowth => Target::Below(BIGFILE_LIMIT_MIB),
             Metric::AudioLatency => Target::RatioAtMost(1.0),
-            Metric::AudioLatencyP95 => Target::None,
+            Metric::AudioLatencyP95 => Target::Info("(see the median)"),
             Metric::AudioCpu | Metric::AudioMemory => Target::RatioAtMost(0.5),
+            Metric::ReconnectSignal => Target::RatioAtMost(0.5),
+            Metric::ReconnectRestart => Target::RatioAtMost(1.0),
+            Metric::ServerBack => Target::Info("(part of the row above)"),
         }
     }
 
@@ -89,6 +102,7 @@ impl Metric {
             Metric::Connect | Metric::Rtt | Metric::Rpc | Metric::AudioCpu => format!("{value:.2}"),
             Metric::Throughput | Metric::AudioMemory => format!("{value:.0}"),
             Metric::AudioLatency | Metric::AudioLatencyP95 => format!("{value:.1}"),
+            Metric::ReconnectSignal | Metric::ReconnectRestart | Metric::ServerBack => format!("{value:.1}"),
             Metric::RssDelta | Metric::RssTotal | Metric::Stream | Metric::BigFileGrowth => format!("{value:.1}"),
         }
     }
@@ -237,7 +251,39 @@ pub fn figures(group: Group, raw: &Value) -> anyhow::Result<Vec<Figure>> {
             );
             vec![Figure { metric: Metric::AudioMemory, value: (total - baseline) / tracks, detail }]
         }
+        Group::ReconnectSignal | Group::ReconnectRestart => reconnect_figures(group, raw)?,
     })
+}
+
+/// Each break's time to `Reconnected`; for restarts also the server's own share.
+fn reconnect_figures(group: Group, raw: &Value) -> anyhow::Result<Vec<Figure>> {
+    let list = |key: &str| -> anyhow::Result<Vec<f64>> {
+        Ok(raw[key]
+            .as_array()
+            .with_context(|| format!("no {key} in {raw}"))?
+            .iter()
+            .filter_map(Value::as_f64)
+            .collect())
+    };
+    let each = |values: &[f64]| values.iter().map(|v| format!("{v:.1}")).collect::<Vec<_>>().join(", ");
+    let samples = list("samples_ms")?;
+    anyhow::ensure!(!samples.is_empty(), "no samples in {raw}");
+    let reconnecting = list("reconnecting_ms")?;
+    let mut detail = format!(
+        "{} breaks, Reconnected after {} ms; Reconnecting after {} ms",
+        samples.len(),
+        each(&samples),
+        each(&reconnecting)
+    );
+    let metric = if group == Group::ReconnectSignal { Metric::ReconnectSignal } else { Metric::ReconnectRestart };
+    let mut figures = vec![];
+    if raw.get("server_back_ms").is_some() {
+        let back = list("server_back_ms")?;
+        detail += &format!("; the server answered again after {} ms", each(&back));
+        figures.push(Figure { metric: Metric::ServerBack, value: median(&back), detail: detail.clone() });
+    }
+    figures.insert(0, Figure { metric, value: median(&samples), detail });
+    Ok(figures)
 }
 
 /// Nearest-rank percentile of sorted samples.
@@ -265,21 +311,26 @@ struct Row {
 }
 
 impl Row {
-    fn ratio(&self) -> f64 {
-        median(&self.ours) / median(&self.theirs)
+    /// `None` when a side has no figure (it failed; the notes say how).
+    fn ratio(&self) -> Option<f64> {
+        (!self.ours.is_empty() && !self.theirs.is_empty()).then(|| median(&self.ours) / median(&self.theirs))
     }
 
     fn passes(&self) -> bool {
+        let Some(ratio) = self.ratio() else { return false };
         match self.metric.target() {
-            Target::RatioAtMost(bound) => self.ratio() <= bound,
-            Target::RatioAtLeast(bound) => self.ratio() >= bound,
+            Target::RatioAtMost(bound) => ratio <= bound,
+            Target::RatioAtLeast(bound) => ratio >= bound,
             Target::Below(bound) => self.ours.iter().all(|&v| v < bound),
-            Target::None => true,
+            Target::Info(_) => true,
         }
     }
 
     /// The median over rounds, with each round's figure when there were several.
     fn cell(&self, values: &[f64]) -> String {
+        if values.is_empty() {
+            return "no figure (see the notes)".into();
+        }
         let middle = self.metric.format(median(values));
         if values.len() < 2 {
             return middle;
@@ -301,7 +352,8 @@ impl Summary {
             .filter_map(|metric| {
                 let ours: Vec<f64> = rounds.iter().filter_map(|r| pick(&r.ours, metric)).collect();
                 let theirs: Vec<f64> = rounds.iter().filter_map(|r| pick(&r.theirs, metric)).collect();
-                (!ours.is_empty() && !theirs.is_empty()).then_some(Row { metric, ours, theirs })
+                // A row needs one side: a reconnect group may have failed on the other.
+                (!ours.is_empty() || !theirs.is_empty()).then_some(Row { metric, ours, theirs })
             })
             .collect();
         Summary { rows }
@@ -316,19 +368,20 @@ impl Summary {
                 Target::RatioAtMost(bound) => format!("<= {bound}x"),
                 Target::RatioAtLeast(bound) => format!(">= {bound}x"),
                 Target::Below(bound) => format!("ours < {bound:.1} MiB (50 MB), every round"),
-                Target::None => "(see the median)".into(),
+                Target::Info(text) => text.into(),
             };
             let verdict = match row.metric.target() {
-                Target::None => "-",
+                Target::Info(_) => "-",
+                _ if row.ratio().is_none() => "no ratio",
                 _ if row.passes() => "pass",
                 _ => "MISS",
             };
+            let ratio = row.ratio().map_or("-".into(), |r| format!("{r:.3}"));
             out += &format!(
-                "| {} | {} | {} | {:.3} | {target} | {verdict} |\n",
+                "| {} | {} | {} | {ratio} | {target} | {verdict} |\n",
                 row.metric.label(),
                 row.cell(&row.ours),
                 row.cell(&row.theirs),
-                row.ratio()
             );
         }
         out
@@ -345,7 +398,8 @@ impl Summary {
             "- Work per round: {} connects; {} echoes of {} B (after {WARMUP_ECHOES} warm-up ones); \
              {} messages of {} B one way; {} participants held; a {} MiB file streamed; {} RPC calls \
              (after {WARMUP_ECHOES} warm-up ones); a {} MiB file sent by a sender process; {} audio marks \
-             (after {} warm-up ones); {} s of audio CPU; {} subscribed audio tracks. Rounds: {}.\n\n",
+             (after {} warm-up ones); {} s of audio CPU; {} subscribed audio tracks; {} signalling cuts; \
+             {} server restarts. Rounds: {}.\n\n",
             plan.connects,
             plan.echoes,
             plan.size,
@@ -359,6 +413,8 @@ impl Summary {
             crate::audio::WARMUP_MARKS,
             plan.cpu_seconds,
             plan.audio_tracks,
+            plan.cuts,
+            plan.restarts,
             rounds.len()
         );
         out += &self.table();
@@ -367,7 +423,9 @@ impl Summary {
         for (i, round) in rounds.iter().enumerate() {
             out += &format!("Round {}:\n\n", i + 1);
             for (side, figures) in [("ours", &round.ours), ("theirs", &round.theirs)] {
-                for figure in figures.iter().filter(|f| !matches!(f.metric, Metric::RssTotal | Metric::AudioLatencyP95))
+                for figure in figures
+                    .iter()
+                    .filter(|f| !matches!(f.metric, Metric::RssTotal | Metric::AudioLatencyP95 | Metric::ServerBack))
                 {
                     out += &format!("- {side}, {}: {}\n", figure.metric.label(), figure.detail);
                 }
@@ -425,7 +483,16 @@ both decode the same Opus stream.\n\
 `official_bench.py audio_memory`) joins a room holding N publishers (our client, in the bench \
 process, the same for both sides), reads VmRSS once it sees them all, tells them to publish, \
 opens an AudioStream on each track and reads them all; once every stream has delivered 3 s, \
-VmRSS again. Figure: (after - before) / N.\n";
+VmRSS again. Figure: (after - before) / N.\n\
+- Reconnection: one client per side (ours in the bench process, theirs in `official_bench.py`, \
+which the bench drives over stdin/stdout) joins with nothing published; then several times in a \
+row the bench breaks its connection and the time runs to the client's Reconnected event (and to \
+its Reconnecting, in the details), on CLOCK_MONOTONIC in both processes; each break follows the \
+previous Reconnected at once. Figure: the median of the breaks. Signalling cut: the client \
+joined through a TCP proxy in front of the shared server, which shuts both ends of every \
+connection open through it (the session survives: a resume). Server restart: a server of its \
+own for this group, SIGKILLed and started again on the same ports (the session is lost: a full \
+reconnect); the time until the new server answers `GET /` (polled every 50 ms) is its own row.\n";
 
 /// Facts about the machine and builds that the report names.
 pub struct Machine {
@@ -482,6 +549,14 @@ mod tests {
         assert!(row.passes());
         let row = Row { metric: Metric::Throughput, ours: vec![90.0], theirs: vec![100.0] };
         assert!(!row.passes());
+    }
+
+    #[test]
+    fn a_side_without_figures_has_no_ratio_and_does_not_pass() {
+        let row = Row { metric: Metric::ReconnectRestart, ours: vec![500.0], theirs: vec![] };
+        assert_eq!(row.ratio(), None);
+        assert!(!row.passes());
+        assert_eq!(row.cell(&row.theirs), "no figure (see the notes)");
     }
 
     #[test]
