@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use livekit_core::api::{AccessToken, CreateRoomOptions, RoomClient};
 use livekit_core::data::{ByteStreamReader, SendByteOptions, StreamReader};
-use livekit_core::{DataOptions, Participant, Room, RoomEvent, RoomOptions};
+use livekit_core::{Participant, Room, RoomEvent, RoomOptions};
 use livekit_test_harness::{TcpProxy, TestCluster};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
@@ -40,22 +40,6 @@ async fn join_at(cluster: &TestCluster, url: &str, room: &str, identity: &str) -
     Room::connect(url, &cluster_token(cluster, room, identity), RoomOptions::default())
         .await
         .unwrap_or_else(|err| panic!("{identity} could not join at {url}: {err}\n{}", cluster.logs()))
-}
-
-async fn send_text(room: &Room, text: &str) {
-    let options = DataOptions { topic: Some("t".into()), ..Default::default() };
-    room.local_participant().publish_data(text.as_bytes().to_vec(), options).await.expect("publish_data");
-}
-
-/// Waits for `text` and returns who sent it.
-async fn receive_text(events: &mut UnboundedReceiver<RoomEvent>, text: &str) -> String {
-    wait_for(events, text, |e| match e {
-        RoomEvent::DataReceived { payload, sender_identity, .. } if payload.as_slice() == text.as_bytes() => {
-            Some(sender_identity.clone().unwrap_or_default())
-        }
-        _ => None,
-    })
-    .await
 }
 
 /// Waits until `room` knows `identity`: already there when it joined (or came back in the

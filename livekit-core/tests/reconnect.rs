@@ -55,23 +55,6 @@ async fn reconnect_events(events: &mut UnboundedReceiver<RoomEvent>) -> Vec<Stri
     seen
 }
 
-async fn send_text(room: &Room, text: &str) {
-    room.local_participant()
-        .publish_data(text.as_bytes().to_vec(), DataOptions { topic: Some("t".into()), ..Default::default() })
-        .await
-        .expect("publish_data");
-}
-
-async fn receive_text(events: &mut UnboundedReceiver<RoomEvent>, text: &str) -> String {
-    wait_for(events, text, |e| match e {
-        RoomEvent::DataReceived { payload, sender_identity, .. } if payload.as_slice() == text.as_bytes() => {
-            Some(sender_identity.clone().unwrap_or_default())
-        }
-        _ => None,
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_signalling_connection_resumes_the_same_session() {
     let server = start_server();

@@ -20,7 +20,12 @@ const TOPIC: &str = "numbered";
 /// previous round of gathering ended (up to 5 s with the test server's silent STUN address).
 const RESUME_TIMEOUT: Duration = Duration::from_secs(30);
 
-async fn join_through(proxy: &TcpProxy, server: &TestServer, room: &str, identity: &str) -> (Room, UnboundedReceiver<RoomEvent>) {
+async fn join_through(
+    proxy: &TcpProxy,
+    server: &TestServer,
+    room: &str,
+    identity: &str,
+) -> (Room, UnboundedReceiver<RoomEvent>) {
     Room::connect(&proxy.url(), &token(server, room, identity), RoomOptions::default())
         .await
         .unwrap_or_else(|err| panic!("{identity} could not join through the proxy: {err}"))

@@ -6,7 +6,6 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-
 use common::*;
 use livekit_core::{AudioFrame, AudioSource, LocalAudioTrack, LocalTrack, RoomEvent, TrackPublishOptions};
 use livekit_test_harness::audio_analysis::sine;
@@ -39,12 +38,14 @@ async fn official_hears_the_tone(official: &mut OfficialPeer, sid: &str) {
     let recording = official.start_recording("rusty", sid, 48_000, 1).await.expect("the official SDK subscribes");
     let stop = StopRecording {
         wait_sound: Some(Duration::from_millis(1000)),
-        tones: Some(vec![TONE_HZ]),
         ..Default::default()
     };
     let heard = official.stop_recording(&recording, &stop).await.expect("a second of sound");
+    // A continuous tone; a gap on a loaded machine may split it in segments, each of which
+    // must still be the tone.
     let freqs: Vec<f64> = heard.segments.iter().map(|s| s.freq).collect();
-    assert_eq!(heard.tones_match, Some(true), "the official client heard {freqs:?} for {TONE_HZ} Hz");
+    assert!(!freqs.is_empty(), "the official client heard no tone");
+    assert!(freqs.iter().all(|f| (f - TONE_HZ).abs() <= 3.0), "the official client heard {freqs:?} for {TONE_HZ} Hz");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,7 +56,8 @@ async fn a_killed_and_restarted_server_gets_our_audio_back() {
     let source = AudioSource::new(48_000, 1, 100).unwrap();
     let track = LocalAudioTrack::create("mic", &source);
     let player = play_tone_forever(source);
-    let first = ours.local_participant().publish_track(LocalTrack::Audio(track), TrackPublishOptions::default()).await.unwrap();
+    let first =
+        ours.local_participant().publish_track(LocalTrack::Audio(track), TrackPublishOptions::default()).await.unwrap();
     official_hears_the_tone(&mut official, &first.sid()).await;
     let sid_before = ours.local_participant().sid();
 
@@ -75,7 +77,10 @@ async fn a_killed_and_restarted_server_gets_our_audio_back() {
         _ => None,
     })
     .await;
-    wait_for_within(&mut events, Duration::from_secs(30), "Reconnected", |e| matches!(e, RoomEvent::Reconnected).then_some(())).await;
+    wait_for_within(&mut events, Duration::from_secs(30), "Reconnected", |e| {
+        matches!(e, RoomEvent::Reconnected).then_some(())
+    })
+    .await;
     let reconnected_after = killed_at.elapsed();
     eprintln!("server back after {restarted_after:?}; Reconnected {:?} after the kill", reconnected_after);
     assert!(

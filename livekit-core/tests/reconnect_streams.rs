@@ -37,7 +37,8 @@ fn write_stream(room: &Room, data: Arc<Vec<u8>>, written: Arc<AtomicU64>) -> Joi
     })
 }
 
-/// Writes a byte stream that never ends, until a write fails; returns that error.
+/// Writes a byte stream that never ends, at about 3 MB/s (so an RPC call queued behind it on
+/// the same ordered channel still goes out promptly), until a write fails; returns that error.
 fn write_until_it_fails(room: &Room, written: Arc<AtomicU64>) -> JoinHandle<livekit_core::Error> {
     let local = room.local_participant();
     tokio::spawn(async move {
@@ -52,6 +53,7 @@ fn write_until_it_fails(room: &Room, written: Arc<AtomicU64>) -> JoinHandle<live
                 return err.into();
             }
             written.fetch_add(CHUNK as u64, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await; // pacing the sender
         }
     })
 }
@@ -65,7 +67,9 @@ async fn wait_written(written: &AtomicU64, at_least: u64) {
 }
 
 /// Ours through a proxy; the official peer with a byte-stream handler and a slow RPC method.
-async fn setup(room: &str) -> (livekit_test_harness::TestServer, TcpProxy, Room, tokio::sync::mpsc::UnboundedReceiver<RoomEvent>, OfficialPeer) {
+async fn setup(
+    room: &str,
+) -> (livekit_test_harness::TestServer, TcpProxy, Room, tokio::sync::mpsc::UnboundedReceiver<RoomEvent>, OfficialPeer) {
     let server = start_server();
     let proxy = TcpProxy::start(server.http_port()).unwrap();
     let (ours, mut events) = Room::connect(&proxy.url(), &token(&server, room, "mobile"), RoomOptions::default())
@@ -116,7 +120,7 @@ async fn a_full_reconnect_fails_the_stream_and_the_rpc_in_flight_at_once() {
     let (_server, _proxy, ours, mut events, mut official) = setup("s2").await;
     let written = Arc::new(AtomicU64::new(0));
     let writer = write_until_it_fails(&ours, written.clone());
-    wait_written(&written, STREAM_BYTES / 5).await;
+    wait_written(&written, 2 * 1024 * 1024).await;
     let call = call_slow(&ours);
     official.wait_event(EVENT_TIMEOUT, |e| e["type"] == "rpc_invoked").await.expect("the call reached the handler");
 
@@ -128,8 +132,13 @@ async fn a_full_reconnect_fails_the_stream_and_the_rpc_in_flight_at_once() {
     let stream_error = writer.await.unwrap();
     let stream_failed_after = started.elapsed();
     assert!(matches!(stream_error, livekit_core::Error::Connection(_)), "{stream_error:?}");
-    wait_for_within(&mut events, Duration::from_secs(30), "Reconnected", |e| matches!(e, RoomEvent::Reconnected).then_some(())).await;
-    eprintln!("the RPC failed {rpc_failed_after:?} and the stream {stream_failed_after:?} after the full reconnect began");
+    wait_for_within(&mut events, Duration::from_secs(30), "Reconnected", |e| {
+        matches!(e, RoomEvent::Reconnected).then_some(())
+    })
+    .await;
+    eprintln!(
+        "the RPC failed {rpc_failed_after:?} and the stream {stream_failed_after:?} after the full reconnect began"
+    );
     assert!(rpc_failed_after < Duration::from_secs(2), "the RPC failed only after {rpc_failed_after:?}");
     assert!(stream_failed_after < Duration::from_secs(10), "the stream failed only after {stream_failed_after:?}");
     let error = official

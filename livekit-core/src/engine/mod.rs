@@ -253,7 +253,7 @@ impl Engine {
         let old = self.session();
         old.close_signal_for_resume().await;
         let token = old.signal.token();
-        let events = self.events.lock().clone().ok_or_else(|| AttemptFailure::Refused(Error::Disconnected))?;
+        let events = self.events.lock().clone().ok_or(AttemptFailure::Refused(Error::Disconnected))?;
         let (session, join) = Session::connect(&self.url, &token, &self.options, events).await?;
         let mut reliable = self.reliable.lock().await;
         let unacknowledged = old.reliable.buffered_amount().await;

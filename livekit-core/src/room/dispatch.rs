@@ -138,7 +138,7 @@ fn forget_sender(room: &RoomInner, info: &proto::ParticipantInfo) {
     room.rpc_client.handle_participant_disconnected(&info.identity.clone().into());
 }
 
-fn add_remote(room: &RoomInner, info: &proto::ParticipantInfo) {
+pub(super) fn add_remote(room: &RoomInner, info: &proto::ParticipantInfo) {
     let participant =
         RemoteParticipant::new(ParticipantState::from_info(info), room.local.room.clone(), room.auto_subscribe);
     room.remotes.write().insert(info.identity.clone(), participant.clone());

@@ -177,13 +177,7 @@ async fn full_reconnect(room: &Arc<RoomInner>) -> Result<(), AttemptFailure> {
         if info.identity == local_info.identity {
             continue; // our previous session, which the server is still closing
         }
-        let participant =
-            RemoteParticipant::new(ParticipantState::from_info(info), room.local.room.clone(), room.auto_subscribe);
-        room.remotes.write().insert(info.identity.clone(), participant.clone());
-        room.emit(RoomEvent::ParticipantConnected(participant.clone()));
-        for publication in participant.track_publications().into_values() {
-            room.emit(RoomEvent::TrackPublished { publication, participant: participant.clone() });
-        }
+        super::dispatch::add_remote(room, info);
     }
     restore_subscriptions(room, wanted).await;
     room.republish_local_tracks().await;

@@ -7,7 +7,7 @@ pub mod video;
 use std::time::Duration;
 
 use livekit_core::api::{AccessToken, VideoGrants};
-use livekit_core::{Room, RoomEvent, RoomOptions};
+use livekit_core::{DataOptions, Room, RoomEvent, RoomOptions};
 use livekit_test_harness::{OfficialPeer, TestServer};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -107,4 +107,21 @@ pub async fn official_peer(server: &TestServer, room: &str, identity: &str) -> O
     let mut peer = OfficialPeer::spawn().await.unwrap_or_else(|err| panic!("official SDK peer: {err}"));
     peer.connect(&server.url(), &token(server, room, identity)).await.expect("official peer connects");
     peer
+}
+
+/// Sends `text` reliably on topic "t".
+pub async fn send_text(room: &Room, text: &str) {
+    let options = DataOptions { topic: Some("t".into()), ..Default::default() };
+    room.local_participant().publish_data(text.as_bytes().to_vec(), options).await.expect("publish_data");
+}
+
+/// Waits for `text` and returns who sent it.
+pub async fn receive_text(events: &mut UnboundedReceiver<RoomEvent>, text: &str) -> String {
+    wait_for(events, text, |e| match e {
+        RoomEvent::DataReceived { payload, sender_identity, .. } if payload.as_slice() == text.as_bytes() => {
+            Some(sender_identity.clone().unwrap_or_default())
+        }
+        _ => None,
+    })
+    .await
 }

@@ -25,7 +25,8 @@ impl OfficialPeer {
     /// are handed to the SDK.
     pub async fn send_numbered(&mut self, topic: &str, first: u64, count: u64, per_second: f64) -> Result<(), String> {
         let limit = Duration::from_secs_f64(count as f64 / per_second + 60.0);
-        let cmd = json!({"cmd": "send_numbered", "topic": topic, "first": first, "count": count, "per_second": per_second});
+        let cmd =
+            json!({"cmd": "send_numbered", "topic": topic, "first": first, "count": count, "per_second": per_second});
         self.request_within(cmd, limit).await.map(|_| ())
     }
 }

@@ -49,7 +49,20 @@ impl TestServer {
         Self::start_with(ServerConfig::default())
     }
 
+    /// Starts a server with `config`. Ports are picked free, yet another process can take one
+    /// before the server binds it (tests start servers in parallel), so a server that exits at
+    /// once because an address is in use is started again on other ports, up to 3 times.
     pub fn start_with(config: ServerConfig) -> Result<Self, String> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(config.clone()) {
+                Err(err) if attempt < 3 && err.contains("address already in use") => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once(config: ServerConfig) -> Result<Self, String> {
         let binary = ensure_server_binary()?;
         let http_port = free_tcp_port()?;
         let tcp_port = free_tcp_port()?;
