@@ -1,12 +1,13 @@
-"""Requests livekit-core does not implement yet (encoded video, stats) fail with an error that names
-them, never a crash or a hang. With the official library the same calls work."""
+"""Requests livekit-core does not implement yet (encoded video, stats, forcing ICE over TCP) fail
+with an error that names them, never a crash or a hang. With the official library the same calls
+work."""
 
 import logging
 
 import pytest
 from livekit import rtc
 
-from conftest import mode
+from conftest import expect, mode
 
 
 async def test_an_encoded_video_source(join, caplog):
@@ -44,3 +45,17 @@ async def test_platform_audio_says_it_is_not_available(join):
         return
     with pytest.raises(rtc.PlatformAudioError, match="not available in livekit-core"):
         rtc.PlatformAudio()
+
+
+async def test_simulating_a_switch_to_tcp(join):
+    """SIMULATE_FORCE_TCP: the official library reconnects over TCP; livekit-core has no such
+    switch, and says so without touching the connection."""
+    alice = await join("alice")
+    if mode() == "official":
+        reconnected = expect(alice, "reconnected")
+        await alice.simulate_scenario(rtc.SimulateScenarioKind.SIMULATE_FORCE_TCP)
+        await reconnected.wait(30.0)
+        return
+    with pytest.raises(RuntimeError, match="SIMULATE_FORCE_TCP is not implemented by livekit-core"):
+        await alice.simulate_scenario(rtc.SimulateScenarioKind.SIMULATE_FORCE_TCP)
+    assert alice.connection_state == rtc.ConnectionState.CONN_CONNECTED

@@ -1,12 +1,14 @@
 //! `NativeRoom`: one connected core room, the merged event channel the Python listen task drains,
-//! and the handler registrations (streams, RPC) that feed that same channel.
+//! the handler registrations (streams, RPC) that feed that same channel, and simulated faults.
 
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::time::Duration;
 
 use livekit_core::data::RpcError;
+use livekit_core::room::SimulateScenario;
 use livekit_core::{Room, RoomOptions};
+use pyo3::exceptions::{PyNotImplementedError, PyValueError};
 use pyo3::prelude::*;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -35,17 +37,22 @@ impl Drop for NativeRoom {
     }
 }
 
-/// `connect(url, token, auto_subscribe, connect_timeout)`: an awaitable of a `NativeRoom`.
+/// `connect(url, token, auto_subscribe, connect_timeout, reconnect_max_attempts)`: an awaitable
+/// of a `NativeRoom`. `None` keeps the core's default for the last two.
 #[pyfunction]
-#[pyo3(signature = (url, token, auto_subscribe=true, connect_timeout=None))]
+#[pyo3(signature = (url, token, auto_subscribe=true, connect_timeout=None, reconnect_max_attempts=None))]
 pub fn connect<'py>(
     py: Python<'py>,
     url: String,
     token: String,
     auto_subscribe: bool,
     connect_timeout: Option<f64>,
+    reconnect_max_attempts: Option<u32>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let mut options = RoomOptions { auto_subscribe, ..RoomOptions::default() };
+    if let Some(max_attempts) = reconnect_max_attempts {
+        options.reconnect_policy.max_attempts = max_attempts;
+    }
     if let Some(secs) = connect_timeout {
         options.connect_timeout = Duration::try_from_secs_f64(secs).map_err(|_| {
             pyo3::exceptions::PyValueError::new_err("connect_timeout must be a positive number of seconds")
@@ -108,6 +115,13 @@ impl NativeRoom {
     #[getter]
     fn connected(&self) -> bool {
         self.room.connection_state() == livekit_core::ConnectionState::Connected
+    }
+
+    /// Causes a fault for tests of reconnection; `kind` is a `SimulateScenarioKind` number.
+    fn simulate_scenario<'py>(&self, py: Python<'py>, kind: i32) -> PyResult<Bound<'py, PyAny>> {
+        let scenario = simulate_scenario(kind)?;
+        let room = (*self.room).clone();
+        awaitable(py, async move { room.simulate_scenario(scenario).await.py() })
     }
 
     fn local_participant(&self) -> NativeParticipant {
@@ -177,4 +191,27 @@ impl NativeRoom {
     fn unregister_rpc_method(&self, method: &str) {
         self.room.local_participant().unregister_rpc_method(method);
     }
+}
+
+/// How long the server reports us speaking for `SIMULATE_SPEAKER` (as the official library).
+const SPEAKER_SECONDS: i32 = 3;
+
+/// The core's scenario for a `SimulateScenarioKind` number (the official SDK's numbering).
+fn simulate_scenario(kind: i32) -> PyResult<SimulateScenario> {
+    Ok(match kind {
+        0 => SimulateScenario::SignalReconnect,
+        1 => SimulateScenario::Speaker { seconds: SPEAKER_SECONDS },
+        2 => SimulateScenario::NodeFailure,
+        3 => SimulateScenario::ServerLeave,
+        4 => SimulateScenario::Migration,
+        5 | 6 => {
+            let name = if kind == 5 { "SIMULATE_FORCE_TCP" } else { "SIMULATE_FORCE_TLS" };
+            return Err(PyNotImplementedError::new_err(format!(
+                "{name} is not implemented by livekit-core (it has no ICE candidate protocol switch)"
+            )));
+        }
+        7 => SimulateScenario::FullReconnect,
+        8 => SimulateScenario::DisconnectSignalOnResume,
+        _ => return Err(PyValueError::new_err(format!("{kind} is not a SimulateScenarioKind"))),
+    })
 }

@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod participant;
 mod readers;
+mod reconnect;
 mod room;
 mod rpc;
 mod streams;

@@ -1,5 +1,6 @@
 //! The room object: connect, the one event stream (`next_event`), state, session metadata,
-//! stream handlers and disconnect. Every call goes straight to the core's `Room`.
+//! stream handlers, simulated faults and disconnect. Every call goes straight to the core's
+//! `Room`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,8 +16,10 @@ use crate::error::Result;
 use crate::events::RoomEvent;
 use crate::participant::{LocalParticipant, Participant};
 use crate::readers::{ByteStreamReader, TextStreamReader};
+use crate::reconnect::{self, SimulateScenario};
 use crate::streams::{ByteStreamHandler, TextStreamHandler};
 
+/// How to join a room: subscriptions, the join's time limit and reconnection.
 #[derive(uniffi::Record)]
 pub struct RoomOptions {
     /// Subscribe to every published track automatically (tracks come later).
@@ -25,6 +28,17 @@ pub struct RoomOptions {
     /// Limit for the whole join: signalling, peer connections and data channels.
     #[uniffi(default = 15000)]
     pub connect_timeout_ms: u64,
+    /// Reconnect attempts after the connection broke before the room disconnects with
+    /// `ConnectionLost`; 0 turns reconnection off.
+    #[uniffi(default = 10)]
+    pub reconnect_max_attempts: u32,
+    /// The longest wait before the second attempt (the first goes at once); it doubles for each
+    /// attempt after it, with random jitter.
+    #[uniffi(default = 300)]
+    pub reconnect_initial_delay_ms: u64,
+    /// The longest wait between two attempts.
+    #[uniffi(default = 7000)]
+    pub reconnect_max_delay_ms: u64,
 }
 
 #[derive(uniffi::Object)]
@@ -44,6 +58,11 @@ impl Room {
         let options = livekit_core::RoomOptions {
             auto_subscribe: options.auto_subscribe,
             connect_timeout: Duration::from_millis(options.connect_timeout_ms),
+            reconnect_policy: reconnect::policy(
+                options.reconnect_max_attempts,
+                options.reconnect_initial_delay_ms,
+                options.reconnect_max_delay_ms,
+            ),
             ..Default::default()
         };
         let (room, events) = livekit_core::Room::connect(&url, &token, options).await?;
@@ -124,6 +143,12 @@ impl Room {
 
     pub fn unregister_text_stream_handler(&self, topic: String) {
         self.room.unregister_text_stream_handler(&topic)
+    }
+
+    /// Causes a fault the room must survive, for tests: `Reconnecting` and `Reconnected` events
+    /// follow as for the real fault.
+    pub async fn simulate_scenario(&self, scenario: SimulateScenario) -> Result<()> {
+        Ok(self.room.simulate_scenario(scenario.into()).await?)
     }
 
     /// Leaves the room; later calls fail with `Disconnected`. The last event is `Disconnected`.

@@ -9,6 +9,7 @@ mod participant;
 pub mod resampler;
 mod room_events;
 mod rpc;
+mod simulate;
 mod stream_outcome;
 mod stream_readers;
 pub mod stream_writers;
@@ -36,6 +37,7 @@ pub fn handle(bytes: &[u8]) -> FfiResult<Response> {
         Request::Disconnect(r) => Response::Disconnect(room::disconnect(r)?),
         Request::ReadyForRoomEvent(r) => Response::ReadyForRoomEvent(room::ready_for_room_event(r)?),
         Request::GetSessionStats(r) => Response::GetSessionStats(room::get_session_stats(r)?),
+        Request::SimulateScenario(r) => Response::SimulateScenario(simulate::simulate_scenario(r)?),
         Request::PublishData(r) => Response::PublishData(data_packets::publish_data(r)?),
         Request::SetLocalMetadata(r) => Response::SetLocalMetadata(participant::set_metadata(r)?),
         Request::SetLocalName(r) => Response::SetLocalName(participant::set_name(r)?),

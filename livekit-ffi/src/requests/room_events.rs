@@ -44,9 +44,17 @@ impl Forwarder {
         while let Some(event) = events.recv().await {
             let last = matches!(event, RoomEvent::Disconnected { .. });
             let unpublished = match &event {
-                // The client looks the publication up when this event comes: the publish
-                // callback goes first.
                 RoomEvent::LocalTrackPublished { publication, .. } => {
+                    // A full reconnect publishing a track again: no publish callback comes.
+                    let still_published = self.room.local_participant().track_publications();
+                    if let Some(republished) =
+                        self.tracks.republished(publication, |sid| still_published.contains_key(sid))
+                    {
+                        self.send(republished);
+                        continue;
+                    }
+                    // The client looks the publication up when this event comes: the publish
+                    // callback goes first.
                     ORDER.wait(&published_key(&publication.sid())).await;
                     None
                 }
@@ -88,7 +96,16 @@ impl Forwarder {
                 events
             }
             RoomEvent::Reconnecting => vec![Event::Reconnecting(proto::Reconnecting {})],
-            RoomEvent::Reconnected => vec![Event::Reconnected(proto::Reconnected {})],
+            RoomEvent::Reconnected => {
+                // A full reconnect gave us a new sid: the client reads it from this update (the
+                // official library sends it too); after a resume it changes nothing.
+                let local = Participant::Local(self.room.local_participant());
+                let participants = vec![convert::participant_info(&local)];
+                vec![
+                    Event::ParticipantsUpdated(proto::ParticipantsUpdated { participants }),
+                    Event::Reconnected(proto::Reconnected {}),
+                ]
+            }
             RoomEvent::Disconnected { reason } => {
                 vec![Event::Disconnected(proto::Disconnected { reason: convert::disconnect_reason(reason) as i32 })]
             }

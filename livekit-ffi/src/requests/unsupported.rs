@@ -37,7 +37,6 @@ fn describe(number: u32) -> Option<(&'static str, &'static str)> {
         73 => ("subscribe_data_track", DATA_TRACKS),
         74 => ("remote_data_track_is_published", DATA_TRACKS),
         75 => ("data_track_stream_read", DATA_TRACKS),
-        76 => ("simulate_scenario", ""),
         78 => ("get_audio_devices", AUDIO),
         79 => ("set_recording_device", AUDIO),
         80 => ("set_playout_device", AUDIO),

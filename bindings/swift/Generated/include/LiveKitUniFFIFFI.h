@@ -596,6 +596,11 @@ uint64_t uniffi_livekit_uniffi_fn_method_room_set_session_metadata(uint64_t ptr,
 RustBuffer uniffi_livekit_uniffi_fn_method_room_sid(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_METHOD_ROOM_SIMULATE_SCENARIO
+#define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_METHOD_ROOM_SIMULATE_SCENARIO
+uint64_t uniffi_livekit_uniffi_fn_method_room_simulate_scenario(uint64_t ptr, RustBuffer scenario
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_METHOD_ROOM_UNREGISTER_BYTE_STREAM_HANDLER
 #define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_METHOD_ROOM_UNREGISTER_BYTE_STREAM_HANDLER
 void uniffi_livekit_uniffi_fn_method_room_unregister_byte_stream_handler(uint64_t ptr, RustBuffer topic, RustCallStatus *_Nonnull out_status
@@ -1296,6 +1301,12 @@ uint16_t uniffi_livekit_uniffi_checksum_method_room_set_session_metadata(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_METHOD_ROOM_SID
 #define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_METHOD_ROOM_SID
 uint16_t uniffi_livekit_uniffi_checksum_method_room_sid(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_METHOD_ROOM_SIMULATE_SCENARIO
+#define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_METHOD_ROOM_SIMULATE_SCENARIO
+uint16_t uniffi_livekit_uniffi_checksum_method_room_simulate_scenario(void
     
 );
 #endif

@@ -1,5 +1,5 @@
 // The room as Swift apps use it: `connect`, a `RoomDelegate` fed from the core's one event
-// stream (`nextEvent()`), participants, session metadata and stream handlers.
+// stream (`nextEvent()`), participants, session metadata, stream handlers and simulated faults.
 import Foundation
 import LiveKitUniFFI
 
@@ -32,6 +32,12 @@ public final class Room: @unchecked Sendable {
                 self.dispatch(event)
             }
         }
+    }
+
+    /// Causes a fault the room must survive, for tests of reconnection: the delegate hears
+    /// `roomIsReconnecting` and `roomDidReconnect` as for the real fault.
+    public func simulate(scenario: SimulateScenario) async throws {
+        try await ffi().simulateScenario(scenario: scenario)
     }
 
     /// Leaves the room; the delegate hears `didDisconnectWithReason` last.
@@ -116,6 +122,10 @@ public final class Room: @unchecked Sendable {
             }
         case let .disconnected(reason):
             delegate.room(self, didDisconnectWithReason: reason)
+        case .reconnecting:
+            delegate.roomIsReconnecting(self)
+        case .reconnected:
+            delegate.roomDidReconnect(self)
         case .connected, .connectionStateChanged, .participantPermissionsChanged:
             break
         }

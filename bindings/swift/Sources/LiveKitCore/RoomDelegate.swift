@@ -18,6 +18,10 @@ public protocol RoomDelegate: AnyObject {
     /// A text stream on a topic without a registered handler.
     func room(_ room: Room, didOpenTextStream reader: TextStreamReader, from participantIdentity: String)
     func room(_ room: Room, didDisconnectWithReason reason: DisconnectReason)
+    /// The connection broke; the room is restoring it (sends wait meanwhile).
+    func roomIsReconnecting(_ room: Room)
+    /// The connection is back (after `roomIsReconnecting`).
+    func roomDidReconnect(_ room: Room)
 }
 
 public extension RoomDelegate {
@@ -31,4 +35,6 @@ public extension RoomDelegate {
     func room(_ room: Room, didOpenByteStream reader: ByteStreamReader, from participantIdentity: String) {}
     func room(_ room: Room, didOpenTextStream reader: TextStreamReader, from participantIdentity: String) {}
     func room(_ room: Room, didDisconnectWithReason reason: DisconnectReason) {}
+    func roomIsReconnecting(_ room: Room) {}
+    func roomDidReconnect(_ room: Room) {}
 }

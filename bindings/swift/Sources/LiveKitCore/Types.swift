@@ -6,6 +6,8 @@ import LiveKitUniFFI
 public typealias RoomOptions = LiveKitUniFFI.RoomOptions
 public typealias DataOptions = LiveKitUniFFI.DataOptions
 public typealias ConnectionState = LiveKitUniFFI.ConnectionState
+/// A fault for `Room.simulate(scenario:)` to cause (tests of reconnection).
+public typealias SimulateScenario = LiveKitUniFFI.SimulateScenario
 public typealias DisconnectReason = LiveKitUniFFI.DisconnectReason
 public typealias DataPacketKind = LiveKitUniFFI.DataPacketKind
 public typealias ParticipantKind = LiveKitUniFFI.ParticipantKind

@@ -487,6 +487,22 @@ fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
+    typealias FfiType = Int32
+    typealias SwiftType = Int32
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int32 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int32, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
     typealias FfiType = UInt64
     typealias SwiftType = UInt64
@@ -1933,6 +1949,12 @@ public protocol RoomProtocol: AnyObject, Sendable {
     
     func sid()  -> String
     
+    /**
+     * Causes a fault the room must survive, for tests: `Reconnecting` and `Reconnected` events
+     * follow as for the real fault.
+     */
+    func simulateScenario(scenario: SimulateScenario) async throws 
+    
     func unregisterByteStreamHandler(topic: String) 
     
     func unregisterTextStreamHandler(topic: String) 
@@ -2160,6 +2182,26 @@ open func sid() -> String  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Causes a fault the room must survive, for tests: `Reconnecting` and `Reconnected` events
+     * follow as for the real fault.
+     */
+open func simulateScenario(scenario: SimulateScenario)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_livekit_uniffi_fn_method_room_simulate_scenario(
+                        self.uniffiCloneHandle(),FfiConverterTypeSimulateScenario_lower(scenario)
+                )
+            },
+            pollFunc: ffi_livekit_uniffi_rust_future_poll_void,
+            completeFunc: ffi_livekit_uniffi_rust_future_complete_void,
+            freeFunc: ffi_livekit_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeLiveKitError_lift
+        )
 }
     
 open func unregisterByteStreamHandler(topic: String)  {try! rustCall() {
@@ -3440,6 +3482,9 @@ public func FfiConverterTypeParticipantPermissions_lower(_ value: ParticipantPer
 }
 
 
+/**
+ * How to join a room: subscriptions, the join's time limit and reconnection.
+ */
 public struct RoomOptions: Equatable, Hashable {
     /**
      * Subscribe to every published track automatically (tracks come later).
@@ -3449,6 +3494,20 @@ public struct RoomOptions: Equatable, Hashable {
      * Limit for the whole join: signalling, peer connections and data channels.
      */
     public var connectTimeoutMs: UInt64
+    /**
+     * Reconnect attempts after the connection broke before the room disconnects with
+     * `ConnectionLost`; 0 turns reconnection off.
+     */
+    public var reconnectMaxAttempts: UInt32
+    /**
+     * The longest wait before the second attempt (the first goes at once); it doubles for each
+     * attempt after it, with random jitter.
+     */
+    public var reconnectInitialDelayMs: UInt64
+    /**
+     * The longest wait between two attempts.
+     */
+    public var reconnectMaxDelayMs: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3458,9 +3517,23 @@ public struct RoomOptions: Equatable, Hashable {
          */autoSubscribe: Bool = true, 
         /**
          * Limit for the whole join: signalling, peer connections and data channels.
-         */connectTimeoutMs: UInt64 = UInt64(15000)) {
+         */connectTimeoutMs: UInt64 = UInt64(15000), 
+        /**
+         * Reconnect attempts after the connection broke before the room disconnects with
+         * `ConnectionLost`; 0 turns reconnection off.
+         */reconnectMaxAttempts: UInt32 = UInt32(10), 
+        /**
+         * The longest wait before the second attempt (the first goes at once); it doubles for each
+         * attempt after it, with random jitter.
+         */reconnectInitialDelayMs: UInt64 = UInt64(300), 
+        /**
+         * The longest wait between two attempts.
+         */reconnectMaxDelayMs: UInt64 = UInt64(7000)) {
         self.autoSubscribe = autoSubscribe
         self.connectTimeoutMs = connectTimeoutMs
+        self.reconnectMaxAttempts = reconnectMaxAttempts
+        self.reconnectInitialDelayMs = reconnectInitialDelayMs
+        self.reconnectMaxDelayMs = reconnectMaxDelayMs
     }
 
     
@@ -3480,13 +3553,19 @@ public struct FfiConverterTypeRoomOptions: FfiConverterRustBuffer {
         return
             try RoomOptions(
                 autoSubscribe: FfiConverterBool.read(from: &buf), 
-                connectTimeoutMs: FfiConverterUInt64.read(from: &buf)
+                connectTimeoutMs: FfiConverterUInt64.read(from: &buf), 
+                reconnectMaxAttempts: FfiConverterUInt32.read(from: &buf), 
+                reconnectInitialDelayMs: FfiConverterUInt64.read(from: &buf), 
+                reconnectMaxDelayMs: FfiConverterUInt64.read(from: &buf)
         )
     }
 
     public static func write(_ value: RoomOptions, into buf: inout [UInt8]) {
         FfiConverterBool.write(value.autoSubscribe, into: &buf)
         FfiConverterUInt64.write(value.connectTimeoutMs, into: &buf)
+        FfiConverterUInt32.write(value.reconnectMaxAttempts, into: &buf)
+        FfiConverterUInt64.write(value.reconnectInitialDelayMs, into: &buf)
+        FfiConverterUInt64.write(value.reconnectMaxDelayMs, into: &buf)
     }
 }
 
@@ -4039,6 +4118,7 @@ public func FfiConverterTypeTokenOptions_lower(_ value: TokenOptions) -> RustBuf
 public enum ConnectionState: Equatable, Hashable {
     
     case connected
+    case reconnecting
     case disconnected
 
 
@@ -4063,7 +4143,9 @@ public struct FfiConverterTypeConnectionState: FfiConverterRustBuffer {
         
         case 1: return .connected
         
-        case 2: return .disconnected
+        case 2: return .reconnecting
+        
+        case 3: return .disconnected
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4077,8 +4159,12 @@ public struct FfiConverterTypeConnectionState: FfiConverterRustBuffer {
             writeInt(&buf, Int32(1))
         
         
-        case .disconnected:
+        case .reconnecting:
             writeInt(&buf, Int32(2))
+        
+        
+        case .disconnected:
+            writeInt(&buf, Int32(3))
         
         }
     }
@@ -4570,6 +4656,14 @@ public enum RoomEvent {
     )
     case connectionStateChanged(state: ConnectionState
     )
+    /**
+     * The connection broke; the room is restoring it (sends wait meanwhile).
+     */
+    case reconnecting
+    /**
+     * The connection is back.
+     */
+    case reconnected
     case participantConnected(participant: Participant
     )
     case participantDisconnected(participant: Participant
@@ -4635,34 +4729,38 @@ public struct FfiConverterTypeRoomEvent: FfiConverterRustBuffer {
         case 3: return .connectionStateChanged(state: try FfiConverterTypeConnectionState.read(from: &buf)
         )
         
-        case 4: return .participantConnected(participant: try FfiConverterTypeParticipant.read(from: &buf)
+        case 4: return .reconnecting
+        
+        case 5: return .reconnected
+        
+        case 6: return .participantConnected(participant: try FfiConverterTypeParticipant.read(from: &buf)
         )
         
-        case 5: return .participantDisconnected(participant: try FfiConverterTypeParticipant.read(from: &buf)
+        case 7: return .participantDisconnected(participant: try FfiConverterTypeParticipant.read(from: &buf)
         )
         
-        case 6: return .participantAttributesChanged(participant: try FfiConverterTypeParticipant.read(from: &buf), changedAttributes: try FfiConverterDictionaryStringString.read(from: &buf)
+        case 8: return .participantAttributesChanged(participant: try FfiConverterTypeParticipant.read(from: &buf), changedAttributes: try FfiConverterDictionaryStringString.read(from: &buf)
         )
         
-        case 7: return .participantMetadataChanged(participant: try FfiConverterTypeParticipant.read(from: &buf), oldMetadata: try FfiConverterString.read(from: &buf), metadata: try FfiConverterString.read(from: &buf)
+        case 9: return .participantMetadataChanged(participant: try FfiConverterTypeParticipant.read(from: &buf), oldMetadata: try FfiConverterString.read(from: &buf), metadata: try FfiConverterString.read(from: &buf)
         )
         
-        case 8: return .participantNameChanged(participant: try FfiConverterTypeParticipant.read(from: &buf), oldName: try FfiConverterString.read(from: &buf), name: try FfiConverterString.read(from: &buf)
+        case 10: return .participantNameChanged(participant: try FfiConverterTypeParticipant.read(from: &buf), oldName: try FfiConverterString.read(from: &buf), name: try FfiConverterString.read(from: &buf)
         )
         
-        case 9: return .participantPermissionsChanged(participant: try FfiConverterTypeParticipant.read(from: &buf), oldPermissions: try FfiConverterOptionTypeParticipantPermissions.read(from: &buf), permissions: try FfiConverterOptionTypeParticipantPermissions.read(from: &buf)
+        case 11: return .participantPermissionsChanged(participant: try FfiConverterTypeParticipant.read(from: &buf), oldPermissions: try FfiConverterOptionTypeParticipantPermissions.read(from: &buf), permissions: try FfiConverterOptionTypeParticipantPermissions.read(from: &buf)
         )
         
-        case 10: return .roomMetadataChanged(oldMetadata: try FfiConverterString.read(from: &buf), metadata: try FfiConverterString.read(from: &buf)
+        case 12: return .roomMetadataChanged(oldMetadata: try FfiConverterString.read(from: &buf), metadata: try FfiConverterString.read(from: &buf)
         )
         
-        case 11: return .dataReceived(payload: try FfiConverterData.read(from: &buf), topic: try FfiConverterOptionString.read(from: &buf), kind: try FfiConverterTypeDataPacketKind.read(from: &buf), participant: try FfiConverterOptionTypeParticipant.read(from: &buf), senderIdentity: try FfiConverterOptionString.read(from: &buf)
+        case 13: return .dataReceived(payload: try FfiConverterData.read(from: &buf), topic: try FfiConverterOptionString.read(from: &buf), kind: try FfiConverterTypeDataPacketKind.read(from: &buf), participant: try FfiConverterOptionTypeParticipant.read(from: &buf), senderIdentity: try FfiConverterOptionString.read(from: &buf)
         )
         
-        case 12: return .byteStreamOpened(topic: try FfiConverterString.read(from: &buf), reader: try FfiConverterTypeByteStreamReader.read(from: &buf), participantIdentity: try FfiConverterString.read(from: &buf)
+        case 14: return .byteStreamOpened(topic: try FfiConverterString.read(from: &buf), reader: try FfiConverterTypeByteStreamReader.read(from: &buf), participantIdentity: try FfiConverterString.read(from: &buf)
         )
         
-        case 13: return .textStreamOpened(topic: try FfiConverterString.read(from: &buf), reader: try FfiConverterTypeTextStreamReader.read(from: &buf), participantIdentity: try FfiConverterString.read(from: &buf)
+        case 15: return .textStreamOpened(topic: try FfiConverterString.read(from: &buf), reader: try FfiConverterTypeTextStreamReader.read(from: &buf), participantIdentity: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4687,51 +4785,59 @@ public struct FfiConverterTypeRoomEvent: FfiConverterRustBuffer {
             FfiConverterTypeConnectionState.write(state, into: &buf)
             
         
-        case let .participantConnected(participant):
+        case .reconnecting:
             writeInt(&buf, Int32(4))
+        
+        
+        case .reconnected:
+            writeInt(&buf, Int32(5))
+        
+        
+        case let .participantConnected(participant):
+            writeInt(&buf, Int32(6))
             FfiConverterTypeParticipant.write(participant, into: &buf)
             
         
         case let .participantDisconnected(participant):
-            writeInt(&buf, Int32(5))
+            writeInt(&buf, Int32(7))
             FfiConverterTypeParticipant.write(participant, into: &buf)
             
         
         case let .participantAttributesChanged(participant,changedAttributes):
-            writeInt(&buf, Int32(6))
+            writeInt(&buf, Int32(8))
             FfiConverterTypeParticipant.write(participant, into: &buf)
             FfiConverterDictionaryStringString.write(changedAttributes, into: &buf)
             
         
         case let .participantMetadataChanged(participant,oldMetadata,metadata):
-            writeInt(&buf, Int32(7))
+            writeInt(&buf, Int32(9))
             FfiConverterTypeParticipant.write(participant, into: &buf)
             FfiConverterString.write(oldMetadata, into: &buf)
             FfiConverterString.write(metadata, into: &buf)
             
         
         case let .participantNameChanged(participant,oldName,name):
-            writeInt(&buf, Int32(8))
+            writeInt(&buf, Int32(10))
             FfiConverterTypeParticipant.write(participant, into: &buf)
             FfiConverterString.write(oldName, into: &buf)
             FfiConverterString.write(name, into: &buf)
             
         
         case let .participantPermissionsChanged(participant,oldPermissions,permissions):
-            writeInt(&buf, Int32(9))
+            writeInt(&buf, Int32(11))
             FfiConverterTypeParticipant.write(participant, into: &buf)
             FfiConverterOptionTypeParticipantPermissions.write(oldPermissions, into: &buf)
             FfiConverterOptionTypeParticipantPermissions.write(permissions, into: &buf)
             
         
         case let .roomMetadataChanged(oldMetadata,metadata):
-            writeInt(&buf, Int32(10))
+            writeInt(&buf, Int32(12))
             FfiConverterString.write(oldMetadata, into: &buf)
             FfiConverterString.write(metadata, into: &buf)
             
         
         case let .dataReceived(payload,topic,kind,participant,senderIdentity):
-            writeInt(&buf, Int32(11))
+            writeInt(&buf, Int32(13))
             FfiConverterData.write(payload, into: &buf)
             FfiConverterOptionString.write(topic, into: &buf)
             FfiConverterTypeDataPacketKind.write(kind, into: &buf)
@@ -4740,14 +4846,14 @@ public struct FfiConverterTypeRoomEvent: FfiConverterRustBuffer {
             
         
         case let .byteStreamOpened(topic,reader,participantIdentity):
-            writeInt(&buf, Int32(12))
+            writeInt(&buf, Int32(14))
             FfiConverterString.write(topic, into: &buf)
             FfiConverterTypeByteStreamReader.write(reader, into: &buf)
             FfiConverterString.write(participantIdentity, into: &buf)
             
         
         case let .textStreamOpened(topic,reader,participantIdentity):
-            writeInt(&buf, Int32(13))
+            writeInt(&buf, Int32(15))
             FfiConverterString.write(topic, into: &buf)
             FfiConverterTypeTextStreamReader.write(reader, into: &buf)
             FfiConverterString.write(participantIdentity, into: &buf)
@@ -4856,6 +4962,137 @@ public func FfiConverterTypeRpcError_lift(_ buf: RustBuffer) throws -> RpcError 
 public func FfiConverterTypeRpcError_lower(_ value: RpcError) -> RustBuffer {
     return FfiConverterTypeRpcError.lower(value)
 }
+
+
+/**
+ * A fault for `Room.simulate_scenario` to cause; `Reconnecting` and `Reconnected` events
+ * follow as for the real fault (`ServerLeave`: `Disconnected`).
+ */
+
+public enum SimulateScenario: Equatable, Hashable {
+    
+    /**
+     * Our signalling connection drops: the room resumes the session (same sid).
+     */
+    case signalReconnect
+    /**
+     * The room joins anew as a new session (a full reconnect): remote participants are
+     * reported disconnected, then connected again.
+     */
+    case fullReconnect
+    /**
+     * The server forgets our session: the resume is refused and the room reconnects fully.
+     */
+    case nodeFailure
+    /**
+     * The server moves us away (on a single server: as `NodeFailure`).
+     */
+    case migration
+    /**
+     * The server says it is shutting down: the room disconnects (`ServerShutdown`).
+     */
+    case serverLeave
+    /**
+     * The server reports us as the active speaker for `seconds`.
+     */
+    case speaker(seconds: Int32
+    )
+    /**
+     * Our signalling drops and the server closes the resumed connection: the resume fails and
+     * the room reconnects fully.
+     */
+    case disconnectSignalOnResume
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SimulateScenario: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSimulateScenario: FfiConverterRustBuffer {
+    typealias SwiftType = SimulateScenario
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SimulateScenario {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .signalReconnect
+        
+        case 2: return .fullReconnect
+        
+        case 3: return .nodeFailure
+        
+        case 4: return .migration
+        
+        case 5: return .serverLeave
+        
+        case 6: return .speaker(seconds: try FfiConverterInt32.read(from: &buf)
+        )
+        
+        case 7: return .disconnectSignalOnResume
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SimulateScenario, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .signalReconnect:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .fullReconnect:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .nodeFailure:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .migration:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .serverLeave:
+            writeInt(&buf, Int32(5))
+        
+        
+        case let .speaker(seconds):
+            writeInt(&buf, Int32(6))
+            FfiConverterInt32.write(seconds, into: &buf)
+            
+        
+        case .disconnectSignalOnResume:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSimulateScenario_lift(_ buf: RustBuffer) throws -> SimulateScenario {
+    return try FfiConverterTypeSimulateScenario.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSimulateScenario_lower(_ value: SimulateScenario) -> RustBuffer {
+    return FfiConverterTypeSimulateScenario.lower(value)
+}
+
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
@@ -5434,6 +5671,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_method_room_sid() != 43067) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_room_simulate_scenario() != 14776) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_method_room_unregister_byte_stream_handler() != 52041) {

@@ -17,6 +17,21 @@ class ConnectionState(_IntConstants):
     CONN_RECONNECTING = 2
 
 
+class SimulateScenarioKind(_IntConstants):
+    """Faults `Room.simulate_scenario` causes, with the official SDK's names and numbers.
+    FORCE_TCP and FORCE_TLS raise NotImplementedError: livekit-core has no such switch."""
+
+    SIMULATE_SIGNAL_RECONNECT = 0
+    SIMULATE_SPEAKER = 1
+    SIMULATE_NODE_FAILURE = 2
+    SIMULATE_SERVER_LEAVE = 3
+    SIMULATE_MIGRATION = 4
+    SIMULATE_FORCE_TCP = 5
+    SIMULATE_FORCE_TLS = 6
+    SIMULATE_FULL_RECONNECT = 7
+    SIMULATE_DISCONNECT_SIGNAL_ON_RESUME = 8
+
+
 class DisconnectReason(_IntConstants):
     UNKNOWN_REASON = 0
     CLIENT_INITIATED = 1

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         "track_unmuted",
         "local_track_published",
         "local_track_unpublished",
+        "local_track_republished",
         "local_track_subscribed",
         "active_speakers_changed",
         "connection_quality_changed",
@@ -60,11 +61,14 @@ _TRACK_EVENTS = frozenset((
 
 
 class RoomOptions(Record):
-    _fields = ("auto_subscribe", "connect_timeout")
-    _defaults = {"auto_subscribe": True, "connect_timeout": None}
+    _fields = ("auto_subscribe", "connect_timeout", "reconnect_max_attempts")
+    _defaults = {"auto_subscribe": True, "connect_timeout": None, "reconnect_max_attempts": None}
     auto_subscribe: bool
     connect_timeout: Optional[float]
     """Seconds to join the room in; None uses the core's default (15 s)."""
+    reconnect_max_attempts: Optional[int]
+    """Attempts to reconnect after the connection broke before `disconnected` (CONNECTION_LOST
+    state); 0 turns reconnection off, None uses the core's default (10)."""
 
 
 class DataPacket(Record):
@@ -102,7 +106,9 @@ class Room(EventEmitter):
         if self._native is not None:
             raise ConnectError("this Room is already connected; create a new Room to join again")
         options = options or RoomOptions()
-        native = await _native.connect(url, token, options.auto_subscribe, options.connect_timeout)
+        native = await _native.connect(
+            url, token, options.auto_subscribe, options.connect_timeout, options.reconnect_max_attempts
+        )
         self._native = native
         self._local = LocalParticipant(native.local_participant(), self)
         for p in native.remote_participants():
@@ -129,7 +135,8 @@ class Room(EventEmitter):
             await self._listen_task
 
     def isconnected(self) -> bool:
-        return self._state == ConnectionState.CONN_CONNECTED
+        """True from connect until disconnected, also while reconnecting (as in the official SDK)."""
+        return self._native is not None and self._state != ConnectionState.CONN_DISCONNECTED
 
     @property
     def connection_state(self) -> ConnectionState:
@@ -166,6 +173,14 @@ class Room(EventEmitter):
         """Sets the session metadata; needs roomAdmin for this room in the token. Others see
         `room_metadata_changed`. Concurrent writers race: the last write wins."""
         await self._native_room().set_session_metadata(value)
+
+    async def simulate_scenario(self, scenario: int) -> None:
+        """Causes a fault for tests of reconnection (a SimulateScenarioKind value): `reconnecting`
+        and `reconnected` follow as for the real fault. SIMULATE_FORCE_TCP and SIMULATE_FORCE_TLS
+        raise NotImplementedError."""
+        if not self.isconnected():
+            raise DisconnectedError("simulate_scenario needs a connected room")
+        await self._native.simulate_scenario(scenario)
 
     def register_byte_stream_handler(self, topic: str, handler: ByteStreamHandler) -> None:
         if topic in self._byte_handlers:
@@ -264,10 +279,15 @@ class Room(EventEmitter):
             self.emit(name, self._participant(event[1]), event[2], event[3])
         elif name == "local_track_published":
             publication = self.local_participant._publications.get(event[1].sid)
-            if publication is None:
-                self._early_local_published.add(event[1].sid)  # emitted when publish_track returns
-            else:
+            if publication is not None:
                 self.emit(name, publication, publication.track)
+                return
+            previous_sid = self.local_participant._republished(event[1])
+            if previous_sid is not None:
+                republished = self.local_participant._publications[event[1].sid]
+                self.emit("local_track_republished", republished, previous_sid)
+            else:
+                self._early_local_published.add(event[1].sid)  # emitted when publish_track returns
         elif name == "local_track_unpublished":
             sid = event[1].sid
             if sid in self._unpublished_early:

@@ -866,6 +866,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_room_sid(
     ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_room_simulate_scenario(
+    ): Int
     external fun uniffi_livekit_uniffi_checksum_method_room_unregister_byte_stream_handler(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_room_unregister_text_stream_handler(
@@ -1036,6 +1038,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_livekit_uniffi_fn_method_room_sid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_room_simulate_scenario(`ptr`: Long,`scenario`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_livekit_uniffi_fn_method_room_unregister_byte_stream_handler(`ptr`: Long,`topic`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_livekit_uniffi_fn_method_room_unregister_text_stream_handler(`ptr`: Long,`topic`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1359,6 +1363,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_method_room_sid() and 0xFFFF) != 43067) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_room_simulate_scenario() and 0xFFFF) != 14776) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_method_room_unregister_byte_stream_handler() and 0xFFFF) != 52041) {
@@ -1743,6 +1750,29 @@ public object FfiConverterUInt: FfiConverter<UInt, Int> {
 
     override fun write(value: UInt, buf: ByteBuffer) {
         buf.putInt(value.toInt())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterInt: FfiConverter<Int, Int> {
+    override fun lift(value: Int): Int {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Int {
+        return buf.getInt()
+    }
+
+    override fun lower(value: Int): Int {
+        return value
+    }
+
+    override fun allocationSize(value: Int) = 4UL
+
+    override fun write(value: Int, buf: ByteBuffer) {
+        buf.putInt(value)
     }
 }
 
@@ -4148,6 +4178,12 @@ public interface RoomInterface {
     
     fun `sid`(): kotlin.String
     
+    /**
+     * Causes a fault the room must survive, for tests: `Reconnecting` and `Reconnected` events
+     * follow as for the real fault.
+     */
+    suspend fun `simulateScenario`(`scenario`: SimulateScenario)
+    
     fun `unregisterByteStreamHandler`(`topic`: kotlin.String)
     
     fun `unregisterTextStreamHandler`(`topic`: kotlin.String)
@@ -4462,6 +4498,33 @@ open class Room: Disposable, AutoCloseable, RoomInterface
     )
     }
     
+
+    
+    /**
+     * Causes a fault the room must survive, for tests: `Reconnecting` and `Reconnected` events
+     * follow as for the real fault.
+     */
+    @Throws(LiveKitException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `simulateScenario`(`scenario`: SimulateScenario) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_livekit_uniffi_fn_method_room_simulate_scenario(
+                uniffiHandle,
+                
+        FfiConverterTypeSimulateScenario.lower(`scenario`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_livekit_uniffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        LiveKitException.ErrorHandler,
+    )
+    }
 
     override fun `unregisterByteStreamHandler`(`topic`: kotlin.String)
         = 
@@ -6372,6 +6435,9 @@ public object FfiConverterTypeParticipantPermissions: FfiConverterRustBuffer<Par
 
 
 
+/**
+ * How to join a room: subscriptions, the join's time limit and reconnection.
+ */
 data class RoomOptions (
     /**
      * Subscribe to every published track automatically (tracks come later).
@@ -6382,6 +6448,23 @@ data class RoomOptions (
      * Limit for the whole join: signalling, peer connections and data channels.
      */
     var `connectTimeoutMs`: kotlin.ULong = 15000uL 
+    , 
+    /**
+     * Reconnect attempts after the connection broke before the room disconnects with
+     * `ConnectionLost`; 0 turns reconnection off.
+     */
+    var `reconnectMaxAttempts`: kotlin.UInt = 10u 
+    , 
+    /**
+     * The longest wait before the second attempt (the first goes at once); it doubles for each
+     * attempt after it, with random jitter.
+     */
+    var `reconnectInitialDelayMs`: kotlin.ULong = 300uL 
+    , 
+    /**
+     * The longest wait between two attempts.
+     */
+    var `reconnectMaxDelayMs`: kotlin.ULong = 7000uL 
     
 ){
     
@@ -6400,17 +6483,26 @@ public object FfiConverterTypeRoomOptions: FfiConverterRustBuffer<RoomOptions> {
         return RoomOptions(
             FfiConverterBoolean.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
     override fun allocationSize(value: RoomOptions) = (
             FfiConverterBoolean.allocationSize(value.`autoSubscribe`) +
-            FfiConverterULong.allocationSize(value.`connectTimeoutMs`)
+            FfiConverterULong.allocationSize(value.`connectTimeoutMs`) +
+            FfiConverterUInt.allocationSize(value.`reconnectMaxAttempts`) +
+            FfiConverterULong.allocationSize(value.`reconnectInitialDelayMs`) +
+            FfiConverterULong.allocationSize(value.`reconnectMaxDelayMs`)
     )
 
     override fun write(value: RoomOptions, buf: ByteBuffer) {
             FfiConverterBoolean.write(value.`autoSubscribe`, buf)
             FfiConverterULong.write(value.`connectTimeoutMs`, buf)
+            FfiConverterUInt.write(value.`reconnectMaxAttempts`, buf)
+            FfiConverterULong.write(value.`reconnectInitialDelayMs`, buf)
+            FfiConverterULong.write(value.`reconnectMaxDelayMs`, buf)
     }
 }
 
@@ -6858,6 +6950,7 @@ public object FfiConverterTypeTokenOptions: FfiConverterRustBuffer<TokenOptions>
 enum class ConnectionState {
     
     CONNECTED,
+    RECONNECTING,
     DISCONNECTED;
 
     
@@ -7297,6 +7390,18 @@ sealed class RoomEvent: Disposable  {
         companion object
     }
     
+    /**
+     * The connection broke; the room is restoring it (sends wait meanwhile).
+     */
+    object Reconnecting : RoomEvent()
+    
+    
+    /**
+     * The connection is back.
+     */
+    object Reconnected : RoomEvent()
+    
+    
     data class ParticipantConnected(
         val `participant`: io.livekit.core.uniffi.Participant) : RoomEvent()
         
@@ -7440,6 +7545,10 @@ sealed class RoomEvent: Disposable  {
     )
                 
             }
+            is RoomEvent.Reconnecting -> {// Nothing to destroy
+            }
+            is RoomEvent.Reconnected -> {// Nothing to destroy
+            }
             is RoomEvent.ParticipantConnected -> {
                 
     Disposable.destroy(
@@ -7550,48 +7659,50 @@ public object FfiConverterTypeRoomEvent : FfiConverterRustBuffer<RoomEvent>{
             3 -> RoomEvent.ConnectionStateChanged(
                 FfiConverterTypeConnectionState.read(buf),
                 )
-            4 -> RoomEvent.ParticipantConnected(
+            4 -> RoomEvent.Reconnecting
+            5 -> RoomEvent.Reconnected
+            6 -> RoomEvent.ParticipantConnected(
                 FfiConverterTypeParticipant.read(buf),
                 )
-            5 -> RoomEvent.ParticipantDisconnected(
+            7 -> RoomEvent.ParticipantDisconnected(
                 FfiConverterTypeParticipant.read(buf),
                 )
-            6 -> RoomEvent.ParticipantAttributesChanged(
+            8 -> RoomEvent.ParticipantAttributesChanged(
                 FfiConverterTypeParticipant.read(buf),
                 FfiConverterMapStringString.read(buf),
                 )
-            7 -> RoomEvent.ParticipantMetadataChanged(
+            9 -> RoomEvent.ParticipantMetadataChanged(
                 FfiConverterTypeParticipant.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            8 -> RoomEvent.ParticipantNameChanged(
+            10 -> RoomEvent.ParticipantNameChanged(
                 FfiConverterTypeParticipant.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            9 -> RoomEvent.ParticipantPermissionsChanged(
+            11 -> RoomEvent.ParticipantPermissionsChanged(
                 FfiConverterTypeParticipant.read(buf),
                 FfiConverterOptionalTypeParticipantPermissions.read(buf),
                 FfiConverterOptionalTypeParticipantPermissions.read(buf),
                 )
-            10 -> RoomEvent.RoomMetadataChanged(
+            12 -> RoomEvent.RoomMetadataChanged(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            11 -> RoomEvent.DataReceived(
+            13 -> RoomEvent.DataReceived(
                 FfiConverterByteArray.read(buf),
                 FfiConverterOptionalString.read(buf),
                 FfiConverterTypeDataPacketKind.read(buf),
                 FfiConverterOptionalTypeParticipant.read(buf),
                 FfiConverterOptionalString.read(buf),
                 )
-            12 -> RoomEvent.ByteStreamOpened(
+            14 -> RoomEvent.ByteStreamOpened(
                 FfiConverterString.read(buf),
                 FfiConverterTypeByteStreamReader.read(buf),
                 FfiConverterString.read(buf),
                 )
-            13 -> RoomEvent.TextStreamOpened(
+            15 -> RoomEvent.TextStreamOpened(
                 FfiConverterString.read(buf),
                 FfiConverterTypeTextStreamReader.read(buf),
                 FfiConverterString.read(buf),
@@ -7619,6 +7730,18 @@ public object FfiConverterTypeRoomEvent : FfiConverterRustBuffer<RoomEvent>{
             (
                 4UL
                 + FfiConverterTypeConnectionState.allocationSize(value.`state`)
+            )
+        }
+        is RoomEvent.Reconnecting -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is RoomEvent.Reconnected -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
             )
         }
         is RoomEvent.ParticipantConnected -> {
@@ -7725,51 +7848,59 @@ public object FfiConverterTypeRoomEvent : FfiConverterRustBuffer<RoomEvent>{
                 FfiConverterTypeConnectionState.write(value.`state`, buf)
                 Unit
             }
-            is RoomEvent.ParticipantConnected -> {
+            is RoomEvent.Reconnecting -> {
                 buf.putInt(4)
+                Unit
+            }
+            is RoomEvent.Reconnected -> {
+                buf.putInt(5)
+                Unit
+            }
+            is RoomEvent.ParticipantConnected -> {
+                buf.putInt(6)
                 FfiConverterTypeParticipant.write(value.`participant`, buf)
                 Unit
             }
             is RoomEvent.ParticipantDisconnected -> {
-                buf.putInt(5)
+                buf.putInt(7)
                 FfiConverterTypeParticipant.write(value.`participant`, buf)
                 Unit
             }
             is RoomEvent.ParticipantAttributesChanged -> {
-                buf.putInt(6)
+                buf.putInt(8)
                 FfiConverterTypeParticipant.write(value.`participant`, buf)
                 FfiConverterMapStringString.write(value.`changedAttributes`, buf)
                 Unit
             }
             is RoomEvent.ParticipantMetadataChanged -> {
-                buf.putInt(7)
+                buf.putInt(9)
                 FfiConverterTypeParticipant.write(value.`participant`, buf)
                 FfiConverterString.write(value.`oldMetadata`, buf)
                 FfiConverterString.write(value.`metadata`, buf)
                 Unit
             }
             is RoomEvent.ParticipantNameChanged -> {
-                buf.putInt(8)
+                buf.putInt(10)
                 FfiConverterTypeParticipant.write(value.`participant`, buf)
                 FfiConverterString.write(value.`oldName`, buf)
                 FfiConverterString.write(value.`name`, buf)
                 Unit
             }
             is RoomEvent.ParticipantPermissionsChanged -> {
-                buf.putInt(9)
+                buf.putInt(11)
                 FfiConverterTypeParticipant.write(value.`participant`, buf)
                 FfiConverterOptionalTypeParticipantPermissions.write(value.`oldPermissions`, buf)
                 FfiConverterOptionalTypeParticipantPermissions.write(value.`permissions`, buf)
                 Unit
             }
             is RoomEvent.RoomMetadataChanged -> {
-                buf.putInt(10)
+                buf.putInt(12)
                 FfiConverterString.write(value.`oldMetadata`, buf)
                 FfiConverterString.write(value.`metadata`, buf)
                 Unit
             }
             is RoomEvent.DataReceived -> {
-                buf.putInt(11)
+                buf.putInt(13)
                 FfiConverterByteArray.write(value.`payload`, buf)
                 FfiConverterOptionalString.write(value.`topic`, buf)
                 FfiConverterTypeDataPacketKind.write(value.`kind`, buf)
@@ -7778,14 +7909,14 @@ public object FfiConverterTypeRoomEvent : FfiConverterRustBuffer<RoomEvent>{
                 Unit
             }
             is RoomEvent.ByteStreamOpened -> {
-                buf.putInt(12)
+                buf.putInt(14)
                 FfiConverterString.write(value.`topic`, buf)
                 FfiConverterTypeByteStreamReader.write(value.`reader`, buf)
                 FfiConverterString.write(value.`participantIdentity`, buf)
                 Unit
             }
             is RoomEvent.TextStreamOpened -> {
-                buf.putInt(13)
+                buf.putInt(15)
                 FfiConverterString.write(value.`topic`, buf)
                 FfiConverterTypeTextStreamReader.write(value.`reader`, buf)
                 FfiConverterString.write(value.`participantIdentity`, buf)
@@ -7874,6 +8005,176 @@ public object FfiConverterTypeRpcError : FfiConverterRustBuffer<RpcException> {
     }
 
 }
+
+
+
+/**
+ * A fault for `Room.simulate_scenario` to cause; `Reconnecting` and `Reconnected` events
+ * follow as for the real fault (`ServerLeave`: `Disconnected`).
+ */
+sealed class SimulateScenario {
+    
+    /**
+     * Our signalling connection drops: the room resumes the session (same sid).
+     */
+    object SignalReconnect : SimulateScenario()
+    
+    
+    /**
+     * The room joins anew as a new session (a full reconnect): remote participants are
+     * reported disconnected, then connected again.
+     */
+    object FullReconnect : SimulateScenario()
+    
+    
+    /**
+     * The server forgets our session: the resume is refused and the room reconnects fully.
+     */
+    object NodeFailure : SimulateScenario()
+    
+    
+    /**
+     * The server moves us away (on a single server: as `NodeFailure`).
+     */
+    object Migration : SimulateScenario()
+    
+    
+    /**
+     * The server says it is shutting down: the room disconnects (`ServerShutdown`).
+     */
+    object ServerLeave : SimulateScenario()
+    
+    
+    /**
+     * The server reports us as the active speaker for `seconds`.
+     */
+    data class Speaker(
+        val `seconds`: kotlin.Int) : SimulateScenario()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Our signalling drops and the server closes the resumed connection: the resume fails and
+     * the room reconnects fully.
+     */
+    object DisconnectSignalOnResume : SimulateScenario()
+    
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSimulateScenario : FfiConverterRustBuffer<SimulateScenario>{
+    override fun read(buf: ByteBuffer): SimulateScenario {
+        return when(buf.getInt()) {
+            1 -> SimulateScenario.SignalReconnect
+            2 -> SimulateScenario.FullReconnect
+            3 -> SimulateScenario.NodeFailure
+            4 -> SimulateScenario.Migration
+            5 -> SimulateScenario.ServerLeave
+            6 -> SimulateScenario.Speaker(
+                FfiConverterInt.read(buf),
+                )
+            7 -> SimulateScenario.DisconnectSignalOnResume
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: SimulateScenario): ULong = when(value) {
+        is SimulateScenario.SignalReconnect -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is SimulateScenario.FullReconnect -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is SimulateScenario.NodeFailure -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is SimulateScenario.Migration -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is SimulateScenario.ServerLeave -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is SimulateScenario.Speaker -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterInt.allocationSize(value.`seconds`)
+            )
+        }
+        is SimulateScenario.DisconnectSignalOnResume -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: SimulateScenario, buf: ByteBuffer) {
+        when(value) {
+            is SimulateScenario.SignalReconnect -> {
+                buf.putInt(1)
+                Unit
+            }
+            is SimulateScenario.FullReconnect -> {
+                buf.putInt(2)
+                Unit
+            }
+            is SimulateScenario.NodeFailure -> {
+                buf.putInt(3)
+                Unit
+            }
+            is SimulateScenario.Migration -> {
+                buf.putInt(4)
+                Unit
+            }
+            is SimulateScenario.ServerLeave -> {
+                buf.putInt(5)
+                Unit
+            }
+            is SimulateScenario.Speaker -> {
+                buf.putInt(6)
+                FfiConverterInt.write(value.`seconds`, buf)
+                Unit
+            }
+            is SimulateScenario.DisconnectSignalOnResume -> {
+                buf.putInt(7)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
 
 
 
