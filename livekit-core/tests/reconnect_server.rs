@@ -36,10 +36,7 @@ async fn official_hears_the_tone(official: &mut OfficialPeer, sid: &str) {
         .await
         .unwrap_or_else(|err| panic!("the official client does not see track {sid}: {err}"));
     let recording = official.start_recording("rusty", sid, 48_000, 1).await.expect("the official SDK subscribes");
-    let stop = StopRecording {
-        wait_sound: Some(Duration::from_millis(1000)),
-        ..Default::default()
-    };
+    let stop = StopRecording { wait_sound: Some(Duration::from_millis(1000)), ..Default::default() };
     let heard = official.stop_recording(&recording, &stop).await.expect("a second of sound");
     // A continuous tone; a gap on a loaded machine may split it in segments, each of which
     // must still be the tone.
