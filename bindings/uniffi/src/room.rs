@@ -63,7 +63,6 @@ impl Room {
                 options.reconnect_initial_delay_ms,
                 options.reconnect_max_delay_ms,
             ),
-            ..Default::default()
         };
         let (room, events) = livekit_core::Room::connect(&url, &token, options).await?;
         Ok(Arc::new(Self {
