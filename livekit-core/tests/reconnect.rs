@@ -200,3 +200,33 @@ async fn sends_during_a_reconnect_wait_and_go_out_after_it() {
     assert_eq!(ours.connection_state(), ConnectionState::Connected, "the send waited for the reconnect");
     assert_eq!(receive_text(&mut other_events, "sent while reconnecting").await, "mobile");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_whose_join_token_expired_still_reconnects_with_the_refreshed_one() {
+    let server = start_server();
+    // The server allows a minute of clock skew: this token expired 52 s ago, so it still
+    // joins, and is refused from 8 s on.
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let expires = now() - 52;
+    let claims = serde_json::json!({
+        "iss": server.api_key(), "sub": "mobile", "nbf": expires - 600, "exp": expires,
+        "video": { "roomJoin": true, "room": "r8", "canPublishData": true },
+    });
+    let short_lived = sign_hs256(&claims, server.api_secret());
+    let (ours, mut events) = Room::connect(&server.url(), &short_lived, RoomOptions::default()).await.expect("join");
+    let sid_before = ours.local_participant().sid();
+    // Waiting for the clock to pass the server's allowance (the condition under test is time).
+    while now() <= expires + 61 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let refused = Room::connect(&server.url(), &short_lived, RoomOptions::default()).await;
+    assert!(
+        matches!(refused, Err(livekit_core::Error::Unauthorized { .. })),
+        "the join token has expired: {:?}",
+        refused.err()
+    );
+
+    ours.simulate_scenario(SimulateScenario::FullReconnect).await.unwrap();
+    reconnect_events(&mut events).await;
+    assert_ne!(ours.local_participant().sid(), sid_before, "joined anew with the token the server refreshed");
+}
