@@ -55,13 +55,29 @@ async fn reconnect_events(events: &mut UnboundedReceiver<RoomEvent>) -> Vec<Stri
     seen
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cut_signalling_connection_resumes_the_same_session() {
+/// "mobile" (ours, through a proxy that can cut its signalling) and "desk" (ours, direct) in
+/// one room, each knowing the other.
+struct Pair {
+    server: TestServer,
+    proxy: TcpProxy,
+    ours: Room,
+    events: UnboundedReceiver<RoomEvent>,
+    other: Room,
+    other_events: UnboundedReceiver<RoomEvent>,
+}
+
+async fn mobile_and_desk(room: &str) -> Pair {
     let server = start_server();
     let proxy = TcpProxy::start(server.http_port()).unwrap();
-    let (ours, mut events) = join_through(&proxy, &server, "r1", "mobile", RoomOptions::default()).await;
-    let (other, mut other_events) = join(&server, "r1", "desk").await;
+    let (ours, mut events) = join_through(&proxy, &server, room, "mobile", RoomOptions::default()).await;
+    let (other, other_events) = join(&server, room, "desk").await;
     wait_until_known(&mut events, "desk").await;
+    Pair { server, proxy, ours, events, other, other_events }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_signalling_connection_resumes_the_same_session() {
+    let Pair { server: _server, proxy, ours, mut events, other, mut other_events } = mobile_and_desk("r1").await;
     let sid_before = ours.local_participant().sid();
 
     assert_eq!(proxy.cut(), 1, "one signalling connection was open");
@@ -187,11 +203,8 @@ async fn a_server_leave_disconnects_without_reconnecting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_during_a_reconnect_wait_and_go_out_after_it() {
-    let server = start_server();
-    let proxy = TcpProxy::start(server.http_port()).unwrap();
-    let (ours, mut events) = join_through(&proxy, &server, "r7", "mobile", RoomOptions::default()).await;
-    let (_other, mut other_events) = join(&server, "r7", "desk").await;
-    wait_until_known(&mut events, "desk").await;
+    let Pair { server: _server, proxy: _proxy, ours, mut events, other: _other, mut other_events } =
+        mobile_and_desk("r7").await;
 
     ours.simulate_scenario(SimulateScenario::FullReconnect).await.unwrap();
     wait_for(&mut events, "Reconnecting", |e| matches!(e, RoomEvent::Reconnecting).then_some(())).await;
