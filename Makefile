@@ -16,8 +16,9 @@ demo: server
 ## `make -k test` runs every suite even when one fails (CI does).
 test: test-rust test-dropin test-c test-kotlin test-python test-fuzz
 
+## --no-fail-fast: one failing test binary must not hide the others' results.
 test-rust: deps server
-	$(CARGO) test -p livekit-core -p livekit-ffi -p livekit-uniffi -p livekit-test-harness
+	$(CARGO) test --no-fail-fast -p livekit-core -p livekit-ffi -p livekit-uniffi -p livekit-test-harness
 
 ## The official Python SDK's own API against the real server, first with the library it
 ## ships, then with ours through LIVEKIT_LIB_PATH (tests/dropin).
