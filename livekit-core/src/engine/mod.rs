@@ -11,6 +11,8 @@ mod peer_video;
 mod resend;
 mod sequence;
 mod session;
+mod turn_bridge;
+mod turn_stream;
 
 use std::sync::Arc;
 use std::time::Duration;

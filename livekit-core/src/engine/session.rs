@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, Notify};
 use super::negotiation::Negotiation;
 use super::peer::{self, DataChannel, DataPacketKind, IceServer, PeerEvent, PeerRole, PeerTransport};
 use super::sequence::DuplicateFilter;
+use super::turn_bridge::TurnBridges;
 use super::{AudioSender, EngineEvent, EngineOptions, LayerFeedback, TrackSender, VideoSender};
 use crate::error::{Error, Result};
 use crate::media::VideoCodec;
@@ -34,6 +35,8 @@ pub(crate) struct Session {
     /// Publisher offers, one in flight at a time; held while an offer is made and sent.
     pub(super) negotiation: Arc<tokio::sync::Mutex<Negotiation>>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// TURN over TCP/TLS for both peer connections; stopped on close.
+    turn_bridges: Mutex<TurnBridges>,
 }
 
 impl Session {
@@ -69,6 +72,7 @@ impl Session {
             .iter()
             .map(|s| IceServer { urls: s.urls.clone(), username: s.username.clone(), credential: s.credential.clone() })
             .collect();
+        let (ice_servers, turn_bridges) = TurnBridges::start(&ice_servers).await;
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
         let publisher_api = peer::new_api(PeerRole::Publisher)?;
         let publisher =
@@ -111,6 +115,7 @@ impl Session {
             close_seen,
             negotiation,
             task: Mutex::new(Some(task)),
+            turn_bridges: Mutex::new(turn_bridges),
         };
 
         let ready = async {
@@ -225,6 +230,7 @@ impl Session {
         self.lossy.close().await;
         self.publisher.close().await;
         self.subscriber.close().await;
+        *self.turn_bridges.lock() = TurnBridges::default();
     }
 }
 

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the fixture
 
 pub mod netns;
+pub mod tone;
 pub mod video;
 
 use std::time::Duration;

@@ -82,3 +82,79 @@ impl Drop for Namespace {
         let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
     }
 }
+
+/// Where the server side of `UdpBlockedNamespace` is reached from inside it.
+pub const UDP_BLOCKED_SERVER_IP: &str = "10.214.0.1";
+
+/// A second namespace, linked to the current one by a veth pair (`10.214.0.1` on this side,
+/// `10.214.0.2` on that one) that drops every UDP packet both ways while TCP passes: a client
+/// in it sees the network of a firewall that blocks UDP. Deleted when dropped.
+pub struct UdpBlockedNamespace {
+    namespace: Namespace,
+    hosts_dir: std::path::PathBuf,
+}
+
+impl UdpBlockedNamespace {
+    /// Creates it; `hosts` is its /etc/hosts (`ip netns exec` mounts /etc/netns/<name>/hosts).
+    pub fn create(hosts: &str) -> Self {
+        let name = format!("lk-udpblock-{}", std::process::id());
+        let namespace = Namespace::create(&name);
+        let hosts_dir = std::path::Path::new("/etc/netns").join(&name);
+        std::fs::create_dir_all(&hosts_dir).expect("creating /etc/netns/<name>");
+        std::fs::write(hosts_dir.join("hosts"), hosts).expect("writing its hosts file");
+        let blocked = Self { namespace, hosts_dir };
+        run(Command::new("ip").args(["link", "add", "lkb0", "type", "veth", "peer", "name", "lkb1", "netns", &name]));
+        run(Command::new("ip").args(["addr", "add", &format!("{UDP_BLOCKED_SERVER_IP}/24"), "dev", "lkb0"]));
+        run(Command::new("ip").args(["link", "set", "lkb0", "up"]));
+        run(blocked.command("ip").args(["link", "set", "lo", "up"]));
+        run(blocked.command("ip").args(["addr", "add", "10.214.0.2/24", "dev", "lkb1"]));
+        run(blocked.command("ip").args(["link", "set", "lkb1", "up"]));
+        // Dropped on arrival on either side, so the sender sees no error: the silence of a
+        // firewall, not an ICMP answer.
+        load_rules_here(&drop_udp_from("lkb0"));
+        load_nft_rules(&name, &drop_udp_from("lkb1"));
+        blocked
+    }
+
+    /// `program` to run inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.namespace.0, program]);
+        command
+    }
+
+    /// UDP packets the link dropped so far, both ways.
+    pub fn dropped_udp_packets(&self) -> u64 {
+        let counted = |output: std::process::Output| -> u64 {
+            let text = String::from_utf8_lossy(&output.stdout).to_string();
+            let words: Vec<&str> = text.split_whitespace().collect();
+            words.windows(2).filter(|w| w[0] == "packets").filter_map(|w| w[1].parse::<u64>().ok()).sum()
+        };
+        let list = ["list", "table", "inet", "udpblock"];
+        let here = Command::new("nft").args(list).output().expect("nft list");
+        let there = self.command("nft").args(list).output().expect("nft list");
+        counted(here) + counted(there)
+    }
+}
+
+impl Drop for UdpBlockedNamespace {
+    fn drop(&mut self) {
+        let _ = Command::new("nft").args(["delete", "table", "inet", "udpblock"]).status();
+        let _ = std::fs::remove_dir_all(&self.hosts_dir);
+    }
+}
+
+fn drop_udp_from(interface: &str) -> String {
+    format!(
+        "add table inet udpblock\n\
+         add chain inet udpblock input {{ type filter hook input priority 0; }}\n\
+         add rule inet udpblock input iifname \"{interface}\" meta l4proto udp counter drop\n"
+    )
+}
+
+fn load_rules_here(rules: &str) {
+    let file = std::env::temp_dir().join(format!("lk-rules-{}.nft", std::process::id()));
+    std::fs::write(&file, rules).expect("writing the nft rules");
+    nft(&["-f", &file.to_string_lossy()]);
+    let _ = std::fs::remove_file(file);
+}

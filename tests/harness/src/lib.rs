@@ -16,11 +16,13 @@ mod official_peer_streams;
 mod official_peer_video;
 mod server;
 mod tcp_proxy;
+mod tls_cert;
 
 pub use cluster::TestCluster;
 pub use install::{ensure_server_binary, SERVER_VERSION};
 pub use official_peer::OfficialPeer;
 pub use official_peer_media::{AudioAnalysis, AudioSourceKind, StopRecording, Tone, TrackPermission};
 pub use official_peer_video::{ReceivedPicture, VideoPublish};
-pub use server::{ServerConfig, TestServer};
+pub use server::{ServerConfig, TestServer, TurnTls};
 pub use tcp_proxy::TcpProxy;
+pub use tls_cert::{write_test_certificate, TestCertificate};

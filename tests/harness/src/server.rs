@@ -19,6 +19,11 @@ pub struct ServerConfig {
     pub empty_timeout_secs: u32,
     /// Extra YAML appended to the generated config, for tests that need other limits.
     pub extra_yaml: String,
+    /// The address clients elsewhere reach the server at, besides 127.0.0.1: its signalling
+    /// listens there too, and its ICE candidates, STUN and TURN relays use it.
+    pub node_ip: String,
+    /// The built-in TURN server over TLS as well as UDP (`turn_tls`), for the UDP-blocked tests.
+    pub turn_tls: Option<TurnTls>,
 }
 
 impl Default for ServerConfig {
@@ -30,7 +35,42 @@ impl Default for ServerConfig {
             departure_timeout_secs: 1,
             empty_timeout_secs: 10,
             extra_yaml: String::new(),
+            node_ip: "127.0.0.1".into(),
+            turn_tls: None,
         }
+    }
+}
+
+/// The server's TURN over TLS. It always tells clients `turns:<domain>:443`, so it listens on
+/// port 443: only inside a network namespace of the test's own, where that port is free.
+#[derive(Clone, Debug)]
+pub struct TurnTls {
+    pub domain: String,
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    /// The UDP ports the relays use on the server side (inclusive).
+    pub relay_ports: (u16, u16),
+}
+
+impl TurnTls {
+    /// Lines of the `turn:` section. Relays may reach loopback and private addresses (the
+    /// server's own, in tests); the server refuses them by default.
+    fn yaml(&self) -> String {
+        format!(
+            "  tls_port: 443
+  domain: {}
+  cert_file: {}
+  key_file: {}
+  relay_range_start: {}
+  relay_range_end: {}
+  allow_restricted_peer_cidrs: [\"127.0.0.0/8\", \"10.0.0.0/8\"]
+",
+            self.domain,
+            self.cert_file.display(),
+            self.key_file.display(),
+            self.relay_ports.0,
+            self.relay_ports.1
+        )
     }
 }
 
@@ -167,22 +207,31 @@ impl Drop for TestServer {
 /// traffic off this machine. A STUN address that never answers would hold every round of ICE
 /// gathering for 5 s, and webrtc-rs cannot restart ICE (as each resume does) while it gathers.
 pub(crate) fn config_yaml(c: &ServerConfig, http_port: u16, tcp_port: u16, udp_port: u16, stun_port: u16) -> String {
+    // On another address the server's media stays on it alone: with a second UDP socket on
+    // loopback it may answer a relay from 127.0.0.1, which the relay has no permission for.
+    let node_ip = &c.node_ip;
+    let (bind_addresses, ips, loopback_candidate) = if node_ip == "127.0.0.1" {
+        ("\"127.0.0.1\"".to_string(), "\"127.0.0.0/8\"".to_string(), true)
+    } else {
+        (format!("\"127.0.0.1\", \"{node_ip}\""), format!("\"{node_ip}/32\""), false)
+    };
+    let turn_tls = c.turn_tls.as_ref().map(TurnTls::yaml).unwrap_or_default();
     format!(
         "port: {http_port}
-bind_addresses: [\"127.0.0.1\"]
+bind_addresses: [{bind_addresses}]
 rtc:
   tcp_port: {tcp_port}
   udp_port: {udp_port}
   use_external_ip: false
-  node_ip: 127.0.0.1
-  enable_loopback_candidate: true
-  stun_servers: [\"127.0.0.1:{stun_port}\"]
+  node_ip: {node_ip}
+  enable_loopback_candidate: {loopback_candidate}
+  stun_servers: [\"{node_ip}:{stun_port}\"]
   ips:
-    includes: [\"127.0.0.0/8\"]
+    includes: [{ips}]
 turn:
   enabled: true
   udp_port: {stun_port}
-keys:
+{turn_tls}keys:
   {}: {}
 room:
   auto_create: true
