@@ -91,8 +91,10 @@ async fn ours_joins_and_sends_data_and_audio_when_udp_is_blocked() {
 /// Our client: joins, sends a message and a tone, and ends once the official peer answers.
 async fn client_behind_the_firewall(url: &str, token: &str) {
     let _ = env_logger::builder().is_test(true).try_init();
+    let started = std::time::Instant::now();
     let (room, mut events): (Room, _) =
         Room::connect(url, token, RoomOptions::default()).await.expect("joining with UDP blocked");
+    eprintln!("joined with UDP blocked in {:?}", started.elapsed());
     send_text(&room, "over TURN/TLS").await;
     let source = AudioSource::new(48_000, 1, 100).unwrap();
     let track = LocalAudioTrack::create("mic", &source);

@@ -88,6 +88,10 @@ pub(crate) fn new_api(role: PeerRole) -> Result<API> {
     // The server's checks often arrive before its trickled candidate, making the pair
     // peer-reflexive; waiting the default 1 s before accepting it delayed one join in ten.
     settings.set_prflx_acceptance_min_wait(Some(std::time::Duration::ZERO));
+    // Behind a firewall that drops UDP, the relay is the only path: the default 2 s wait before
+    // nominating it made every such join take 2 s. Where UDP works, a host pair (no wait)
+    // succeeds within a round trip, long before this.
+    settings.set_relay_acceptance_min_wait(Some(std::time::Duration::from_millis(500)));
     let (media_engine, interceptors) = peer_media::media_engine_and_interceptors(role == PeerRole::Publisher)?;
     Ok(APIBuilder::new()
         .with_setting_engine(settings)
