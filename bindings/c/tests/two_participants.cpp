@@ -1,6 +1,8 @@
 // Two participants in one process, through the C++ client, against a real livekit-server
 // (run by with_server.py): attributes, a data packet and a byte stream go from one to the
-// other, and each room ends with its eos event. Every step waits on its event with a timeout.
+// other, one rides out a dropped signalling connection (reconnecting, reconnected, and data
+// still flows), and each room ends with its eos event. Every step waits on its event with a
+// timeout.
 #include <livekit/connect.hpp>
 
 #include <cstdlib>
@@ -122,6 +124,27 @@ void byte_stream(lk::Client& client, lk::Connection& alice, lk::Connection& bob)
   CHECK_EQ(sent.send_bytes().info().stream_id(), reader.info().stream_id());
 }
 
+void resume(lk::Client& client, lk::Connection& alice, lk::Connection& bob) {
+  std::cout << "resume: alice's signalling connection drops" << std::endl;
+  auto caused = client.request_and_wait(rq::simulate_scenario(alice.room.id(), lk::proto::SIMULATE_SIGNAL_RECONNECT),
+                                        kTimeout);
+  CHECK(caused.has_simulate_scenario());
+  CHECK(!caused.simulate_scenario().has_error());
+  auto alice_event = [&](auto accept) { return room_event(alice.room.id(), accept); };
+  client.wait_event(alice_event([](const lk::proto::RoomEvent& e) { return e.has_reconnecting(); }), kTimeout,
+                    "alice's reconnecting");
+  client.wait_event(alice_event([](const lk::proto::RoomEvent& e) { return e.has_reconnected(); }), kTimeout,
+                    "alice's reconnected");
+  std::string payload = "still there, alice?";
+  auto sent = client.request_and_wait(
+      rq::publish_data(bob.local_participant.id(), payload, "chat", /*reliable=*/true, {"alice"}), kTimeout);
+  CHECK(!sent.publish_data().has_error());
+  auto received = client.wait_event(
+      alice_event([](const lk::proto::RoomEvent& e) { return e.has_data_packet_received(); }), kTimeout,
+      "alice receiving bob's packet after the resume");
+  CHECK_EQ(lk::take_buffer(received.room_event().data_packet_received().user().data()), payload);
+}
+
 void leave(lk::Client& client, lk::Connection& who) {
   std::cout << "disconnect " << who.identity << std::endl;
   client.request_and_wait(rq::disconnect(who.room.id()), kTimeout);
@@ -144,6 +167,7 @@ int main() {
     attributes(client, alice, bob);
     data_packet(client, alice, bob);
     byte_stream(client, alice, bob);
+    resume(client, alice, bob);
     leave(client, alice);
     leave(client, bob);
   } catch (const std::exception& error) {

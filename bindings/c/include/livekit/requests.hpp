@@ -35,6 +35,15 @@ inline proto::FfiRequest disconnect(uint64_t room_handle) {
   return request;
 }
 
+// Causes a fault on purpose (tests): the callback comes once it happened.
+inline proto::FfiRequest simulate_scenario(uint64_t room_handle, proto::SimulateScenarioKind scenario) {
+  proto::FfiRequest request;
+  auto* simulate = request.mutable_simulate_scenario();
+  simulate->set_room_handle(room_handle);
+  simulate->set_scenario(scenario);
+  return request;
+}
+
 inline proto::FfiRequest set_attributes(uint64_t local_participant,
                                         const std::map<std::string, std::string>& attributes) {
   proto::FfiRequest request;
