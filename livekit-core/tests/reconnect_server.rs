@@ -32,7 +32,8 @@ async fn a_killed_and_restarted_server_gets_our_audio_back() {
     .unwrap();
     let restarted_after = killed_at.elapsed();
     let republished = wait_for_within(&mut events, Duration::from_secs(30), "our track republished", |e| match e {
-        RoomEvent::LocalTrackPublished { publication, .. } if publication.sid() != first.sid() => {
+        RoomEvent::LocalTrackPublished { publication, previous_sid, .. } if publication.sid() != first.sid() => {
+            assert_eq!(previous_sid.as_deref(), Some(first.sid().as_str()), "the event names the sid it replaces");
             Some(publication.sid())
         }
         RoomEvent::Disconnected { reason } => panic!("disconnected ({reason:?}) instead of reconnecting"),

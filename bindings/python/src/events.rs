@@ -143,8 +143,8 @@ fn to_py(py: Python<'_>, event: NativeEvent) -> PyResult<Option<Bound<'_, PyTupl
         RoomEvent::TrackSubscriptionFailed { participant: p, track_sid, error } => {
             tuple(py, items![py; "track_subscription_failed", remote(p), track_sid, error])
         }
-        RoomEvent::LocalTrackPublished { publication, track: _ } => {
-            tuple(py, items![py; "local_track_published", NativeLocalPublication::new(publication)])
+        RoomEvent::LocalTrackPublished { publication, track: _, previous_sid } => {
+            tuple(py, items![py; "local_track_published", NativeLocalPublication::new(publication), previous_sid])
         }
         RoomEvent::LocalTrackUnpublished { publication } => {
             tuple(py, items![py; "local_track_unpublished", NativeLocalPublication::new(publication)])

@@ -160,12 +160,16 @@ pub enum RoomEvent {
         /// The participant who publishes (or published) it.
         participant: RemoteParticipant,
     },
-    /// One of our tracks is published (after `publish_track` resolved).
+    /// One of our tracks is published (after `publish_track` resolved, or published again by
+    /// a full reconnect).
     LocalTrackPublished {
-        /// The publication `publish_track` returned.
+        /// The publication `publish_track` returned (or the new one after a full reconnect).
         publication: LocalTrackPublication,
         /// The published track.
         track: LocalTrack,
+        /// After a full reconnect, the sid the track had in the previous session (the server
+        /// gives a republished track a new one); `None` for a first publish.
+        previous_sid: Option<String>,
     },
     /// One of our tracks is no longer published: `unpublish_track` was called or the server
     /// unpublished it. Leaving the room does not raise it.

@@ -51,6 +51,16 @@ impl LocalParticipant {
         track: LocalTrack,
         options: TrackPublishOptions,
     ) -> Result<LocalTrackPublication> {
+        self.publish(track, options, None).await
+    }
+
+    /// `publish_track`, naming in the event the sid the track had before a full reconnect.
+    async fn publish(
+        &self,
+        track: LocalTrack,
+        options: TrackPublishOptions,
+        previous_sid: Option<String>,
+    ) -> Result<LocalTrackPublication> {
         let room = self.room()?;
         if mute_hook(&track).lock().is_some() {
             return Err(Error::InvalidArgument(format!("track {:?} is already published", track.name())));
@@ -69,7 +79,7 @@ impl LocalParticipant {
         let (cid, info, options) = republish;
         let published = PublishedTrack { publication: publication.clone(), cid, info, options, sender, pump, layers };
         room.local_tracks.lock().insert(sid, published);
-        room.emit(RoomEvent::LocalTrackPublished { publication: publication.clone(), track });
+        room.emit(RoomEvent::LocalTrackPublished { publication: publication.clone(), track, previous_sid });
         Ok(publication)
     }
 
@@ -226,7 +236,8 @@ impl RoomInner {
         for published in old {
             stop(&published);
             let track = published.publication.track();
-            if let Err(err) = self.local.publish_track(track, published.options.clone()).await {
+            let previous_sid = Some(published.publication.sid());
+            if let Err(err) = self.local.publish(track, published.options.clone(), previous_sid).await {
                 log::warn!("republishing track {} after a reconnect: {err}", published.publication.sid());
                 self.emit(RoomEvent::LocalTrackUnpublished { publication: published.publication });
             }

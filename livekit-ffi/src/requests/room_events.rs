@@ -44,13 +44,12 @@ impl Forwarder {
         while let Some(event) = events.recv().await {
             let last = matches!(event, RoomEvent::Disconnected { .. });
             let unpublished = match &event {
-                RoomEvent::LocalTrackPublished { publication, .. } => {
+                RoomEvent::LocalTrackPublished { publication, previous_sid, .. } => {
                     // A full reconnect publishing a track again: no publish callback comes.
-                    let still_published = self.room.local_participant().track_publications();
-                    if let Some(republished) =
-                        self.tracks.republished(publication, |sid| still_published.contains_key(sid))
-                    {
-                        self.send(republished);
+                    if let Some(previous_sid) = previous_sid {
+                        if let Some(republished) = self.tracks.republished(publication, previous_sid) {
+                            self.send(republished);
+                        }
                         continue;
                     }
                     // The client looks the publication up when this event comes: the publish

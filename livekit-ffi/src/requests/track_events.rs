@@ -5,7 +5,7 @@
 //! The core's `TrackStreamStateChanged` and `TrackSubscriptionPermissionChanged` have no
 //! counterpart in the official protocol's `RoomEvent`, so they are not sent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use livekit_core::room::TrackPublication;
 use livekit_core::{
@@ -25,23 +25,8 @@ pub struct TrackEvents {
     pub local_identity: String,
     /// The remote publications the client was given, by sid.
     pub announced: BTreeMap<String, Announced>,
-    /// Our publications the client was told of (`local_track_published`), by sid.
-    local: BTreeMap<String, LocalShape>,
-}
-
-/// What tells one of our tracks apart when a full reconnect publishes it again under a new sid
-/// (the core's `LocalTrack` has no identity the FFI can compare).
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct LocalShape {
-    name: String,
-    kind: TrackKind,
-    source: TrackSource,
-}
-
-impl LocalShape {
-    fn of(publication: &LocalTrackPublication) -> Self {
-        Self { name: publication.name(), kind: publication.kind(), source: publication.source() }
-    }
+    /// The sids of our publications the client was told of (`local_track_published`).
+    local: BTreeSet<String>,
 }
 
 /// A remote publication the client knows.
@@ -129,11 +114,11 @@ impl TrackEvents {
                 .into_iter()
                 .collect(),
             RoomEvent::LocalTrackPublished { publication, .. } => {
-                self.local.insert(publication.sid(), LocalShape::of(&publication));
+                self.local.insert(publication.sid());
                 vec![Event::LocalTrackPublished(proto::LocalTrackPublished { track_sid: publication.sid() })]
             }
             RoomEvent::LocalTrackUnpublished { publication } => {
-                if self.local.remove(&publication.sid()).is_none() {
+                if !self.local.remove(&publication.sid()) {
                     return Vec::new();
                 }
                 vec![Event::LocalTrackUnpublished(proto::LocalTrackUnpublished { publication_sid: publication.sid() })]
@@ -187,40 +172,24 @@ impl TrackEvents {
     /// official library reports them when it disconnects.
     pub fn leaving(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.local)
-            .into_keys()
+            .into_iter()
             .map(|publication_sid| Event::LocalTrackUnpublished(proto::LocalTrackUnpublished { publication_sid }))
             .collect()
     }
 
-    /// `local_track_republished` when `publication` is a full reconnect publishing one of our
-    /// tracks again: the core raises `LocalTrackPublished` with a new sid, and the client must
-    /// hear the sid it knows. The track is taken to be the one of a publication the client
-    /// knows with the same name, kind and source that the core no longer publishes
-    /// (`still_published` says which sids it does); None for a publication of a new track.
-    pub fn republished(
-        &mut self,
-        publication: &LocalTrackPublication,
-        still_published: impl Fn(&str) -> bool,
-    ) -> Option<Event> {
-        let sid = publication.sid();
-        let shape = LocalShape::of(publication);
-        let previous_sid = self.replaced_sid(&sid, &shape, still_published)?;
-        self.local.remove(&previous_sid);
-        self.local.insert(sid, shape);
+    /// `local_track_republished` when a full reconnect published again (under a new sid) a
+    /// track that was `previous_sid` for the client; None when the client never knew it.
+    pub fn republished(&mut self, publication: &LocalTrackPublication, previous_sid: &str) -> Option<Event> {
+        if !self.local.remove(previous_sid) {
+            return None;
+        }
+        self.local.insert(publication.sid());
         let owned = owned_local_publication(publication);
         Some(Event::LocalTrackRepublished(proto::LocalTrackRepublished {
             publication_handle: owned.handle.id,
-            previous_sid,
+            previous_sid: previous_sid.to_string(),
             info: owned.info,
         }))
-    }
-
-    /// The sid the client knows for a track now published as `sid`, if that is a republish.
-    fn replaced_sid(&self, sid: &str, shape: &LocalShape, still_published: impl Fn(&str) -> bool) -> Option<String> {
-        if self.local.contains_key(sid) {
-            return None;
-        }
-        self.local.iter().find(|(known, s)| *s == shape && !still_published(known)).map(|(known, _)| known.clone())
     }
 
     /// Who and which track a mute event names, if the client knows the publication.
@@ -404,28 +373,9 @@ mod tests {
     #[test]
     fn leaving_the_room_unpublishes_our_known_tracks_once() {
         let mut tracks = TrackEvents::new("me".into());
-        let shape = LocalShape { name: "mic".into(), kind: TrackKind::Audio, source: TrackSource::Microphone };
-        tracks.local.insert("TR_mine".into(), shape);
+        tracks.local.insert("TR_mine".into());
         assert!(matches!(&tracks.leaving()[..], [Event::LocalTrackUnpublished(e)] if e.publication_sid == "TR_mine"));
         assert!(tracks.leaving().is_empty());
-    }
-
-    #[test]
-    fn a_republished_track_is_the_known_one_of_its_shape_the_core_no_longer_publishes() {
-        let mut tracks = TrackEvents::new("me".into());
-        let mic = LocalShape { name: "mic".into(), kind: TrackKind::Audio, source: TrackSource::Microphone };
-        let camera = LocalShape { name: "cam".into(), kind: TrackKind::Video, source: TrackSource::Camera };
-        tracks.local.insert("TR_mic".into(), mic.clone());
-        tracks.local.insert("TR_cam".into(), camera.clone());
-        // A full reconnect: the core published none of them again yet.
-        let gone = |_: &str| false;
-        assert_eq!(tracks.replaced_sid("TR_mic2", &mic, gone), Some("TR_mic".into()));
-        assert_eq!(tracks.replaced_sid("TR_cam2", &camera, gone), Some("TR_cam".into()));
-        let all_published = |_: &str| true;
-        assert_eq!(tracks.replaced_sid("TR_mic2", &mic, all_published), None, "a second track of the same shape");
-        let other = LocalShape { name: "mic".into(), kind: TrackKind::Audio, source: TrackSource::ScreenShareAudio };
-        assert_eq!(tracks.replaced_sid("TR_x", &other, gone), None, "a new track");
-        assert_eq!(tracks.replaced_sid("TR_mic", &mic, gone), None, "a sid the client knows");
     }
 
     #[test]

@@ -196,22 +196,18 @@ class LocalParticipant(Participant):
         self._room._local_published(publication)
         return publication
 
-    def _republished(self, native: Any) -> Optional[str]:
-        """A full reconnect published one of our tracks again under a new sid: updates its
-        publication in place (rekeyed, the track's sid too) and returns the previous sid. The
-        track is the one of a publication with the same name, kind and source that the core no
-        longer publishes; None when `native` is a new track."""
-        published = {p.sid for p in self._native.track_publications()}
-        shape = (native.name, native.kind, native.source)
-        for sid, publication in self._publications.items():
-            if sid not in published and (publication.name, publication.kind, publication.source) == shape:
-                del self._publications[sid]
-                publication._native = native
-                if publication.track is not None:
-                    publication.track._sid = native.sid
-                self._publications[native.sid] = publication
-                return sid
-        return None
+    def _republished(self, native: Any, previous_sid: str) -> bool:
+        """A full reconnect published again, as `native`, the track of our publication
+        `previous_sid`: updates that publication in place (rekeyed, the track's sid too).
+        False when there is no such publication."""
+        publication = self._publications.pop(previous_sid, None)
+        if publication is None:
+            return False
+        publication._native = native
+        if publication.track is not None:
+            publication.track._sid = native.sid
+        self._publications[native.sid] = publication
+        return True
 
     async def unpublish_track(self, track_sid: str) -> None:
         """Stops publishing; others see `track_unpublished`, this room `local_track_unpublished`

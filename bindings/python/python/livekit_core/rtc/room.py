@@ -282,12 +282,12 @@ class Room(EventEmitter):
             if publication is not None:
                 self.emit(name, publication, publication.track)
                 return
-            previous_sid = self.local_participant._republished(event[1])
-            if previous_sid is not None:
+            previous_sid = event[2]
+            if previous_sid is None:
+                self._early_local_published.add(event[1].sid)  # emitted when publish_track returns
+            elif self.local_participant._republished(event[1], previous_sid):
                 republished = self.local_participant._publications[event[1].sid]
                 self.emit("local_track_republished", republished, previous_sid)
-            else:
-                self._early_local_published.add(event[1].sid)  # emitted when publish_track returns
         elif name == "local_track_unpublished":
             sid = event[1].sid
             if sid in self._unpublished_early:
