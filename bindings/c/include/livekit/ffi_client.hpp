@@ -249,4 +249,21 @@ inline std::string take_buffer(const proto::OwnedBuffer& buffer) {
   return data == nullptr ? std::string() : std::string(data, static_cast<size_t>(buffer.data().data_len()));
 }
 
+/// A received audio frame: interleaved int16 samples, copied out of the library.
+struct AudioFrame {
+  uint32_t sample_rate = 0;
+  uint32_t num_channels = 0;
+  std::vector<int16_t> samples;  // samples_per_channel * num_channels
+};
+
+/// Copies a library-owned audio frame (an audio stream event's frame_received) and drops its
+/// handle.
+inline AudioFrame take_audio_frame(const proto::OwnedAudioFrameBuffer& buffer) {
+  Handle owner(buffer.handle());
+  const auto& info = buffer.info();
+  const auto* data = reinterpret_cast<const int16_t*>(static_cast<uintptr_t>(info.data_ptr()));
+  size_t count = data == nullptr ? 0 : size_t{info.samples_per_channel()} * info.num_channels();
+  return AudioFrame{info.sample_rate(), info.num_channels(), std::vector<int16_t>(data, data + count)};
+}
+
 }  // namespace livekit::ffi
