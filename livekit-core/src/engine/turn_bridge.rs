@@ -29,6 +29,10 @@ use super::turn_stream::{stream_frame, unreachable_server_response, StreamSplitt
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Datagrams waiting for a connection; beyond this they are dropped, as UDP would.
 const QUEUED_DATAGRAMS: usize = 256;
+/// A connection whose TURN client sent nothing for this long is closed: its client is gone
+/// (an ICE restart gathers with new clients). A live client refreshes its permissions every
+/// five minutes (RFC 5766 §8) even when its candidate is not used.
+const LINK_IDLE: Duration = Duration::from_secs(600);
 
 /// The bridges of one session; they stop when this is dropped.
 #[derive(Default)]
@@ -155,7 +159,7 @@ async fn relay<S: AsyncRead + AsyncWrite>(
 ) {
     let (mut reader, mut writer) = tokio::io::split(stream);
     let to_server = async {
-        while let Some(frame) = outgoing.recv().await {
+        while let Ok(Some(frame)) = tokio::time::timeout(LINK_IDLE, outgoing.recv()).await {
             if writer.write_all(&frame).await.is_err() {
                 break;
             }
