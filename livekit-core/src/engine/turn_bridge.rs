@@ -33,6 +33,10 @@ const QUEUED_DATAGRAMS: usize = 256;
 /// (an ICE restart gathers with new clients). A live client refreshes its permissions every
 /// five minutes (RFC 5766 §8) even when its candidate is not used.
 const LINK_IDLE: Duration = Duration::from_secs(600);
+/// Connections one bridge keeps at once. Each peer connection's ICE agent uses one TURN client
+/// per URL and gathering round; the cap stops a local process that sends from many ports from
+/// opening connections without bound.
+const MAX_LINKS: usize = 16;
 
 /// The bridges of one session; they stop when this is dropped.
 #[derive(Default)]
@@ -90,9 +94,14 @@ async fn run_bridge(socket: Arc<UdpSocket>, target: Arc<StreamTurnServer>, tls: 
         let link = match link {
             Some(link) => link.clone(),
             None => {
+                while link_tasks.try_join_next().is_some() {}
+                links.retain(|_, link| !link.is_closed());
+                if links.len() >= MAX_LINKS {
+                    log::debug!("TURN bridge to {}: {MAX_LINKS} connections open, {client} refused", target.host);
+                    continue;
+                }
                 let (sender, receiver) = mpsc::channel(QUEUED_DATAGRAMS);
                 link_tasks.spawn(run_link(socket.clone(), client, target.clone(), tls.clone(), receiver));
-                links.retain(|_, link| !link.is_closed());
                 links.insert(client, sender.clone());
                 sender
             }
