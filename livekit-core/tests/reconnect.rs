@@ -243,3 +243,17 @@ async fn a_client_whose_join_token_expired_still_reconnects_with_the_refreshed_o
     reconnect_events(&mut events).await;
     assert_ne!(ours.local_participant().sid(), sid_before, "joined anew with the token the server refreshed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_whose_first_connection_is_refused_succeeds_on_a_retry() {
+    let server = start_server();
+    let proxy = TcpProxy::start(server.http_port()).expect("proxy");
+    let without_retries = RoomOptions { join_retries: 0, ..RoomOptions::default() };
+    proxy.refuse_next(1);
+    let refused = Room::connect(&proxy.url(), &token(&server, "j1", "once"), without_retries).await;
+    assert!(matches!(refused, Err(livekit_core::Error::Connection(_))), "{:?}", refused.err());
+
+    proxy.refuse_next(1);
+    let (room, _events) = join_through(&proxy, &server, "j1", "twice", RoomOptions::default()).await;
+    assert_eq!(room.local_participant().identity(), "twice");
+}

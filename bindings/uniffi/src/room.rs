@@ -63,6 +63,7 @@ impl Room {
                 options.reconnect_initial_delay_ms,
                 options.reconnect_max_delay_ms,
             ),
+            ..livekit_core::RoomOptions::default()
         };
         let (room, events) = livekit_core::Room::connect(&url, &token, options).await?;
         Ok(Arc::new(Self {

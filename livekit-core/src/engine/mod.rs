@@ -53,6 +53,8 @@ pub(crate) enum EngineEvent {
 pub(crate) struct EngineOptions {
     pub auto_subscribe: bool,
     pub connect_timeout: Duration,
+    /// Further joins tried after one that timed out or lost its connection.
+    pub join_retries: u32,
 }
 
 /// Why a reconnect attempt failed.
@@ -108,7 +110,17 @@ impl Engine {
         options: EngineOptions,
     ) -> Result<(Self, proto::JoinResponse, mpsc::UnboundedReceiver<EngineEvent>)> {
         let (events, events_rx) = mpsc::unbounded_channel();
-        let (session, join) = Session::connect(url, token, &options, events.clone()).await?;
+        let mut attempt = 0;
+        let (session, join) = loop {
+            match Session::connect(url, token, &options, events.clone()).await {
+                Ok(joined) => break joined,
+                Err(err) if attempt < options.join_retries && join_retry_may_help(&err) => {
+                    attempt += 1;
+                    log::warn!("joining failed ({err}); trying again ({attempt} of {})", options.join_retries);
+                }
+                Err(err) => return Err(err),
+            }
+        };
         let engine = Self {
             session: RwLock::new(Arc::new(session)),
             reliable: tokio::sync::Mutex::new(ReliableSender::default()),
@@ -285,4 +297,10 @@ fn attempt_failure(err: SignalError) -> AttemptFailure {
         },
         other => AttemptFailure::Refused(crate::signal::map_signal_error(other)),
     }
+}
+
+/// A join that timed out or lost its connection may work on a second try (the official SDKs
+/// try again too); a refused token, a bad URL or a server error will not.
+fn join_retry_may_help(err: &Error) -> bool {
+    matches!(err, Error::Timeout { .. } | Error::Connection(_))
 }

@@ -45,14 +45,18 @@ pub use simulate::SimulateScenario;
 /// How long a signalling request (attributes, metadata, name) may wait for the server's answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Options for `Room::connect`. The default subscribes automatically and allows 15 s to join.
+/// Options for `Room::connect`. The default subscribes automatically and allows 15 s per join
+/// attempt, with 3 more attempts after a timeout or a lost connection.
 #[derive(Clone, Debug)]
 pub struct RoomOptions {
     /// Subscribe to every published track automatically. When false, choose tracks with
     /// `RemoteTrackPublication::set_subscribed`.
     pub auto_subscribe: bool,
-    /// Limit for the whole join: signalling, peer connections and data channels.
+    /// Limit for one join attempt: signalling, peer connections and data channels.
     pub connect_timeout: Duration,
+    /// Joins tried again after one that timed out or lost its connection (3, as in the
+    /// official SDKs); a refused token or a bad URL fails at once.
+    pub join_retries: u32,
     /// How to reconnect when the connection to the server breaks (see `ReconnectPolicy`).
     pub reconnect_policy: ReconnectPolicy,
 }
@@ -62,6 +66,7 @@ impl Default for RoomOptions {
         Self {
             auto_subscribe: true,
             connect_timeout: Duration::from_secs(15),
+            join_retries: 3,
             reconnect_policy: ReconnectPolicy::default(),
         }
     }
@@ -144,8 +149,11 @@ impl Room {
         token: &str,
         options: RoomOptions,
     ) -> Result<(Room, mpsc::UnboundedReceiver<RoomEvent>)> {
-        let engine_options =
-            EngineOptions { auto_subscribe: options.auto_subscribe, connect_timeout: options.connect_timeout };
+        let engine_options = EngineOptions {
+            auto_subscribe: options.auto_subscribe,
+            connect_timeout: options.connect_timeout,
+            join_retries: options.join_retries,
+        };
         let (engine, join, engine_events) = Engine::connect(url, token, engine_options).await?;
         let room_info = join.room.clone().unwrap_or_default();
         let local_info = join.participant.clone().unwrap_or_default();

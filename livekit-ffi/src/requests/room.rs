@@ -66,6 +66,7 @@ fn core_options(options: &proto::RoomOptions) -> Result<RoomOptions, String> {
     Ok(RoomOptions {
         auto_subscribe: options.auto_subscribe.unwrap_or(defaults.auto_subscribe),
         connect_timeout: options.connect_timeout_ms.map(Duration::from_millis).unwrap_or(defaults.connect_timeout),
+        join_retries: options.join_retries.unwrap_or(defaults.join_retries),
         ..defaults
     })
 }

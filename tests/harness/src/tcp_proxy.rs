@@ -25,6 +25,8 @@ struct Shared {
     /// Connections forwarded to each target, in `targets` order.
     per_target: Vec<AtomicUsize>,
     refusing: AtomicBool,
+    /// New connections still to be closed at once (`refuse_next`).
+    refuse_count: AtomicUsize,
     stopped: AtomicBool,
     /// Both ends of every connection open now, to cut them.
     open: Mutex<Vec<(TcpStream, TcpStream)>>,
@@ -50,6 +52,7 @@ impl TcpProxy {
             targets: target_ports.to_vec(),
             per_target: target_ports.iter().map(|_| AtomicUsize::new(0)).collect(),
             refusing: AtomicBool::new(false),
+            refuse_count: AtomicUsize::new(0),
             stopped: AtomicBool::new(false),
             open: Mutex::new(Vec::new()),
             accepted: AtomicUsize::new(0),
@@ -80,6 +83,11 @@ impl TcpProxy {
         self.shared.refusing.store(refusing, Ordering::SeqCst);
     }
 
+    /// The next `count` new connections are closed as soon as they are accepted.
+    pub fn refuse_next(&self, count: usize) {
+        self.shared.refuse_count.store(count, Ordering::SeqCst);
+    }
+
     /// Connections accepted and forwarded so far.
     pub fn accepted(&self) -> usize {
         self.shared.accepted.load(Ordering::SeqCst)
@@ -107,7 +115,9 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             return;
         }
         let Ok(client) = client else { continue };
-        if shared.refusing.load(Ordering::SeqCst) {
+        let counted_refusal =
+            shared.refuse_count.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        if counted_refusal || shared.refusing.load(Ordering::SeqCst) {
             let _ = client.shutdown(Shutdown::Both);
             continue;
         }
