@@ -65,7 +65,8 @@ class RoomOptions(Record):
     _defaults = {"auto_subscribe": True, "connect_timeout": None, "reconnect_max_attempts": None}
     auto_subscribe: bool
     connect_timeout: Optional[float]
-    """Seconds to join the room in; None uses the core's default (15 s)."""
+    """Seconds one join attempt may take; None uses the core's default (15 s). A join that
+    times out or loses its connection is tried again up to 3 times."""
     reconnect_max_attempts: Optional[int]
     """Attempts to reconnect after the connection broke before `disconnected` (CONNECTION_LOST
     state); 0 turns reconnection off, None uses the core's default (10)."""
