@@ -114,6 +114,16 @@ def expect(room, name, accept=lambda *args: True):
     return EventWaiter(room, name, accept)
 
 
+async def until(condition, timeout, what):
+    """For state the SDK changes without an event of its own: checks `condition` every 10 ms
+    until it holds, and fails after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no {what} within {timeout} s")
+        await asyncio.sleep(0.01)
+
+
 async def known(room, identity):
     """The remote participant `identity`, once `room` knows it (join notices of participants
     that publish nothing come in batches, up to 3 s late)."""
