@@ -11,6 +11,8 @@
 #include <livekit/ffi_client.hpp>
 #include <livekit/requests.hpp>
 
+#include "example_args.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -194,36 +196,20 @@ class Game {
   bool failed_ = false;
 };
 
-const char* env_or_null(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : nullptr;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  double seconds = 30;
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-      seconds = std::atof(argv[++i]);
-    } else {
-      positional.emplace_back(argv[i]);
-    }
-  }
-  if (positional.empty() && env_or_null("LK_URL") && env_or_null("LK_TOKEN_A") && env_or_null("LK_TOKEN_B")) {
-    positional = {env_or_null("LK_URL"), env_or_null("LK_TOKEN_A"), env_or_null("LK_TOKEN_B")};
-  }
-  if (positional.size() != 3) {
+  auto args = examples::parse_args(argc, argv, 30);
+  if (!args) {
     std::cerr << "usage: game_loop [--seconds N] URL TOKEN_A TOKEN_B (or set LK_URL, LK_TOKEN_A, LK_TOKEN_B)\n";
     return 2;
   }
 
   lk::Client client;  // declared first: the game's handles drop before the library disposes
-  Game game(client, positional[0], positional[1], positional[2]);
+  Game game(client, args->url, args->token_a, args->token_b);
   game.start();
 
-  const auto deadline = lk::Clock::now() + std::chrono::duration_cast<lk::Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto deadline = lk::Clock::now() + std::chrono::duration_cast<lk::Clock::duration>(std::chrono::duration<double>(args->seconds));
   std::vector<double> work_us;  // time each frame spent draining and handling events
   size_t events = 0;
   auto next_frame = lk::Clock::now();
@@ -245,7 +231,7 @@ int main(int argc, char** argv) {
             << at(0.5) << " us, p99 " << at(0.99) << " us, max " << at(1.0) << " us (budget "
             << kFrame.count() << " us)" << std::endl;
   if (!game.done()) {
-    std::cerr << "game_loop: the story did not finish within " << seconds << " s" << std::endl;
+    std::cerr << "game_loop: the story did not finish within " << args->seconds << " s" << std::endl;
     return 1;
   }
   return game.failed_ ? 1 : 0;

@@ -14,6 +14,8 @@
 #include <livekit/ffi_client.hpp>
 #include <livekit/requests.hpp>
 
+#include "example_args.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -342,33 +344,17 @@ class Game {
   bool failed_ = false;
 };
 
-const char* env_or_null(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : nullptr;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  double seconds = 6;
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-      seconds = std::atof(argv[++i]);
-    } else {
-      positional.emplace_back(argv[i]);
-    }
-  }
-  if (positional.empty() && env_or_null("LK_URL") && env_or_null("LK_TOKEN_A") && env_or_null("LK_TOKEN_B")) {
-    positional = {env_or_null("LK_URL"), env_or_null("LK_TOKEN_A"), env_or_null("LK_TOKEN_B")};
-  }
-  if (positional.size() != 3 || seconds < 1) {
+  auto args = examples::parse_args(argc, argv, 6);
+  if (!args || args->seconds < 1) {
     std::cerr << "usage: voice_chat [--seconds N>=1] URL TOKEN_A TOKEN_B (or set LK_URL, LK_TOKEN_A, LK_TOKEN_B)\n";
     return 2;
   }
 
   lk::Client client;  // declared first: the game's handles drop before the library disposes
-  Game game(client, positional[0], positional[1], positional[2], seconds);
+  Game game(client, args->url, args->token_a, args->token_b, args->seconds);
   game.start();
 
   std::vector<double> work_us;  // time each frame spent on events and captures
