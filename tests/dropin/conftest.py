@@ -16,6 +16,7 @@ import uuid
 import pytest
 import pytest_asyncio
 from livekit import api, rtc
+from livekit.rtc._ffi_client import FfiClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EVENT_TIMEOUT = 15.0
@@ -114,14 +115,37 @@ def expect(room, name, accept=lambda *args: True):
     return EventWaiter(room, name, accept)
 
 
-async def until(condition, timeout, what):
-    """For state the SDK changes without an event of its own: checks `condition` every 10 ms
-    until it holds, and fails after `timeout` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"no {what} within {timeout} s")
-        await asyncio.sleep(0.01)
+class RawRoomEventWaiter:
+    """Waits for one of the library's own room events (`which`, e.g. "participants_updated")
+    that `accept` takes, read from the FFI event queue the SDK itself reads: for what the SDK
+    takes in without an event of its own."""
+
+    def __init__(self, room, which, accept):
+        handle = room._ffi_handle.handle
+        self.queue_owner = FfiClient.instance.queue
+        self.queue = self.queue_owner.subscribe(
+            asyncio.get_running_loop(),
+            filter_fn=lambda e: e.WhichOneof("message") == "room_event"
+            and e.room_event.room_handle == handle
+            and e.room_event.WhichOneof("message") == which,
+        )
+        self.which = which
+        self.accept = accept
+
+    async def wait(self, timeout=EVENT_TIMEOUT):
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    event = getattr((await self.queue.get()).room_event, self.which)
+                    if self.accept(event):
+                        return event
+        finally:
+            self.queue_owner.unsubscribe(self.queue)
+
+
+def expect_raw_room_event(room, which, accept=lambda event: True):
+    """Start listening before the action that causes it; then `await w.wait()`."""
+    return RawRoomEventWaiter(room, which, accept)
 
 
 async def known(room, identity):

@@ -6,7 +6,7 @@ carries data both ways again; a full reconnect publishes our track again under a
 from livekit import rtc
 
 from audio_tools import publish_microphone
-from conftest import EVENT_TIMEOUT, expect, known, until
+from conftest import EVENT_TIMEOUT, expect, expect_raw_room_event, known
 
 # A full reconnect joins again from scratch: longer than one event.
 RECONNECT_TIMEOUT = 30.0
@@ -78,6 +78,13 @@ async def test_a_full_reconnect_republishes_our_track_and_data_flows_both_ways(p
 
     log = ReconnectLog(alice)
     republished = expect(alice, "local_track_republished")
+    # Our new sid comes in `participants_updated`, which has no event of its own in the SDK (the
+    # official library may send it after `reconnected` and the data after that): wait for it there.
+    new_session = expect_raw_room_event(
+        alice,
+        "participants_updated",
+        lambda e: any(p.identity == "alice" and p.sid != sid_before for p in e.participants),
+    )
     published_again = expect(
         bob,
         "track_published",
@@ -99,10 +106,9 @@ async def test_a_full_reconnect_republishes_our_track_and_data_flows_both_ways(p
     await known(alice, "bob")
     await exchange(alice, bob, "alice after the full reconnect")
     await exchange(bob, alice, "bob after the full reconnect")
-    # The new sid comes in `participants_updated`, which has no event of its own in the SDK;
-    # the official library may apply it after `reconnected` and the data sent after that.
-    await until(lambda: alice.local_participant.sid != sid_before, RECONNECT_TIMEOUT, "new sid (a new session)")
-    assert alice.local_participant.sid.startswith("PA_")
+    updated = await new_session.wait(RECONNECT_TIMEOUT)
+    new_sid = next(p.sid for p in updated.participants if p.identity == "alice")
+    assert new_sid.startswith("PA_") and new_sid != sid_before, "a full reconnect is a new session"
 
 
 async def test_a_simulated_speaker_is_reported_as_the_active_speaker(pair):
