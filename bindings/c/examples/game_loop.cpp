@@ -12,6 +12,7 @@
 #include <livekit/requests.hpp>
 
 #include "example_args.hpp"
+#include "example_player.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -28,16 +29,7 @@ namespace {
 
 constexpr auto kFrame = std::chrono::microseconds(16667);
 
-struct Player {
-  std::string label;
-  std::string token;
-  uint64_t connect_async_id = 0;
-  lk::Handle room;
-  lk::Handle local;
-  std::string identity;
-  std::map<std::string, lk::Handle> remotes;  // identity -> participant handle
-  bool ended = false;                         // the room's eos arrived
-};
+using Player = examples::PlayerBase;
 
 enum class Step { Joining, Attributes, Data, Stream, Leaving, Done };
 
@@ -80,37 +72,20 @@ class Game {
   }
 
  private:
-  Player* player_of_room(uint64_t room) {
-    if (a_.room.id() == room) return &a_;
-    if (b_.room.id() == room) return &b_;
-    return nullptr;
-  }
-
   void on_connected(const lk::proto::ConnectCallback& callback) {
-    Player* p = callback.async_id() == a_.connect_async_id   ? &a_
-                : callback.async_id() == b_.connect_async_id ? &b_
-                                                             : nullptr;
+    std::string error;
+    Player* p = examples::take_join(client_, a_, b_, callback, error);
+    if (!error.empty()) return fail(error);
     if (p == nullptr) return;
-    if (callback.has_error()) return fail(p->label + " could not connect: " + callback.error());
-    const auto& result = callback.result();
-    p->room = lk::Handle(result.room().handle());
-    p->local = lk::Handle(result.local_participant().handle());
-    p->identity = result.local_participant().info().identity();
-    for (const auto& remote : result.participants()) {
-      p->remotes[remote.participant().info().identity()] = lk::Handle(remote.participant().handle());
-    }
-    client_.request(rq::ready_for_room_event(p->room.id()));  // without it the room's events are held
-    say(*p, "joined room '" + result.room().info().name() + "' as " + p->identity);
+    say(*p, "joined room '" + callback.result().room().info().name() + "' as " + p->identity);
     maybe_start_playing();
   }
 
   void on_room_event(const lk::proto::RoomEvent& event) {
-    Player* p = player_of_room(event.room_handle());
+    Player* p = examples::player_of_room(a_, b_, event.room_handle());
     if (p == nullptr) return;
     if (event.has_participant_connected()) {
-      const auto& joined = event.participant_connected().info();
-      p->remotes[joined.info().identity()] = lk::Handle(joined.handle());
-      say(*p, "sees " + joined.info().identity() + " join");
+      say(*p, "sees " + examples::take_participant(*p, event.participant_connected()) + " join");
       maybe_start_playing();
     } else if (event.has_participant_attributes_changed() && p == &b_ && step_ == Step::Attributes) {
       const auto& changed = event.participant_attributes_changed();
@@ -166,15 +141,7 @@ class Game {
 
   void leave() {
     step_ = Step::Leaving;
-    for (Player* p : {&a_, &b_}) {
-      if (p->room) {
-        client_.request(rq::disconnect(p->room.id()));
-        say(*p, "leaves");
-      } else {
-        p->ended = true;  // never joined: no eos will come
-      }
-    }
-    if (a_.ended && b_.ended) step_ = Step::Done;
+    if (examples::leave_both(client_, a_, b_)) step_ = Step::Done;
   }
 
   void fail(const std::string& why) {

@@ -15,6 +15,7 @@
 #include <livekit/requests.hpp>
 
 #include "example_args.hpp"
+#include "example_player.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -43,20 +44,14 @@ constexpr auto kSetupTimeout = 20s;       // joining and publishing
 constexpr auto kLeaveTimeout = 10s;       // each room's eos after disconnect
 constexpr double kPi = 3.14159265358979323846;
 
-struct Player {
-  std::string label;
-  std::string token;
+struct Player : examples::PlayerBase {
   double tone_hz = 0;
   double phase = 0;  // of the tone, kept across frames
-  uint64_t connect_async_id = 0;
   uint64_t publish_async_id = 0;
-  lk::Handle room, local, source, track, publication;
-  std::string identity;
-  std::map<std::string, lk::Handle> remotes;  // identity -> participant handle
+  lk::Handle source, track, publication;
   lk::Handle remote_track;                    // alice: bob's subscribed track
   lk::Handle stream;                          // the other's decoded audio
   bool publishing = false;
-  bool ended = false;                         // the room's eos arrived
   std::vector<int16_t> heard;                 // the latest 1-2 s the stream delivered, mono 48 kHz
   size_t samples_heard = 0;                   // all of it
 };
@@ -169,27 +164,12 @@ class Game {
   Player& other(const Player& p) { return &p == &a_ ? b_ : a_; }
   const Player& other(const Player& p) const { return &p == &a_ ? b_ : a_; }
 
-  Player* player_of_room(uint64_t room) {
-    if (a_.room && a_.room.id() == room) return &a_;
-    if (b_.room && b_.room.id() == room) return &b_;
-    return nullptr;
-  }
-
   // Joined: open the room's events, make a source and its track, publish it.
   void on_connected(const lk::proto::ConnectCallback& callback) {
-    Player* p = callback.async_id() == a_.connect_async_id   ? &a_
-                : callback.async_id() == b_.connect_async_id ? &b_
-                                                             : nullptr;
+    std::string error;
+    Player* p = examples::take_join(client_, a_, b_, callback, error);
+    if (!error.empty()) return fail(error);
     if (p == nullptr) return;
-    if (callback.has_error()) return fail(p->label + " could not connect: " + callback.error());
-    const auto& result = callback.result();
-    p->room = lk::Handle(result.room().handle());
-    p->local = lk::Handle(result.local_participant().handle());
-    p->identity = result.local_participant().info().identity();
-    for (const auto& remote : result.participants()) {
-      p->remotes[remote.participant().info().identity()] = lk::Handle(remote.participant().handle());
-    }
-    client_.request(rq::ready_for_room_event(p->room.id()));
     say(*p, "joined as " + p->identity);
     if (step_ == Step::Leaving) {  // the round failed while this one was joining
       p->ended = false;            // its eos will come after this disconnect
@@ -205,9 +185,7 @@ class Game {
   }
 
   void on_published(const lk::proto::PublishTrackCallback& callback) {
-    Player* p = callback.async_id() == a_.publish_async_id   ? &a_
-                : callback.async_id() == b_.publish_async_id ? &b_
-                                                             : nullptr;
+    Player* p = examples::player_by_async_id(a_, b_, &Player::publish_async_id, callback.async_id());
     if (p == nullptr) return;
     if (callback.has_error()) return fail(p->label + " could not publish: " + callback.error());
     p->publication = lk::Handle(callback.publication().handle());
@@ -222,11 +200,10 @@ class Game {
   }
 
   void on_room_event(const lk::proto::RoomEvent& event) {
-    Player* p = player_of_room(event.room_handle());
+    Player* p = examples::player_of_room(a_, b_, event.room_handle());
     if (p == nullptr) return;
     if (event.has_participant_connected()) {
-      const auto& joined = event.participant_connected().info();
-      p->remotes[joined.info().identity()] = lk::Handle(joined.handle());
+      examples::take_participant(*p, event.participant_connected());
       maybe_listen(*p);
     } else if (event.has_track_subscribed() && p == &a_ && !a_.stream) {
       // Alice's way: a stream on the track itself, once it is subscribed.
@@ -309,14 +286,7 @@ class Game {
   void leave() {
     step_ = Step::Leaving;
     leave_deadline_ = lk::Clock::now() + kLeaveTimeout;
-    for (Player* p : {&a_, &b_}) {
-      if (p->room) {
-        client_.request(rq::disconnect(p->room.id()));
-      } else {
-        p->ended = true;  // never joined: no eos will come
-      }
-    }
-    if (a_.ended && b_.ended) step_ = Step::Done;
+    if (examples::leave_both(client_, a_, b_)) step_ = Step::Done;
   }
 
   void fail(const std::string& why) {
