@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use livekit_core::data::fuzzing::run_input;
-use livekit_core::data::stream_guard::MAX_INCOMING_STREAM_BYTES;
+use livekit_core::data::stream_guard::MAX_UNREAD_STREAM_BYTES;
 use livekit_protocol as proto;
 use prost::Message;
 
@@ -75,12 +75,12 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// More than 16 MiB on one stream: run here, not checked in (17 MB, and the fuzzer reads
-/// inputs of a few KB).
+/// More than one stream may hold unread (nothing reads it here): run here, not checked in
+/// (67 MB, and the fuzzer reads inputs of a few KB).
 fn past_the_stream_limit() -> Vec<u8> {
     let mut input = Vec::new();
     record(&mut input, 2, 0, header("big", None));
-    for i in 0..MAX_INCOMING_STREAM_BYTES / 60_000 + 2 {
+    for i in 0..MAX_UNREAD_STREAM_BYTES / 60_000 + 2 {
         record(&mut input, 2, 0, chunk("big", i, 60_000));
     }
     input

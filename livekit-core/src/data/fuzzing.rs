@@ -9,15 +9,16 @@ use livekit_protocol as proto;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::rpc_guard::RpcGuard;
-use super::stream_guard::MAX_OPEN_STREAMS;
+use super::stream_guard::{MAX_OPEN_STREAMS, MAX_UNREAD_BYTES};
 use super::streams::{OutgoingPackets, Streams};
 
 /// Senders the fuzz input picks from; "" is a packet with no identity (server-sent).
 const SENDERS: [&str; 4] = ["alice", "bob", "eve", ""];
 
 /// Runs one fuzz input and checks what must hold after any input (panics if not): the guard
-/// within its limits, no stream in the manager that the guard does not know, no RPC left
-/// pending. The fuzz target and the regression replay (`tests/fuzz_regressions.rs`) share it.
+/// within its limits (open streams, unread bytes), no stream in the manager that the guard does
+/// not know, no RPC left pending. The fuzz target and the regression replay
+/// (`tests/fuzz_regressions.rs`) share it.
 ///
 /// Input: records of [control byte, length (u16, little endian), that many bytes of an encoded
 /// `DataPacket`]. The control byte picks the sender (low 2 bits), whether it leaves instead
@@ -39,6 +40,8 @@ pub async fn run_input(data: &[u8]) {
             incoming.on_packet(now, sender, packet);
         }
     }
+    let unread = incoming.unread();
+    assert!(unread <= MAX_UNREAD_BYTES, "{unread} unread bytes in the guard");
     let (in_manager, in_guard) = incoming.settle().await;
     assert!(in_guard <= MAX_OPEN_STREAMS, "{in_guard} streams open in the guard");
     assert!(in_manager <= in_guard, "the manager holds {in_manager} streams, the guard knows {in_guard}");
@@ -80,13 +83,23 @@ impl IncomingData {
         self.streams.abort_streams_from(sender);
     }
 
-    /// Waits until the manager has handled everything fed so far, drops the readers it opened
-    /// (an app that ignores streams), and returns the streams open in the manager and in our
-    /// guard.
+    /// Waits until the manager has handled everything fed so far, routes the readers it opened
+    /// as the room does and drops them (an app that ignores streams), and returns the streams
+    /// open in the manager and in our guard.
     pub async fn settle(&mut self) -> (usize, usize) {
         let in_manager = self.streams.open_in_manager().await;
-        while self.output.try_recv().is_ok() {}
+        while let Ok(event) = self.output.try_recv() {
+            if let OutputEvent::StreamOpened(opened) = event {
+                drop(self.streams.route(opened.stream_reader, opened.participant_identity.0));
+            }
+        }
         (in_manager, self.streams.open_in_guard())
+    }
+
+    /// Bytes received on open streams and not yet read (none is read here: readers are only
+    /// routed by `settle`).
+    pub fn unread(&self) -> u64 {
+        self.streams.unread_in_guard()
     }
 
     /// RPC requests counted as pending (0 once each is answered).

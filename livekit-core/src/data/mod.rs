@@ -5,10 +5,13 @@
 #[doc(hidden)]
 pub mod fuzzing;
 mod packet;
+mod reader;
 pub mod rpc_guard;
 pub mod stream_guard;
 pub(crate) mod streams;
 mod take_cell;
+#[cfg(test)]
+mod test_log;
 
 pub(crate) use packet::user_packet;
 pub use packet::{DataOptions, MAX_DATA_PAYLOAD, MAX_IDENTITY_LENGTH};
@@ -17,8 +20,9 @@ pub use take_cell::TakeCell;
 pub use livekit_common::ParticipantIdentity;
 pub use livekit_data_stream::api::OperationType;
 pub use livekit_data_stream::api::{
-    ByteStreamInfo, ByteStreamReader, ByteStreamWriter, SendByteOptions, SendTextOptions, StreamByteOptions,
-    StreamError, StreamProgress, StreamProgressCallback, StreamReader, StreamTextOptions, StreamWriter, TextStreamInfo,
-    TextStreamReader, TextStreamWriter,
+    ByteStreamInfo, ByteStreamWriter, SendByteOptions, SendTextOptions, StreamByteOptions, StreamCloser, StreamError,
+    StreamProgress, StreamProgressCallback, StreamReader, StreamTextOptions, StreamWriter, TextStreamInfo,
+    TextStreamWriter,
 };
 pub use livekit_rpc::api::{PerformRpcData, RpcError, RpcErrorCode, RpcInvocationData, MAX_V1_PAYLOAD_BYTES};
+pub use reader::{ByteStreamReader, TextStreamReader};
