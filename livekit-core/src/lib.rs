@@ -30,7 +30,7 @@ mod signal;
 pub mod track;
 
 pub use data::DataOptions;
-pub use engine::DataPacketKind;
+pub use engine::{DataPacketKind, PeerConnectionMode};
 pub use error::{Error, Result};
 pub use media::AudioFrame;
 pub use media::{AudioSource, AudioStream, VideoCodec, VideoFormat, VideoFrame, VideoSource, VideoStream};

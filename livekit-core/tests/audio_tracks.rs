@@ -268,9 +268,10 @@ async fn publishing_without_permission_fails_at_once() {
     let server = start_server();
     let mut grants = participant_grants("a6");
     grants.can_publish = Some(false);
-    let (room, _events) = Room::connect(&server.url(), &token_with(&server, "mute-only", grants), Default::default())
-        .await
-        .expect("joins");
+    let (room, _events) =
+        Room::connect(&server.url(), &token_with(&server, "mute-only", grants), common::room_options())
+            .await
+            .expect("joins");
     let source = AudioSource::new(48_000, 1, 100).unwrap();
     let started = std::time::Instant::now();
     let refused = room
@@ -286,7 +287,7 @@ async fn publishing_without_permission_fails_at_once() {
     let mut grants = participant_grants("a6");
     grants.can_publish_sources = vec!["camera".into()];
     let (camera_only, _events) =
-        Room::connect(&server.url(), &token_with(&server, "camera-only", grants), Default::default())
+        Room::connect(&server.url(), &token_with(&server, "camera-only", grants), common::room_options())
             .await
             .expect("joins");
     let refused = camera_only
@@ -299,7 +300,7 @@ async fn publishing_without_permission_fails_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_subscription_and_a_revoked_permission() {
     let server = start_server();
-    let options = livekit_core::RoomOptions { auto_subscribe: false, ..Default::default() };
+    let options = livekit_core::RoomOptions { auto_subscribe: false, ..common::room_options() };
     let (ours, mut events) =
         Room::connect(&server.url(), &token(&server, "a7", "rusty"), options).await.expect("joins");
     let mut official = official_peer(&server, "a7", "py").await;

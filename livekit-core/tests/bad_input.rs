@@ -9,14 +9,14 @@ use common::*;
 use livekit_core::api::{AccessToken, VideoGrants};
 use livekit_core::data::MAX_DATA_PAYLOAD;
 use livekit_core::room::{MAX_ATTRIBUTES_SIZE, MAX_METADATA_SIZE, MAX_NAME_LENGTH};
-use livekit_core::{DataOptions, Error, Room, RoomOptions};
+use livekit_core::{DataOptions, Error, Room};
 
 /// Errors that need no retry must come back well before any timeout.
 const PROMPT: Duration = Duration::from_secs(3);
 
 async fn connect_err(url: &str, token: &str) -> Error {
     let started = Instant::now();
-    let err = match Room::connect(url, token, RoomOptions::default()).await {
+    let err = match Room::connect(url, token, common::room_options()).await {
         Ok(_) => panic!("connect unexpectedly succeeded"),
         Err(err) => err,
     };
@@ -101,7 +101,7 @@ async fn updating_own_state_without_the_grant_is_not_allowed_at_once() {
     let server = start_server();
     let grants = VideoGrants { can_update_own_metadata: Some(false), ..participant_grants("b5") };
     let (room, _events) =
-        Room::connect(&server.url(), &token_with(&server, "viewer", grants), RoomOptions::default()).await.unwrap();
+        Room::connect(&server.url(), &token_with(&server, "viewer", grants), common::room_options()).await.unwrap();
     let started = Instant::now();
     let err = room.local_participant().set_attributes(HashMap::from([("a".into(), "1".into())])).await.unwrap_err();
     assert!(started.elapsed() < PROMPT);

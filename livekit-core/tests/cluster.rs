@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use livekit_core::api::{AccessToken, CreateRoomOptions, RoomClient};
 use livekit_core::data::{ByteStreamReader, SendByteOptions, StreamReader};
-use livekit_core::{Participant, Room, RoomEvent, RoomOptions};
+use livekit_core::{Participant, Room, RoomEvent};
 use livekit_test_harness::{TcpProxy, TestCluster};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
@@ -37,7 +37,7 @@ fn cluster_token(cluster: &TestCluster, room: &str, identity: &str) -> String {
 }
 
 async fn join_at(cluster: &TestCluster, url: &str, room: &str, identity: &str) -> (Room, UnboundedReceiver<RoomEvent>) {
-    Room::connect(url, &cluster_token(cluster, room, identity), RoomOptions::default())
+    Room::connect(url, &cluster_token(cluster, room, identity), common::room_options())
         .await
         .unwrap_or_else(|err| panic!("{identity} could not join at {url}: {err}\n{}", cluster.logs()))
 }

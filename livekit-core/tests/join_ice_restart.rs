@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use livekit_core::api::VideoGrants;
-use livekit_core::{DataOptions, Room, RoomEvent, RoomOptions};
+use livekit_core::{DataOptions, Room, RoomEvent};
 
 /// Longer than webrtc-rs's 8 unanswered checks (about 1.6 s), after which a pair is dead.
 const UDP_BLOCKED_FOR: Duration = Duration::from_secs(3);
@@ -29,7 +29,7 @@ async fn a_join_whose_first_ice_attempt_fails_restarts_ice_and_completes() {
     // only one its join waits for, and the one whose ICE we restart.
     let grants = VideoGrants { can_subscribe: Some(false), ..participant_grants("ice") };
     let (url, alice_token) = (server.url(), token_with(&server, "alice", grants));
-    let joining = tokio::spawn(async move { Room::connect(&url, &alice_token, RoomOptions::default()).await });
+    let joining = tokio::spawn(async move { Room::connect(&url, &alice_token, common::room_options()).await });
     tokio::time::sleep(UDP_BLOCKED_FOR).await; // the length of the fault, not a wait for an event
     netns::nft(&["delete", "table", "inet", "blocked"]);
 

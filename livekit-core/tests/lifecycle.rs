@@ -58,7 +58,7 @@ async fn a_thousand_joins_and_leaves_leak_nothing() {
             let quiet = settle_to(usage(), Duration::from_secs(2)).await;
             baseline = Some(quiet);
         }
-        let (room, _events) = Room::connect(&server.url(), &token, RoomOptions::default())
+        let (room, _events) = Room::connect(&server.url(), &token, common::room_options())
             .await
             .unwrap_or_else(|err| panic!("cycle {cycle}: {err}"));
         room.disconnect().await.unwrap();
@@ -84,7 +84,7 @@ async fn a_network_gone_for_good_ends_in_disconnected_with_nothing_left() {
     let before = usage();
     let policy = ReconnectPolicy { max_attempts: 3, ..ReconnectPolicy::default() };
     let options =
-        RoomOptions { reconnect_policy: policy, connect_timeout: Duration::from_secs(3), ..RoomOptions::default() };
+        RoomOptions { reconnect_policy: policy, connect_timeout: Duration::from_secs(3), ..common::room_options() };
     let (room, mut events) =
         Room::connect(&server.url(), &token(&server, "gone", "mobile"), options).await.expect("join");
 

@@ -69,7 +69,7 @@ struct Pair {
 async fn mobile_and_desk(room: &str) -> Pair {
     let server = start_server();
     let proxy = TcpProxy::start(server.http_port()).unwrap();
-    let (ours, mut events) = join_through(&proxy, &server, room, "mobile", RoomOptions::default()).await;
+    let (ours, mut events) = join_through(&proxy, &server, room, "mobile", common::room_options()).await;
     let (other, other_events) = join(&server, room, "desk").await;
     wait_until_known(&mut events, "desk").await;
     Pair { server, proxy, ours, events, other, other_events }
@@ -164,7 +164,7 @@ async fn an_unreachable_server_ends_in_disconnected_after_the_attempts() {
     let server = start_server();
     let proxy = TcpProxy::start(server.http_port()).unwrap();
     let policy = ReconnectPolicy { max_attempts: 3, ..ReconnectPolicy::default() };
-    let options = RoomOptions { reconnect_policy: policy, ..RoomOptions::default() };
+    let options = RoomOptions { reconnect_policy: policy, ..common::room_options() };
     let (ours, mut events) = join_through(&proxy, &server, "r5", "mobile", options).await;
 
     proxy.set_refusing(true);
@@ -226,13 +226,13 @@ async fn a_client_whose_join_token_expired_still_reconnects_with_the_refreshed_o
         "video": { "roomJoin": true, "room": "r8", "canPublishData": true },
     });
     let short_lived = sign_hs256(&claims, server.api_secret());
-    let (ours, mut events) = Room::connect(&server.url(), &short_lived, RoomOptions::default()).await.expect("join");
+    let (ours, mut events) = Room::connect(&server.url(), &short_lived, common::room_options()).await.expect("join");
     let sid_before = ours.local_participant().sid();
     // Waiting for the clock to pass the server's allowance (the condition under test is time).
     while now() <= expires + 61 {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let refused = Room::connect(&server.url(), &short_lived, RoomOptions::default()).await;
+    let refused = Room::connect(&server.url(), &short_lived, common::room_options()).await;
     assert!(
         matches!(refused, Err(livekit_core::Error::Unauthorized { .. })),
         "the join token has expired: {:?}",
@@ -248,12 +248,12 @@ async fn a_client_whose_join_token_expired_still_reconnects_with_the_refreshed_o
 async fn a_join_whose_first_connection_is_refused_succeeds_on_a_retry() {
     let server = start_server();
     let proxy = TcpProxy::start(server.http_port()).expect("proxy");
-    let without_retries = RoomOptions { join_retries: 0, ..RoomOptions::default() };
+    let without_retries = RoomOptions { join_retries: 0, ..common::room_options() };
     proxy.refuse_next(1);
     let refused = Room::connect(&proxy.url(), &token(&server, "j1", "once"), without_retries).await;
     assert!(matches!(refused, Err(livekit_core::Error::Connection(_))), "{:?}", refused.err());
 
     proxy.refuse_next(1);
-    let (room, _events) = join_through(&proxy, &server, "j1", "twice", RoomOptions::default()).await;
+    let (room, _events) = join_through(&proxy, &server, "j1", "twice", common::room_options()).await;
     assert_eq!(room.local_participant().identity(), "twice");
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use livekit_core::{DataOptions, Room, RoomEvent, RoomOptions};
+use livekit_core::{DataOptions, Room, RoomEvent};
 use livekit_test_harness::{TcpProxy, TestServer};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -26,7 +26,7 @@ async fn join_through(
     room: &str,
     identity: &str,
 ) -> (Room, UnboundedReceiver<RoomEvent>) {
-    Room::connect(&proxy.url(), &token(server, room, identity), RoomOptions::default())
+    Room::connect(&proxy.url(), &token(server, room, identity), common::room_options())
         .await
         .unwrap_or_else(|err| panic!("{identity} could not join through the proxy: {err}"))
 }

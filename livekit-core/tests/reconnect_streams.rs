@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use livekit_core::data::{PerformRpcData, RpcErrorCode, StreamByteOptions, StreamWriter};
 use livekit_core::room::SimulateScenario;
-use livekit_core::{Room, RoomEvent, RoomOptions};
+use livekit_core::{Room, RoomEvent};
 use livekit_test_harness::{OfficialPeer, TcpProxy};
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -72,7 +72,7 @@ async fn setup(
 ) -> (livekit_test_harness::TestServer, TcpProxy, Room, tokio::sync::mpsc::UnboundedReceiver<RoomEvent>, OfficialPeer) {
     let server = start_server();
     let proxy = TcpProxy::start(server.http_port()).unwrap();
-    let (ours, mut events) = Room::connect(&proxy.url(), &token(&server, room, "mobile"), RoomOptions::default())
+    let (ours, mut events) = Room::connect(&proxy.url(), &token(&server, room, "mobile"), common::room_options())
         .await
         .expect("join through the proxy");
     let mut official = official_peer(&server, room, "py").await;

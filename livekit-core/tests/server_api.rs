@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use common::*;
 use livekit_core::api::{RoomClient, UpdateParticipantOptions, VideoGrants};
-use livekit_core::{Error, Participant, Room, RoomEvent, RoomOptions};
+use livekit_core::{Error, Participant, Room, RoomEvent};
 
 fn admin_client(server: &livekit_test_harness::TestServer) -> RoomClient {
     RoomClient::with_api_key(&server.http_url(), server.api_key(), server.api_secret())
@@ -91,7 +91,7 @@ async fn session_metadata_is_shared_and_cleared_when_the_room_closes() {
     let server = start_server();
     let url = server.url();
     let (host, _host_events) =
-        Room::connect(&url, &token_with(&server, "host", admin_grants("s4")), RoomOptions::default()).await.unwrap();
+        Room::connect(&url, &token_with(&server, "host", admin_grants("s4")), common::room_options()).await.unwrap();
     let (guest, mut guest_events) = join(&server, "s4", "guest").await;
 
     host.set_session_metadata("{\"round\":1}").await.unwrap();
@@ -192,7 +192,7 @@ async fn tokens_carry_initial_state_and_verify() {
         .verify(&token)
         .is_err());
 
-    let (_alice, _a) = Room::connect(&server.url(), &token, RoomOptions::default()).await.unwrap();
+    let (_alice, _a) = Room::connect(&server.url(), &token, common::room_options()).await.unwrap();
     let (bob, _b) = join(&server, "s7", "bob").await;
     let seen = bob.remote_participants().get("alice").cloned().expect("bob sees alice");
     assert_eq!((seen.name(), seen.metadata()), ("Alice".to_string(), "{\"seat\":1}".to_string()));

@@ -16,7 +16,7 @@ use std::time::Duration;
 use common::netns::{inside_namespace, run_in_namespace, UdpBlockedNamespace, UDP_BLOCKED_SERVER_IP};
 use common::tone::{official_records_the_tone, play_tone_forever};
 use common::*;
-use livekit_core::{AudioSource, LocalAudioTrack, LocalTrack, Room, RoomOptions, TrackPublishOptions};
+use livekit_core::{AudioSource, LocalAudioTrack, LocalTrack, Room, TrackPublishOptions};
 use livekit_test_harness::{write_test_certificate, OfficialPeer, ServerConfig, TestServer, TurnTls};
 
 const TEST: &str = "ours_joins_and_sends_data_and_audio_when_udp_is_blocked";
@@ -93,7 +93,7 @@ async fn client_behind_the_firewall(url: &str, token: &str) {
     let _ = env_logger::builder().is_test(true).try_init();
     let started = std::time::Instant::now();
     let (room, mut events): (Room, _) =
-        Room::connect(url, token, RoomOptions::default()).await.expect("joining with UDP blocked");
+        Room::connect(url, token, common::room_options()).await.expect("joining with UDP blocked");
     eprintln!("joined with UDP blocked in {:?}", started.elapsed());
     send_text(&room, "over TURN/TLS").await;
     let source = AudioSource::new(48_000, 1, 100).unwrap();

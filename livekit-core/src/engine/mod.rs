@@ -50,8 +50,29 @@ pub(crate) enum EngineEvent {
     RemoteTrackEnded { track_sid: String },
 }
 
+/// How many peer connections a session uses.
+///
+/// ```
+/// use livekit_core::{PeerConnectionMode, RoomOptions};
+/// let options = RoomOptions { peer_connection_mode: PeerConnectionMode::Dual, ..Default::default() };
+/// assert_eq!(options.peer_connection_mode, PeerConnectionMode::Dual);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PeerConnectionMode {
+    /// One peer connection when the server offers it (`/rtc/v1`, livekit-server 1.9.10 and
+    /// later), two on an older server: what the official SDKs do.
+    #[default]
+    Auto,
+    /// One peer connection for publishing, subscribing and data; joining a server without it
+    /// fails at once with `Error::Server`.
+    Single,
+    /// Two peer connections: a publisher offered by us and a subscriber offered by the server.
+    Dual,
+}
+
 pub(crate) struct EngineOptions {
     pub auto_subscribe: bool,
+    pub peer_connection_mode: PeerConnectionMode,
     pub connect_timeout: Duration,
     /// Further joins tried after one that timed out or lost its connection.
     pub join_retries: u32,
@@ -136,6 +157,11 @@ impl Engine {
         self.session.read().clone()
     }
 
+    /// Whether the current session runs on one peer connection.
+    pub fn is_single_peer_connection(&self) -> bool {
+        self.session().is_single_peer_connection()
+    }
+
     pub async fn send_signal(&self, message: proto::signal_request::Message) {
         self.session().signal.send(message).await;
     }
@@ -213,7 +239,7 @@ impl Engine {
         let session = self.session();
         session.close_signal_for_resume().await;
         let publisher_before = session.publisher.ice_connects();
-        let subscriber_before = session.subscriber.ice_connects();
+        let subscriber_before = session.subscriber.as_ref().map_or(0, |subscriber| subscriber.ice_connects());
         let response = session.signal.restart(reason).await.map_err(attempt_failure)?;
         *self.resume_marks.lock() = (publisher_before, subscriber_before);
         Ok(response)
@@ -225,11 +251,12 @@ impl Engine {
     /// after that restart is the proof (ICE keeps reporting a dead path as connected for a
     /// while). The publisher's ICE is restarted only when it is not connected now: a
     /// signalling break alone leaves it working, and a path that died unnoticed fails within
-    /// seconds and starts a new episode.
+    /// seconds and starts a new episode. With one peer connection the server restarts nothing,
+    /// so we always restart it, for the same proof.
     pub async fn finish_resume(&self, last_message_seq: u32) -> Result<(), AttemptFailure> {
         let session = self.session();
         let (publisher_before, subscriber_before) = *self.resume_marks.lock();
-        let restart_publisher = !session.publisher.is_ice_connected();
+        let restart_publisher = session.is_single_peer_connection() || !session.publisher.is_ice_connected();
         if restart_publisher {
             session.restart_publisher_ice().await?;
         }
@@ -237,7 +264,9 @@ impl Engine {
             if restart_publisher {
                 session.publisher.wait_ice_connects_after(publisher_before).await;
             }
-            session.subscriber.wait_ice_connects_after(subscriber_before).await;
+            if let Some(subscriber) = &session.subscriber {
+                subscriber.wait_ice_connects_after(subscriber_before).await;
+            }
         };
         if tokio::time::timeout(RESUME_PEER_TIMEOUT, reconnected).await.is_err() {
             return Err(Error::timeout("the peer connections after an ICE restart", RESUME_PEER_TIMEOUT).into());

@@ -21,7 +21,7 @@ use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 
-use super::peer_media::{self, AudioSender, ReceivedTrack, TrackSender};
+use super::peer_media::{self, AudioSender, MediaUse, ReceivedTrack, TrackSender};
 use super::peer_video::{LayerFeedback, VideoSender};
 use crate::error::{Error, Result};
 use crate::media::VideoCodec;
@@ -78,8 +78,8 @@ pub(crate) struct IceServer {
     pub credential: String,
 }
 
-/// A WebRTC API instance for one peer connection of a room: the publisher's can send RED.
-pub(crate) fn new_api(role: PeerRole) -> Result<API> {
+/// A WebRTC API instance for one peer connection of a room, with the codecs its media needs.
+pub(crate) fn new_api(media: MediaUse) -> Result<API> {
     let mut settings = SettingEngine::default();
     // Needed to reach a server on loopback; harmless elsewhere.
     settings.set_include_loopback_candidate(true);
@@ -92,7 +92,7 @@ pub(crate) fn new_api(role: PeerRole) -> Result<API> {
     // nominating it made every such join take 2 s. Where UDP works, a host pair (no wait)
     // succeeds within a round trip, long before this.
     settings.set_relay_acceptance_min_wait(Some(std::time::Duration::from_millis(500)));
-    let (media_engine, interceptors) = peer_media::media_engine_and_interceptors(role == PeerRole::Publisher)?;
+    let (media_engine, interceptors) = peer_media::media_engine_and_interceptors(media)?;
     Ok(APIBuilder::new()
         .with_setting_engine(settings)
         .with_media_engine(media_engine)
@@ -110,6 +110,7 @@ pub(crate) struct PeerTransport {
     gathering: watch::Receiver<RTCIceGathererState>,
     /// Set once the remote side's `_reliable` channel is open on this connection.
     remote_reliable_open: watch::Receiver<bool>,
+    events: mpsc::UnboundedSender<PeerEvent>,
 }
 
 impl PeerTransport {
@@ -176,17 +177,19 @@ impl PeerTransport {
 
         let track_events = events.clone();
         let weak_pc = Arc::downgrade(&pc);
-        pc.on_track(Box::new(move |track, _receiver, _transceiver| {
+        pc.on_track(Box::new(move |track, _receiver, transceiver| {
             let ended_events = track_events.clone();
             let on_end = move |track_id| {
                 let _ = ended_events.send(PeerEvent::RemoteTrackEnded { track_id });
             };
-            let _ = track_events.send(PeerEvent::RemoteTrack(peer_media::receive(track, weak_pc.clone(), on_end)));
+            let mid = transceiver.mid().map(|mid| mid.to_string());
+            let received = peer_media::receive(track, mid, weak_pc.clone(), on_end);
+            let _ = track_events.send(PeerEvent::RemoteTrack(received));
             Box::pin(async {})
         }));
 
         // The server opens its own `_reliable`/`_lossy` channels on the subscriber connection.
-        let channel_events = events;
+        let channel_events = events.clone();
         let (reliable_open_tx, remote_reliable_open) = watch::channel(false);
         let reliable_open_tx = Arc::new(reliable_open_tx);
         pc.on_data_channel(Box::new(move |dc| {
@@ -201,10 +204,11 @@ impl PeerTransport {
             Box::pin(async {})
         }));
 
-        Ok(Self { role, pc, state, ice_state, ice_connects, gathering, remote_reliable_open })
+        Ok(Self { role, pc, state, ice_state, ice_connects, gathering, remote_reliable_open, events })
     }
 
-    /// Creates one of the two LiveKit data channels on this (publisher) connection.
+    /// Creates one of the two LiveKit data channels on this (publisher) connection. Messages
+    /// arriving on it are reported too: in single peer connection mode the server sends on ours.
     pub async fn create_data_channel(&self, kind: DataPacketKind) -> Result<DataChannel> {
         let init = match kind {
             DataPacketKind::Reliable => RTCDataChannelInit { ordered: Some(true), ..Default::default() },
@@ -217,6 +221,7 @@ impl PeerTransport {
             DataPacketKind::Lossy => DataPacketKind::LOSSY_LABEL,
         };
         let dc = self.pc.create_data_channel(label, Some(init)).await.map_err(Error::internal)?;
+        forward_messages(&dc, self.events.clone());
         let (open_tx, open) = watch::channel(false);
         dc.on_open(Box::new(move || {
             let _ = open_tx.send(true);
@@ -248,6 +253,11 @@ impl PeerTransport {
     ) -> Result<(Arc<VideoSender>, mpsc::UnboundedReceiver<LayerFeedback>)> {
         let (sender, feedback) = VideoSender::add(&self.pc, cid, stream_id, codec, rids).await?;
         Ok((Arc::new(sender), feedback))
+    }
+
+    /// Adds receive-only media sections for the server's tracks (renegotiate afterwards).
+    pub async fn add_receivers(&self, audios: u32, videos: u32) -> Result<()> {
+        peer_media::add_receivers(&self.pc, audios, videos).await
     }
 
     /// Removes a published track's sender (renegotiate afterwards).

@@ -71,20 +71,57 @@ fn red_parameters() -> RTCRtpCodecParameters {
     RTCRtpCodecParameters { capability: red_capability(), payload_type: RED_PAYLOAD_TYPE, ..Default::default() }
 }
 
+/// Which way media flows on one peer connection; its codecs follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MediaUse {
+    /// The publisher of two connections.
+    Send,
+    /// The subscriber of two connections.
+    Receive,
+    /// The one connection of single peer connection mode.
+    SendAndReceive,
+}
+
+impl MediaUse {
+    fn sends(self) -> bool {
+        self != MediaUse::Receive
+    }
+
+    fn receives(self) -> bool {
+        self != MediaUse::Send
+    }
+}
+
 /// The codecs, header extensions and interceptors (NACK, sender and receiver reports, TWCC
-/// receiver) of one peer connection: the publisher's can send RED, the subscriber's receives
-/// VP9 too.
-pub(crate) fn media_engine_and_interceptors(publisher: bool) -> Result<(MediaEngine, Registry)> {
+/// receiver) of one peer connection: one that sends can send RED, one that receives accepts
+/// VP9 too. Send and receive transceivers pin their own codecs, so one connection may do both.
+pub(crate) fn media_engine_and_interceptors(media: MediaUse) -> Result<(MediaEngine, Registry)> {
     let mut engine = MediaEngine::default();
-    if publisher {
+    if media.sends() {
         engine.register_codec(red_parameters(), RTPCodecType::Audio).map_err(Error::internal)?;
     }
     engine.register_codec(opus_parameters(), RTPCodecType::Audio).map_err(Error::internal)?;
     let level = RTCRtpHeaderExtensionCapability { uri: webrtc::sdp::extmap::AUDIO_LEVEL_URI.to_owned() };
     engine.register_header_extension(level, RTPCodecType::Audio, None).map_err(Error::internal)?;
-    super::peer_video::register_video_codecs(&mut engine, !publisher)?;
+    super::peer_video::register_video_codecs(&mut engine, media.receives())?;
     let registry = register_default_interceptors(Registry::new(), &mut engine).map_err(Error::internal)?;
     Ok((engine, registry))
+}
+
+/// Adds receive-only transceivers (single peer connection mode: the server puts the tracks we
+/// subscribe to on them). Audio accepts Opus alone, so the server turns RED into Opus for us
+/// as it does for a subscriber connection; video accepts every codec registered.
+pub(super) async fn add_receivers(pc: &RTCPeerConnection, audios: u32, videos: u32) -> Result<()> {
+    let init = || RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Recvonly, send_encodings: vec![] };
+    for _ in 0..audios {
+        let transceiver =
+            pc.add_transceiver_from_kind(RTPCodecType::Audio, Some(init())).await.map_err(Error::internal)?;
+        transceiver.set_codec_preferences(vec![opus_parameters()]).await.map_err(Error::internal)?;
+    }
+    for _ in 0..videos {
+        pc.add_transceiver_from_kind(RTPCodecType::Video, Some(init())).await.map_err(Error::internal)?;
+    }
+    Ok(())
 }
 
 /// One published audio track: where its packets go, and the sender to remove on unpublish.
@@ -187,6 +224,8 @@ pub(crate) struct ReceivedTrack {
     pub track_id: String,
     /// The msid stream id: `PA_xxx|TR_xxx` (participant sid, track sid).
     pub stream_id: String,
+    /// The media section it arrived on (single peer connection mode maps it to the track sid).
+    pub mid: Option<String>,
     /// For video: its codec (`None` for one we cannot decode) and how to ask for a keyframe.
     pub video: Option<(Option<VideoCodec>, KeyframeRequester)>,
     /// Subscribe for every packet received from then on. Only the reader holds the sender,
@@ -208,6 +247,7 @@ impl std::fmt::Debug for ReceivedTrack {
 /// then calls `ended` with the track id.
 pub(super) fn receive(
     track: Arc<TrackRemote>,
+    mid: Option<String>,
     pc: Weak<RTCPeerConnection>,
     ended: impl FnOnce(String) + Send + 'static,
 ) -> ReceivedTrack {
@@ -223,6 +263,7 @@ pub(super) fn receive(
     let received = ReceivedTrack {
         track_id: track.id(),
         stream_id: track.stream_id(),
+        mid,
         video,
         packets: packets.downgrade(),
         stop: stop.clone(),

@@ -1,7 +1,11 @@
-//! One session with the server: the signalling connection and the two peer connections
-//! (publisher, offered by us; subscriber, offered by the server) with the `_reliable`/`_lossy`
-//! data channels. A resume keeps the session; a full reconnect replaces it (`Engine`).
+//! One session with the server: the signalling connection and its peer connections with the
+//! `_reliable`/`_lossy` data channels. Two connections (publisher, offered by us; subscriber,
+//! offered by the server), or in single peer connection mode one, offered by us, that also
+//! receives: the server asks for receive sections with `MediaSectionsRequirement` and names the
+//! track on each section in its answers. A resume keeps the session; a full reconnect replaces
+//! it (`Engine`).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,17 +19,20 @@ use tokio::sync::{mpsc, Notify};
 
 use super::negotiation::Negotiation;
 use super::peer::{self, DataChannel, DataPacketKind, IceServer, PeerEvent, PeerRole, PeerTransport};
+use super::peer_media::MediaUse;
 use super::sequence::DuplicateFilter;
 use super::turn_bridge::TurnBridges;
-use super::{AudioSender, EngineEvent, EngineOptions, LayerFeedback, TrackSender, VideoSender};
+use super::{AudioSender, EngineEvent, EngineOptions, LayerFeedback, PeerConnectionMode, TrackSender, VideoSender};
 use crate::error::{Error, Result};
 use crate::media::VideoCodec;
 use crate::signal::{self, SignalEvent};
 
 pub(crate) struct Session {
     pub(super) signal: Arc<SignalClient>,
+    /// The connection we offer: publishing and data, and in single mode subscribing too.
     pub(super) publisher: Arc<PeerTransport>,
-    pub(super) subscriber: Arc<PeerTransport>,
+    /// The server's connection; `None` in single peer connection mode.
+    pub(super) subscriber: Option<Arc<PeerTransport>>,
     pub(super) reliable: DataChannel,
     lossy: DataChannel,
     /// Set before we close the signalling ourselves during a resume, so the close it reports
@@ -48,10 +55,30 @@ impl Session {
         options: &EngineOptions,
         events: mpsc::UnboundedSender<EngineEvent>,
     ) -> Result<(Self, proto::JoinResponse)> {
+        let try_single = options.peer_connection_mode != PeerConnectionMode::Dual;
         let (signal, join, signal_events) =
-            signal::connect(url, token, options.auto_subscribe, options.connect_timeout).await?;
+            signal::connect(url, token, options.auto_subscribe, try_single, options.connect_timeout).await?;
+        let single = signal.is_single_pc_mode_active();
+        if options.peer_connection_mode == PeerConnectionMode::Single && !single {
+            signal.close().await;
+            return Err(Error::Server(
+                "the server has no single peer connection mode (/rtc/v1 answered 404): \
+                 livekit-server 1.9.10 or later has it; PeerConnectionMode::Auto falls back to two"
+                    .into(),
+            ));
+        }
         let signal = Arc::new(signal);
-        match Self::start_transports(signal.clone(), &join, signal_events, options.connect_timeout, events).await {
+        log::debug!("joined with {} peer connection(s)", if single { 1 } else { 2 });
+        let receivers = if single && options.auto_subscribe { published_media_counts(&join) } else { (0, 0) };
+        let transports = Self::start_transports(
+            signal.clone(),
+            &join,
+            signal_events,
+            single.then_some(receivers),
+            options.connect_timeout,
+            events,
+        );
+        match transports.await {
             Ok(session) => Ok((session, join)),
             Err(err) => {
                 signal.close().await;
@@ -64,6 +91,7 @@ impl Session {
         signal: Arc<SignalClient>,
         join: &proto::JoinResponse,
         signal_events: livekit_signaling::SignalEvents,
+        single_with_receivers: Option<(u32, u32)>,
         connect_timeout: Duration,
         events: mpsc::UnboundedSender<EngineEvent>,
     ) -> Result<Self> {
@@ -74,14 +102,23 @@ impl Session {
             .collect();
         let (ice_servers, turn_bridges) = TurnBridges::start(&ice_servers).await;
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
-        let publisher_api = peer::new_api(PeerRole::Publisher)?;
+        let publisher_media = if single_with_receivers.is_some() { MediaUse::SendAndReceive } else { MediaUse::Send };
+        let publisher_api = peer::new_api(publisher_media)?;
         let publisher =
             Arc::new(PeerTransport::new(&publisher_api, PeerRole::Publisher, &ice_servers, peer_tx.clone()).await?);
-        let subscriber_api = peer::new_api(PeerRole::Subscriber)?;
-        let subscriber =
-            Arc::new(PeerTransport::new(&subscriber_api, PeerRole::Subscriber, &ice_servers, peer_tx).await?);
+        let subscriber = match single_with_receivers {
+            Some(_) => None,
+            None => {
+                let subscriber_api = peer::new_api(MediaUse::Receive)?;
+                Some(Arc::new(PeerTransport::new(&subscriber_api, PeerRole::Subscriber, &ice_servers, peer_tx).await?))
+            }
+        };
         let reliable = publisher.create_data_channel(DataPacketKind::Reliable).await?;
         let lossy = publisher.create_data_channel(DataPacketKind::Lossy).await?;
+        // Sections for the tracks already published, so the server need not ask for them.
+        if let Some((audios, videos)) = single_with_receivers {
+            publisher.add_receivers(audios, videos).await?;
+        }
 
         // The offer goes out before the task starts, so no local candidate can precede it.
         let mut negotiation = Negotiation::default();
@@ -102,6 +139,8 @@ impl Session {
                 close_seen: close_seen.clone(),
                 duplicates: DuplicateFilter::default(),
                 negotiation: negotiation.clone(),
+                mid_to_track_sid: HashMap::new(),
+                mapped_track_ids: HashMap::new(),
             }
             .run(signal_events, peer_rx),
         );
@@ -121,9 +160,9 @@ impl Session {
         let ready = async {
             engine.reliable.wait_open().await?;
             engine.lossy.wait_open().await?;
-            if join.subscriber_primary {
-                engine.subscriber.wait_connected().await?;
-                engine.subscriber.wait_remote_reliable_open().await?;
+            if let Some(subscriber) = engine.subscriber.as_ref().filter(|_| join.subscriber_primary) {
+                subscriber.wait_connected().await?;
+                subscriber.wait_remote_reliable_open().await?;
             }
             Ok::<_, Error>(())
         };
@@ -144,6 +183,11 @@ impl Session {
                 Err(Error::timeout("connecting the peer connections", connect_timeout))
             }
         }
+    }
+
+    /// Whether this session runs on one peer connection.
+    pub fn is_single_peer_connection(&self) -> bool {
+        self.subscriber.is_none()
     }
 
     /// Sends a lossy data packet at once.
@@ -229,7 +273,9 @@ impl Session {
         self.reliable.close().await;
         self.lossy.close().await;
         self.publisher.close().await;
-        self.subscriber.close().await;
+        if let Some(subscriber) = &self.subscriber {
+            subscriber.close().await;
+        }
         *self.turn_bridges.lock() = TurnBridges::default();
     }
 }
@@ -289,6 +335,26 @@ pub(super) async fn send_offer(
     Ok(())
 }
 
+/// How many audio and video tracks the others in the room publish when we join: in single mode
+/// the first offer carries a receive section for each.
+fn published_media_counts(join: &proto::JoinResponse) -> (u32, u32) {
+    let tracks = join.other_participants.iter().flat_map(|p| &p.tracks);
+    let (mut audios, mut videos) = (0u32, 0u32);
+    for track in tracks {
+        match proto::TrackType::try_from(track.r#type) {
+            Ok(proto::TrackType::Audio) => audios += 1,
+            Ok(proto::TrackType::Video) => videos += 1,
+            _ => {}
+        }
+    }
+    (audios.min(MAX_RECEIVERS_PER_REQUEST), videos.min(MAX_RECEIVERS_PER_REQUEST))
+}
+
+/// Receive sections added for one request of the server (or at join); a server asking for
+/// more is asked again after the answer, which keeps a broken server from making us allocate
+/// without bound.
+const MAX_RECEIVERS_PER_REQUEST: u32 = 32;
+
 fn session_description(kind: &str, sdp: String) -> proto::SessionDescription {
     proto::SessionDescription { r#type: kind.to_string(), sdp, ..Default::default() }
 }
@@ -297,12 +363,16 @@ fn session_description(kind: &str, sdp: String) -> proto::SessionDescription {
 struct SessionTask {
     signal: Arc<SignalClient>,
     publisher: Arc<PeerTransport>,
-    subscriber: Arc<PeerTransport>,
+    subscriber: Option<Arc<PeerTransport>>,
     events: mpsc::UnboundedSender<EngineEvent>,
     expect_close: Arc<AtomicBool>,
     close_seen: Arc<Notify>,
     duplicates: DuplicateFilter,
     negotiation: Arc<tokio::sync::Mutex<Negotiation>>,
+    /// Single mode: the track sid on each receive section, from the server's answers.
+    mid_to_track_sid: HashMap<String, String>,
+    /// Single mode: received tracks whose msid id differs from their sid, by msid id.
+    mapped_track_ids: HashMap<String, String>,
 }
 
 impl SessionTask {
@@ -338,6 +408,9 @@ impl SessionTask {
         use proto::signal_response::Message as M;
         match message {
             M::Answer(answer) => {
+                // Merged before the answer applies: its tracks may fire at once.
+                log::debug!("answer maps sections {:?}", answer.mid_to_track_id);
+                self.mid_to_track_sid.extend(answer.mid_to_track_id);
                 let mut negotiation = self.negotiation.lock().await;
                 if let Err(err) = self.publisher.apply_answer(answer.sdp).await {
                     log::error!("applying the publisher answer: {err}");
@@ -348,18 +421,24 @@ impl SessionTask {
                     }
                 }
             }
-            M::Offer(offer) => match self.subscriber.answer_offer(offer.sdp).await {
-                Ok(sdp) => {
-                    let answer = proto::SessionDescription { id: offer.id, ..session_description("answer", sdp) };
-                    self.signal.send(proto::signal_request::Message::Answer(answer)).await;
+            M::Offer(offer) => {
+                let Some(subscriber) = &self.subscriber else {
+                    log::warn!("ignoring an offer from the server: this session has one peer connection");
+                    return;
+                };
+                match subscriber.answer_offer(offer.sdp).await {
+                    Ok(sdp) => {
+                        let answer = proto::SessionDescription { id: offer.id, ..session_description("answer", sdp) };
+                        self.signal.send(proto::signal_request::Message::Answer(answer)).await;
+                    }
+                    Err(err) => log::error!("answering the subscriber offer: {err}"),
                 }
-                Err(err) => log::error!("answering the subscriber offer: {err}"),
-            },
+            }
+            M::MediaSectionsRequirement(needed) => self.on_media_sections_requirement(needed).await,
             M::Trickle(trickle) => {
-                let transport = if trickle.target == proto::SignalTarget::Subscriber as i32 {
-                    &self.subscriber
-                } else {
-                    &self.publisher
+                let transport = match &self.subscriber {
+                    Some(subscriber) if trickle.target == proto::SignalTarget::Subscriber as i32 => subscriber,
+                    _ => &self.publisher,
                 };
                 if let Err(err) = transport.add_remote_candidate(&trickle.candidate_init).await {
                     log::warn!("adding a remote candidate: {err}");
@@ -369,6 +448,39 @@ impl SessionTask {
                 let _ = self.events.send(EngineEvent::Signal(Box::new(other)));
             }
         }
+    }
+
+    /// Single mode: the server needs receive sections, or only a new offer (a subscription
+    /// moved onto a section we have, or left one): it never offers itself.
+    async fn on_media_sections_requirement(&mut self, needed: proto::MediaSectionsRequirement) {
+        if self.subscriber.is_some() {
+            log::debug!("ignoring a media sections requirement: this session has two peer connections");
+            return;
+        }
+        log::debug!("the server needs {} audio and {} video sections", needed.num_audios, needed.num_videos);
+        let audios = needed.num_audios.min(MAX_RECEIVERS_PER_REQUEST);
+        let videos = needed.num_videos.min(MAX_RECEIVERS_PER_REQUEST);
+        if let Err(err) = self.publisher.add_receivers(audios, videos).await {
+            log::error!("adding receive sections: {err}");
+        }
+        if let Err(err) = renegotiate(&self.publisher, &self.signal, &self.negotiation).await {
+            log::error!("offering the receive sections: {err}");
+        }
+    }
+
+    /// Single mode names a received track by its section; the msid may still carry the
+    /// section's earlier track.
+    fn name_received_track(&mut self, track: &mut super::ReceivedTrack) {
+        log::debug!("track {:?} stream {:?} on section {:?}", track.track_id, track.stream_id, track.mid);
+        let Some(sid) = track.mid.as_ref().and_then(|mid| self.mid_to_track_sid.get(mid)) else { return };
+        if *sid == track.track_id {
+            return;
+        }
+        log::debug!("received track {} is {sid} (section {:?})", track.track_id, track.mid);
+        let participant = track.stream_id.split('|').next().unwrap_or_default();
+        track.stream_id = format!("{participant}|{sid}");
+        self.mapped_track_ids.insert(track.track_id.clone(), sid.clone());
+        track.track_id = sid.clone();
     }
 
     async fn on_peer(&mut self, event: PeerEvent) {
@@ -390,11 +502,13 @@ impl SessionTask {
                 }
                 Err(err) => log::warn!("dropping an undecodable data packet: {err}"),
             },
-            PeerEvent::RemoteTrack(track) => {
+            PeerEvent::RemoteTrack(mut track) => {
+                self.name_received_track(&mut track);
                 let _ = self.events.send(EngineEvent::RemoteTrack(track));
             }
             PeerEvent::RemoteTrackEnded { track_id } => {
-                let _ = self.events.send(EngineEvent::RemoteTrackEnded { track_sid: track_id });
+                let track_sid = self.mapped_track_ids.remove(&track_id).unwrap_or(track_id);
+                let _ = self.events.send(EngineEvent::RemoteTrackEnded { track_sid });
             }
             PeerEvent::Failed { role } => {
                 let _ = self.events.send(EngineEvent::PeerFailed { reason: format!("the {role:?} connection failed") });

@@ -30,6 +30,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::data::streams::Streams;
+pub use crate::engine::PeerConnectionMode;
 use crate::engine::{DataPacketKind, Engine, EngineOptions};
 use crate::error::{Error, Result};
 pub use events::{ConnectionState, DisconnectReason, RoomEvent, TrackPublication};
@@ -59,6 +60,8 @@ pub struct RoomOptions {
     pub join_retries: u32,
     /// How to reconnect when the connection to the server breaks (see `ReconnectPolicy`).
     pub reconnect_policy: ReconnectPolicy,
+    /// One peer connection or two (see `PeerConnectionMode`).
+    pub peer_connection_mode: PeerConnectionMode,
 }
 
 impl Default for RoomOptions {
@@ -68,6 +71,7 @@ impl Default for RoomOptions {
             connect_timeout: Duration::from_secs(15),
             join_retries: 3,
             reconnect_policy: ReconnectPolicy::default(),
+            peer_connection_mode: PeerConnectionMode::Dual,
         }
     }
 }
@@ -153,6 +157,7 @@ impl Room {
             auto_subscribe: options.auto_subscribe,
             connect_timeout: options.connect_timeout,
             join_retries: options.join_retries,
+            peer_connection_mode: options.peer_connection_mode,
         };
         let (engine, join, engine_events) = Engine::connect(url, token, engine_options).await?;
         let room_info = join.room.clone().unwrap_or_default();
@@ -241,6 +246,12 @@ impl Room {
     /// Whether the room is joined, reconnecting or gone.
     pub fn connection_state(&self) -> ConnectionState {
         *self.inner.state.borrow()
+    }
+
+    /// Whether the current session runs on one peer connection: `PeerConnectionMode::Single`,
+    /// or `Auto` on a server that has it. A full reconnect may change it.
+    pub fn is_single_peer_connection(&self) -> bool {
+        self.inner.engine.is_single_peer_connection()
     }
 
     /// Leaves the room. Later calls on the room or its participants fail with `Disconnected`.

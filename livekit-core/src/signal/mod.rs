@@ -17,11 +17,12 @@ const SDK_NAME: &str = "rust";
 
 /// Signalling options for a join. We advertise only what we implement: compressed data streams
 /// and data streams v2 (with RPC over streams), but no packet trailers (no media yet).
-fn signal_options(auto_subscribe: bool, connect_timeout: Duration) -> SignalOptions {
+fn signal_options(auto_subscribe: bool, single_peer_connection: bool, connect_timeout: Duration) -> SignalOptions {
     let mut options = SignalOptions::default();
     options.auto_subscribe = auto_subscribe;
     options.adaptive_stream = false;
-    options.single_peer_connection = false;
+    // Tries `/rtc/v1` first and falls back to `/rtc` when the server answers 404 there.
+    options.single_peer_connection = single_peer_connection;
     options.connect_timeout = connect_timeout;
     // Region failover is LiveKit Cloud's; on a direct URL it only adds a round trip to errors.
     options.region_failover = false;
@@ -38,11 +39,12 @@ pub(crate) async fn connect(
     url: &str,
     token: &str,
     auto_subscribe: bool,
+    single_peer_connection: bool,
     connect_timeout: Duration,
 ) -> Result<(SignalClient, proto::JoinResponse, SignalEvents), Error> {
     validate_url(url)?;
     transport::install();
-    SignalClient::connect(url, token, signal_options(auto_subscribe, connect_timeout), None)
+    SignalClient::connect(url, token, signal_options(auto_subscribe, single_peer_connection, connect_timeout), None)
         .await
         .map_err(map_signal_error)
 }

@@ -8,11 +8,24 @@ pub mod video;
 use std::time::Duration;
 
 use livekit_core::api::{AccessToken, VideoGrants};
-use livekit_core::{DataOptions, Room, RoomEvent, RoomOptions};
+use livekit_core::{DataOptions, PeerConnectionMode, Room, RoomEvent, RoomOptions};
 use livekit_test_harness::{OfficialPeer, TestServer};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 pub const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The options every test joins with: the library's defaults, with the peer connection mode
+/// from `LK_PC_MODE` (`auto`, `single` or `dual`) when set, so each suite runs in every mode.
+pub fn room_options() -> RoomOptions {
+    let peer_connection_mode = match std::env::var("LK_PC_MODE").as_deref() {
+        Err(_) | Ok("") => return RoomOptions::default(),
+        Ok("auto") => PeerConnectionMode::Auto,
+        Ok("single") => PeerConnectionMode::Single,
+        Ok("dual") => PeerConnectionMode::Dual,
+        Ok(other) => panic!("LK_PC_MODE must be auto, single or dual, not {other:?}"),
+    };
+    RoomOptions { peer_connection_mode, ..RoomOptions::default() }
+}
 
 pub fn start_server() -> TestServer {
     let _ = env_logger::builder().is_test(true).try_init(); // RUST_LOG chooses what shows
@@ -46,7 +59,7 @@ pub fn token(server: &TestServer, room: &str, identity: &str) -> String {
 }
 
 pub async fn join(server: &TestServer, room: &str, identity: &str) -> (Room, UnboundedReceiver<RoomEvent>) {
-    Room::connect(&server.url(), &token(server, room, identity), RoomOptions::default())
+    Room::connect(&server.url(), &token(server, room, identity), room_options())
         .await
         .unwrap_or_else(|err| panic!("{identity} could not join: {err}\nserver log:\n{}", server.log()))
 }

@@ -6,6 +6,10 @@
 //! In front of a cluster (`start_first_reachable`) it acts as a load balancer with failover:
 //! each new connection goes to the first of several ports that accepts it, so after a node
 //! dies clients reach a surviving one through the same URL.
+//!
+//! `start_without_paths` makes the server look older: a request for one of the given paths
+//! (`/rtc/v1`, which livekit-server has since 1.9.10) gets `404 Not Found`, as an older
+//! server answers it, and everything else is forwarded.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -31,6 +35,9 @@ struct Shared {
     /// Both ends of every connection open now, to cut them.
     open: Mutex<Vec<(TcpStream, TcpStream)>>,
     accepted: AtomicUsize,
+    /// Request paths answered with 404 instead of being forwarded (by prefix).
+    missing_paths: Vec<String>,
+    not_found: AtomicUsize,
 }
 
 impl TcpProxy {
@@ -43,6 +50,16 @@ impl TcpProxy {
     /// `target_ports` that accepts a connection (tried in order; one that refuses, like a
     /// killed node's, is skipped). A connection no target accepts is closed at once.
     pub fn start_first_reachable(target_ports: &[u16]) -> Result<Self, String> {
+        Self::start_with(target_ports, &[])
+    }
+
+    /// Like `start`, but a request whose path starts with one of `missing_paths` is answered
+    /// `404 Not Found` and closed, as a server without that endpoint answers it.
+    pub fn start_without_paths(target_port: u16, missing_paths: &[&str]) -> Result<Self, String> {
+        Self::start_with(&[target_port], missing_paths)
+    }
+
+    fn start_with(target_ports: &[u16], missing_paths: &[&str]) -> Result<Self, String> {
         if target_ports.is_empty() {
             return Err("a proxy needs at least one target port".into());
         }
@@ -56,6 +73,8 @@ impl TcpProxy {
             stopped: AtomicBool::new(false),
             open: Mutex::new(Vec::new()),
             accepted: AtomicUsize::new(0),
+            missing_paths: missing_paths.iter().map(|p| p.to_string()).collect(),
+            not_found: AtomicUsize::new(0),
         });
         let accept_shared = shared.clone();
         thread::spawn(move || accept_loop(listener, accept_shared));
@@ -88,6 +107,11 @@ impl TcpProxy {
         self.shared.refuse_count.store(count, Ordering::SeqCst);
     }
 
+    /// Requests answered with 404 so far (`start_without_paths`).
+    pub fn not_found(&self) -> usize {
+        self.shared.not_found.load(Ordering::SeqCst)
+    }
+
     /// Connections accepted and forwarded so far.
     pub fn accepted(&self) -> usize {
         self.shared.accepted.load(Ordering::SeqCst)
@@ -115,33 +139,70 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             return;
         }
         let Ok(client) = client else { continue };
+        if !shared.missing_paths.is_empty() {
+            let shared = shared.clone();
+            thread::spawn(move || answer_or_forward(client, shared));
+            continue;
+        }
         let counted_refusal =
             shared.refuse_count.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
         if counted_refusal || shared.refusing.load(Ordering::SeqCst) {
             let _ = client.shutdown(Shutdown::Both);
             continue;
         }
-        let reachable =
-            shared.targets.iter().enumerate().find_map(|(index, &target)| {
-                TcpStream::connect(("127.0.0.1", target)).ok().map(|server| (index, server))
-            });
-        let Some((target_index, server)) = reachable else {
-            let _ = client.shutdown(Shutdown::Both);
-            continue;
-        };
-        let _ = client.set_nodelay(true);
-        let _ = server.set_nodelay(true);
-        let (Ok(client_read), Ok(server_read), Ok(client_keep), Ok(server_keep)) =
-            (client.try_clone(), server.try_clone(), client.try_clone(), server.try_clone())
-        else {
-            continue;
-        };
-        shared.open.lock().unwrap().push((client_keep, server_keep));
-        shared.accepted.fetch_add(1, Ordering::SeqCst);
-        shared.per_target[target_index].fetch_add(1, Ordering::SeqCst);
-        thread::spawn(move || pipe(client_read, server));
-        thread::spawn(move || pipe(server_read, client));
+        forward(client, &shared, &[]);
     }
+}
+
+/// Reads the request line: a request for a missing path gets a 404; anything else is
+/// forwarded with the bytes read so far.
+fn answer_or_forward(mut client: TcpStream, shared: Arc<Shared>) {
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !head.windows(2).any(|w| w == b"\r\n") && head.len() < 16 * 1024 {
+        match client.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let line = String::from_utf8_lossy(&head);
+    let path = line.split_whitespace().nth(1).unwrap_or_default();
+    if shared.missing_paths.iter().any(|missing| path.starts_with(missing.as_str())) {
+        shared.not_found.fetch_add(1, Ordering::SeqCst);
+        let _ = client.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = client.shutdown(Shutdown::Both);
+        return;
+    }
+    forward(client, &shared, &head);
+}
+
+/// Connects `client` to the first target that accepts, sends it `already_read`, and copies
+/// both ways.
+fn forward(client: TcpStream, shared: &Shared, already_read: &[u8]) {
+    let reachable = shared
+        .targets
+        .iter()
+        .enumerate()
+        .find_map(|(index, &target)| TcpStream::connect(("127.0.0.1", target)).ok().map(|server| (index, server)));
+    let Some((target_index, mut server)) = reachable else {
+        let _ = client.shutdown(Shutdown::Both);
+        return;
+    };
+    if server.write_all(already_read).is_err() {
+        return;
+    }
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let (Ok(client_read), Ok(server_read), Ok(client_keep), Ok(server_keep)) =
+        (client.try_clone(), server.try_clone(), client.try_clone(), server.try_clone())
+    else {
+        return;
+    };
+    shared.open.lock().unwrap().push((client_keep, server_keep));
+    shared.accepted.fetch_add(1, Ordering::SeqCst);
+    shared.per_target[target_index].fetch_add(1, Ordering::SeqCst);
+    thread::spawn(move || pipe(client_read, server));
+    thread::spawn(move || pipe(server_read, client));
 }
 
 /// Copies one direction until either side closes, then closes both.
