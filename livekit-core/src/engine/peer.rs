@@ -271,10 +271,12 @@ impl PeerTransport {
         let options = RTCOfferOptions { ice_restart, ..Default::default() };
         let offer = self.pc.create_offer(Some(options)).await.map_err(Error::internal)?;
         self.pc.set_local_description(offer.clone()).await.map_err(Error::internal)?;
+        log::trace!("{:?} offer:\n{}", self.role, offer.sdp);
         Ok(offer.sdp)
     }
 
     pub async fn apply_answer(&self, sdp: String) -> Result<()> {
+        log::trace!("{:?} answer:\n{sdp}", self.role);
         let answer = RTCSessionDescription::answer(sdp).map_err(Error::internal)?;
         self.pc.set_remote_description(answer).await.map_err(Error::internal)
     }

@@ -30,7 +30,7 @@ use webrtc::track::track_remote::TrackRemote;
 
 use super::peer_video::KeyframeRequester;
 use crate::error::{Error, Result};
-use crate::media::{EncodedAudio, RedEncoder, RtpPacket, VideoCodec};
+use crate::media::{EncodedAudio, RedEncoder, RedReceiver, RtpPacket, VideoCodec};
 
 /// Opus as LiveKit registers it (payload type 111).
 const OPUS_PAYLOAD_TYPE: u8 = 111;
@@ -258,6 +258,7 @@ pub(super) fn receive(
         }
         _ => (RECEIVED_BACKLOG, None),
     };
+    let is_audio = video.is_none();
     let (packets, _) = broadcast::channel(backlog);
     let stop = Arc::new(Notify::new());
     let received = ReceivedTrack {
@@ -269,23 +270,37 @@ pub(super) fn receive(
         stop: stop.clone(),
     };
     tokio::spawn(async move {
+        let mut count = 0u64;
+        let mut red = RedReceiver::default();
         loop {
             let read = tokio::select! {
                 read = track.read_rtp() => read,
                 () = stop.notified() => break,
             };
             let Ok((packet, _)) = read else { break };
-            let packet = RtpPacket {
-                sequence: packet.header.sequence_number,
-                timestamp: packet.header.timestamp,
-                marker: packet.header.marker,
-                payload: packet.payload,
-                arrival: Instant::now(),
-            };
-            // No receiver yet is fine: a stream opened later starts from then.
-            let _ = packets.send(packet);
+            if count == 0 {
+                log::debug!("remote track {}: first packet, payload type {}", track.id(), packet.header.payload_type);
+            }
+            count += 1;
+            let arrival = Instant::now();
+            let header = &packet.header;
+            if header.payload_type != RED_PAYLOAD_TYPE || !is_audio {
+                let (sequence, timestamp, marker) = (header.sequence_number, header.timestamp, header.marker);
+                // No receiver yet is fine: a stream opened later starts from then.
+                let _ = packets.send(RtpPacket { sequence, timestamp, marker, payload: packet.payload, arrival });
+                continue;
+            }
+            match red.unwrap(header.sequence_number, header.timestamp, &packet.payload) {
+                Ok(unwrapped) => {
+                    for opus in unwrapped {
+                        let (sequence, timestamp, payload) = (opus.sequence, opus.timestamp, opus.payload);
+                        let _ = packets.send(RtpPacket { sequence, timestamp, marker: false, payload, arrival });
+                    }
+                }
+                Err(why) => log::debug!("remote track {}: dropping a RED packet: {}", track.id(), why.0),
+            }
         }
-        log::debug!("remote track {} ended", track.id());
+        log::debug!("remote track {} ended after {count} packets", track.id());
         drop(packets);
         ended(track.id());
     });

@@ -22,6 +22,7 @@ mod jitter_buffer;
 mod jitter_estimator;
 mod packets;
 mod red;
+mod red_receiver;
 mod resampler;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -57,6 +58,7 @@ pub use audio_stream::AudioStream;
 pub use frame::{AudioFrame, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 pub(crate) use packets::{EncodedAudio, RtpPacket};
 pub(crate) use red::RedEncoder;
+pub(crate) use red_receiver::RedReceiver;
 #[cfg(feature = "video-bench")]
 pub use video_codec::bench as video_codec_bench;
 pub use video_codec::VideoCodec;

@@ -86,25 +86,18 @@ mod tests {
         data: Vec<u8>,
     }
 
-    /// Splits a RED payload into its redundant blocks (oldest first) and the primary, the way
-    /// livekit-server reads it.
-    fn split(payload: &[u8]) -> (Vec<Block>, Block) {
-        let mut headers = Vec::new();
-        let mut at = 0;
-        while payload[at] & 0x80 != 0 {
-            let header = u32::from_be_bytes(payload[at..at + 4].try_into().unwrap());
-            headers.push(((header >> 24) as u8 & 0x7f, (header >> 10) & 0x3fff, (header & 0x3ff) as usize));
-            at += 4;
-        }
-        let primary_type = payload[at] & 0x7f;
-        at += 1;
-        let mut blocks = Vec::new();
-        for (payload_type, timestamp_offset, length) in headers {
-            blocks.push(Block { payload_type, timestamp_offset, data: payload[at..at + length].to_vec() });
-            at += length;
-        }
-        let primary = Block { payload_type: primary_type, timestamp_offset: 0, data: payload[at..].to_vec() };
-        (blocks, primary)
+    /// Splits a RED payload into its redundant blocks (oldest first) and the primary, with the
+    /// receive side's reader.
+    fn split(payload: &Bytes) -> (Vec<Block>, Block) {
+        let blocks = crate::media::red_receiver::parse_red(payload).expect("well-formed RED");
+        let block = |payload_type, timestamp_offset, data: &Bytes| Block {
+            payload_type,
+            timestamp_offset,
+            data: data.to_vec(),
+        };
+        let redundant = blocks.redundant.iter().map(|(kind, offset, data)| block(*kind, *offset, data)).collect();
+        let (primary_type, primary) = &blocks.primary;
+        (redundant, block(*primary_type, 0, primary))
     }
 
     fn opus(byte: u8, len: usize) -> Bytes {
