@@ -3,7 +3,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 FFI_LIB := $(CURDIR)/target/debug/liblivekit_ffi.so
 
-.PHONY: test-fuzz fuzz-tools demo test test-rust test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench stack-probe fmt
+.PHONY: test-fuzz fuzz-tools demo test test-rust test-rust-dual test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench stack-probe fmt
 
 ## A local livekit-server and three participants sharing state and messages, then a voice round
 ## (a melody from a WAV file, active speakers, mute; what bob heard goes to target/demo-audio/).
@@ -14,11 +14,18 @@ demo: server
 ## Python SDK as a peer, the drop-in suite with the official library and with ours, and the
 ## fuzz targets (regression corpora, then FUZZ_SECONDS each).
 ## `make -k test` runs every suite even when one fails (CI does).
-test: test-rust test-dropin test-c test-kotlin test-python test-fuzz
+test: test-rust test-rust-dual test-dropin test-c test-kotlin test-python test-fuzz
 
-## --no-fail-fast: one failing test binary must not hide the others' results.
+## --no-fail-fast: one failing test binary must not hide the others' results. The default peer
+## connection mode is one connection (the pinned server has it); test-rust-dual runs a subset
+## again with two (publisher and subscriber), the mode used with servers before 1.9.10.
 test-rust: deps server
 	$(CARGO) test --no-fail-fast -p livekit-core -p livekit-ffi -p livekit-uniffi -p livekit-test-harness
+
+DUAL_SUITES := data_messages streams rpc participants remote_tracks audio_tracks audio_under_loss video_tracks \
+  reconnect reconnect_server join_ice_restart official_interop
+test-rust-dual: deps server
+	LK_PC_MODE=dual $(CARGO) test --no-fail-fast -p livekit-core $(addprefix --test ,$(DUAL_SUITES))
 
 ## The official Python SDK's own API against the real server, first with the library it
 ## ships, then with ours through LIVEKIT_LIB_PATH (tests/dropin).

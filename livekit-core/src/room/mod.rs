@@ -46,8 +46,9 @@ pub use simulate::SimulateScenario;
 /// How long a signalling request (attributes, metadata, name) may wait for the server's answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Options for `Room::connect`. The default subscribes automatically and allows 15 s per join
-/// attempt, with 3 more attempts after a timeout or a lost connection.
+/// Options for `Room::connect`. The default subscribes automatically, allows 15 s per join
+/// attempt, with 3 more attempts after a timeout or a lost connection, and uses one peer
+/// connection where the server has that mode.
 #[derive(Clone, Debug)]
 pub struct RoomOptions {
     /// Subscribe to every published track automatically. When false, choose tracks with
@@ -71,7 +72,7 @@ impl Default for RoomOptions {
             connect_timeout: Duration::from_secs(15),
             join_retries: 3,
             reconnect_policy: ReconnectPolicy::default(),
-            peer_connection_mode: PeerConnectionMode::Dual,
+            peer_connection_mode: PeerConnectionMode::Auto,
         }
     }
 }

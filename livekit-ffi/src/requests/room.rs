@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use livekit_core::{Participant, Room, RoomOptions};
+use livekit_core::{Participant, PeerConnectionMode, Room, RoomOptions};
 use tokio::sync::watch;
 
 use super::convert;
@@ -67,6 +67,11 @@ fn core_options(options: &proto::RoomOptions) -> Result<RoomOptions, String> {
         auto_subscribe: options.auto_subscribe.unwrap_or(defaults.auto_subscribe),
         connect_timeout: options.connect_timeout_ms.map(Duration::from_millis).unwrap_or(defaults.connect_timeout),
         join_retries: options.join_retries.unwrap_or(defaults.join_retries),
+        // As in the official library: on (the default) still falls back to two on an old server.
+        peer_connection_mode: match options.single_peer_connection {
+            Some(false) => PeerConnectionMode::Dual,
+            Some(true) | None => PeerConnectionMode::Auto,
+        },
         ..defaults
     })
 }
