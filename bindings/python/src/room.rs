@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use livekit_core::data::RpcError;
 use livekit_core::room::SimulateScenario;
-use livekit_core::{Room, RoomOptions};
+use livekit_core::{PeerConnectionMode, Room, RoomOptions};
 use pyo3::exceptions::{PyNotImplementedError, PyValueError};
 use pyo3::prelude::*;
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -37,10 +37,13 @@ impl Drop for NativeRoom {
     }
 }
 
-/// `connect(url, token, auto_subscribe, connect_timeout, reconnect_max_attempts)`: an awaitable
-/// of a `NativeRoom`. `None` keeps the core's default for the last two.
+/// `connect(url, token, auto_subscribe, connect_timeout, reconnect_max_attempts,
+/// single_peer_connection)`: an awaitable of a `NativeRoom`. `None` keeps the core's default for
+/// the timeout and the attempts; `single_peer_connection=False` always uses two connections.
 #[pyfunction]
-#[pyo3(signature = (url, token, auto_subscribe=true, connect_timeout=None, reconnect_max_attempts=None))]
+#[pyo3(signature = (
+    url, token, auto_subscribe=true, connect_timeout=None, reconnect_max_attempts=None, single_peer_connection=true
+))]
 pub fn connect<'py>(
     py: Python<'py>,
     url: String,
@@ -48,8 +51,10 @@ pub fn connect<'py>(
     auto_subscribe: bool,
     connect_timeout: Option<f64>,
     reconnect_max_attempts: Option<u32>,
+    single_peer_connection: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let mut options = RoomOptions { auto_subscribe, ..RoomOptions::default() };
+    let peer_connection_mode = if single_peer_connection { PeerConnectionMode::Auto } else { PeerConnectionMode::Dual };
+    let mut options = RoomOptions { auto_subscribe, peer_connection_mode, ..RoomOptions::default() };
     if let Some(max_attempts) = reconnect_max_attempts {
         options.reconnect_policy.max_attempts = max_attempts;
     }

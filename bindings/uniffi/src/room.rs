@@ -39,6 +39,10 @@ pub struct RoomOptions {
     /// The longest wait between two attempts.
     #[uniffi(default = 7000)]
     pub reconnect_max_delay_ms: u64,
+    /// One peer connection where the server has that mode (livekit-server 1.9.10 and later),
+    /// two otherwise; false always uses two (publisher and subscriber).
+    #[uniffi(default = true)]
+    pub single_peer_connection: bool,
 }
 
 #[derive(uniffi::Object)]
@@ -63,6 +67,11 @@ impl Room {
                 options.reconnect_initial_delay_ms,
                 options.reconnect_max_delay_ms,
             ),
+            peer_connection_mode: if options.single_peer_connection {
+                livekit_core::PeerConnectionMode::Auto
+            } else {
+                livekit_core::PeerConnectionMode::Dual
+            },
             ..livekit_core::RoomOptions::default()
         };
         let (room, events) = livekit_core::Room::connect(&url, &token, options).await?;

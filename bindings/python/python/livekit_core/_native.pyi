@@ -212,6 +212,7 @@ def connect(
     auto_subscribe: bool = True,
     connect_timeout: Optional[float] = None,
     reconnect_max_attempts: Optional[int] = None,
+    single_peer_connection: bool = True,
 ) -> Awaitable[NativeRoom]: ...
 def stream_bytes(
     participant: NativeParticipant,

@@ -3508,6 +3508,11 @@ public struct RoomOptions: Equatable, Hashable {
      * The longest wait between two attempts.
      */
     public var reconnectMaxDelayMs: UInt64
+    /**
+     * One peer connection where the server has that mode (livekit-server 1.9.10 and later),
+     * two otherwise; false always uses two (publisher and subscriber).
+     */
+    public var singlePeerConnection: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3528,12 +3533,17 @@ public struct RoomOptions: Equatable, Hashable {
          */reconnectInitialDelayMs: UInt64 = UInt64(300), 
         /**
          * The longest wait between two attempts.
-         */reconnectMaxDelayMs: UInt64 = UInt64(7000)) {
+         */reconnectMaxDelayMs: UInt64 = UInt64(7000), 
+        /**
+         * One peer connection where the server has that mode (livekit-server 1.9.10 and later),
+         * two otherwise; false always uses two (publisher and subscriber).
+         */singlePeerConnection: Bool = true) {
         self.autoSubscribe = autoSubscribe
         self.connectTimeoutMs = connectTimeoutMs
         self.reconnectMaxAttempts = reconnectMaxAttempts
         self.reconnectInitialDelayMs = reconnectInitialDelayMs
         self.reconnectMaxDelayMs = reconnectMaxDelayMs
+        self.singlePeerConnection = singlePeerConnection
     }
 
     
@@ -3556,7 +3566,8 @@ public struct FfiConverterTypeRoomOptions: FfiConverterRustBuffer {
                 connectTimeoutMs: FfiConverterUInt64.read(from: &buf), 
                 reconnectMaxAttempts: FfiConverterUInt32.read(from: &buf), 
                 reconnectInitialDelayMs: FfiConverterUInt64.read(from: &buf), 
-                reconnectMaxDelayMs: FfiConverterUInt64.read(from: &buf)
+                reconnectMaxDelayMs: FfiConverterUInt64.read(from: &buf), 
+                singlePeerConnection: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -3566,6 +3577,7 @@ public struct FfiConverterTypeRoomOptions: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.reconnectMaxAttempts, into: &buf)
         FfiConverterUInt64.write(value.reconnectInitialDelayMs, into: &buf)
         FfiConverterUInt64.write(value.reconnectMaxDelayMs, into: &buf)
+        FfiConverterBool.write(value.singlePeerConnection, into: &buf)
     }
 }
 

@@ -61,8 +61,11 @@ _TRACK_EVENTS = frozenset((
 
 
 class RoomOptions(Record):
-    _fields = ("auto_subscribe", "connect_timeout", "reconnect_max_attempts")
-    _defaults = {"auto_subscribe": True, "connect_timeout": None, "reconnect_max_attempts": None}
+    _fields = ("auto_subscribe", "connect_timeout", "reconnect_max_attempts", "single_peer_connection")
+    _defaults = {
+        "auto_subscribe": True, "connect_timeout": None, "reconnect_max_attempts": None,
+        "single_peer_connection": True,
+    }
     auto_subscribe: bool
     connect_timeout: Optional[float]
     """Seconds one join attempt may take; None uses the core's default (15 s). A join that
@@ -70,6 +73,9 @@ class RoomOptions(Record):
     reconnect_max_attempts: Optional[int]
     """Attempts to reconnect after the connection broke before `disconnected` (CONNECTION_LOST
     state); 0 turns reconnection off, None uses the core's default (10)."""
+    single_peer_connection: bool
+    """One peer connection where the server has that mode (livekit-server 1.9.10 and later), two
+    otherwise; False always uses two (publisher and subscriber)."""
 
 
 class DataPacket(Record):
@@ -108,7 +114,8 @@ class Room(EventEmitter):
             raise ConnectError("this Room is already connected; create a new Room to join again")
         options = options or RoomOptions()
         native = await _native.connect(
-            url, token, options.auto_subscribe, options.connect_timeout, options.reconnect_max_attempts
+            url, token, options.auto_subscribe, options.connect_timeout, options.reconnect_max_attempts,
+            options.single_peer_connection,
         )
         self._native = native
         self._local = LocalParticipant(native.local_participant(), self)

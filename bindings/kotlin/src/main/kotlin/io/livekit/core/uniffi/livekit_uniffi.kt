@@ -6465,6 +6465,12 @@ data class RoomOptions (
      * The longest wait between two attempts.
      */
     var `reconnectMaxDelayMs`: kotlin.ULong = 7000uL 
+    , 
+    /**
+     * One peer connection where the server has that mode (livekit-server 1.9.10 and later),
+     * two otherwise; false always uses two (publisher and subscriber).
+     */
+    var `singlePeerConnection`: kotlin.Boolean = true 
     
 ){
     
@@ -6486,6 +6492,7 @@ public object FfiConverterTypeRoomOptions: FfiConverterRustBuffer<RoomOptions> {
             FfiConverterUInt.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -6494,7 +6501,8 @@ public object FfiConverterTypeRoomOptions: FfiConverterRustBuffer<RoomOptions> {
             FfiConverterULong.allocationSize(value.`connectTimeoutMs`) +
             FfiConverterUInt.allocationSize(value.`reconnectMaxAttempts`) +
             FfiConverterULong.allocationSize(value.`reconnectInitialDelayMs`) +
-            FfiConverterULong.allocationSize(value.`reconnectMaxDelayMs`)
+            FfiConverterULong.allocationSize(value.`reconnectMaxDelayMs`) +
+            FfiConverterBoolean.allocationSize(value.`singlePeerConnection`)
     )
 
     override fun write(value: RoomOptions, buf: ByteBuffer) {
@@ -6503,6 +6511,7 @@ public object FfiConverterTypeRoomOptions: FfiConverterRustBuffer<RoomOptions> {
             FfiConverterUInt.write(value.`reconnectMaxAttempts`, buf)
             FfiConverterULong.write(value.`reconnectInitialDelayMs`, buf)
             FfiConverterULong.write(value.`reconnectMaxDelayMs`, buf)
+            FfiConverterBoolean.write(value.`singlePeerConnection`, buf)
     }
 }
 
