@@ -150,8 +150,19 @@ impl AudioSender {
             .add_transceiver_from_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>, Some(init))
             .await
             .map_err(Error::internal)?;
-        transceiver.set_codec_preferences(preferences).await.map_err(Error::internal)?;
         let sender = transceiver.sender().await;
+        match transceiver.set_codec_preferences(preferences).await {
+            Ok(()) => {}
+            // webrtc-rs offers only the codecs negotiated in the connection's first audio section:
+            // when that had no RED, the track goes out as plain Opus (a spare inactive section
+            // stays behind) rather than not at all.
+            Err(webrtc::Error::ErrRTPTransceiverCodecUnsupported) if red => {
+                log::warn!("RED was not negotiated on this connection: track {cid} is sent as plain Opus");
+                pc.remove_track(&sender).await.map_err(Error::internal)?;
+                return Box::pin(Self::add(pc, cid, stream_id, false)).await;
+            }
+            Err(err) => return Err(Error::internal(err)),
+        }
         // The interceptors (NACK responder, reports) run as RTCP is read; nobody else needs it.
         let rtcp = sender.clone();
         tokio::spawn(async move { while rtcp.read_rtcp().await.is_ok() {} });
