@@ -251,6 +251,14 @@ impl Room {
 
     /// Whether the current session runs on one peer connection: `PeerConnectionMode::Single`,
     /// or `Auto` on a server that has it. A full reconnect may change it.
+    ///
+    /// ```no_run
+    /// # fn report(room: &livekit_core::Room) {
+    /// if !room.is_single_peer_connection() {
+    ///     println!("an older server (before 1.9.10): publishing and subscribing use two connections");
+    /// }
+    /// # }
+    /// ```
     pub fn is_single_peer_connection(&self) -> bool {
         self.inner.engine.is_single_peer_connection()
     }
