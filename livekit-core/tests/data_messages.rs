@@ -102,6 +102,7 @@ async fn destination_identities_limit_who_receives() {
 async fn server_send_data_reaches_the_room_without_a_sender() {
     let server = start_server();
     let (_alice, mut alice_events) = join(&server, "d4", "alice").await;
+    wait_until_active(&server, "d4", "alice").await;
     let client = RoomClient::with_api_key(&server.http_url(), server.api_key(), server.api_secret());
     let options = SendDataOptions { topic: Some("announce".into()), ..Default::default() };
     client.send_data("d4", b"from the server".to_vec(), options).await.unwrap();
