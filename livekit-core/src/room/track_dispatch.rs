@@ -115,7 +115,18 @@ fn attach_media(
             ))
         }
     };
-    publication.state.write().track = Some(remote.clone());
+    let replaced = publication.state.write().track.replace(remote.clone());
+    if let Some(replaced) = replaced {
+        // Media of the same track arrived again (a new receiver for it): the old reader stops,
+        // so streams opened on it end instead of waiting forever, and the app hears why.
+        log::debug!("track {} arrived again; the earlier media ends", publication.sid());
+        replaced.end();
+        room.emit(RoomEvent::TrackUnsubscribed {
+            track: replaced,
+            publication: publication.clone(),
+            participant: participant.clone(),
+        });
+    }
     room.emit(RoomEvent::TrackSubscribed {
         track: remote,
         publication: publication.clone(),
