@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -13,43 +13,12 @@ use futures_util::StreamExt;
 use livekit_core::data::stream_guard::MAX_UNREAD_STREAM_BYTES;
 use livekit_core::data::{ByteStreamReader, SendByteOptions, StreamByteOptions, StreamReader, StreamWriter};
 use livekit_core::{DataOptions, RoomEvent};
+use livekit_test_harness::warning_log;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 /// How long a transfer of about 80 MiB may take (a few seconds in a debug build).
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(90);
-
-/// Warnings of this test binary, kept to check what they say (and shown on stderr when
-/// `RUST_LOG` is set). Installed before `start_server`, whose own logger then stays out.
-static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::Level::Warn
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            let line = record.args().to_string();
-            if std::env::var_os("RUST_LOG").is_some() {
-                eprintln!("{} {}: {line}", record.level(), record.target());
-            }
-            WARNINGS.lock().unwrap().push(line);
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-fn capture_warnings() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        log::set_logger(&Capture).expect("no logger before this one");
-        log::set_max_level(log::LevelFilter::Warn);
-    });
-}
 
 /// `len` pseudo-random bytes (xorshift), different for each seed.
 fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
@@ -80,7 +49,7 @@ async fn read_to_end(mut reader: ByteStreamReader) -> (u64, Option<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_larger_than_the_unread_limit_arrives_intact_when_written_as_it_arrives() {
-    capture_warnings();
+    warning_log::start();
     let server = start_server();
     let (alice, _alice_events) = join(&server, "large-read", "alice").await;
     let (bob, _bob_events) = join(&server, "large-read", "bob").await;
@@ -139,14 +108,13 @@ async fn a_file_larger_than_the_unread_limit_arrives_intact_when_written_as_it_a
     assert_eq!(Sha256::digest(&received).to_vec(), expected, "the bytes arrive intact");
     std::fs::remove_dir_all(&dir).ok();
     // (The warnings are the whole test binary's: the other test's name mallory.)
-    let warnings = WARNINGS.lock().unwrap().clone();
-    let about_alice: Vec<&String> = warnings.iter().filter(|line| line.contains("from alice")).collect();
+    let about_alice = warning_log::lines_with("from alice");
     assert!(about_alice.is_empty(), "{about_alice:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_nobody_reads_is_aborted_at_the_unread_limit_with_a_warning_naming_the_sender() {
-    capture_warnings();
+    warning_log::start();
     let server = start_server();
     let (mallory, _mallory_events) = join(&server, "large-unread", "mallory").await;
     let (bob, mut bob_events) = join(&server, "large-unread", "bob").await;
@@ -178,10 +146,7 @@ async fn a_stream_nobody_reads_is_aborted_at_the_unread_limit_with_a_warning_nam
     assert!(bytes <= MAX_UNREAD_STREAM_BYTES && bytes > MAX_UNREAD_STREAM_BYTES - 15_000, "{bytes} bytes held");
     let error = error.expect("the stream was ended");
     assert!(error.contains("not yet read"), "{error}");
-    let warnings = WARNINGS.lock().unwrap().clone();
-    let line = warnings
-        .iter()
-        .find(|line| line.contains(&format!("aborting stream {stream_id} from mallory")))
-        .unwrap_or_else(|| panic!("no warning names mallory: {warnings:?}"));
+    let lines = warning_log::lines_with(&format!("aborting stream {stream_id} from mallory"));
+    let line = lines.first().unwrap_or_else(|| panic!("no warning names mallory: {lines:?}"));
     assert!(line.contains("not yet read"), "{line}");
 }

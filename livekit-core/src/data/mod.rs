@@ -10,8 +10,6 @@ pub mod rpc_guard;
 pub mod stream_guard;
 pub(crate) mod streams;
 mod take_cell;
-#[cfg(test)]
-mod test_log;
 
 pub(crate) use packet::user_packet;
 pub use packet::{DataOptions, MAX_DATA_PAYLOAD, MAX_IDENTITY_LENGTH};

@@ -1,7 +1,7 @@
 //! StreamGuard without a network: limits, unread-byte accounting, warnings naming the sender.
 
 use super::*;
-use crate::data::test_log;
+use livekit_test_harness::warning_log as test_log;
 
 fn facts(total_length: Option<u64>, inline: bool) -> HeaderFacts<'static> {
     HeaderFacts { total_length, inline: inline.then_some(b"hello".as_slice()), ..HeaderFacts::default() }

@@ -243,7 +243,7 @@ mod tests {
 
     use super::*;
     use crate::data::stream_guard::MAX_UNREAD_STREAM_BYTES;
-    use crate::data::test_log;
+    use livekit_test_harness::warning_log as test_log;
 
     /// One receiver that supports everything, so compression is used where the sender wants it.
     struct OneReceiver;
@@ -294,6 +294,16 @@ mod tests {
     struct Paced {
         wire: AtomicU64,
         most_unread: AtomicU64,
+    }
+
+    /// Streams whose packets come back through `paced_loop_back`; the reader reports each read
+    /// on the returned sender.
+    fn paced_streams() -> (Arc<Streams>, UnboundedReceiver<OutputEvent>, watch::Sender<u64>, Arc<Paced>) {
+        let (streams, packets, output) = Streams::start();
+        let streams = Arc::new(streams);
+        let (read_tx, read_rx) = watch::channel(0);
+        let paced = paced_loop_back(streams.clone(), packets, read_rx);
+        (streams, output, read_tx, paced)
     }
 
     /// `loop_back`, but as a network that takes the sender's packets only as fast as the
@@ -375,10 +385,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_stream_read_as_it_arrives_passes_far_beyond_the_unread_limit() {
-        let (streams, packets, mut output) = Streams::start();
-        let streams = Arc::new(streams);
-        let (read_tx, read_rx) = watch::channel(0);
-        let paced = paced_loop_back(streams.clone(), packets, read_rx);
+        let (streams, mut output, read_tx, paced) = paced_streams();
         let mib = MAX_UNREAD_STREAM_BYTES / (1024 * 1024) + 36; // 100 MiB
         let sent = tokio::spawn(write_random(streams.clone(), mib));
 
@@ -394,10 +401,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_compressed_stream_is_held_to_what_it_inflates_to() {
-        let (streams, packets, mut output) = Streams::start();
-        let streams = Arc::new(streams);
-        let (read_tx, read_rx) = watch::channel(0);
-        let paced = paced_loop_back(streams.clone(), packets, read_rx);
+        let (streams, mut output, read_tx, paced) = paced_streams();
         // 80 MiB that compress well: the unread limit counts the inflated bytes, not the wire's.
         let data: Vec<u8> = (0..80 * 1024 * 1024u32).map(|i| (i % 251) as u8 ^ (i >> 20) as u8).collect();
         let expected = Sha256::digest(&data).to_vec();

@@ -17,6 +17,7 @@ mod official_peer_video;
 mod server;
 mod tcp_proxy;
 mod tls_cert;
+pub mod warning_log;
 
 pub use cluster::TestCluster;
 pub use install::{ensure_server_binary, SERVER_VERSION};

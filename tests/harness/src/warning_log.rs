@@ -1,6 +1,7 @@
-//! Test only: the warnings this test binary logs, for tests that check what a line says (for
-//! instance that it names the sender). Tests run in parallel in one process, so each uses names
-//! of its own and looks only for lines that contain them.
+//! The warnings a test process logs, kept for tests that check what a line says (for instance
+//! that it names the sender), and shown on stderr when `RUST_LOG` is set. Tests run in parallel
+//! in one process, so each uses names of its own and looks only for lines that contain them.
+//! Start it before anything else installs a logger (`start_server` then keeps out).
 
 use std::sync::{Mutex, Once};
 
@@ -15,14 +16,18 @@ impl log::Log for Capture {
 
     fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
-            LINES.lock().unwrap().push(record.args().to_string());
+            let line = record.args().to_string();
+            if std::env::var_os("RUST_LOG").is_some() {
+                eprintln!("{} {}: {line}", record.level(), record.target());
+            }
+            LINES.lock().unwrap().push(line);
         }
     }
 
     fn flush(&self) {}
 }
 
-/// Starts capturing warnings (once per process).
+/// Starts capturing warnings (once per process; a no-op when another logger came first).
 pub fn start() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
