@@ -414,7 +414,7 @@ impl DataChannel {
         }
     }
 
-    /// Waits (at most `limit`) until everything queued has been handed to the network, so a
+    /// Waits (at most `limit`) until the peer's SCTP has acknowledged everything queued, so a
     /// disconnect right after a send does not lose it.
     pub async fn drain(&self, limit: std::time::Duration) {
         let deadline = tokio::time::Instant::now() + limit;
@@ -422,7 +422,8 @@ impl DataChannel {
             && self.dc.buffered_amount().await > 0
             && tokio::time::Instant::now() < deadline
         {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await; // shutdown path: polling is fine
+            // Polled: webrtc-rs signals only a crossing of the low-water mark, not an empty queue.
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
     }
 

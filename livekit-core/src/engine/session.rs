@@ -34,7 +34,8 @@ pub(crate) struct Session {
     /// The server's connection; `None` in single peer connection mode.
     pub(super) subscriber: Option<Arc<PeerTransport>>,
     pub(super) reliable: DataChannel,
-    lossy: DataChannel,
+    /// Set during the join: with one connection only once `_reliable` is open (see `connect`).
+    lossy: tokio::sync::OnceCell<DataChannel>,
     /// Set before we close the signalling ourselves during a resume, so the close it reports
     /// is not taken for a new break.
     expect_close: Arc<AtomicBool>,
@@ -114,7 +115,10 @@ impl Session {
             }
         };
         let reliable = publisher.create_data_channel(DataPacketKind::Reliable).await?;
-        let lossy = publisher.create_data_channel(DataPacketKind::Lossy).await?;
+        let lossy = tokio::sync::OnceCell::new();
+        if subscriber.is_some() {
+            let _ = lossy.set(publisher.create_data_channel(DataPacketKind::Lossy).await?);
+        }
         // Sections for the tracks already published, so the server need not ask for them.
         if let Some((audios, videos)) = single_with_receivers {
             publisher.add_receivers(audios, videos).await?;
@@ -159,7 +163,10 @@ impl Session {
 
         let ready = async {
             engine.reliable.wait_open().await?;
-            engine.lossy.wait_open().await?;
+            if engine.subscriber.is_none() {
+                engine.open_lossy_and_wait_acknowledged().await?;
+            }
+            engine.lossy()?.wait_open().await?;
             if let Some(subscriber) = engine.subscriber.as_ref().filter(|_| join.subscriber_primary) {
                 subscriber.wait_connected().await?;
                 subscriber.wait_remote_reliable_open().await?;
@@ -190,9 +197,28 @@ impl Session {
         self.subscriber.is_none()
     }
 
+    /// With one connection the server sends to us only on our channels, and drops what it
+    /// sends before their open reached it, without telling us when that happened. So the join
+    /// waits until the server's SCTP has acknowledged both opens (it has the channels a moment
+    /// later). The server delays that acknowledgement by 200 ms unless a second packet follows
+    /// the first: opening `_lossy` only once `_reliable` is open sends the two opens in two
+    /// packets, and the second is acknowledged at once.
+    async fn open_lossy_and_wait_acknowledged(&self) -> Result<()> {
+        let lossy = self.publisher.create_data_channel(DataPacketKind::Lossy).await?;
+        let lossy = self.lossy.get_or_init(|| async { lossy }).await;
+        lossy.wait_open().await?;
+        self.reliable.drain(OPEN_ACKNOWLEDGED_LIMIT).await;
+        lossy.drain(OPEN_ACKNOWLEDGED_LIMIT).await;
+        Ok(())
+    }
+
+    fn lossy(&self) -> Result<&DataChannel> {
+        self.lossy.get().ok_or_else(|| Error::Connection("the lossy data channel is not open yet".into()))
+    }
+
     /// Sends a lossy data packet at once.
     pub async fn send_lossy(&self, packet: Bytes) -> Result<()> {
-        self.lossy.send(packet).await
+        self.lossy()?.send(packet).await
     }
 
     /// Adds an audio track to the publisher connection (msid track id `cid`, as RED when
@@ -271,7 +297,9 @@ impl Session {
             task.abort();
         }
         self.reliable.close().await;
-        self.lossy.close().await;
+        if let Some(lossy) = self.lossy.get() {
+            lossy.close().await;
+        }
         self.publisher.close().await;
         if let Some(subscriber) = &self.subscriber {
             subscriber.close().await;
@@ -285,6 +313,10 @@ impl Session {
 /// so a server too busy to answer in that window left the join hanging until its timeout.
 /// Restarting gives fresh pairs; 5 s leaves a slow but working path (TURN) time to connect.
 const PUBLISHER_ICE_RESTART_AFTER: Duration = Duration::from_secs(5);
+
+/// How long a join waits for the server to acknowledge our channels' opens (one connection):
+/// past it the join goes on, as it did before it waited.
+const OPEN_ACKNOWLEDGED_LIMIT: Duration = Duration::from_secs(1);
 
 /// Restarts the publisher's ICE each time it has not connected within
 /// `PUBLISHER_ICE_RESTART_AFTER`; never returns once it has (the join's timeout ends it).

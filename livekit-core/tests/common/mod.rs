@@ -116,25 +116,6 @@ pub async fn wait_until_known(events: &mut UnboundedReceiver<RoomEvent>, identit
     .await;
 }
 
-/// Waits until the server reports `identity` ACTIVE: its data channels are open on the server's
-/// side. With one peer connection the server opens them after our join returns and drops what
-/// it sends us before that (`transport.go` `sendDataMessage`), without telling us when.
-pub async fn wait_until_active(server: &TestServer, room: &str, identity: &str) {
-    use livekit_core::api::RoomClient;
-    let client = RoomClient::with_api_key(&server.http_url(), server.api_key(), server.api_secret());
-    let active = livekit_protocol::participant_info::State::Active as i32;
-    let poll = async {
-        loop {
-            let participants = client.list_participants(room).await.expect("the participants");
-            if participants.iter().any(|p| p.identity == identity && p.state == active) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await; // the server API has no event to wait on
-        }
-    };
-    tokio::time::timeout(EVENT_TIMEOUT, poll).await.unwrap_or_else(|_| panic!("{identity} never became active"));
-}
-
 /// The official Python SDK joined to `room` as `identity`; a missing SDK fails the test.
 pub async fn official_peer(server: &TestServer, room: &str, identity: &str) -> OfficialPeer {
     let mut peer = OfficialPeer::spawn().await.unwrap_or_else(|err| panic!("official SDK peer: {err}"));
