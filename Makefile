@@ -3,7 +3,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 FFI_LIB := $(CURDIR)/target/debug/liblivekit_ffi.so
 
-.PHONY: test-fuzz fuzz-tools demo test test-rust test-rust-dual test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench stack-probe fmt
+.PHONY: test-fuzz fuzz-tools demo test test-rust test-rust-dual test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench bench-crowd stack-probe fmt cross test-cross-ci
 
 ## A local livekit-server and three participants sharing state and messages, then a voice round
 ## (a melody from a WAV file, active speakers, mute; what bob heard goes to target/demo-audio/).
@@ -113,9 +113,25 @@ ffi-size:
 bench: deps server
 	$(CARGO) run -q --release -p livekit-bench -- --rounds 2
 
+## 500 data-only participants in one process, ours and the official SDK's (issue 15's target).
+bench-crowd: deps server
+	$(CARGO) run -q --release -p livekit-bench -- --rounds 1 --only crowd --crowd 500 --report target/bench-crowd-report.md
+
 ## webrtc 0.17 vs 0.21 vs str0m against the server (docs/webrtc-stacks.md; builds all three).
 stack-probe: server
 	$(CARGO) run -q --release -p livekit-stack-probe
+
+## Every platform (docs/platforms.md): liblivekit_ffi (.so + .a) and the abi3 wheel for x86_64 and
+## aarch64 glibc 2.17, x86_64 and aarch64 musl, armv7, the Android and iOS static libraries; ELF
+## checks (cross/check.py); the C story run natively, static musl and under qemu-user; the
+## manylinux2014 wheel's Python suite in a clean venv. CROSS_TARGET_DIR=... (default target/cross).
+cross: deps server
+	cross/build.sh
+
+## The lean part CI runs: x86_64 glibc 2.17, x86_64 musl (static story) and aarch64 glibc 2.17
+## (story under qemu-aarch64), libraries and wheels checked; no wheel suite.
+test-cross-ci: deps server
+	cross/build.sh x86_64-gnu x86_64-musl aarch64-gnu
 
 fmt:
 	$(CARGO) fmt --all

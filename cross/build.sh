@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# make cross: liblivekit_ffi (shared + static) and the abi3 wheel for every platform in
+# docs/platforms.md, checked by cross/check.py, with the C story (cross/story.c) run against a
+# real livekit-server natively, as static musl binaries and under qemu-user.
+#
+#   cross/build.sh [TARGET...]     TARGET: x86_64-gnu aarch64-gnu x86_64-musl aarch64-musl
+#                                          armv7-gnu aarch64-android aarch64-ios wheel-test (default: all)
+#   CROSS_TARGET_DIR               cargo's target dir for these builds (default: target/cross)
+#   CROSS_RUN=0                    build and check only: no server, no qemu, no wheel test
+#   CROSS_WHEEL_TEST=0             skip the Python suite on the x86_64 manylinux2014 wheel
+#   CROSS_WHEELS=0                 libraries only, no wheels (maturin's zig wrappers differ from
+#                                  cargo-zigbuild's, so a wheel compiles every dependency again)
+#
+# Everything comes from the registries: rustup targets, ziglang, cargo-zigbuild and maturin
+# from PyPI (into a venv), qemu-user and binutils from Debian. A missing tool fails the run.
+# cargo-zigbuild is pinned to the version inside maturin 1.16 so both write the same zig wrappers
+# and the wheel reuses the library build's dependencies instead of compiling them again.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cross=${CROSS_TARGET_DIR:-$root/target/cross}
+export CARGO_TARGET_DIR=$cross
+dist=$cross/dist
+tools=$cross/tools
+python=${PYTHON:-python3}
+targets=${*:-x86_64-gnu wheel-test aarch64-gnu x86_64-musl aarch64-musl armv7-gnu aarch64-android aarch64-ios}
+mkdir -p "$dist"
+summary=$dist/summary.txt
+: >"$summary"
+note() { echo "$*" | tee -a "$summary"; }
+step() { echo; echo "== cross: $*"; }
+
+# --- Tools ---------------------------------------------------------------------------------
+for tool in cargo rustup "$python" readelf nm; do
+  command -v "$tool" >/dev/null || { echo "cross: $tool is missing (binutils from apt)" >&2; exit 1; }
+done
+if [ ! -x "$tools/bin/cargo-zigbuild" ]; then
+  "$python" -m venv "$tools"
+  "$tools/bin/pip" install -q --disable-pip-version-check "ziglang==0.17.1" "cargo-zigbuild==0.24.0" "maturin==1.16.0"
+fi
+export PATH="$tools/bin:$PATH"
+zigcc() { "$tools/bin/python" -m ziglang "$@"; }
+rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-musl aarch64-unknown-linux-musl \
+  armv7-unknown-linux-gnueabihf aarch64-linux-android aarch64-apple-ios >/dev/null 2>&1 \
+  || { echo "cross: rustup target add failed" >&2; exit 1; }
+
+# llvm-strip handles every target's ELF (binutils' strip only the host's).
+rustup component add llvm-tools >/dev/null 2>&1 || { echo "cross: rustup component llvm-tools failed" >&2; exit 1; }
+strip=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-strip
+[ -x "$strip" ] || { echo "cross: $strip is missing" >&2; exit 1; }
+
+run_story=${CROSS_RUN:-1}
+server=$root/target/debug/lk-test-server
+if [ "$run_story" = 1 ]; then
+  for tool in qemu-aarch64 qemu-arm; do
+    command -v "$tool" >/dev/null || { echo "cross: $tool is missing (Debian qemu-user)" >&2; exit 1; }
+  done
+  [ -x "$server" ] || { echo "cross: $server is missing: run make server" >&2; exit 1; }
+fi
+
+# The codecs: opus and OpenH264 build from their crates' source with zig as the C/C++
+# compiler. VP8 is the system libvpx, linked statically from Debian's libvpx.a where Debian has
+# it for the target (x86_64 here; arm64/armhf with multiarch, see docs/platforms.md) so the
+# library needs nothing beyond libc; elsewhere VP8 is left out and said so.
+features_for() { # $1 = rust target
+  case $1 in
+    x86_64-unknown-linux-*) echo audio,video ;;
+    aarch64-unknown-linux-*) [ -e /usr/lib/aarch64-linux-gnu/libvpx.a ] && echo audio,video || echo audio,h264 ;;
+    armv7-unknown-linux-gnueabihf) [ -e /usr/lib/arm-linux-gnueabihf/libvpx.a ] && echo audio,video || echo audio,h264 ;;
+    *) echo audio,h264 ;;
+  esac
+}
+vpx_env() { # $1 = Debian multiarch dir; static libvpx without pkg-config's cross rules
+  echo "VPX_LIB_DIR=/usr/lib/$1 VPX_STATIC=1 VPX_INCLUDE_DIR=/usr/include VPX_VERSION=$(pkg-config --modversion vpx)"
+}
+
+size_of() { stat -c %s "$1"; }
+
+# --- Linux: cargo zigbuild, maturin --zig, the story -----------------------------------------
+# $1 short name, $2 rust target, $3 zig suffix (.2.17 for the glibc floor), $4 wheel tag,
+# $5 zig's target for the story, $6 multiarch dir, $7 qemu (empty: native), $8 loader prefix
+linux() {
+  local name=$1 rt=$2 suffix=$3 compat=$4 zt=$5 multiarch=$6 qemu=$7 prefix=$8
+  local out=$dist/$name features
+  features=$(features_for "$rt")
+  mkdir -p "$out"
+  step "$name ($rt$suffix, features $features)"
+  local env=()
+  [[ $features == *video* ]] && read -r -a env <<<"$(vpx_env "$multiarch")"
+  # musl: cargo drops the cdylib while crt-static is on (the default for musl).
+  local flags=""
+  [[ $rt == *musl ]] && flags="-C target-feature=-crt-static"
+  local t0=$SECONDS
+  env "${env[@]}" RUSTFLAGS="$flags" \
+    cargo zigbuild -q --release -p livekit-ffi --no-default-features --features "$features" --target "$rt$suffix"
+  cp "$cross/$rt/release/liblivekit_ffi.a" "$out/"
+  # Stripped afterwards: the profile's strip would strip the staticlib's symbols too.
+  "$strip" -o "$out/liblivekit_ffi.so" "$cross/$rt/release/liblivekit_ffi.so"
+  rm -f "$out"/*.whl
+  [ "${CROSS_WHEELS:-1}" = 1 ] && env "${env[@]}" RUSTFLAGS="$flags" maturin build -q --release --zig --target "$rt" --compatibility "$compat" \
+    -m "$root/bindings/python/Cargo.toml" --no-default-features --features "$features" -o "$out" >/dev/null
+  local built=$((SECONDS - t0))
+  local glibc=()
+  [[ $suffix == .2.17 ]] && glibc=(--glibc 2.17)
+  local wheel
+  wheel=$(ls "$out"/*.whl 2>/dev/null || true)
+  "$python" "$root/cross/check.py" "${glibc[@]}" "$out/liblivekit_ffi.so" "$out/liblivekit_ffi.a" $wheel
+  note "$name: built in ${built}s; features $features; .so $(size_of "$out/liblivekit_ffi.so") B stripped;" \
+    ".a $(size_of "$out/liblivekit_ffi.a") B; wheel $([ -n "$wheel" ] && echo "$(basename "$wheel") $(size_of "$wheel") B" || echo "not built"); checks passed"
+
+  # The story: against the shared library on glibc; static on musl (one file, no loader).
+  local cc=(zigcc cc -target "$zt" -O2 -I"$root/include" "$root/cross/story.c")
+  if [[ $rt == *musl ]]; then
+    zigcc c++ -target "$zt" -O2 -static -I"$root/include" -x c "$root/cross/story.c" -x none \
+      "$out/liblivekit_ffi.a" -o "$out/story"
+    file_kind="static"
+  else
+    "${cc[@]}" -L"$out" -llivekit_ffi -lpthread -Wl,-rpath,'$ORIGIN' -o "$out/story"
+    file_kind="shared"
+  fi
+  [ "$run_story" = 1 ] || return 0
+  local runner=("$out/story")
+  [ -n "$qemu" ] && runner=("$qemu" ${prefix:+-L "$prefix"} "$out/story")
+  step "$name: the story ($file_kind, ${qemu:-native}) against livekit-server"
+  t0=$SECONDS
+  CI=true "$python" "$root/bindings/c/tests/with_server.py" --server "$server" -- "${runner[@]}" 2>"$out/story.log" \
+    || { tail -20 "$out/story.log"; echo "cross: the story failed on $name" >&2; return 1; }
+  note "$name: story ($file_kind binary, ${qemu:-native}) passed in $((SECONDS - t0))s"
+}
+
+# A compiler wrapper for cc-rs and cmake: zig with a fixed -target, minus the --target=<rust
+# triple> that cc-rs adds for clang-like compilers (zig does not know Rust's triples).
+wrap() { # $1 wrapper name, $2 cc|c++|ar, $3 zig target
+  local f=$tools/bin/$1
+  if [ "$2" = ar ]; then
+    printf '#!/bin/sh\nexec "%s" -m ziglang ar "$@"\n' "$tools/bin/python" >"$f"
+  else
+    printf '#!/usr/bin/env bash\nargs=()\nfor a in "$@"; do case $a in --target=*) ;; *) args+=("$a") ;; esac; done\nexec "%s" -m ziglang %s -target %s "${args[@]}"\n' \
+      "$tools/bin/python" "$2" "$3" >"$f"
+  fi
+  chmod +x "$f"
+}
+
+# --- Android: no NDK here --------------------------------------------------------------------
+android() {
+  local rt=aarch64-linux-android out=$dist/aarch64-android
+  mkdir -p "$out"
+  step "aarch64-android (static library; see docs/platforms.md)"
+  # zig has no bionic, so nothing can be linked against Android's libc here: the C parts are
+  # compiled by zig for aarch64 (they need only the C standard headers) and only the staticlib
+  # is made (`cargo rustc --crate-type staticlib` links nothing).
+  local t0=$SECONDS
+  wrap zig-android-cc cc aarch64-linux-musl
+  wrap zig-android-c++ c++ aarch64-linux-musl
+  wrap zig-ar ar ""
+  CC_aarch64_linux_android=zig-android-cc CXX_aarch64_linux_android=zig-android-c++ AR_aarch64_linux_android=zig-ar \
+    cargo rustc -q --release -p livekit-ffi --no-default-features --features audio,h264 --target "$rt" \
+    --crate-type staticlib
+  cp "$cross/$rt/release/liblivekit_ffi.a" "$out/"
+  "$python" "$root/cross/check.py" "$out/liblivekit_ffi.a"
+  note "aarch64-android: staticlib built in $((SECONDS - t0))s ($(size_of "$out/liblivekit_ffi.a") B); .so not linked (no NDK)"
+}
+
+ios() {
+  local rt=aarch64-apple-ios out=$dist/aarch64-ios
+  mkdir -p "$out"
+  step "aarch64-ios (static library, data only; see docs/platforms.md)"
+  local t0=$SECONDS
+  wrap zig-ios-cc cc aarch64-ios
+  wrap zig-ar ar ""
+  CC_aarch64_apple_ios=zig-ios-cc AR_aarch64_apple_ios=zig-ar \
+    cargo rustc -q --release -p livekit-ffi --no-default-features --target "$rt" --crate-type staticlib
+  cp "$cross/$rt/release/liblivekit_ffi.a" "$out/"
+  note "aarch64-ios: staticlib (no codecs) built in $((SECONDS - t0))s ($(size_of "$out/liblivekit_ffi.a") B); not linked or run (needs Xcode)"
+}
+
+wheel_test() {
+  [ "$run_story" = 1 ] && [ "${CROSS_WHEEL_TEST:-1}" = 1 ] || return 0
+  step "x86_64 manylinux2014 wheel in a clean virtualenv: the Python suite"
+  local venv=$cross/wheel-venv wheel
+  wheel=$(ls "$dist"/x86_64-gnu/*manylinux*.whl)
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/bindings/python/tests/requirements.txt" \
+    -r "$root/tests/peer/requirements.txt" "$wheel"
+  local t0=$SECONDS
+  (cd "$root/bindings/python" && LK_TEST_SERVER=$server LIVEKIT_CORE_WHEEL=$wheel CI=true \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider tests) | tee "$dist/wheel-test.log" | tail -5
+  note "x86_64-gnu wheel: Python suite in a clean venv: $(grep -E '[0-9]+ passed' "$dist/wheel-test.log" | tail -1) ($((SECONDS - t0))s)"
+}
+
+start=$SECONDS
+for t in $targets; do
+  case $t in
+    x86_64-gnu) linux x86_64-gnu x86_64-unknown-linux-gnu .2.17 manylinux2014 x86_64-linux-gnu.2.17 x86_64-linux-gnu "" "" ;;
+    aarch64-gnu) linux aarch64-gnu aarch64-unknown-linux-gnu .2.17 manylinux2014 aarch64-linux-gnu.2.17 aarch64-linux-gnu \
+      qemu-aarch64 /usr/aarch64-linux-gnu ;;
+    x86_64-musl) linux x86_64-musl x86_64-unknown-linux-musl "" musllinux_1_2 x86_64-linux-musl x86_64-linux-gnu "" "" ;;
+    aarch64-musl) linux aarch64-musl aarch64-unknown-linux-musl "" musllinux_1_2 aarch64-linux-musl aarch64-linux-gnu qemu-aarch64 "" ;;
+    armv7-gnu) linux armv7-gnu armv7-unknown-linux-gnueabihf .2.17 manylinux2014 arm-linux-gnueabihf.2.17 arm-linux-gnueabihf \
+      qemu-arm /usr/arm-linux-gnueabihf ;;
+    aarch64-android) android ;;
+    aarch64-ios) ios ;;
+    wheel-test) wheel_test ;;
+    *) echo "cross: unknown target $t" >&2; exit 2 ;;
+  esac
+done
+note "cross: $targets: done in $((SECONDS - start))s"
