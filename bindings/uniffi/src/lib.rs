@@ -10,6 +10,8 @@
 mod drop_in_runtime;
 mod error;
 mod events;
+mod media;
+mod media_streams;
 mod participant;
 mod readers;
 mod reconnect;
@@ -17,6 +19,7 @@ mod room;
 mod rpc;
 mod streams;
 mod token;
+mod tracks;
 
 pub use error::{LiveKitError, RpcError};
 

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use livekit_core::room::{ParticipantKind, ParticipantPermissions};
-use livekit_core::DataOptions;
+use livekit_core::{ConnectionQuality, DataOptions};
 
 use crate::error::Result;
+use crate::tracks::{LocalTrack, LocalTrackPublication, RemoteTrackPublication, TrackPublishOptions};
 
 /// What a participant may do, from its token's grants.
 #[uniffi::remote(Record)]
@@ -71,6 +72,34 @@ impl Participant {
     pub fn is_local(&self) -> bool {
         self.0.is_local()
     }
+
+    /// The tracks a remote participant publishes, by sid (empty for ourselves: see
+    /// `LocalParticipant.track_publications`).
+    pub fn track_publications(&self) -> HashMap<String, Arc<RemoteTrackPublication>> {
+        match &self.0 {
+            livekit_core::Participant::Remote(p) => p
+                .track_publications()
+                .into_iter()
+                .map(|(sid, publication)| (sid, Arc::new(RemoteTrackPublication(publication))))
+                .collect(),
+            _ => HashMap::new(),
+        }
+    }
+
+    /// The level of its audio as the server reports it (0.0..=1.0).
+    pub fn audio_level(&self) -> f32 {
+        self.0.audio_level()
+    }
+
+    /// Whether it is among the active speakers.
+    pub fn is_speaking(&self) -> bool {
+        self.0.is_speaking()
+    }
+
+    /// The server's score of its connection.
+    pub fn connection_quality(&self) -> ConnectionQuality {
+        self.0.connection_quality()
+    }
 }
 
 impl Participant {
@@ -123,5 +152,31 @@ impl LocalParticipant {
     /// Sends a data packet to the room or to `options.destination_identities`.
     pub async fn publish_data(&self, payload: Vec<u8>, options: DataOptions) -> Result<()> {
         Ok(self.0.publish_data(payload, options).await?)
+    }
+
+    /// Publishes a track; resolves once the server accepted it and media flows, after which
+    /// others see `TrackPublished` and this room raises `LocalTrackPublished`.
+    pub async fn publish_track(
+        &self,
+        track: Arc<LocalTrack>,
+        options: TrackPublishOptions,
+    ) -> Result<Arc<LocalTrackPublication>> {
+        let publication = self.0.publish_track(track.0.clone(), options.into()).await?;
+        Ok(Arc::new(LocalTrackPublication(publication)))
+    }
+
+    /// Stops publishing the track with this sid; others see `TrackUnpublished`, this room
+    /// `LocalTrackUnpublished`. The track and its source stay usable.
+    pub async fn unpublish_track(&self, sid: String) -> Result<()> {
+        Ok(self.0.unpublish_track(&sid).await?)
+    }
+
+    /// Our published tracks by sid.
+    pub fn track_publications(&self) -> HashMap<String, Arc<LocalTrackPublication>> {
+        self.0
+            .track_publications()
+            .into_iter()
+            .map(|(sid, publication)| (sid, Arc::new(LocalTrackPublication(publication))))
+            .collect()
     }
 }

@@ -535,6 +535,38 @@ fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterFloat: FfiConverterPrimitive {
+    typealias FfiType = Float
+    typealias SwiftType = Float
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Float {
+        return try lift(readFloat(&buf))
+    }
+
+    public static func write(_ value: Float, into buf: inout [UInt8]) {
+        writeFloat(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
+    typealias FfiType = Double
+    typealias SwiftType = Double
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Double {
+        return try lift(readDouble(&buf))
+    }
+
+    public static func write(_ value: Double, into buf: inout [UInt8]) {
+        writeDouble(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterBool : FfiConverter {
     typealias FfiType = Int8
     typealias SwiftType = Bool
@@ -619,6 +651,466 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
         writeBytes(&buf, value)
     }
 }
+
+
+
+
+/**
+ * Audio we send: PCM handed in by `capture_frame`, paced out in 10 ms chunks and encoded.
+ */
+public protocol AudioSourceProtocol: AnyObject, Sendable {
+    
+    /**
+     * Queues `pcm` (interleaved i16, little-endian; any whole number of samples per channel
+     * up to 1 s) and completes once the queue is back under its size, as the core's
+     * `capture_frame` does: a caller capturing in a loop runs at real-time pace.
+     */
+    func captureFrame(pcm: Data) async throws 
+    
+    /**
+     * Drops the queued audio; a waiting capture completes.
+     */
+    func clearQueue() 
+    
+    /**
+     * The channel count frames must have.
+     */
+    func numChannels()  -> UInt32
+    
+    /**
+     * How much captured audio waits to be played out, in milliseconds.
+     */
+    func queuedDurationMs()  -> UInt64
+    
+    /**
+     * The sample rate frames must have.
+     */
+    func sampleRate()  -> UInt32
+    
+    /**
+     * Completes once everything captured so far has been played out.
+     */
+    func waitForPlayout() async 
+    
+}
+/**
+ * Audio we send: PCM handed in by `capture_frame`, paced out in 10 ms chunks and encoded.
+ */
+open class AudioSource: AudioSourceProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_livekit_uniffi_fn_clone_audiosource(self.handle, $0) }
+    }
+    /**
+     * A source of `sample_rate` Hz (8000..=48000, a multiple of 100) and `num_channels` (1 or
+     * 2) holding up to `queue_ms` of audio before a capture waits (0 means 10 ms).
+     */
+public convenience init(sampleRate: UInt32, numChannels: UInt32, queueMs: UInt32 = UInt32(100))throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeLiveKitError_lift) {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_constructor_audiosource_new(
+        FfiConverterUInt32.lower(sampleRate),
+        FfiConverterUInt32.lower(numChannels),
+        FfiConverterUInt32.lower(queueMs),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_livekit_uniffi_fn_free_audiosource(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Queues `pcm` (interleaved i16, little-endian; any whole number of samples per channel
+     * up to 1 s) and completes once the queue is back under its size, as the core's
+     * `capture_frame` does: a caller capturing in a loop runs at real-time pace.
+     */
+open func captureFrame(pcm: Data)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_livekit_uniffi_fn_method_audiosource_capture_frame(
+                        self.uniffiCloneHandle(),FfiConverterData.lower(pcm)
+                )
+            },
+            pollFunc: ffi_livekit_uniffi_rust_future_poll_void,
+            completeFunc: ffi_livekit_uniffi_rust_future_complete_void,
+            freeFunc: ffi_livekit_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeLiveKitError_lift
+        )
+}
+    
+    /**
+     * Drops the queued audio; a waiting capture completes.
+     */
+open func clearQueue()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_audiosource_clear_queue(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The channel count frames must have.
+     */
+open func numChannels() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_audiosource_num_channels(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How much captured audio waits to be played out, in milliseconds.
+     */
+open func queuedDurationMs() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_audiosource_queued_duration_ms(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The sample rate frames must have.
+     */
+open func sampleRate() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_audiosource_sample_rate(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Completes once everything captured so far has been played out.
+     */
+open func waitForPlayout()async   {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_livekit_uniffi_fn_method_audiosource_wait_for_playout(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_livekit_uniffi_rust_future_poll_void,
+            completeFunc: ffi_livekit_uniffi_rust_future_complete_void,
+            freeFunc: ffi_livekit_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: nil
+            
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioSource: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AudioSource
+
+    public static func lift(_ handle: UInt64) throws -> AudioSource {
+        return AudioSource(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AudioSource) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioSource {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AudioSource, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioSource_lift(_ handle: UInt64) throws -> AudioSource {
+    return try FfiConverterTypeAudioSource.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioSource_lower(_ value: AudioSource) -> UInt64 {
+    return FfiConverterTypeAudioSource.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The decoded audio of a remote track: continuous 10 ms frames at the rate and channel
+ * count asked for (the core's `AudioStream`: lost packets concealed, up to 0.5 s buffered for
+ * a slow reader, which then loses the oldest frames).
+ */
+public protocol AudioStreamProtocol: AnyObject, Sendable {
+    
+    /**
+     * Stops decoding; `next()` returns null from now on, one already waiting included.
+     * (Named `cancel`: `close` is Kotlin's `AutoCloseable.close`, which also frees the object.)
+     */
+    func cancel() 
+    
+    /**
+     * The next 10 ms frame, waiting for it; null once the track ended or after `cancel()`.
+     */
+    func next() async  -> AudioFrame?
+    
+    /**
+     * The channel count of every frame.
+     */
+    func numChannels()  -> UInt32
+    
+    /**
+     * The sample rate of every frame.
+     */
+    func sampleRate()  -> UInt32
+    
+}
+/**
+ * The decoded audio of a remote track: continuous 10 ms frames at the rate and channel
+ * count asked for (the core's `AudioStream`: lost packets concealed, up to 0.5 s buffered for
+ * a slow reader, which then loses the oldest frames).
+ */
+open class AudioStream: AudioStreamProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_livekit_uniffi_fn_clone_audiostream(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_livekit_uniffi_fn_free_audiostream(handle, $0) }
+    }
+
+    
+    /**
+     * Starts decoding `track` (audio) into frames of `sample_rate` Hz (8000..=48000, a
+     * multiple of 100) and `num_channels` (1 or 2). Async only because the core's decoding
+     * task needs the runtime. Fails for a video track or one that has ended.
+     */
+public static func fromTrack(track: RemoteTrack, sampleRate: UInt32 = UInt32(48000), numChannels: UInt32 = UInt32(1))async throws  -> AudioStream  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_livekit_uniffi_fn_constructor_audiostream_from_track(FfiConverterTypeRemoteTrack_lower(track),FfiConverterUInt32.lower(sampleRate),FfiConverterUInt32.lower(numChannels)
+                )
+            },
+            pollFunc: ffi_livekit_uniffi_rust_future_poll_u64,
+            completeFunc: ffi_livekit_uniffi_rust_future_complete_u64,
+            freeFunc: ffi_livekit_uniffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeAudioStream_lift,
+            errorHandler: FfiConverterTypeLiveKitError_lift
+        )
+}
+    
+
+    
+    /**
+     * Stops decoding; `next()` returns null from now on, one already waiting included.
+     * (Named `cancel`: `close` is Kotlin's `AutoCloseable.close`, which also frees the object.)
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_audiostream_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The next 10 ms frame, waiting for it; null once the track ended or after `cancel()`.
+     */
+open func next()async  -> AudioFrame?  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_livekit_uniffi_fn_method_audiostream_next(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_livekit_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_livekit_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_livekit_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeAudioFrame.lift,
+            errorHandler: nil
+            
+        )
+}
+    
+    /**
+     * The channel count of every frame.
+     */
+open func numChannels() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_audiostream_num_channels(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The sample rate of every frame.
+     */
+open func sampleRate() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_audiostream_sample_rate(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioStream: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AudioStream
+
+    public static func lift(_ handle: UInt64) throws -> AudioStream {
+        return AudioStream(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AudioStream) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioStream {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AudioStream, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioStream_lift(_ handle: UInt64) throws -> AudioStream {
+    return try FfiConverterTypeAudioStream.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioStream_lower(_ value: AudioStream) -> UInt64 {
+    return FfiConverterTypeAudioStream.lower(value)
+}
+
+
 
 
 
@@ -1272,6 +1764,12 @@ public protocol LocalParticipantProtocol: AnyObject, Sendable {
     func publishData(payload: Data, options: DataOptions) async throws 
     
     /**
+     * Publishes a track; resolves once the server accepted it and media flows, after which
+     * others see `TrackPublished` and this room raises `LocalTrackPublished`.
+     */
+    func publishTrack(track: LocalTrack, options: TrackPublishOptions) async throws  -> LocalTrackPublication
+    
+    /**
      * Sets the given keys and keeps the others; a value of "" deletes its key. Returns once
      * the server applied the change. Needs the `canUpdateOwnMetadata` grant.
      */
@@ -1288,6 +1786,17 @@ public protocol LocalParticipantProtocol: AnyObject, Sendable {
     func setName(name: String) async throws 
     
     func sid()  -> String
+    
+    /**
+     * Our published tracks by sid.
+     */
+    func trackPublications()  -> [String: LocalTrackPublication]
+    
+    /**
+     * Stops publishing the track with this sid; others see `TrackUnpublished`, this room
+     * `LocalTrackUnpublished`. The track and its source stay usable.
+     */
+    func unpublishTrack(sid: String) async throws 
     
     /**
      * Calls `method` on `destination_identity` and waits for its answer (15 s after the
@@ -1449,6 +1958,26 @@ open func publishData(payload: Data, options: DataOptions)async throws   {
 }
     
     /**
+     * Publishes a track; resolves once the server accepted it and media flows, after which
+     * others see `TrackPublished` and this room raises `LocalTrackPublished`.
+     */
+open func publishTrack(track: LocalTrack, options: TrackPublishOptions)async throws  -> LocalTrackPublication  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_livekit_uniffi_fn_method_localparticipant_publish_track(
+                        self.uniffiCloneHandle(),FfiConverterTypeLocalTrack_lower(track),FfiConverterTypeTrackPublishOptions_lower(options)
+                )
+            },
+            pollFunc: ffi_livekit_uniffi_rust_future_poll_u64,
+            completeFunc: ffi_livekit_uniffi_rust_future_complete_u64,
+            freeFunc: ffi_livekit_uniffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeLocalTrackPublication_lift,
+            errorHandler: FfiConverterTypeLiveKitError_lift
+        )
+}
+    
+    /**
      * Sets the given keys and keeps the others; a value of "" deletes its key. Returns once
      * the server applied the change. Needs the `canUpdateOwnMetadata` grant.
      */
@@ -1513,6 +2042,38 @@ open func sid() -> String  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Our published tracks by sid.
+     */
+open func trackPublications() -> [String: LocalTrackPublication]  {
+    return try!  FfiConverterDictionaryStringTypeLocalTrackPublication.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localparticipant_track_publications(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Stops publishing the track with this sid; others see `TrackUnpublished`, this room
+     * `LocalTrackUnpublished`. The track and its source stay usable.
+     */
+open func unpublishTrack(sid: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_livekit_uniffi_fn_method_localparticipant_unpublish_track(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(sid)
+                )
+            },
+            pollFunc: ffi_livekit_uniffi_rust_future_poll_void,
+            completeFunc: ffi_livekit_uniffi_rust_future_complete_void,
+            freeFunc: ffi_livekit_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeLiveKitError_lift
+        )
 }
     
     /**
@@ -1703,15 +2264,486 @@ public func FfiConverterTypeLocalParticipant_lower(_ value: LocalParticipant) ->
 
 
 /**
+ * A track of ours, audio or video, made from a source. Mute state lives on the track: it
+ * holds before, during and after publishing.
+ */
+public protocol LocalTrackProtocol: AnyObject, Sendable {
+    
+    /**
+     * Whether the track is muted.
+     */
+    func isMuted()  -> Bool
+    
+    /**
+     * Audio or video.
+     */
+    func kind()  -> TrackKind
+    
+    /**
+     * Stops sending media; when published, every participant sees `TrackMuted` (this room
+     * raises it at once).
+     */
+    func mute() 
+    
+    /**
+     * The name given at creation.
+     */
+    func name()  -> String
+    
+    /**
+     * Sends media again; every participant sees `TrackUnmuted`.
+     */
+    func unmute() 
+    
+}
+/**
+ * A track of ours, audio or video, made from a source. Mute state lives on the track: it
+ * holds before, during and after publishing.
+ */
+open class LocalTrack: LocalTrackProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_livekit_uniffi_fn_clone_localtrack(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_livekit_uniffi_fn_free_localtrack(handle, $0) }
+    }
+
+    
+    /**
+     * An audio track named `name` (what others see) carrying what `source` captures.
+     */
+public static func createAudioTrack(name: String, source: AudioSource) -> LocalTrack  {
+    return try!  FfiConverterTypeLocalTrack_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_constructor_localtrack_create_audio_track(
+        FfiConverterString.lower(name),
+        FfiConverterTypeAudioSource_lower(source),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A video track named `name` carrying the pictures `source` captures.
+     */
+public static func createVideoTrack(name: String, source: VideoSource) -> LocalTrack  {
+    return try!  FfiConverterTypeLocalTrack_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_constructor_localtrack_create_video_track(
+        FfiConverterString.lower(name),
+        FfiConverterTypeVideoSource_lower(source),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * Whether the track is muted.
+     */
+open func isMuted() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localtrack_is_muted(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Audio or video.
+     */
+open func kind() -> TrackKind  {
+    return try!  FfiConverterTypeTrackKind_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localtrack_kind(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Stops sending media; when published, every participant sees `TrackMuted` (this room
+     * raises it at once).
+     */
+open func mute()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localtrack_mute(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The name given at creation.
+     */
+open func name() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localtrack_name(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sends media again; every participant sees `TrackUnmuted`.
+     */
+open func unmute()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localtrack_unmute(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLocalTrack: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = LocalTrack
+
+    public static func lift(_ handle: UInt64) throws -> LocalTrack {
+        return LocalTrack(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: LocalTrack) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LocalTrack {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LocalTrack, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocalTrack_lift(_ handle: UInt64) throws -> LocalTrack {
+    return try FfiConverterTypeLocalTrack.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocalTrack_lower(_ value: LocalTrack) -> UInt64 {
+    return FfiConverterTypeLocalTrack.lower(value)
+}
+
+
+
+
+
+
+/**
+ * One of our published tracks, as `LocalParticipant.publish_track` returns it.
+ */
+public protocol LocalTrackPublicationProtocol: AnyObject, Sendable {
+    
+    /**
+     * Whether the track is muted.
+     */
+    func isMuted()  -> Bool
+    
+    /**
+     * Audio or video.
+     */
+    func kind()  -> TrackKind
+    
+    /**
+     * The codec's media type ("audio/opus", "video/VP8", ...).
+     */
+    func mimeType()  -> String
+    
+    /**
+     * The track's name.
+     */
+    func name()  -> String
+    
+    /**
+     * The server's id of the track (`TR_...`); `unpublish_track` takes it.
+     */
+    func sid()  -> String
+    
+    /**
+     * What the track carries.
+     */
+    func source()  -> TrackSource
+    
+    /**
+     * The published track (mute and unmute it there).
+     */
+    func track()  -> LocalTrack
+    
+}
+/**
+ * One of our published tracks, as `LocalParticipant.publish_track` returns it.
+ */
+open class LocalTrackPublication: LocalTrackPublicationProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_livekit_uniffi_fn_clone_localtrackpublication(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_livekit_uniffi_fn_free_localtrackpublication(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Whether the track is muted.
+     */
+open func isMuted() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localtrackpublication_is_muted(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Audio or video.
+     */
+open func kind() -> TrackKind  {
+    return try!  FfiConverterTypeTrackKind_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localtrackpublication_kind(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The codec's media type ("audio/opus", "video/VP8", ...).
+     */
+open func mimeType() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localtrackpublication_mime_type(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The track's name.
+     */
+open func name() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localtrackpublication_name(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The server's id of the track (`TR_...`); `unpublish_track` takes it.
+     */
+open func sid() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localtrackpublication_sid(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * What the track carries.
+     */
+open func source() -> TrackSource  {
+    return try!  FfiConverterTypeTrackSource_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localtrackpublication_source(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The published track (mute and unmute it there).
+     */
+open func track() -> LocalTrack  {
+    return try!  FfiConverterTypeLocalTrack_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_localtrackpublication_track(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLocalTrackPublication: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = LocalTrackPublication
+
+    public static func lift(_ handle: UInt64) throws -> LocalTrackPublication {
+        return LocalTrackPublication(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: LocalTrackPublication) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LocalTrackPublication {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LocalTrackPublication, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocalTrackPublication_lift(_ handle: UInt64) throws -> LocalTrackPublication {
+    return try FfiConverterTypeLocalTrackPublication.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocalTrackPublication_lower(_ value: LocalTrackPublication) -> UInt64 {
+    return FfiConverterTypeLocalTrackPublication.lower(value)
+}
+
+
+
+
+
+
+/**
  * A participant in the room, local or remote, as events and `Room.remote_participants` give it.
  */
 public protocol ParticipantProtocol: AnyObject, Sendable {
     
     func attributes()  -> [String: String]
     
+    /**
+     * The level of its audio as the server reports it (0.0..=1.0).
+     */
+    func audioLevel()  -> Float
+    
+    /**
+     * The server's score of its connection.
+     */
+    func connectionQuality()  -> ConnectionQuality
+    
     func identity()  -> String
     
     func isLocal()  -> Bool
+    
+    /**
+     * Whether it is among the active speakers.
+     */
+    func isSpeaking()  -> Bool
     
     func kind()  -> ParticipantKind
     
@@ -1722,6 +2754,12 @@ public protocol ParticipantProtocol: AnyObject, Sendable {
     func permissions()  -> ParticipantPermissions?
     
     func sid()  -> String
+    
+    /**
+     * The tracks a remote participant publishes, by sid (empty for ourselves: see
+     * `LocalParticipant.track_publications`).
+     */
+    func trackPublications()  -> [String: RemoteTrackPublication]
     
 }
 /**
@@ -1789,6 +2827,30 @@ open func attributes() -> [String: String]  {
 })
 }
     
+    /**
+     * The level of its audio as the server reports it (0.0..=1.0).
+     */
+open func audioLevel() -> Float  {
+    return try!  FfiConverterFloat.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_participant_audio_level(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The server's score of its connection.
+     */
+open func connectionQuality() -> ConnectionQuality  {
+    return try!  FfiConverterTypeConnectionQuality_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_participant_connection_quality(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
 open func identity() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
@@ -1802,6 +2864,18 @@ open func isLocal() -> Bool  {
     return try!  FfiConverterBool.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_livekit_uniffi_fn_method_participant_is_local(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether it is among the active speakers.
+     */
+open func isSpeaking() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_participant_is_speaking(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -1852,6 +2926,19 @@ open func sid() -> String  {
 })
 }
     
+    /**
+     * The tracks a remote participant publishes, by sid (empty for ourselves: see
+     * `LocalParticipant.track_publications`).
+     */
+open func trackPublications() -> [String: RemoteTrackPublication]  {
+    return try!  FfiConverterDictionaryStringTypeRemoteTrackPublication.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_participant_track_publications(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
 
     
 }
@@ -1895,6 +2982,426 @@ public func FfiConverterTypeParticipant_lift(_ handle: UInt64) throws -> Partici
 #endif
 public func FfiConverterTypeParticipant_lower(_ value: Participant) -> UInt64 {
     return FfiConverterTypeParticipant.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Another participant's track whose media reaches us; read it with `AudioStream` or
+ * `VideoStream`.
+ */
+public protocol RemoteTrackProtocol: AnyObject, Sendable {
+    
+    /**
+     * Audio or video.
+     */
+    func kind()  -> TrackKind
+    
+    /**
+     * The server's id of the track (`TR_...`).
+     */
+    func sid()  -> String
+    
+}
+/**
+ * Another participant's track whose media reaches us; read it with `AudioStream` or
+ * `VideoStream`.
+ */
+open class RemoteTrack: RemoteTrackProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_livekit_uniffi_fn_clone_remotetrack(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_livekit_uniffi_fn_free_remotetrack(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Audio or video.
+     */
+open func kind() -> TrackKind  {
+    return try!  FfiConverterTypeTrackKind_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_remotetrack_kind(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The server's id of the track (`TR_...`).
+     */
+open func sid() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_remotetrack_sid(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRemoteTrack: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = RemoteTrack
+
+    public static func lift(_ handle: UInt64) throws -> RemoteTrack {
+        return RemoteTrack(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: RemoteTrack) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RemoteTrack {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: RemoteTrack, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemoteTrack_lift(_ handle: UInt64) throws -> RemoteTrack {
+    return try FfiConverterTypeRemoteTrack.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemoteTrack_lower(_ value: RemoteTrack) -> UInt64 {
+    return FfiConverterTypeRemoteTrack.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A track another participant published, subscribed or not.
+ */
+public protocol RemoteTrackPublicationProtocol: AnyObject, Sendable {
+    
+    /**
+     * Whether the publisher muted it.
+     */
+    func isMuted()  -> Bool
+    
+    /**
+     * Whether its media reaches us.
+     */
+    func isSubscribed()  -> Bool
+    
+    /**
+     * Audio or video.
+     */
+    func kind()  -> TrackKind
+    
+    /**
+     * The codec's media type.
+     */
+    func mimeType()  -> String
+    
+    /**
+     * The track's name.
+     */
+    func name()  -> String
+    
+    /**
+     * Subscribes or unsubscribes (with `auto_subscribe` off, tracks wait for this).
+     */
+    func setSubscribed(subscribed: Bool) async throws 
+    
+    /**
+     * The server's id of the track (`TR_...`).
+     */
+    func sid()  -> String
+    
+    /**
+     * What the track carries.
+     */
+    func source()  -> TrackSource
+    
+    /**
+     * The track while subscribed.
+     */
+    func track()  -> RemoteTrack?
+    
+}
+/**
+ * A track another participant published, subscribed or not.
+ */
+open class RemoteTrackPublication: RemoteTrackPublicationProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_livekit_uniffi_fn_clone_remotetrackpublication(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_livekit_uniffi_fn_free_remotetrackpublication(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Whether the publisher muted it.
+     */
+open func isMuted() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_remotetrackpublication_is_muted(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether its media reaches us.
+     */
+open func isSubscribed() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_remotetrackpublication_is_subscribed(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Audio or video.
+     */
+open func kind() -> TrackKind  {
+    return try!  FfiConverterTypeTrackKind_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_remotetrackpublication_kind(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The codec's media type.
+     */
+open func mimeType() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_remotetrackpublication_mime_type(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The track's name.
+     */
+open func name() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_remotetrackpublication_name(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Subscribes or unsubscribes (with `auto_subscribe` off, tracks wait for this).
+     */
+open func setSubscribed(subscribed: Bool)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_livekit_uniffi_fn_method_remotetrackpublication_set_subscribed(
+                        self.uniffiCloneHandle(),FfiConverterBool.lower(subscribed)
+                )
+            },
+            pollFunc: ffi_livekit_uniffi_rust_future_poll_void,
+            completeFunc: ffi_livekit_uniffi_rust_future_complete_void,
+            freeFunc: ffi_livekit_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeLiveKitError_lift
+        )
+}
+    
+    /**
+     * The server's id of the track (`TR_...`).
+     */
+open func sid() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_remotetrackpublication_sid(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * What the track carries.
+     */
+open func source() -> TrackSource  {
+    return try!  FfiConverterTypeTrackSource_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_remotetrackpublication_source(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The track while subscribed.
+     */
+open func track() -> RemoteTrack?  {
+    return try!  FfiConverterOptionTypeRemoteTrack.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_remotetrackpublication_track(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRemoteTrackPublication: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = RemoteTrackPublication
+
+    public static func lift(_ handle: UInt64) throws -> RemoteTrackPublication {
+        return RemoteTrackPublication(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: RemoteTrackPublication) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RemoteTrackPublication {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: RemoteTrackPublication, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemoteTrackPublication_lift(_ handle: UInt64) throws -> RemoteTrackPublication {
+    return try FfiConverterTypeRemoteTrackPublication.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemoteTrackPublication_lower(_ value: RemoteTrackPublication) -> UInt64 {
+    return FfiConverterTypeRemoteTrackPublication.lower(value)
 }
 
 
@@ -3271,6 +4778,487 @@ public func FfiConverterTypeTextStreamWriter_lower(_ value: TextStreamWriter) ->
 
 
 
+
+
+/**
+ * Video we send: the newest captured picture is encoded whenever the encoder is free.
+ */
+public protocol VideoSourceProtocol: AnyObject, Sendable {
+    
+    /**
+     * Hands in one picture; it replaces any picture not yet encoded. Converted to I420 (and
+     * turned upright) during the call; with no track published from this source it is
+     * dropped. Fails when `data` does not match the format and size.
+     */
+    func captureFrame(frame: VideoFrame) throws 
+    
+    /**
+     * The height given at creation.
+     */
+    func height()  -> UInt32
+    
+    /**
+     * Whether the source was created for screen content.
+     */
+    func isScreencast()  -> Bool
+    
+    /**
+     * The width given at creation.
+     */
+    func width()  -> UInt32
+    
+}
+/**
+ * Video we send: the newest captured picture is encoded whenever the encoder is free.
+ */
+open class VideoSource: VideoSourceProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_livekit_uniffi_fn_clone_videosource(self.handle, $0) }
+    }
+    /**
+     * A source of pictures of about `width` x `height` (what subscribers are told);
+     * `is_screencast` tunes the encoder for sharp, mostly still content.
+     */
+public convenience init(width: UInt32, height: UInt32, isScreencast: Bool = false)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeLiveKitError_lift) {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_constructor_videosource_new(
+        FfiConverterUInt32.lower(width),
+        FfiConverterUInt32.lower(height),
+        FfiConverterBool.lower(isScreencast),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_livekit_uniffi_fn_free_videosource(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Hands in one picture; it replaces any picture not yet encoded. Converted to I420 (and
+     * turned upright) during the call; with no track published from this source it is
+     * dropped. Fails when `data` does not match the format and size.
+     */
+open func captureFrame(frame: VideoFrame)throws   {try rustCallWithError(FfiConverterTypeLiveKitError_lift) {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_videosource_capture_frame(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeVideoFrame_lower(frame),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The height given at creation.
+     */
+open func height() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_videosource_height(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether the source was created for screen content.
+     */
+open func isScreencast() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_videosource_is_screencast(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The width given at creation.
+     */
+open func width() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_videosource_width(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVideoSource: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = VideoSource
+
+    public static func lift(_ handle: UInt64) throws -> VideoSource {
+        return VideoSource(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: VideoSource) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VideoSource {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: VideoSource, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVideoSource_lift(_ handle: UInt64) throws -> VideoSource {
+    return try FfiConverterTypeVideoSource.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVideoSource_lower(_ value: VideoSource) -> UInt64 {
+    return FfiConverterTypeVideoSource.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The decoded pictures of a remote video track in the format asked for (the core's
+ * `VideoStream`: up to four held for a slow reader, which then gets the newest).
+ */
+public protocol VideoStreamProtocol: AnyObject, Sendable {
+    
+    /**
+     * Stops decoding; `next()` returns null from now on, one already waiting included.
+     * (Named `cancel`: `close` is Kotlin's `AutoCloseable.close`, which also frees the object.)
+     */
+    func cancel() 
+    
+    /**
+     * The format every picture comes in.
+     */
+    func format()  -> VideoFormat
+    
+    /**
+     * The next picture, waiting for it; null once the track ended or after `cancel()`.
+     */
+    func next() async  -> VideoFrame?
+    
+}
+/**
+ * The decoded pictures of a remote video track in the format asked for (the core's
+ * `VideoStream`: up to four held for a slow reader, which then gets the newest).
+ */
+open class VideoStream: VideoStreamProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_livekit_uniffi_fn_clone_videostream(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_livekit_uniffi_fn_free_videostream(handle, $0) }
+    }
+
+    
+    /**
+     * Starts decoding `track` (video) into pictures of `format` (I420 costs no conversion).
+     * Fails for an audio track, one that has ended, or a codec this build cannot decode.
+     */
+public static func fromTrack(track: RemoteTrack, format: VideoFormat)async throws  -> VideoStream  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_livekit_uniffi_fn_constructor_videostream_from_track(FfiConverterTypeRemoteTrack_lower(track),FfiConverterTypeVideoFormat_lower(format)
+                )
+            },
+            pollFunc: ffi_livekit_uniffi_rust_future_poll_u64,
+            completeFunc: ffi_livekit_uniffi_rust_future_complete_u64,
+            freeFunc: ffi_livekit_uniffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeVideoStream_lift,
+            errorHandler: FfiConverterTypeLiveKitError_lift
+        )
+}
+    
+
+    
+    /**
+     * Stops decoding; `next()` returns null from now on, one already waiting included.
+     * (Named `cancel`: `close` is Kotlin's `AutoCloseable.close`, which also frees the object.)
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_videostream_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The format every picture comes in.
+     */
+open func format() -> VideoFormat  {
+    return try!  FfiConverterTypeVideoFormat_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_videostream_format(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The next picture, waiting for it; null once the track ended or after `cancel()`.
+     */
+open func next()async  -> VideoFrame?  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_livekit_uniffi_fn_method_videostream_next(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_livekit_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_livekit_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_livekit_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeVideoFrame.lift,
+            errorHandler: nil
+            
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVideoStream: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = VideoStream
+
+    public static func lift(_ handle: UInt64) throws -> VideoStream {
+        return VideoStream(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: VideoStream) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VideoStream {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: VideoStream, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVideoStream_lift(_ handle: UInt64) throws -> VideoStream {
+    return try FfiConverterTypeVideoStream.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVideoStream_lower(_ value: VideoStream) -> UInt64 {
+    return FfiConverterTypeVideoStream.lower(value)
+}
+
+
+
+
+/**
+ * 10 ms of received audio: interleaved i16 PCM, little-endian.
+ */
+public struct AudioFrame: Equatable, Hashable {
+    /**
+     * `samples_per_channel * num_channels` samples, 2 bytes each, little-endian.
+     */
+    public var data: Data
+    /**
+     * Samples per second.
+     */
+    public var sampleRate: UInt32
+    /**
+     * 1 or 2.
+     */
+    public var numChannels: UInt32
+    /**
+     * Samples in each channel.
+     */
+    public var samplesPerChannel: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `samples_per_channel * num_channels` samples, 2 bytes each, little-endian.
+         */data: Data, 
+        /**
+         * Samples per second.
+         */sampleRate: UInt32, 
+        /**
+         * 1 or 2.
+         */numChannels: UInt32, 
+        /**
+         * Samples in each channel.
+         */samplesPerChannel: UInt32) {
+        self.data = data
+        self.sampleRate = sampleRate
+        self.numChannels = numChannels
+        self.samplesPerChannel = samplesPerChannel
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AudioFrame: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioFrame: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioFrame {
+        return
+            try AudioFrame(
+                data: FfiConverterData.read(from: &buf), 
+                sampleRate: FfiConverterUInt32.read(from: &buf), 
+                numChannels: FfiConverterUInt32.read(from: &buf), 
+                samplesPerChannel: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AudioFrame, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.data, into: &buf)
+        FfiConverterUInt32.write(value.sampleRate, into: &buf)
+        FfiConverterUInt32.write(value.numChannels, into: &buf)
+        FfiConverterUInt32.write(value.samplesPerChannel, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioFrame_lift(_ buf: RustBuffer) throws -> AudioFrame {
+    return try FfiConverterTypeAudioFrame.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioFrame_lower(_ value: AudioFrame) -> RustBuffer {
+    return FfiConverterTypeAudioFrame.lower(value)
+}
+
+
 public struct ByteStreamInfo: Equatable, Hashable {
     public var id: String
     public var topic: String
@@ -4126,6 +6114,344 @@ public func FfiConverterTypeTokenOptions_lower(_ value: TokenOptions) -> RustBuf
 }
 
 
+/**
+ * How to publish a track (the core's `TrackPublishOptions`, same defaults).
+ */
+public struct TrackPublishOptions: Equatable, Hashable {
+    /**
+     * What the track carries (no default: say it); tokens may allow only some sources.
+     */
+    public var source: TrackSource
+    /**
+     * Ask subscribers' decoders for stereo (the audio source must have two channels).
+     */
+    public var stereo: Bool
+    /**
+     * Opus bitrate in bits per second (6000..=510000); null keeps the encoder's default.
+     */
+    public var audioBitrate: UInt32?
+    /**
+     * Discontinuous transmission: almost nothing is sent during silence.
+     */
+    public var dtx: Bool
+    /**
+     * Redundant audio (RFC 2198): each packet also carries the two before it.
+     */
+    public var red: Bool
+    /**
+     * The codec video is sent in; null is VP8, which every official client decodes.
+     */
+    public var videoCodec: VideoCodec?
+    /**
+     * The highest video bitrate in bits per second; null picks one from the resolution.
+     */
+    public var maxBitrate: UInt32?
+    /**
+     * The highest video frame rate; faster captures are skipped.
+     */
+    public var maxFramerate: Double
+    /**
+     * Send video in several qualities at once (see the core's `TrackPublishOptions`).
+     */
+    public var simulcast: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * What the track carries (no default: say it); tokens may allow only some sources.
+         */source: TrackSource, 
+        /**
+         * Ask subscribers' decoders for stereo (the audio source must have two channels).
+         */stereo: Bool = false, 
+        /**
+         * Opus bitrate in bits per second (6000..=510000); null keeps the encoder's default.
+         */audioBitrate: UInt32? = nil, 
+        /**
+         * Discontinuous transmission: almost nothing is sent during silence.
+         */dtx: Bool = true, 
+        /**
+         * Redundant audio (RFC 2198): each packet also carries the two before it.
+         */red: Bool = true, 
+        /**
+         * The codec video is sent in; null is VP8, which every official client decodes.
+         */videoCodec: VideoCodec? = nil, 
+        /**
+         * The highest video bitrate in bits per second; null picks one from the resolution.
+         */maxBitrate: UInt32? = nil, 
+        /**
+         * The highest video frame rate; faster captures are skipped.
+         */maxFramerate: Double = Double(30.0), 
+        /**
+         * Send video in several qualities at once (see the core's `TrackPublishOptions`).
+         */simulcast: Bool = false) {
+        self.source = source
+        self.stereo = stereo
+        self.audioBitrate = audioBitrate
+        self.dtx = dtx
+        self.red = red
+        self.videoCodec = videoCodec
+        self.maxBitrate = maxBitrate
+        self.maxFramerate = maxFramerate
+        self.simulcast = simulcast
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TrackPublishOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTrackPublishOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TrackPublishOptions {
+        return
+            try TrackPublishOptions(
+                source: FfiConverterTypeTrackSource.read(from: &buf), 
+                stereo: FfiConverterBool.read(from: &buf), 
+                audioBitrate: FfiConverterOptionUInt32.read(from: &buf), 
+                dtx: FfiConverterBool.read(from: &buf), 
+                red: FfiConverterBool.read(from: &buf), 
+                videoCodec: FfiConverterOptionTypeVideoCodec.read(from: &buf), 
+                maxBitrate: FfiConverterOptionUInt32.read(from: &buf), 
+                maxFramerate: FfiConverterDouble.read(from: &buf), 
+                simulcast: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TrackPublishOptions, into buf: inout [UInt8]) {
+        FfiConverterTypeTrackSource.write(value.source, into: &buf)
+        FfiConverterBool.write(value.stereo, into: &buf)
+        FfiConverterOptionUInt32.write(value.audioBitrate, into: &buf)
+        FfiConverterBool.write(value.dtx, into: &buf)
+        FfiConverterBool.write(value.red, into: &buf)
+        FfiConverterOptionTypeVideoCodec.write(value.videoCodec, into: &buf)
+        FfiConverterOptionUInt32.write(value.maxBitrate, into: &buf)
+        FfiConverterDouble.write(value.maxFramerate, into: &buf)
+        FfiConverterBool.write(value.simulcast, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackPublishOptions_lift(_ buf: RustBuffer) throws -> TrackPublishOptions {
+    return try FfiConverterTypeTrackPublishOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackPublishOptions_lower(_ value: TrackPublishOptions) -> RustBuffer {
+    return FfiConverterTypeTrackPublishOptions.lower(value)
+}
+
+
+/**
+ * One picture: pixels in `format`, its clockwise rotation and capture time.
+ */
+public struct VideoFrame: Equatable, Hashable {
+    /**
+     * The pixel layout of `data`.
+     */
+    public var format: VideoFormat
+    /**
+     * Width in pixels.
+     */
+    public var width: UInt32
+    /**
+     * Height in pixels.
+     */
+    public var height: UInt32
+    /**
+     * The pixels, tightly packed (no row padding).
+     */
+    public var data: Data
+    /**
+     * How far to turn the picture clockwise to show it upright: 0, 90, 180 or 270.
+     */
+    public var rotationDegrees: UInt32
+    /**
+     * Capture time in microseconds on any steady clock; 0 lets the source stamp it.
+     */
+    public var timestampUs: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The pixel layout of `data`.
+         */format: VideoFormat, 
+        /**
+         * Width in pixels.
+         */width: UInt32, 
+        /**
+         * Height in pixels.
+         */height: UInt32, 
+        /**
+         * The pixels, tightly packed (no row padding).
+         */data: Data, 
+        /**
+         * How far to turn the picture clockwise to show it upright: 0, 90, 180 or 270.
+         */rotationDegrees: UInt32 = UInt32(0), 
+        /**
+         * Capture time in microseconds on any steady clock; 0 lets the source stamp it.
+         */timestampUs: Int64 = Int64(0)) {
+        self.format = format
+        self.width = width
+        self.height = height
+        self.data = data
+        self.rotationDegrees = rotationDegrees
+        self.timestampUs = timestampUs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VideoFrame: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVideoFrame: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VideoFrame {
+        return
+            try VideoFrame(
+                format: FfiConverterTypeVideoFormat.read(from: &buf), 
+                width: FfiConverterUInt32.read(from: &buf), 
+                height: FfiConverterUInt32.read(from: &buf), 
+                data: FfiConverterData.read(from: &buf), 
+                rotationDegrees: FfiConverterUInt32.read(from: &buf), 
+                timestampUs: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VideoFrame, into buf: inout [UInt8]) {
+        FfiConverterTypeVideoFormat.write(value.format, into: &buf)
+        FfiConverterUInt32.write(value.width, into: &buf)
+        FfiConverterUInt32.write(value.height, into: &buf)
+        FfiConverterData.write(value.data, into: &buf)
+        FfiConverterUInt32.write(value.rotationDegrees, into: &buf)
+        FfiConverterInt64.write(value.timestampUs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVideoFrame_lift(_ buf: RustBuffer) throws -> VideoFrame {
+    return try FfiConverterTypeVideoFrame.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVideoFrame_lower(_ value: VideoFrame) -> RustBuffer {
+    return FfiConverterTypeVideoFrame.lower(value)
+}
+
+
+/**
+ * The server's score of a participant's connection.
+ */
+
+public enum ConnectionQuality: Equatable, Hashable {
+    
+    case unknown
+    case poor
+    case good
+    case excellent
+    case lost
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ConnectionQuality: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConnectionQuality: FfiConverterRustBuffer {
+    typealias SwiftType = ConnectionQuality
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConnectionQuality {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .unknown
+        
+        case 2: return .poor
+        
+        case 3: return .good
+        
+        case 4: return .excellent
+        
+        case 5: return .lost
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ConnectionQuality, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .poor:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .good:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .excellent:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .lost:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConnectionQuality_lift(_ buf: RustBuffer) throws -> ConnectionQuality {
+    return try FfiConverterTypeConnectionQuality.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConnectionQuality_lower(_ value: ConnectionQuality) -> RustBuffer {
+    return FfiConverterTypeConnectionQuality.lower(value)
+}
+
+
+
 
 public enum ConnectionState: Equatable, Hashable {
     
@@ -4712,6 +7038,78 @@ public enum RoomEvent {
      */
     case textStreamOpened(topic: String, reader: TextStreamReader, participantIdentity: String
     )
+    /**
+     * A remote participant published a track (those published before we joined are in
+     * `Participant.track_publications`).
+     */
+    case trackPublished(publication: RemoteTrackPublication, participant: Participant
+    )
+    /**
+     * A remote participant unpublished a track (after `TrackUnsubscribed` if we had it).
+     */
+    case trackUnpublished(publication: RemoteTrackPublication, participant: Participant
+    )
+    /**
+     * A remote track's media reaches us: read it with `AudioStream` / `VideoStream`.
+     */
+    case trackSubscribed(track: RemoteTrack, publication: RemoteTrackPublication, participant: Participant
+    )
+    /**
+     * A remote track's media stopped reaching us; its streams end.
+     */
+    case trackUnsubscribed(track: RemoteTrack, publication: RemoteTrackPublication, participant: Participant
+    )
+    /**
+     * One of our tracks is published; `previous_sid` is set when a full reconnect published
+     * it again under a new sid.
+     */
+    case localTrackPublished(publication: LocalTrackPublication, track: LocalTrack, previousSid: String?
+    )
+    /**
+     * One of our tracks is no longer published.
+     */
+    case localTrackUnpublished(publication: LocalTrackPublication
+    )
+    /**
+     * Someone subscribed to one of our tracks for the first time.
+     */
+    case localTrackSubscribed(trackSid: String
+    )
+    /**
+     * A participant (remote or ourselves) muted a track.
+     */
+    case trackMuted(participant: Participant, publication: TrackPublication
+    )
+    /**
+     * A participant (remote or ourselves) unmuted a track.
+     */
+    case trackUnmuted(participant: Participant, publication: TrackPublication
+    )
+    /**
+     * The server could not subscribe us to a track.
+     */
+    case trackSubscriptionFailed(participant: Participant, trackSid: String, error: String
+    )
+    /**
+     * The server paused or resumed a subscribed track.
+     */
+    case trackStreamStateChanged(participant: Participant, publication: RemoteTrackPublication, streamState: StreamState
+    )
+    /**
+     * A publisher allowed or stopped allowing us to subscribe to one of its tracks.
+     */
+    case trackSubscriptionPermissionChanged(participant: Participant, publication: RemoteTrackPublication, permission: SubscriptionPermission
+    )
+    /**
+     * Who speaks now, loudest first (ourselves included; empty when nobody does).
+     */
+    case activeSpeakersChanged(speakers: [Participant]
+    )
+    /**
+     * The server scored a participant's connection (ours included) differently.
+     */
+    case connectionQualityChanged(participant: Participant, quality: ConnectionQuality
+    )
 
 
 
@@ -4773,6 +7171,48 @@ public struct FfiConverterTypeRoomEvent: FfiConverterRustBuffer {
         )
         
         case 15: return .textStreamOpened(topic: try FfiConverterString.read(from: &buf), reader: try FfiConverterTypeTextStreamReader.read(from: &buf), participantIdentity: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 16: return .trackPublished(publication: try FfiConverterTypeRemoteTrackPublication.read(from: &buf), participant: try FfiConverterTypeParticipant.read(from: &buf)
+        )
+        
+        case 17: return .trackUnpublished(publication: try FfiConverterTypeRemoteTrackPublication.read(from: &buf), participant: try FfiConverterTypeParticipant.read(from: &buf)
+        )
+        
+        case 18: return .trackSubscribed(track: try FfiConverterTypeRemoteTrack.read(from: &buf), publication: try FfiConverterTypeRemoteTrackPublication.read(from: &buf), participant: try FfiConverterTypeParticipant.read(from: &buf)
+        )
+        
+        case 19: return .trackUnsubscribed(track: try FfiConverterTypeRemoteTrack.read(from: &buf), publication: try FfiConverterTypeRemoteTrackPublication.read(from: &buf), participant: try FfiConverterTypeParticipant.read(from: &buf)
+        )
+        
+        case 20: return .localTrackPublished(publication: try FfiConverterTypeLocalTrackPublication.read(from: &buf), track: try FfiConverterTypeLocalTrack.read(from: &buf), previousSid: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        case 21: return .localTrackUnpublished(publication: try FfiConverterTypeLocalTrackPublication.read(from: &buf)
+        )
+        
+        case 22: return .localTrackSubscribed(trackSid: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 23: return .trackMuted(participant: try FfiConverterTypeParticipant.read(from: &buf), publication: try FfiConverterTypeTrackPublication.read(from: &buf)
+        )
+        
+        case 24: return .trackUnmuted(participant: try FfiConverterTypeParticipant.read(from: &buf), publication: try FfiConverterTypeTrackPublication.read(from: &buf)
+        )
+        
+        case 25: return .trackSubscriptionFailed(participant: try FfiConverterTypeParticipant.read(from: &buf), trackSid: try FfiConverterString.read(from: &buf), error: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 26: return .trackStreamStateChanged(participant: try FfiConverterTypeParticipant.read(from: &buf), publication: try FfiConverterTypeRemoteTrackPublication.read(from: &buf), streamState: try FfiConverterTypeStreamState.read(from: &buf)
+        )
+        
+        case 27: return .trackSubscriptionPermissionChanged(participant: try FfiConverterTypeParticipant.read(from: &buf), publication: try FfiConverterTypeRemoteTrackPublication.read(from: &buf), permission: try FfiConverterTypeSubscriptionPermission.read(from: &buf)
+        )
+        
+        case 28: return .activeSpeakersChanged(speakers: try FfiConverterSequenceTypeParticipant.read(from: &buf)
+        )
+        
+        case 29: return .connectionQualityChanged(participant: try FfiConverterTypeParticipant.read(from: &buf), quality: try FfiConverterTypeConnectionQuality.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4869,6 +7309,93 @@ public struct FfiConverterTypeRoomEvent: FfiConverterRustBuffer {
             FfiConverterString.write(topic, into: &buf)
             FfiConverterTypeTextStreamReader.write(reader, into: &buf)
             FfiConverterString.write(participantIdentity, into: &buf)
+            
+        
+        case let .trackPublished(publication,participant):
+            writeInt(&buf, Int32(16))
+            FfiConverterTypeRemoteTrackPublication.write(publication, into: &buf)
+            FfiConverterTypeParticipant.write(participant, into: &buf)
+            
+        
+        case let .trackUnpublished(publication,participant):
+            writeInt(&buf, Int32(17))
+            FfiConverterTypeRemoteTrackPublication.write(publication, into: &buf)
+            FfiConverterTypeParticipant.write(participant, into: &buf)
+            
+        
+        case let .trackSubscribed(track,publication,participant):
+            writeInt(&buf, Int32(18))
+            FfiConverterTypeRemoteTrack.write(track, into: &buf)
+            FfiConverterTypeRemoteTrackPublication.write(publication, into: &buf)
+            FfiConverterTypeParticipant.write(participant, into: &buf)
+            
+        
+        case let .trackUnsubscribed(track,publication,participant):
+            writeInt(&buf, Int32(19))
+            FfiConverterTypeRemoteTrack.write(track, into: &buf)
+            FfiConverterTypeRemoteTrackPublication.write(publication, into: &buf)
+            FfiConverterTypeParticipant.write(participant, into: &buf)
+            
+        
+        case let .localTrackPublished(publication,track,previousSid):
+            writeInt(&buf, Int32(20))
+            FfiConverterTypeLocalTrackPublication.write(publication, into: &buf)
+            FfiConverterTypeLocalTrack.write(track, into: &buf)
+            FfiConverterOptionString.write(previousSid, into: &buf)
+            
+        
+        case let .localTrackUnpublished(publication):
+            writeInt(&buf, Int32(21))
+            FfiConverterTypeLocalTrackPublication.write(publication, into: &buf)
+            
+        
+        case let .localTrackSubscribed(trackSid):
+            writeInt(&buf, Int32(22))
+            FfiConverterString.write(trackSid, into: &buf)
+            
+        
+        case let .trackMuted(participant,publication):
+            writeInt(&buf, Int32(23))
+            FfiConverterTypeParticipant.write(participant, into: &buf)
+            FfiConverterTypeTrackPublication.write(publication, into: &buf)
+            
+        
+        case let .trackUnmuted(participant,publication):
+            writeInt(&buf, Int32(24))
+            FfiConverterTypeParticipant.write(participant, into: &buf)
+            FfiConverterTypeTrackPublication.write(publication, into: &buf)
+            
+        
+        case let .trackSubscriptionFailed(participant,trackSid,error):
+            writeInt(&buf, Int32(25))
+            FfiConverterTypeParticipant.write(participant, into: &buf)
+            FfiConverterString.write(trackSid, into: &buf)
+            FfiConverterString.write(error, into: &buf)
+            
+        
+        case let .trackStreamStateChanged(participant,publication,streamState):
+            writeInt(&buf, Int32(26))
+            FfiConverterTypeParticipant.write(participant, into: &buf)
+            FfiConverterTypeRemoteTrackPublication.write(publication, into: &buf)
+            FfiConverterTypeStreamState.write(streamState, into: &buf)
+            
+        
+        case let .trackSubscriptionPermissionChanged(participant,publication,permission):
+            writeInt(&buf, Int32(27))
+            FfiConverterTypeParticipant.write(participant, into: &buf)
+            FfiConverterTypeRemoteTrackPublication.write(publication, into: &buf)
+            FfiConverterTypeSubscriptionPermission.write(permission, into: &buf)
+            
+        
+        case let .activeSpeakersChanged(speakers):
+            writeInt(&buf, Int32(28))
+            FfiConverterSequenceTypeParticipant.write(speakers, into: &buf)
+            
+        
+        case let .connectionQualityChanged(participant,quality):
+            writeInt(&buf, Int32(29))
+            FfiConverterTypeParticipant.write(participant, into: &buf)
+            FfiConverterTypeConnectionQuality.write(quality, into: &buf)
             
         }
     }
@@ -5106,6 +7633,625 @@ public func FfiConverterTypeSimulateScenario_lower(_ value: SimulateScenario) ->
 }
 
 
+
+/**
+ * Whether the server forwards a subscribed track now (`Paused`: bandwidth or not visible).
+ */
+
+public enum StreamState: Equatable, Hashable {
+    
+    case unknown
+    case active
+    case paused
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension StreamState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStreamState: FfiConverterRustBuffer {
+    typealias SwiftType = StreamState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StreamState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .unknown
+        
+        case 2: return .active
+        
+        case 3: return .paused
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: StreamState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .active:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .paused:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamState_lift(_ buf: RustBuffer) throws -> StreamState {
+    return try FfiConverterTypeStreamState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamState_lower(_ value: StreamState) -> RustBuffer {
+    return FfiConverterTypeStreamState.lower(value)
+}
+
+
+
+/**
+ * Whether a publisher lets us subscribe to one of its tracks.
+ */
+
+public enum SubscriptionPermission: Equatable, Hashable {
+    
+    case allowed
+    case notAllowed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SubscriptionPermission: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSubscriptionPermission: FfiConverterRustBuffer {
+    typealias SwiftType = SubscriptionPermission
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SubscriptionPermission {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .allowed
+        
+        case 2: return .notAllowed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SubscriptionPermission, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .allowed:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .notAllowed:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSubscriptionPermission_lift(_ buf: RustBuffer) throws -> SubscriptionPermission {
+    return try FfiConverterTypeSubscriptionPermission.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSubscriptionPermission_lower(_ value: SubscriptionPermission) -> RustBuffer {
+    return FfiConverterTypeSubscriptionPermission.lower(value)
+}
+
+
+
+/**
+ * Whether a track carries audio or video.
+ */
+
+public enum TrackKind: Equatable, Hashable {
+    
+    case audio
+    case video
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension TrackKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTrackKind: FfiConverterRustBuffer {
+    typealias SwiftType = TrackKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TrackKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .audio
+        
+        case 2: return .video
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TrackKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .audio:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .video:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackKind_lift(_ buf: RustBuffer) throws -> TrackKind {
+    return try FfiConverterTypeTrackKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackKind_lower(_ value: TrackKind) -> RustBuffer {
+    return FfiConverterTypeTrackKind.lower(value)
+}
+
+
+
+/**
+ * A publication of either side, as mute events carry them.
+ */
+
+public enum TrackPublication {
+    
+    /**
+     * One of ours.
+     */
+    case local(publication: LocalTrackPublication
+    )
+    /**
+     * Another participant's.
+     */
+    case remote(publication: RemoteTrackPublication
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension TrackPublication: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTrackPublication: FfiConverterRustBuffer {
+    typealias SwiftType = TrackPublication
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TrackPublication {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .local(publication: try FfiConverterTypeLocalTrackPublication.read(from: &buf)
+        )
+        
+        case 2: return .remote(publication: try FfiConverterTypeRemoteTrackPublication.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TrackPublication, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .local(publication):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeLocalTrackPublication.write(publication, into: &buf)
+            
+        
+        case let .remote(publication):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeRemoteTrackPublication.write(publication, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackPublication_lift(_ buf: RustBuffer) throws -> TrackPublication {
+    return try FfiConverterTypeTrackPublication.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackPublication_lower(_ value: TrackPublication) -> RustBuffer {
+    return FfiConverterTypeTrackPublication.lower(value)
+}
+
+
+
+/**
+ * What a track carries; tokens may allow only some sources (`canPublishSources`).
+ */
+
+public enum TrackSource: Equatable, Hashable {
+    
+    case unknown
+    case camera
+    case microphone
+    case screenShare
+    case screenShareAudio
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension TrackSource: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTrackSource: FfiConverterRustBuffer {
+    typealias SwiftType = TrackSource
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TrackSource {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .unknown
+        
+        case 2: return .camera
+        
+        case 3: return .microphone
+        
+        case 4: return .screenShare
+        
+        case 5: return .screenShareAudio
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TrackSource, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .camera:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .microphone:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .screenShare:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .screenShareAudio:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackSource_lift(_ buf: RustBuffer) throws -> TrackSource {
+    return try FfiConverterTypeTrackSource.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackSource_lower(_ value: TrackSource) -> RustBuffer {
+    return FfiConverterTypeTrackSource.lower(value)
+}
+
+
+
+/**
+ * The codec video is sent in (the core's `VideoCodec`; VP9 is received only).
+ */
+
+public enum VideoCodec: Equatable, Hashable {
+    
+    /**
+     * VP8, which every official client decodes (the default).
+     */
+    case vp8
+    /**
+     * H.264 constrained baseline.
+     */
+    case h264
+    /**
+     * VP9 profile 0: publishing it fails (received only).
+     */
+    case vp9
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension VideoCodec: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVideoCodec: FfiConverterRustBuffer {
+    typealias SwiftType = VideoCodec
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VideoCodec {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .vp8
+        
+        case 2: return .h264
+        
+        case 3: return .vp9
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: VideoCodec, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .vp8:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .h264:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .vp9:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVideoCodec_lift(_ buf: RustBuffer) throws -> VideoCodec {
+    return try FfiConverterTypeVideoCodec.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVideoCodec_lower(_ value: VideoCodec) -> RustBuffer {
+    return FfiConverterTypeVideoCodec.lower(value)
+}
+
+
+
+/**
+ * How the pixels of a `VideoFrame` are laid out, tightly packed.
+ */
+
+public enum VideoFormat: Equatable, Hashable {
+    
+    /**
+     * Planar Y, then U, then V at half width and half height (rounded up).
+     */
+    case i420
+    /**
+     * Planar Y, then interleaved U/V at half width and half height.
+     */
+    case nv12
+    /**
+     * Red, green, blue, alpha bytes.
+     */
+    case rgba
+    /**
+     * Blue, green, red, alpha bytes.
+     */
+    case bgra
+    /**
+     * Alpha, red, green, blue bytes.
+     */
+    case argb
+    /**
+     * Alpha, blue, green, red bytes.
+     */
+    case abgr
+    /**
+     * Red, green, blue bytes.
+     */
+    case rgb24
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension VideoFormat: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVideoFormat: FfiConverterRustBuffer {
+    typealias SwiftType = VideoFormat
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VideoFormat {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .i420
+        
+        case 2: return .nv12
+        
+        case 3: return .rgba
+        
+        case 4: return .bgra
+        
+        case 5: return .argb
+        
+        case 6: return .abgr
+        
+        case 7: return .rgb24
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: VideoFormat, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .i420:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .nv12:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .rgba:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .bgra:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .argb:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .abgr:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .rgb24:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVideoFormat_lift(_ buf: RustBuffer) throws -> VideoFormat {
+    return try FfiConverterTypeVideoFormat.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVideoFormat_lower(_ value: VideoFormat) -> RustBuffer {
+    return FfiConverterTypeVideoFormat.lower(value)
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -5229,6 +8375,30 @@ fileprivate struct FfiConverterOptionTypeParticipant: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeRemoteTrack: FfiConverterRustBuffer {
+    typealias SwiftType = RemoteTrack?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRemoteTrack.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRemoteTrack.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeStreamProgressListener: FfiConverterRustBuffer {
     typealias SwiftType = StreamProgressListener?
 
@@ -5245,6 +8415,30 @@ fileprivate struct FfiConverterOptionTypeStreamProgressListener: FfiConverterRus
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeStreamProgressListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeAudioFrame: FfiConverterRustBuffer {
+    typealias SwiftType = AudioFrame?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAudioFrame.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAudioFrame.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5277,6 +8471,30 @@ fileprivate struct FfiConverterOptionTypeParticipantPermissions: FfiConverterRus
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeVideoFrame: FfiConverterRustBuffer {
+    typealias SwiftType = VideoFrame?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeVideoFrame.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeVideoFrame.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeRoomEvent: FfiConverterRustBuffer {
     typealias SwiftType = RoomEvent?
 
@@ -5293,6 +8511,30 @@ fileprivate struct FfiConverterOptionTypeRoomEvent: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeRoomEvent.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeVideoCodec: FfiConverterRustBuffer {
+    typealias SwiftType = VideoCodec?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeVideoCodec.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeVideoCodec.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5318,6 +8560,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeParticipant: FfiConverterRustBuffer {
+    typealias SwiftType = [Participant]
+
+    public static func write(_ value: [Participant], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeParticipant.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Participant] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Participant]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeParticipant.read(from: &buf))
         }
         return seq
     }
@@ -5352,6 +8619,32 @@ fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterDictionaryStringTypeLocalTrackPublication: FfiConverterRustBuffer {
+    public static func write(_ value: [String: LocalTrackPublication], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterTypeLocalTrackPublication.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: LocalTrackPublication] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: LocalTrackPublication]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterTypeLocalTrackPublication.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDictionaryStringTypeParticipant: FfiConverterRustBuffer {
     public static func write(_ value: [String: Participant], into buf: inout [UInt8]) {
         let len = Int32(value.count)
@@ -5369,6 +8662,32 @@ fileprivate struct FfiConverterDictionaryStringTypeParticipant: FfiConverterRust
         for _ in 0..<len {
             let key = try FfiConverterString.read(from: &buf)
             let value = try FfiConverterTypeParticipant.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryStringTypeRemoteTrackPublication: FfiConverterRustBuffer {
+    public static func write(_ value: [String: RemoteTrackPublication], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterTypeRemoteTrackPublication.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: RemoteTrackPublication] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: RemoteTrackPublication]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterTypeRemoteTrackPublication.read(from: &buf)
             dict[key] = value
         }
         return dict
@@ -5544,6 +8863,57 @@ private let initializationResult: InitializationResult = {
     if (uniffi_livekit_uniffi_checksum_func_create_access_token() != 9238) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_livekit_uniffi_checksum_method_audiosource_capture_frame() != 31952) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_audiosource_clear_queue() != 18395) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_audiosource_num_channels() != 3274) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_audiosource_queued_duration_ms() != 31208) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_audiosource_sample_rate() != 24121) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_audiosource_wait_for_playout() != 3442) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_videosource_capture_frame() != 46272) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_videosource_height() != 23942) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_videosource_is_screencast() != 2123) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_videosource_width() != 31643) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_audiostream_cancel() != 32007) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_audiostream_next() != 45464) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_audiostream_num_channels() != 24759) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_audiostream_sample_rate() != 22037) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_videostream_cancel() != 48437) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_videostream_format() != 19042) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_videostream_next() != 54891) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_livekit_uniffi_checksum_method_localparticipant_attributes() != 7004) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5562,6 +8932,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_livekit_uniffi_checksum_method_localparticipant_publish_data() != 61500) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_livekit_uniffi_checksum_method_localparticipant_publish_track() != 26792) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_livekit_uniffi_checksum_method_localparticipant_set_attributes() != 41096) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5572,6 +8945,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_method_localparticipant_sid() != 29599) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localparticipant_track_publications() != 1472) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localparticipant_unpublish_track() != 44621) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_method_localparticipant_perform_rpc() != 19260) {
@@ -5601,10 +8980,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_livekit_uniffi_checksum_method_participant_attributes() != 10704) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_livekit_uniffi_checksum_method_participant_audio_level() != 28359) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_participant_connection_quality() != 50349) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_livekit_uniffi_checksum_method_participant_identity() != 59935) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_method_participant_is_local() != 47161) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_participant_is_speaking() != 38121) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_method_participant_kind() != 52319) {
@@ -5620,6 +9008,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_method_participant_sid() != 58729) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_participant_track_publications() != 33895) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_method_bytestreamreader_cancel() != 43387) {
@@ -5730,7 +9121,94 @@ private let initializationResult: InitializationResult = {
     if (uniffi_livekit_uniffi_checksum_method_textstreamwriter_write() != 4697) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_livekit_uniffi_checksum_method_localtrack_is_muted() != 54695) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localtrack_kind() != 24132) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localtrack_mute() != 63343) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localtrack_name() != 55745) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localtrack_unmute() != 9861) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localtrackpublication_is_muted() != 40245) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localtrackpublication_kind() != 2812) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localtrackpublication_mime_type() != 37295) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localtrackpublication_name() != 19869) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localtrackpublication_sid() != 6559) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localtrackpublication_source() != 4729) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_localtrackpublication_track() != 56688) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_remotetrack_kind() != 49971) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_remotetrack_sid() != 18144) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_remotetrackpublication_is_muted() != 85) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_remotetrackpublication_is_subscribed() != 57436) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_remotetrackpublication_kind() != 49904) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_remotetrackpublication_mime_type() != 61104) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_remotetrackpublication_name() != 43295) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_remotetrackpublication_set_subscribed() != 31853) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_remotetrackpublication_sid() != 36576) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_remotetrackpublication_source() != 41360) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_remotetrackpublication_track() != 42977) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_constructor_audiosource_new() != 40112) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_constructor_videosource_new() != 56077) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_constructor_audiostream_from_track() != 60073) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_constructor_videostream_from_track() != 46051) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_livekit_uniffi_checksum_constructor_room_connect() != 17679) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_constructor_localtrack_create_audio_track() != 25667) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_constructor_localtrack_create_video_track() != 49565) {
         return InitializationResult.apiChecksumMismatch
     }
 

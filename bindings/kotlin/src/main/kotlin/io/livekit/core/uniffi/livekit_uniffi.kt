@@ -772,6 +772,40 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_livekit_uniffi_checksum_func_create_access_token(
     ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_audiosource_capture_frame(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_audiosource_clear_queue(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_audiosource_num_channels(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_audiosource_queued_duration_ms(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_audiosource_sample_rate(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_audiosource_wait_for_playout(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_videosource_capture_frame(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_videosource_height(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_videosource_is_screencast(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_videosource_width(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_audiostream_cancel(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_audiostream_next(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_audiostream_num_channels(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_audiostream_sample_rate(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_videostream_cancel(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_videostream_format(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_videostream_next(
+    ): Int
     external fun uniffi_livekit_uniffi_checksum_method_localparticipant_attributes(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_localparticipant_identity(
@@ -784,6 +818,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_localparticipant_publish_data(
     ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localparticipant_publish_track(
+    ): Int
     external fun uniffi_livekit_uniffi_checksum_method_localparticipant_set_attributes(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_localparticipant_set_metadata(
@@ -791,6 +827,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_livekit_uniffi_checksum_method_localparticipant_set_name(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_localparticipant_sid(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localparticipant_track_publications(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localparticipant_unpublish_track(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_localparticipant_perform_rpc(
     ): Int
@@ -810,9 +850,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_participant_attributes(
     ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_participant_audio_level(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_participant_connection_quality(
+    ): Int
     external fun uniffi_livekit_uniffi_checksum_method_participant_identity(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_participant_is_local(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_participant_is_speaking(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_participant_kind(
     ): Int
@@ -823,6 +869,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_livekit_uniffi_checksum_method_participant_permissions(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_participant_sid(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_participant_track_publications(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_bytestreamreader_cancel(
     ): Int
@@ -896,7 +944,65 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_textstreamwriter_write(
     ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localtrack_is_muted(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localtrack_kind(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localtrack_mute(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localtrack_name(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localtrack_unmute(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localtrackpublication_is_muted(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localtrackpublication_kind(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localtrackpublication_mime_type(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localtrackpublication_name(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localtrackpublication_sid(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localtrackpublication_source(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_localtrackpublication_track(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_remotetrack_kind(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_remotetrack_sid(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_remotetrackpublication_is_muted(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_remotetrackpublication_is_subscribed(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_remotetrackpublication_kind(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_remotetrackpublication_mime_type(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_remotetrackpublication_name(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_remotetrackpublication_set_subscribed(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_remotetrackpublication_sid(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_remotetrackpublication_source(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_remotetrackpublication_track(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_constructor_audiosource_new(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_constructor_videosource_new(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_constructor_audiostream_from_track(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_constructor_videostream_from_track(
+    ): Int
     external fun uniffi_livekit_uniffi_checksum_constructor_room_connect(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_constructor_localtrack_create_audio_track(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_constructor_localtrack_create_video_track(
     ): Int
     external fun ffi_livekit_uniffi_uniffi_contract_version(
     ): Int
@@ -922,6 +1028,64 @@ internal object UniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_livekit_uniffi_fn_clone_audiosource(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_free_audiosource(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_constructor_audiosource_new(`sampleRate`: Int,`numChannels`: Int,`queueMs`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_audiosource_capture_frame(`ptr`: Long,`pcm`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_audiosource_clear_queue(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_method_audiosource_num_channels(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_livekit_uniffi_fn_method_audiosource_queued_duration_ms(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_audiosource_sample_rate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_livekit_uniffi_fn_method_audiosource_wait_for_playout(`ptr`: Long,
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_clone_videosource(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_free_videosource(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_constructor_videosource_new(`width`: Int,`height`: Int,`isScreencast`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_videosource_capture_frame(`ptr`: Long,`frame`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_method_videosource_height(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_livekit_uniffi_fn_method_videosource_is_screencast(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_livekit_uniffi_fn_method_videosource_width(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_livekit_uniffi_fn_clone_audiostream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_free_audiostream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_constructor_audiostream_from_track(`track`: Long,`sampleRate`: Int,`numChannels`: Int,
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_audiostream_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_method_audiostream_next(`ptr`: Long,
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_audiostream_num_channels(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_livekit_uniffi_fn_method_audiostream_sample_rate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_livekit_uniffi_fn_clone_videostream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_free_videostream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_constructor_videostream_from_track(`track`: Long,`format`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_videostream_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_method_videostream_format(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_videostream_next(`ptr`: Long,
+    ): Long
     external fun uniffi_livekit_uniffi_fn_clone_localparticipant(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_livekit_uniffi_fn_free_localparticipant(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -938,6 +1102,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_livekit_uniffi_fn_method_localparticipant_publish_data(`ptr`: Long,`payload`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_livekit_uniffi_fn_method_localparticipant_publish_track(`ptr`: Long,`track`: Long,`options`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_livekit_uniffi_fn_method_localparticipant_set_attributes(`ptr`: Long,`attributes`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_livekit_uniffi_fn_method_localparticipant_set_metadata(`ptr`: Long,`metadata`: RustBuffer.ByValue,
@@ -946,6 +1112,10 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_livekit_uniffi_fn_method_localparticipant_sid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_localparticipant_track_publications(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_localparticipant_unpublish_track(`ptr`: Long,`sid`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_livekit_uniffi_fn_method_localparticipant_perform_rpc(`ptr`: Long,`destinationIdentity`: RustBuffer.ByValue,`method`: RustBuffer.ByValue,`payload`: RustBuffer.ByValue,`responseTimeoutMs`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_livekit_uniffi_fn_method_localparticipant_register_rpc_method(`ptr`: Long,`method`: RustBuffer.ByValue,`handler`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -968,9 +1138,15 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_livekit_uniffi_fn_method_participant_attributes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_participant_audio_level(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Float
+    external fun uniffi_livekit_uniffi_fn_method_participant_connection_quality(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_livekit_uniffi_fn_method_participant_identity(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_livekit_uniffi_fn_method_participant_is_local(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_livekit_uniffi_fn_method_participant_is_speaking(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_livekit_uniffi_fn_method_participant_kind(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -981,6 +1157,8 @@ internal object UniffiLib {
     external fun uniffi_livekit_uniffi_fn_method_participant_permissions(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_livekit_uniffi_fn_method_participant_sid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_participant_track_publications(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_livekit_uniffi_fn_clone_bytestreamreader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1100,6 +1278,72 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_livekit_uniffi_fn_method_textstreamwriter_write(`ptr`: Long,`text`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_livekit_uniffi_fn_clone_localtrack(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_free_localtrack(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_constructor_localtrack_create_audio_track(`name`: RustBuffer.ByValue,`source`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_constructor_localtrack_create_video_track(`name`: RustBuffer.ByValue,`source`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_localtrack_is_muted(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_livekit_uniffi_fn_method_localtrack_kind(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_localtrack_mute(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_method_localtrack_name(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_localtrack_unmute(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_clone_localtrackpublication(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_free_localtrackpublication(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_method_localtrackpublication_is_muted(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_livekit_uniffi_fn_method_localtrackpublication_kind(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_localtrackpublication_mime_type(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_localtrackpublication_name(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_localtrackpublication_sid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_localtrackpublication_source(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_localtrackpublication_track(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_clone_remotetrack(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_free_remotetrack(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_method_remotetrack_kind(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_remotetrack_sid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_clone_remotetrackpublication(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_free_remotetrackpublication(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_method_remotetrackpublication_is_muted(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_livekit_uniffi_fn_method_remotetrackpublication_is_subscribed(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_livekit_uniffi_fn_method_remotetrackpublication_kind(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_remotetrackpublication_mime_type(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_remotetrackpublication_name(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_remotetrackpublication_set_subscribed(`ptr`: Long,`subscribed`: Byte,
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_remotetrackpublication_sid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_remotetrackpublication_source(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_remotetrackpublication_track(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_livekit_uniffi_fn_func_create_access_token(`apiKey`: RustBuffer.ByValue,`apiSecret`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_livekit_uniffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1224,6 +1468,57 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_livekit_uniffi_checksum_func_create_access_token() and 0xFFFF) != 9238) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_audiosource_capture_frame() and 0xFFFF) != 31952) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_audiosource_clear_queue() and 0xFFFF) != 18395) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_audiosource_num_channels() and 0xFFFF) != 3274) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_audiosource_queued_duration_ms() and 0xFFFF) != 31208) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_audiosource_sample_rate() and 0xFFFF) != 24121) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_audiosource_wait_for_playout() and 0xFFFF) != 3442) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_videosource_capture_frame() and 0xFFFF) != 46272) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_videosource_height() and 0xFFFF) != 23942) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_videosource_is_screencast() and 0xFFFF) != 2123) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_videosource_width() and 0xFFFF) != 31643) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_audiostream_cancel() and 0xFFFF) != 32007) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_audiostream_next() and 0xFFFF) != 45464) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_audiostream_num_channels() and 0xFFFF) != 24759) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_audiostream_sample_rate() and 0xFFFF) != 22037) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_videostream_cancel() and 0xFFFF) != 48437) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_videostream_format() and 0xFFFF) != 19042) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_videostream_next() and 0xFFFF) != 54891) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_livekit_uniffi_checksum_method_localparticipant_attributes() and 0xFFFF) != 7004) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1242,6 +1537,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_livekit_uniffi_checksum_method_localparticipant_publish_data() and 0xFFFF) != 61500) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localparticipant_publish_track() and 0xFFFF) != 26792) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_livekit_uniffi_checksum_method_localparticipant_set_attributes() and 0xFFFF) != 41096) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1252,6 +1550,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_method_localparticipant_sid() and 0xFFFF) != 29599) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localparticipant_track_publications() and 0xFFFF) != 1472) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localparticipant_unpublish_track() and 0xFFFF) != 44621) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_method_localparticipant_perform_rpc() and 0xFFFF) != 19260) {
@@ -1281,10 +1585,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_livekit_uniffi_checksum_method_participant_attributes() and 0xFFFF) != 10704) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_participant_audio_level() and 0xFFFF) != 28359) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_participant_connection_quality() and 0xFFFF) != 50349) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_livekit_uniffi_checksum_method_participant_identity() and 0xFFFF) != 59935) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_method_participant_is_local() and 0xFFFF) != 47161) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_participant_is_speaking() and 0xFFFF) != 38121) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_method_participant_kind() and 0xFFFF) != 52319) {
@@ -1300,6 +1613,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_method_participant_sid() and 0xFFFF) != 58729) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_participant_track_publications() and 0xFFFF) != 33895) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_method_bytestreamreader_cancel() and 0xFFFF) != 43387) {
@@ -1410,7 +1726,94 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_livekit_uniffi_checksum_method_textstreamwriter_write() and 0xFFFF) != 4697) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localtrack_is_muted() and 0xFFFF) != 54695) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localtrack_kind() and 0xFFFF) != 24132) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localtrack_mute() and 0xFFFF) != 63343) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localtrack_name() and 0xFFFF) != 55745) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localtrack_unmute() and 0xFFFF) != 9861) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localtrackpublication_is_muted() and 0xFFFF) != 40245) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localtrackpublication_kind() and 0xFFFF) != 2812) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localtrackpublication_mime_type() and 0xFFFF) != 37295) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localtrackpublication_name() and 0xFFFF) != 19869) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localtrackpublication_sid() and 0xFFFF) != 6559) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localtrackpublication_source() and 0xFFFF) != 4729) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_localtrackpublication_track() and 0xFFFF) != 56688) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_remotetrack_kind() and 0xFFFF) != 49971) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_remotetrack_sid() and 0xFFFF) != 18144) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_remotetrackpublication_is_muted() and 0xFFFF) != 85) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_remotetrackpublication_is_subscribed() and 0xFFFF) != 57436) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_remotetrackpublication_kind() and 0xFFFF) != 49904) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_remotetrackpublication_mime_type() and 0xFFFF) != 61104) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_remotetrackpublication_name() and 0xFFFF) != 43295) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_remotetrackpublication_set_subscribed() and 0xFFFF) != 31853) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_remotetrackpublication_sid() and 0xFFFF) != 36576) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_remotetrackpublication_source() and 0xFFFF) != 41360) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_remotetrackpublication_track() and 0xFFFF) != 42977) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_constructor_audiosource_new() and 0xFFFF) != 40112) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_constructor_videosource_new() and 0xFFFF) != 56077) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_constructor_audiostream_from_track() and 0xFFFF) != 60073) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_constructor_videostream_from_track() and 0xFFFF) != 46051) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_livekit_uniffi_checksum_constructor_room_connect() and 0xFFFF) != 17679) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_constructor_localtrack_create_audio_track() and 0xFFFF) != 25667) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_constructor_localtrack_create_video_track() and 0xFFFF) != 49565) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1825,6 +2228,52 @@ public object FfiConverterLong: FfiConverter<Long, Long> {
 /**
  * @suppress
  */
+public object FfiConverterFloat: FfiConverter<Float, Float> {
+    override fun lift(value: Float): Float {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Float {
+        return buf.getFloat()
+    }
+
+    override fun lower(value: Float): Float {
+        return value
+    }
+
+    override fun allocationSize(value: Float) = 4UL
+
+    override fun write(value: Float, buf: ByteBuffer) {
+        buf.putFloat(value)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterDouble: FfiConverter<Double, Double> {
+    override fun lift(value: Double): Double {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Double {
+        return buf.getDouble()
+    }
+
+    override fun lower(value: Double): Double {
+        return value
+    }
+
+    override fun allocationSize(value: Double) = 8UL
+
+    override fun write(value: Double, buf: ByteBuffer) {
+        buf.putDouble(value)
+    }
+}
+
+/**
+ * @suppress
+ */
 public object FfiConverterBoolean: FfiConverter<Boolean, Byte> {
     override fun lift(value: Byte): Boolean {
         return value.toInt() != 0
@@ -1918,6 +2367,778 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
     override fun write(value: ByteArray, buf: ByteBuffer) {
         buf.putInt(value.size)
         buf.put(value)
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Audio we send: PCM handed in by `capture_frame`, paced out in 10 ms chunks and encoded.
+ */
+public interface AudioSourceInterface {
+    
+    /**
+     * Queues `pcm` (interleaved i16, little-endian; any whole number of samples per channel
+     * up to 1 s) and completes once the queue is back under its size, as the core's
+     * `capture_frame` does: a caller capturing in a loop runs at real-time pace.
+     */
+    suspend fun `captureFrame`(`pcm`: kotlin.ByteArray)
+    
+    /**
+     * Drops the queued audio; a waiting capture completes.
+     */
+    fun `clearQueue`()
+    
+    /**
+     * The channel count frames must have.
+     */
+    fun `numChannels`(): kotlin.UInt
+    
+    /**
+     * How much captured audio waits to be played out, in milliseconds.
+     */
+    fun `queuedDurationMs`(): kotlin.ULong
+    
+    /**
+     * The sample rate frames must have.
+     */
+    fun `sampleRate`(): kotlin.UInt
+    
+    /**
+     * Completes once everything captured so far has been played out.
+     */
+    suspend fun `waitForPlayout`()
+    
+    companion object
+}
+
+/**
+ * Audio we send: PCM handed in by `capture_frame`, paced out in 10 ms chunks and encoded.
+ */
+open class AudioSource: Disposable, AutoCloseable, AudioSourceInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A source of `sample_rate` Hz (8000..=48000, a multiple of 100) and `num_channels` (1 or
+     * 2) holding up to `queue_ms` of audio before a capture waits (0 means 10 ms).
+     */
+    constructor(`sampleRate`: kotlin.UInt, `numChannels`: kotlin.UInt, `queueMs`: kotlin.UInt = 100u) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(LiveKitException) { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_constructor_audiosource_new(
+    
+        
+        FfiConverterUInt.lower(`sampleRate`),
+        FfiConverterUInt.lower(`numChannels`),
+        FfiConverterUInt.lower(`queueMs`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_livekit_uniffi_fn_free_audiosource(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_livekit_uniffi_fn_clone_audiosource(handle, status)
+        }
+    }
+
+    
+    /**
+     * Queues `pcm` (interleaved i16, little-endian; any whole number of samples per channel
+     * up to 1 s) and completes once the queue is back under its size, as the core's
+     * `capture_frame` does: a caller capturing in a loop runs at real-time pace.
+     */
+    @Throws(LiveKitException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `captureFrame`(`pcm`: kotlin.ByteArray) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_livekit_uniffi_fn_method_audiosource_capture_frame(
+                uniffiHandle,
+                
+        FfiConverterByteArray.lower(`pcm`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_livekit_uniffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        LiveKitException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Drops the queued audio; a waiting capture completes.
+     */override fun `clearQueue`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_audiosource_clear_queue(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The channel count frames must have.
+     */override fun `numChannels`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_audiosource_num_channels(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How much captured audio waits to be played out, in milliseconds.
+     */override fun `queuedDurationMs`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_audiosource_queued_duration_ms(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The sample rate frames must have.
+     */override fun `sampleRate`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_audiosource_sample_rate(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Completes once everything captured so far has been played out.
+     */
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `waitForPlayout`() {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_livekit_uniffi_fn_method_audiosource_wait_for_playout(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_livekit_uniffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        UniffiNullRustCallStatusErrorHandler,
+    )
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioSource: FfiConverter<AudioSource, Long> {
+    override fun lower(value: AudioSource): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AudioSource {
+        return AudioSource(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AudioSource {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AudioSource) = 8UL
+
+    override fun write(value: AudioSource, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The decoded audio of a remote track: continuous 10 ms frames at the rate and channel
+ * count asked for (the core's `AudioStream`: lost packets concealed, up to 0.5 s buffered for
+ * a slow reader, which then loses the oldest frames).
+ */
+public interface AudioStreamInterface {
+    
+    /**
+     * Stops decoding; `next()` returns null from now on, one already waiting included.
+     * (Named `cancel`: `close` is Kotlin's `AutoCloseable.close`, which also frees the object.)
+     */
+    fun `cancel`()
+    
+    /**
+     * The next 10 ms frame, waiting for it; null once the track ended or after `cancel()`.
+     */
+    suspend fun `next`(): AudioFrame?
+    
+    /**
+     * The channel count of every frame.
+     */
+    fun `numChannels`(): kotlin.UInt
+    
+    /**
+     * The sample rate of every frame.
+     */
+    fun `sampleRate`(): kotlin.UInt
+    
+    companion object
+}
+
+/**
+ * The decoded audio of a remote track: continuous 10 ms frames at the rate and channel
+ * count asked for (the core's `AudioStream`: lost packets concealed, up to 0.5 s buffered for
+ * a slow reader, which then loses the oldest frames).
+ */
+open class AudioStream: Disposable, AutoCloseable, AudioStreamInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_livekit_uniffi_fn_free_audiostream(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_livekit_uniffi_fn_clone_audiostream(handle, status)
+        }
+    }
+
+    
+    /**
+     * Stops decoding; `next()` returns null from now on, one already waiting included.
+     * (Named `cancel`: `close` is Kotlin's `AutoCloseable.close`, which also frees the object.)
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_audiostream_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The next 10 ms frame, waiting for it; null once the track ended or after `cancel()`.
+     */
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `next`() : AudioFrame? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_livekit_uniffi_fn_method_audiostream_next(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_livekit_uniffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeAudioFrame.lift(it) },
+        // Error FFI converter
+        UniffiNullRustCallStatusErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The channel count of every frame.
+     */override fun `numChannels`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_audiostream_num_channels(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The sample rate of every frame.
+     */override fun `sampleRate`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_audiostream_sample_rate(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Starts decoding `track` (audio) into frames of `sample_rate` Hz (8000..=48000, a
+     * multiple of 100) and `num_channels` (1 or 2). Async only because the core's decoding
+     * task needs the runtime. Fails for a video track or one that has ended.
+     */
+    @Throws(LiveKitException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `fromTrack`(`track`: RemoteTrack, `sampleRate`: kotlin.UInt = 48000u, `numChannels`: kotlin.UInt = 1u) : AudioStream {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_livekit_uniffi_fn_constructor_audiostream_from_track(
+        FfiConverterTypeRemoteTrack.lower(`track`),
+        FfiConverterUInt.lower(`sampleRate`),
+        FfiConverterUInt.lower(`numChannels`),),
+        { future, callback, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_livekit_uniffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeAudioStream.lift(it) },
+        // Error FFI converter
+        LiveKitException.ErrorHandler,
+    )
+    }
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioStream: FfiConverter<AudioStream, Long> {
+    override fun lower(value: AudioStream): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AudioStream {
+        return AudioStream(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AudioStream {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AudioStream) = 8UL
+
+    override fun write(value: AudioStream, buf: ByteBuffer) {
+        buf.putLong(lower(value))
     }
 }
 
@@ -3096,6 +4317,12 @@ public interface LocalParticipantInterface {
     suspend fun `publishData`(`payload`: kotlin.ByteArray, `options`: DataOptions)
     
     /**
+     * Publishes a track; resolves once the server accepted it and media flows, after which
+     * others see `TrackPublished` and this room raises `LocalTrackPublished`.
+     */
+    suspend fun `publishTrack`(`track`: LocalTrack, `options`: TrackPublishOptions): LocalTrackPublication
+    
+    /**
      * Sets the given keys and keeps the others; a value of "" deletes its key. Returns once
      * the server applied the change. Needs the `canUpdateOwnMetadata` grant.
      */
@@ -3112,6 +4339,17 @@ public interface LocalParticipantInterface {
     suspend fun `setName`(`name`: kotlin.String)
     
     fun `sid`(): kotlin.String
+    
+    /**
+     * Our published tracks by sid.
+     */
+    fun `trackPublications`(): Map<kotlin.String, LocalTrackPublication>
+    
+    /**
+     * Stops publishing the track with this sid; others see `TrackUnpublished`, this room
+     * `LocalTrackUnpublished`. The track and its source stay usable.
+     */
+    suspend fun `unpublishTrack`(`sid`: kotlin.String)
     
     /**
      * Calls `method` on `destination_identity` and waits for its answer (15 s after the
@@ -3352,6 +4590,33 @@ open class LocalParticipant: Disposable, AutoCloseable, LocalParticipantInterfac
 
     
     /**
+     * Publishes a track; resolves once the server accepted it and media flows, after which
+     * others see `TrackPublished` and this room raises `LocalTrackPublished`.
+     */
+    @Throws(LiveKitException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `publishTrack`(`track`: LocalTrack, `options`: TrackPublishOptions) : LocalTrackPublication {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_livekit_uniffi_fn_method_localparticipant_publish_track(
+                uniffiHandle,
+                
+        FfiConverterTypeLocalTrack.lower(`track`),
+        FfiConverterTypeTrackPublishOptions.lower(`options`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_livekit_uniffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeLocalTrackPublication.lift(it) },
+        // Error FFI converter
+        LiveKitException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Sets the given keys and keeps the others; a value of "" deletes its key. Returns once
      * the server applied the change. Needs the `canUpdateOwnMetadata` grant.
      */
@@ -3441,6 +4706,49 @@ open class LocalParticipant: Disposable, AutoCloseable, LocalParticipantInterfac
     )
     }
     
+
+    
+    /**
+     * Our published tracks by sid.
+     */override fun `trackPublications`(): Map<kotlin.String, LocalTrackPublication> {
+            return FfiConverterMapStringTypeLocalTrackPublication.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localparticipant_track_publications(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Stops publishing the track with this sid; others see `TrackUnpublished`, this room
+     * `LocalTrackUnpublished`. The track and its source stay usable.
+     */
+    @Throws(LiveKitException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `unpublishTrack`(`sid`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_livekit_uniffi_fn_method_localparticipant_unpublish_track(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`sid`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_livekit_uniffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        LiveKitException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -3766,15 +5074,806 @@ public object FfiConverterTypeLocalParticipant: FfiConverter<LocalParticipant, L
 
 
 /**
+ * A track of ours, audio or video, made from a source. Mute state lives on the track: it
+ * holds before, during and after publishing.
+ */
+public interface LocalTrackInterface {
+    
+    /**
+     * Whether the track is muted.
+     */
+    fun `isMuted`(): kotlin.Boolean
+    
+    /**
+     * Audio or video.
+     */
+    fun `kind`(): TrackKind
+    
+    /**
+     * Stops sending media; when published, every participant sees `TrackMuted` (this room
+     * raises it at once).
+     */
+    fun `mute`()
+    
+    /**
+     * The name given at creation.
+     */
+    fun `name`(): kotlin.String
+    
+    /**
+     * Sends media again; every participant sees `TrackUnmuted`.
+     */
+    fun `unmute`()
+    
+    companion object
+}
+
+/**
+ * A track of ours, audio or video, made from a source. Mute state lives on the track: it
+ * holds before, during and after publishing.
+ */
+open class LocalTrack: Disposable, AutoCloseable, LocalTrackInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_livekit_uniffi_fn_free_localtrack(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_livekit_uniffi_fn_clone_localtrack(handle, status)
+        }
+    }
+
+    
+    /**
+     * Whether the track is muted.
+     */override fun `isMuted`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localtrack_is_muted(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Audio or video.
+     */override fun `kind`(): TrackKind {
+            return FfiConverterTypeTrackKind.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localtrack_kind(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Stops sending media; when published, every participant sees `TrackMuted` (this room
+     * raises it at once).
+     */override fun `mute`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localtrack_mute(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The name given at creation.
+     */override fun `name`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localtrack_name(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Sends media again; every participant sees `TrackUnmuted`.
+     */override fun `unmute`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localtrack_unmute(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * An audio track named `name` (what others see) carrying what `source` captures.
+     */ fun `createAudioTrack`(`name`: kotlin.String, `source`: AudioSource): LocalTrack {
+            return FfiConverterTypeLocalTrack.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_constructor_localtrack_create_audio_track(
+    
+        
+        FfiConverterString.lower(`name`),
+        FfiConverterTypeAudioSource.lower(`source`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * A video track named `name` carrying the pictures `source` captures.
+     */ fun `createVideoTrack`(`name`: kotlin.String, `source`: VideoSource): LocalTrack {
+            return FfiConverterTypeLocalTrack.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_constructor_localtrack_create_video_track(
+    
+        
+        FfiConverterString.lower(`name`),
+        FfiConverterTypeVideoSource.lower(`source`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLocalTrack: FfiConverter<LocalTrack, Long> {
+    override fun lower(value: LocalTrack): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): LocalTrack {
+        return LocalTrack(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): LocalTrack {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: LocalTrack) = 8UL
+
+    override fun write(value: LocalTrack, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * One of our published tracks, as `LocalParticipant.publish_track` returns it.
+ */
+public interface LocalTrackPublicationInterface {
+    
+    /**
+     * Whether the track is muted.
+     */
+    fun `isMuted`(): kotlin.Boolean
+    
+    /**
+     * Audio or video.
+     */
+    fun `kind`(): TrackKind
+    
+    /**
+     * The codec's media type ("audio/opus", "video/VP8", ...).
+     */
+    fun `mimeType`(): kotlin.String
+    
+    /**
+     * The track's name.
+     */
+    fun `name`(): kotlin.String
+    
+    /**
+     * The server's id of the track (`TR_...`); `unpublish_track` takes it.
+     */
+    fun `sid`(): kotlin.String
+    
+    /**
+     * What the track carries.
+     */
+    fun `source`(): TrackSource
+    
+    /**
+     * The published track (mute and unmute it there).
+     */
+    fun `track`(): LocalTrack
+    
+    companion object
+}
+
+/**
+ * One of our published tracks, as `LocalParticipant.publish_track` returns it.
+ */
+open class LocalTrackPublication: Disposable, AutoCloseable, LocalTrackPublicationInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_livekit_uniffi_fn_free_localtrackpublication(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_livekit_uniffi_fn_clone_localtrackpublication(handle, status)
+        }
+    }
+
+    
+    /**
+     * Whether the track is muted.
+     */override fun `isMuted`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localtrackpublication_is_muted(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Audio or video.
+     */override fun `kind`(): TrackKind {
+            return FfiConverterTypeTrackKind.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localtrackpublication_kind(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The codec's media type ("audio/opus", "video/VP8", ...).
+     */override fun `mimeType`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localtrackpublication_mime_type(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The track's name.
+     */override fun `name`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localtrackpublication_name(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The server's id of the track (`TR_...`); `unpublish_track` takes it.
+     */override fun `sid`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localtrackpublication_sid(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * What the track carries.
+     */override fun `source`(): TrackSource {
+            return FfiConverterTypeTrackSource.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localtrackpublication_source(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The published track (mute and unmute it there).
+     */override fun `track`(): LocalTrack {
+            return FfiConverterTypeLocalTrack.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_localtrackpublication_track(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLocalTrackPublication: FfiConverter<LocalTrackPublication, Long> {
+    override fun lower(value: LocalTrackPublication): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): LocalTrackPublication {
+        return LocalTrackPublication(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): LocalTrackPublication {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: LocalTrackPublication) = 8UL
+
+    override fun write(value: LocalTrackPublication, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A participant in the room, local or remote, as events and `Room.remote_participants` give it.
  */
 public interface ParticipantInterface {
     
     fun `attributes`(): Map<kotlin.String, kotlin.String>
     
+    /**
+     * The level of its audio as the server reports it (0.0..=1.0).
+     */
+    fun `audioLevel`(): kotlin.Float
+    
+    /**
+     * The server's score of its connection.
+     */
+    fun `connectionQuality`(): ConnectionQuality
+    
     fun `identity`(): kotlin.String
     
     fun `isLocal`(): kotlin.Boolean
+    
+    /**
+     * Whether it is among the active speakers.
+     */
+    fun `isSpeaking`(): kotlin.Boolean
     
     fun `kind`(): ParticipantKind
     
@@ -3785,6 +5884,12 @@ public interface ParticipantInterface {
     fun `permissions`(): ParticipantPermissions?
     
     fun `sid`(): kotlin.String
+    
+    /**
+     * The tracks a remote participant publishes, by sid (empty for ourselves: see
+     * `LocalParticipant.track_publications`).
+     */
+    fun `trackPublications`(): Map<kotlin.String, RemoteTrackPublication>
     
     companion object
 }
@@ -3906,6 +6011,38 @@ open class Participant: Disposable, AutoCloseable, ParticipantInterface
     }
     
 
+    
+    /**
+     * The level of its audio as the server reports it (0.0..=1.0).
+     */override fun `audioLevel`(): kotlin.Float {
+            return FfiConverterFloat.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_participant_audio_level(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The server's score of its connection.
+     */override fun `connectionQuality`(): ConnectionQuality {
+            return FfiConverterTypeConnectionQuality.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_participant_connection_quality(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
     override fun `identity`(): kotlin.String {
             return FfiConverterString.lift(
     callWithHandle {
@@ -3924,6 +6061,22 @@ open class Participant: Disposable, AutoCloseable, ParticipantInterface
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_livekit_uniffi_fn_method_participant_is_local(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether it is among the active speakers.
+     */override fun `isSpeaking`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_participant_is_speaking(
         it,
         _status)
 }
@@ -3998,6 +6151,23 @@ open class Participant: Disposable, AutoCloseable, ParticipantInterface
     
 
     
+    /**
+     * The tracks a remote participant publishes, by sid (empty for ourselves: see
+     * `LocalParticipant.track_publications`).
+     */override fun `trackPublications`(): Map<kotlin.String, RemoteTrackPublication> {
+            return FfiConverterMapStringTypeRemoteTrackPublication.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_participant_track_publications(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
 
     
 
@@ -4031,6 +6201,741 @@ public object FfiConverterTypeParticipant: FfiConverter<Participant, Long> {
     override fun allocationSize(value: Participant) = 8UL
 
     override fun write(value: Participant, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Another participant's track whose media reaches us; read it with `AudioStream` or
+ * `VideoStream`.
+ */
+public interface RemoteTrackInterface {
+    
+    /**
+     * Audio or video.
+     */
+    fun `kind`(): TrackKind
+    
+    /**
+     * The server's id of the track (`TR_...`).
+     */
+    fun `sid`(): kotlin.String
+    
+    companion object
+}
+
+/**
+ * Another participant's track whose media reaches us; read it with `AudioStream` or
+ * `VideoStream`.
+ */
+open class RemoteTrack: Disposable, AutoCloseable, RemoteTrackInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_livekit_uniffi_fn_free_remotetrack(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_livekit_uniffi_fn_clone_remotetrack(handle, status)
+        }
+    }
+
+    
+    /**
+     * Audio or video.
+     */override fun `kind`(): TrackKind {
+            return FfiConverterTypeTrackKind.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_remotetrack_kind(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The server's id of the track (`TR_...`).
+     */override fun `sid`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_remotetrack_sid(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRemoteTrack: FfiConverter<RemoteTrack, Long> {
+    override fun lower(value: RemoteTrack): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): RemoteTrack {
+        return RemoteTrack(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): RemoteTrack {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: RemoteTrack) = 8UL
+
+    override fun write(value: RemoteTrack, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A track another participant published, subscribed or not.
+ */
+public interface RemoteTrackPublicationInterface {
+    
+    /**
+     * Whether the publisher muted it.
+     */
+    fun `isMuted`(): kotlin.Boolean
+    
+    /**
+     * Whether its media reaches us.
+     */
+    fun `isSubscribed`(): kotlin.Boolean
+    
+    /**
+     * Audio or video.
+     */
+    fun `kind`(): TrackKind
+    
+    /**
+     * The codec's media type.
+     */
+    fun `mimeType`(): kotlin.String
+    
+    /**
+     * The track's name.
+     */
+    fun `name`(): kotlin.String
+    
+    /**
+     * Subscribes or unsubscribes (with `auto_subscribe` off, tracks wait for this).
+     */
+    suspend fun `setSubscribed`(`subscribed`: kotlin.Boolean)
+    
+    /**
+     * The server's id of the track (`TR_...`).
+     */
+    fun `sid`(): kotlin.String
+    
+    /**
+     * What the track carries.
+     */
+    fun `source`(): TrackSource
+    
+    /**
+     * The track while subscribed.
+     */
+    fun `track`(): RemoteTrack?
+    
+    companion object
+}
+
+/**
+ * A track another participant published, subscribed or not.
+ */
+open class RemoteTrackPublication: Disposable, AutoCloseable, RemoteTrackPublicationInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_livekit_uniffi_fn_free_remotetrackpublication(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_livekit_uniffi_fn_clone_remotetrackpublication(handle, status)
+        }
+    }
+
+    
+    /**
+     * Whether the publisher muted it.
+     */override fun `isMuted`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_remotetrackpublication_is_muted(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether its media reaches us.
+     */override fun `isSubscribed`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_remotetrackpublication_is_subscribed(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Audio or video.
+     */override fun `kind`(): TrackKind {
+            return FfiConverterTypeTrackKind.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_remotetrackpublication_kind(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The codec's media type.
+     */override fun `mimeType`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_remotetrackpublication_mime_type(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The track's name.
+     */override fun `name`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_remotetrackpublication_name(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Subscribes or unsubscribes (with `auto_subscribe` off, tracks wait for this).
+     */
+    @Throws(LiveKitException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `setSubscribed`(`subscribed`: kotlin.Boolean) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_livekit_uniffi_fn_method_remotetrackpublication_set_subscribed(
+                uniffiHandle,
+                
+        FfiConverterBoolean.lower(`subscribed`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_livekit_uniffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        LiveKitException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The server's id of the track (`TR_...`).
+     */override fun `sid`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_remotetrackpublication_sid(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * What the track carries.
+     */override fun `source`(): TrackSource {
+            return FfiConverterTypeTrackSource.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_remotetrackpublication_source(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The track while subscribed.
+     */override fun `track`(): RemoteTrack? {
+            return FfiConverterOptionalTypeRemoteTrack.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_remotetrackpublication_track(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRemoteTrackPublication: FfiConverter<RemoteTrackPublication, Long> {
+    override fun lower(value: RemoteTrackPublication): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): RemoteTrackPublication {
+        return RemoteTrackPublication(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): RemoteTrackPublication {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: RemoteTrackPublication) = 8UL
+
+    override fun write(value: RemoteTrackPublication, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -6265,6 +9170,758 @@ public object FfiConverterTypeTextStreamWriter: FfiConverter<TextStreamWriter, L
 }
 
 
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Video we send: the newest captured picture is encoded whenever the encoder is free.
+ */
+public interface VideoSourceInterface {
+    
+    /**
+     * Hands in one picture; it replaces any picture not yet encoded. Converted to I420 (and
+     * turned upright) during the call; with no track published from this source it is
+     * dropped. Fails when `data` does not match the format and size.
+     */
+    fun `captureFrame`(`frame`: VideoFrame)
+    
+    /**
+     * The height given at creation.
+     */
+    fun `height`(): kotlin.UInt
+    
+    /**
+     * Whether the source was created for screen content.
+     */
+    fun `isScreencast`(): kotlin.Boolean
+    
+    /**
+     * The width given at creation.
+     */
+    fun `width`(): kotlin.UInt
+    
+    companion object
+}
+
+/**
+ * Video we send: the newest captured picture is encoded whenever the encoder is free.
+ */
+open class VideoSource: Disposable, AutoCloseable, VideoSourceInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A source of pictures of about `width` x `height` (what subscribers are told);
+     * `is_screencast` tunes the encoder for sharp, mostly still content.
+     */
+    constructor(`width`: kotlin.UInt, `height`: kotlin.UInt, `isScreencast`: kotlin.Boolean = false) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(LiveKitException) { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_constructor_videosource_new(
+    
+        
+        FfiConverterUInt.lower(`width`),
+        FfiConverterUInt.lower(`height`),
+        FfiConverterBoolean.lower(`isScreencast`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_livekit_uniffi_fn_free_videosource(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_livekit_uniffi_fn_clone_videosource(handle, status)
+        }
+    }
+
+    
+    /**
+     * Hands in one picture; it replaces any picture not yet encoded. Converted to I420 (and
+     * turned upright) during the call; with no track published from this source it is
+     * dropped. Fails when `data` does not match the format and size.
+     */
+    @Throws(LiveKitException::class)override fun `captureFrame`(`frame`: VideoFrame)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(LiveKitException) { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_videosource_capture_frame(
+        it,
+        
+        FfiConverterTypeVideoFrame.lower(`frame`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The height given at creation.
+     */override fun `height`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_videosource_height(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether the source was created for screen content.
+     */override fun `isScreencast`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_videosource_is_screencast(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The width given at creation.
+     */override fun `width`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_videosource_width(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVideoSource: FfiConverter<VideoSource, Long> {
+    override fun lower(value: VideoSource): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): VideoSource {
+        return VideoSource(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): VideoSource {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: VideoSource) = 8UL
+
+    override fun write(value: VideoSource, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The decoded pictures of a remote video track in the format asked for (the core's
+ * `VideoStream`: up to four held for a slow reader, which then gets the newest).
+ */
+public interface VideoStreamInterface {
+    
+    /**
+     * Stops decoding; `next()` returns null from now on, one already waiting included.
+     * (Named `cancel`: `close` is Kotlin's `AutoCloseable.close`, which also frees the object.)
+     */
+    fun `cancel`()
+    
+    /**
+     * The format every picture comes in.
+     */
+    fun `format`(): VideoFormat
+    
+    /**
+     * The next picture, waiting for it; null once the track ended or after `cancel()`.
+     */
+    suspend fun `next`(): VideoFrame?
+    
+    companion object
+}
+
+/**
+ * The decoded pictures of a remote video track in the format asked for (the core's
+ * `VideoStream`: up to four held for a slow reader, which then gets the newest).
+ */
+open class VideoStream: Disposable, AutoCloseable, VideoStreamInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_livekit_uniffi_fn_free_videostream(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_livekit_uniffi_fn_clone_videostream(handle, status)
+        }
+    }
+
+    
+    /**
+     * Stops decoding; `next()` returns null from now on, one already waiting included.
+     * (Named `cancel`: `close` is Kotlin's `AutoCloseable.close`, which also frees the object.)
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_videostream_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The format every picture comes in.
+     */override fun `format`(): VideoFormat {
+            return FfiConverterTypeVideoFormat.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_videostream_format(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The next picture, waiting for it; null once the track ended or after `cancel()`.
+     */
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `next`() : VideoFrame? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_livekit_uniffi_fn_method_videostream_next(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_livekit_uniffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeVideoFrame.lift(it) },
+        // Error FFI converter
+        UniffiNullRustCallStatusErrorHandler,
+    )
+    }
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Starts decoding `track` (video) into pictures of `format` (I420 costs no conversion).
+     * Fails for an audio track, one that has ended, or a codec this build cannot decode.
+     */
+    @Throws(LiveKitException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `fromTrack`(`track`: RemoteTrack, `format`: VideoFormat) : VideoStream {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_livekit_uniffi_fn_constructor_videostream_from_track(
+        FfiConverterTypeRemoteTrack.lower(`track`),
+        FfiConverterTypeVideoFormat.lower(`format`),),
+        { future, callback, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_livekit_uniffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeVideoStream.lift(it) },
+        // Error FFI converter
+        LiveKitException.ErrorHandler,
+    )
+    }
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVideoStream: FfiConverter<VideoStream, Long> {
+    override fun lower(value: VideoStream): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): VideoStream {
+        return VideoStream(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): VideoStream {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: VideoStream) = 8UL
+
+    override fun write(value: VideoStream, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+
+/**
+ * 10 ms of received audio: interleaved i16 PCM, little-endian.
+ */
+data class AudioFrame (
+    /**
+     * `samples_per_channel * num_channels` samples, 2 bytes each, little-endian.
+     */
+    var `data`: kotlin.ByteArray
+    , 
+    /**
+     * Samples per second.
+     */
+    var `sampleRate`: kotlin.UInt
+    , 
+    /**
+     * 1 or 2.
+     */
+    var `numChannels`: kotlin.UInt
+    , 
+    /**
+     * Samples in each channel.
+     */
+    var `samplesPerChannel`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioFrame: FfiConverterRustBuffer<AudioFrame> {
+    override fun read(buf: ByteBuffer): AudioFrame {
+        return AudioFrame(
+            FfiConverterByteArray.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AudioFrame) = (
+            FfiConverterByteArray.allocationSize(value.`data`) +
+            FfiConverterUInt.allocationSize(value.`sampleRate`) +
+            FfiConverterUInt.allocationSize(value.`numChannels`) +
+            FfiConverterUInt.allocationSize(value.`samplesPerChannel`)
+    )
+
+    override fun write(value: AudioFrame, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`data`, buf)
+            FfiConverterUInt.write(value.`sampleRate`, buf)
+            FfiConverterUInt.write(value.`numChannels`, buf)
+            FfiConverterUInt.write(value.`samplesPerChannel`, buf)
+    }
+}
+
+
 
 data class ByteStreamInfo (
     var `id`: kotlin.String
@@ -6955,6 +10612,228 @@ public object FfiConverterTypeTokenOptions: FfiConverterRustBuffer<TokenOptions>
 
 
 
+/**
+ * How to publish a track (the core's `TrackPublishOptions`, same defaults).
+ */
+data class TrackPublishOptions (
+    /**
+     * What the track carries (no default: say it); tokens may allow only some sources.
+     */
+    var `source`: TrackSource
+    , 
+    /**
+     * Ask subscribers' decoders for stereo (the audio source must have two channels).
+     */
+    var `stereo`: kotlin.Boolean = false 
+    , 
+    /**
+     * Opus bitrate in bits per second (6000..=510000); null keeps the encoder's default.
+     */
+    var `audioBitrate`: kotlin.UInt? = null 
+    , 
+    /**
+     * Discontinuous transmission: almost nothing is sent during silence.
+     */
+    var `dtx`: kotlin.Boolean = true 
+    , 
+    /**
+     * Redundant audio (RFC 2198): each packet also carries the two before it.
+     */
+    var `red`: kotlin.Boolean = true 
+    , 
+    /**
+     * The codec video is sent in; null is VP8, which every official client decodes.
+     */
+    var `videoCodec`: VideoCodec? = null 
+    , 
+    /**
+     * The highest video bitrate in bits per second; null picks one from the resolution.
+     */
+    var `maxBitrate`: kotlin.UInt? = null 
+    , 
+    /**
+     * The highest video frame rate; faster captures are skipped.
+     */
+    var `maxFramerate`: kotlin.Double = 30.0 
+    , 
+    /**
+     * Send video in several qualities at once (see the core's `TrackPublishOptions`).
+     */
+    var `simulcast`: kotlin.Boolean = false 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTrackPublishOptions: FfiConverterRustBuffer<TrackPublishOptions> {
+    override fun read(buf: ByteBuffer): TrackPublishOptions {
+        return TrackPublishOptions(
+            FfiConverterTypeTrackSource.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeVideoCodec.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TrackPublishOptions) = (
+            FfiConverterTypeTrackSource.allocationSize(value.`source`) +
+            FfiConverterBoolean.allocationSize(value.`stereo`) +
+            FfiConverterOptionalUInt.allocationSize(value.`audioBitrate`) +
+            FfiConverterBoolean.allocationSize(value.`dtx`) +
+            FfiConverterBoolean.allocationSize(value.`red`) +
+            FfiConverterOptionalTypeVideoCodec.allocationSize(value.`videoCodec`) +
+            FfiConverterOptionalUInt.allocationSize(value.`maxBitrate`) +
+            FfiConverterDouble.allocationSize(value.`maxFramerate`) +
+            FfiConverterBoolean.allocationSize(value.`simulcast`)
+    )
+
+    override fun write(value: TrackPublishOptions, buf: ByteBuffer) {
+            FfiConverterTypeTrackSource.write(value.`source`, buf)
+            FfiConverterBoolean.write(value.`stereo`, buf)
+            FfiConverterOptionalUInt.write(value.`audioBitrate`, buf)
+            FfiConverterBoolean.write(value.`dtx`, buf)
+            FfiConverterBoolean.write(value.`red`, buf)
+            FfiConverterOptionalTypeVideoCodec.write(value.`videoCodec`, buf)
+            FfiConverterOptionalUInt.write(value.`maxBitrate`, buf)
+            FfiConverterDouble.write(value.`maxFramerate`, buf)
+            FfiConverterBoolean.write(value.`simulcast`, buf)
+    }
+}
+
+
+
+/**
+ * One picture: pixels in `format`, its clockwise rotation and capture time.
+ */
+data class VideoFrame (
+    /**
+     * The pixel layout of `data`.
+     */
+    var `format`: VideoFormat
+    , 
+    /**
+     * Width in pixels.
+     */
+    var `width`: kotlin.UInt
+    , 
+    /**
+     * Height in pixels.
+     */
+    var `height`: kotlin.UInt
+    , 
+    /**
+     * The pixels, tightly packed (no row padding).
+     */
+    var `data`: kotlin.ByteArray
+    , 
+    /**
+     * How far to turn the picture clockwise to show it upright: 0, 90, 180 or 270.
+     */
+    var `rotationDegrees`: kotlin.UInt = 0u 
+    , 
+    /**
+     * Capture time in microseconds on any steady clock; 0 lets the source stamp it.
+     */
+    var `timestampUs`: kotlin.Long = 0L 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVideoFrame: FfiConverterRustBuffer<VideoFrame> {
+    override fun read(buf: ByteBuffer): VideoFrame {
+        return VideoFrame(
+            FfiConverterTypeVideoFormat.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: VideoFrame) = (
+            FfiConverterTypeVideoFormat.allocationSize(value.`format`) +
+            FfiConverterUInt.allocationSize(value.`width`) +
+            FfiConverterUInt.allocationSize(value.`height`) +
+            FfiConverterByteArray.allocationSize(value.`data`) +
+            FfiConverterUInt.allocationSize(value.`rotationDegrees`) +
+            FfiConverterLong.allocationSize(value.`timestampUs`)
+    )
+
+    override fun write(value: VideoFrame, buf: ByteBuffer) {
+            FfiConverterTypeVideoFormat.write(value.`format`, buf)
+            FfiConverterUInt.write(value.`width`, buf)
+            FfiConverterUInt.write(value.`height`, buf)
+            FfiConverterByteArray.write(value.`data`, buf)
+            FfiConverterUInt.write(value.`rotationDegrees`, buf)
+            FfiConverterLong.write(value.`timestampUs`, buf)
+    }
+}
+
+
+
+/**
+ * The server's score of a participant's connection.
+ */
+
+enum class ConnectionQuality {
+    
+    UNKNOWN,
+    POOR,
+    GOOD,
+    EXCELLENT,
+    LOST;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConnectionQuality: FfiConverterRustBuffer<ConnectionQuality> {
+    override fun read(buf: ByteBuffer) = try {
+        ConnectionQuality.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ConnectionQuality) = 4UL
+
+    override fun write(value: ConnectionQuality, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 enum class ConnectionState {
     
@@ -7533,6 +11412,193 @@ sealed class RoomEvent: Disposable  {
         companion object
     }
     
+    /**
+     * A remote participant published a track (those published before we joined are in
+     * `Participant.track_publications`).
+     */
+    data class TrackPublished(
+        val `publication`: io.livekit.core.uniffi.RemoteTrackPublication, 
+        val `participant`: io.livekit.core.uniffi.Participant) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A remote participant unpublished a track (after `TrackUnsubscribed` if we had it).
+     */
+    data class TrackUnpublished(
+        val `publication`: io.livekit.core.uniffi.RemoteTrackPublication, 
+        val `participant`: io.livekit.core.uniffi.Participant) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A remote track's media reaches us: read it with `AudioStream` / `VideoStream`.
+     */
+    data class TrackSubscribed(
+        val `track`: io.livekit.core.uniffi.RemoteTrack, 
+        val `publication`: io.livekit.core.uniffi.RemoteTrackPublication, 
+        val `participant`: io.livekit.core.uniffi.Participant) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A remote track's media stopped reaching us; its streams end.
+     */
+    data class TrackUnsubscribed(
+        val `track`: io.livekit.core.uniffi.RemoteTrack, 
+        val `publication`: io.livekit.core.uniffi.RemoteTrackPublication, 
+        val `participant`: io.livekit.core.uniffi.Participant) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * One of our tracks is published; `previous_sid` is set when a full reconnect published
+     * it again under a new sid.
+     */
+    data class LocalTrackPublished(
+        val `publication`: io.livekit.core.uniffi.LocalTrackPublication, 
+        val `track`: io.livekit.core.uniffi.LocalTrack, 
+        val `previousSid`: kotlin.String?) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * One of our tracks is no longer published.
+     */
+    data class LocalTrackUnpublished(
+        val `publication`: io.livekit.core.uniffi.LocalTrackPublication) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Someone subscribed to one of our tracks for the first time.
+     */
+    data class LocalTrackSubscribed(
+        val `trackSid`: kotlin.String) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A participant (remote or ourselves) muted a track.
+     */
+    data class TrackMuted(
+        val `participant`: io.livekit.core.uniffi.Participant, 
+        val `publication`: io.livekit.core.uniffi.TrackPublication) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A participant (remote or ourselves) unmuted a track.
+     */
+    data class TrackUnmuted(
+        val `participant`: io.livekit.core.uniffi.Participant, 
+        val `publication`: io.livekit.core.uniffi.TrackPublication) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The server could not subscribe us to a track.
+     */
+    data class TrackSubscriptionFailed(
+        val `participant`: io.livekit.core.uniffi.Participant, 
+        val `trackSid`: kotlin.String, 
+        val `error`: kotlin.String) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The server paused or resumed a subscribed track.
+     */
+    data class TrackStreamStateChanged(
+        val `participant`: io.livekit.core.uniffi.Participant, 
+        val `publication`: io.livekit.core.uniffi.RemoteTrackPublication, 
+        val `streamState`: io.livekit.core.uniffi.StreamState) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A publisher allowed or stopped allowing us to subscribe to one of its tracks.
+     */
+    data class TrackSubscriptionPermissionChanged(
+        val `participant`: io.livekit.core.uniffi.Participant, 
+        val `publication`: io.livekit.core.uniffi.RemoteTrackPublication, 
+        val `permission`: io.livekit.core.uniffi.SubscriptionPermission) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Who speaks now, loudest first (ourselves included; empty when nobody does).
+     */
+    data class ActiveSpeakersChanged(
+        val `speakers`: List<io.livekit.core.uniffi.Participant>) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The server scored a participant's connection (ours included) differently.
+     */
+    data class ConnectionQualityChanged(
+        val `participant`: io.livekit.core.uniffi.Participant, 
+        val `quality`: io.livekit.core.uniffi.ConnectionQuality) : RoomEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
     @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
@@ -7644,6 +11710,121 @@ sealed class RoomEvent: Disposable  {
     )
                 
             }
+            is RoomEvent.TrackPublished -> {
+                
+    Disposable.destroy(
+        this.`publication`,
+        this.`participant`
+    )
+                
+            }
+            is RoomEvent.TrackUnpublished -> {
+                
+    Disposable.destroy(
+        this.`publication`,
+        this.`participant`
+    )
+                
+            }
+            is RoomEvent.TrackSubscribed -> {
+                
+    Disposable.destroy(
+        this.`track`,
+        this.`publication`,
+        this.`participant`
+    )
+                
+            }
+            is RoomEvent.TrackUnsubscribed -> {
+                
+    Disposable.destroy(
+        this.`track`,
+        this.`publication`,
+        this.`participant`
+    )
+                
+            }
+            is RoomEvent.LocalTrackPublished -> {
+                
+    Disposable.destroy(
+        this.`publication`,
+        this.`track`,
+        this.`previousSid`
+    )
+                
+            }
+            is RoomEvent.LocalTrackUnpublished -> {
+                
+    Disposable.destroy(
+        this.`publication`
+    )
+                
+            }
+            is RoomEvent.LocalTrackSubscribed -> {
+                
+    Disposable.destroy(
+        this.`trackSid`
+    )
+                
+            }
+            is RoomEvent.TrackMuted -> {
+                
+    Disposable.destroy(
+        this.`participant`,
+        this.`publication`
+    )
+                
+            }
+            is RoomEvent.TrackUnmuted -> {
+                
+    Disposable.destroy(
+        this.`participant`,
+        this.`publication`
+    )
+                
+            }
+            is RoomEvent.TrackSubscriptionFailed -> {
+                
+    Disposable.destroy(
+        this.`participant`,
+        this.`trackSid`,
+        this.`error`
+    )
+                
+            }
+            is RoomEvent.TrackStreamStateChanged -> {
+                
+    Disposable.destroy(
+        this.`participant`,
+        this.`publication`,
+        this.`streamState`
+    )
+                
+            }
+            is RoomEvent.TrackSubscriptionPermissionChanged -> {
+                
+    Disposable.destroy(
+        this.`participant`,
+        this.`publication`,
+        this.`permission`
+    )
+                
+            }
+            is RoomEvent.ActiveSpeakersChanged -> {
+                
+    Disposable.destroy(
+        this.`speakers`
+    )
+                
+            }
+            is RoomEvent.ConnectionQualityChanged -> {
+                
+    Disposable.destroy(
+        this.`participant`,
+        this.`quality`
+    )
+                
+            }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
     
@@ -7715,6 +11896,65 @@ public object FfiConverterTypeRoomEvent : FfiConverterRustBuffer<RoomEvent>{
                 FfiConverterString.read(buf),
                 FfiConverterTypeTextStreamReader.read(buf),
                 FfiConverterString.read(buf),
+                )
+            16 -> RoomEvent.TrackPublished(
+                FfiConverterTypeRemoteTrackPublication.read(buf),
+                FfiConverterTypeParticipant.read(buf),
+                )
+            17 -> RoomEvent.TrackUnpublished(
+                FfiConverterTypeRemoteTrackPublication.read(buf),
+                FfiConverterTypeParticipant.read(buf),
+                )
+            18 -> RoomEvent.TrackSubscribed(
+                FfiConverterTypeRemoteTrack.read(buf),
+                FfiConverterTypeRemoteTrackPublication.read(buf),
+                FfiConverterTypeParticipant.read(buf),
+                )
+            19 -> RoomEvent.TrackUnsubscribed(
+                FfiConverterTypeRemoteTrack.read(buf),
+                FfiConverterTypeRemoteTrackPublication.read(buf),
+                FfiConverterTypeParticipant.read(buf),
+                )
+            20 -> RoomEvent.LocalTrackPublished(
+                FfiConverterTypeLocalTrackPublication.read(buf),
+                FfiConverterTypeLocalTrack.read(buf),
+                FfiConverterOptionalString.read(buf),
+                )
+            21 -> RoomEvent.LocalTrackUnpublished(
+                FfiConverterTypeLocalTrackPublication.read(buf),
+                )
+            22 -> RoomEvent.LocalTrackSubscribed(
+                FfiConverterString.read(buf),
+                )
+            23 -> RoomEvent.TrackMuted(
+                FfiConverterTypeParticipant.read(buf),
+                FfiConverterTypeTrackPublication.read(buf),
+                )
+            24 -> RoomEvent.TrackUnmuted(
+                FfiConverterTypeParticipant.read(buf),
+                FfiConverterTypeTrackPublication.read(buf),
+                )
+            25 -> RoomEvent.TrackSubscriptionFailed(
+                FfiConverterTypeParticipant.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            26 -> RoomEvent.TrackStreamStateChanged(
+                FfiConverterTypeParticipant.read(buf),
+                FfiConverterTypeRemoteTrackPublication.read(buf),
+                FfiConverterTypeStreamState.read(buf),
+                )
+            27 -> RoomEvent.TrackSubscriptionPermissionChanged(
+                FfiConverterTypeParticipant.read(buf),
+                FfiConverterTypeRemoteTrackPublication.read(buf),
+                FfiConverterTypeSubscriptionPermission.read(buf),
+                )
+            28 -> RoomEvent.ActiveSpeakersChanged(
+                FfiConverterSequenceTypeParticipant.read(buf),
+                )
+            29 -> RoomEvent.ConnectionQualityChanged(
+                FfiConverterTypeParticipant.read(buf),
+                FfiConverterTypeConnectionQuality.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -7839,6 +12079,121 @@ public object FfiConverterTypeRoomEvent : FfiConverterRustBuffer<RoomEvent>{
                 + FfiConverterString.allocationSize(value.`participantIdentity`)
             )
         }
+        is RoomEvent.TrackPublished -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeRemoteTrackPublication.allocationSize(value.`publication`)
+                + FfiConverterTypeParticipant.allocationSize(value.`participant`)
+            )
+        }
+        is RoomEvent.TrackUnpublished -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeRemoteTrackPublication.allocationSize(value.`publication`)
+                + FfiConverterTypeParticipant.allocationSize(value.`participant`)
+            )
+        }
+        is RoomEvent.TrackSubscribed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeRemoteTrack.allocationSize(value.`track`)
+                + FfiConverterTypeRemoteTrackPublication.allocationSize(value.`publication`)
+                + FfiConverterTypeParticipant.allocationSize(value.`participant`)
+            )
+        }
+        is RoomEvent.TrackUnsubscribed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeRemoteTrack.allocationSize(value.`track`)
+                + FfiConverterTypeRemoteTrackPublication.allocationSize(value.`publication`)
+                + FfiConverterTypeParticipant.allocationSize(value.`participant`)
+            )
+        }
+        is RoomEvent.LocalTrackPublished -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeLocalTrackPublication.allocationSize(value.`publication`)
+                + FfiConverterTypeLocalTrack.allocationSize(value.`track`)
+                + FfiConverterOptionalString.allocationSize(value.`previousSid`)
+            )
+        }
+        is RoomEvent.LocalTrackUnpublished -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeLocalTrackPublication.allocationSize(value.`publication`)
+            )
+        }
+        is RoomEvent.LocalTrackSubscribed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`trackSid`)
+            )
+        }
+        is RoomEvent.TrackMuted -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeParticipant.allocationSize(value.`participant`)
+                + FfiConverterTypeTrackPublication.allocationSize(value.`publication`)
+            )
+        }
+        is RoomEvent.TrackUnmuted -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeParticipant.allocationSize(value.`participant`)
+                + FfiConverterTypeTrackPublication.allocationSize(value.`publication`)
+            )
+        }
+        is RoomEvent.TrackSubscriptionFailed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeParticipant.allocationSize(value.`participant`)
+                + FfiConverterString.allocationSize(value.`trackSid`)
+                + FfiConverterString.allocationSize(value.`error`)
+            )
+        }
+        is RoomEvent.TrackStreamStateChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeParticipant.allocationSize(value.`participant`)
+                + FfiConverterTypeRemoteTrackPublication.allocationSize(value.`publication`)
+                + FfiConverterTypeStreamState.allocationSize(value.`streamState`)
+            )
+        }
+        is RoomEvent.TrackSubscriptionPermissionChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeParticipant.allocationSize(value.`participant`)
+                + FfiConverterTypeRemoteTrackPublication.allocationSize(value.`publication`)
+                + FfiConverterTypeSubscriptionPermission.allocationSize(value.`permission`)
+            )
+        }
+        is RoomEvent.ActiveSpeakersChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterSequenceTypeParticipant.allocationSize(value.`speakers`)
+            )
+        }
+        is RoomEvent.ConnectionQualityChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeParticipant.allocationSize(value.`participant`)
+                + FfiConverterTypeConnectionQuality.allocationSize(value.`quality`)
+            )
+        }
     }
 
     override fun write(value: RoomEvent, buf: ByteBuffer) {
@@ -7929,6 +12284,93 @@ public object FfiConverterTypeRoomEvent : FfiConverterRustBuffer<RoomEvent>{
                 FfiConverterString.write(value.`topic`, buf)
                 FfiConverterTypeTextStreamReader.write(value.`reader`, buf)
                 FfiConverterString.write(value.`participantIdentity`, buf)
+                Unit
+            }
+            is RoomEvent.TrackPublished -> {
+                buf.putInt(16)
+                FfiConverterTypeRemoteTrackPublication.write(value.`publication`, buf)
+                FfiConverterTypeParticipant.write(value.`participant`, buf)
+                Unit
+            }
+            is RoomEvent.TrackUnpublished -> {
+                buf.putInt(17)
+                FfiConverterTypeRemoteTrackPublication.write(value.`publication`, buf)
+                FfiConverterTypeParticipant.write(value.`participant`, buf)
+                Unit
+            }
+            is RoomEvent.TrackSubscribed -> {
+                buf.putInt(18)
+                FfiConverterTypeRemoteTrack.write(value.`track`, buf)
+                FfiConverterTypeRemoteTrackPublication.write(value.`publication`, buf)
+                FfiConverterTypeParticipant.write(value.`participant`, buf)
+                Unit
+            }
+            is RoomEvent.TrackUnsubscribed -> {
+                buf.putInt(19)
+                FfiConverterTypeRemoteTrack.write(value.`track`, buf)
+                FfiConverterTypeRemoteTrackPublication.write(value.`publication`, buf)
+                FfiConverterTypeParticipant.write(value.`participant`, buf)
+                Unit
+            }
+            is RoomEvent.LocalTrackPublished -> {
+                buf.putInt(20)
+                FfiConverterTypeLocalTrackPublication.write(value.`publication`, buf)
+                FfiConverterTypeLocalTrack.write(value.`track`, buf)
+                FfiConverterOptionalString.write(value.`previousSid`, buf)
+                Unit
+            }
+            is RoomEvent.LocalTrackUnpublished -> {
+                buf.putInt(21)
+                FfiConverterTypeLocalTrackPublication.write(value.`publication`, buf)
+                Unit
+            }
+            is RoomEvent.LocalTrackSubscribed -> {
+                buf.putInt(22)
+                FfiConverterString.write(value.`trackSid`, buf)
+                Unit
+            }
+            is RoomEvent.TrackMuted -> {
+                buf.putInt(23)
+                FfiConverterTypeParticipant.write(value.`participant`, buf)
+                FfiConverterTypeTrackPublication.write(value.`publication`, buf)
+                Unit
+            }
+            is RoomEvent.TrackUnmuted -> {
+                buf.putInt(24)
+                FfiConverterTypeParticipant.write(value.`participant`, buf)
+                FfiConverterTypeTrackPublication.write(value.`publication`, buf)
+                Unit
+            }
+            is RoomEvent.TrackSubscriptionFailed -> {
+                buf.putInt(25)
+                FfiConverterTypeParticipant.write(value.`participant`, buf)
+                FfiConverterString.write(value.`trackSid`, buf)
+                FfiConverterString.write(value.`error`, buf)
+                Unit
+            }
+            is RoomEvent.TrackStreamStateChanged -> {
+                buf.putInt(26)
+                FfiConverterTypeParticipant.write(value.`participant`, buf)
+                FfiConverterTypeRemoteTrackPublication.write(value.`publication`, buf)
+                FfiConverterTypeStreamState.write(value.`streamState`, buf)
+                Unit
+            }
+            is RoomEvent.TrackSubscriptionPermissionChanged -> {
+                buf.putInt(27)
+                FfiConverterTypeParticipant.write(value.`participant`, buf)
+                FfiConverterTypeRemoteTrackPublication.write(value.`publication`, buf)
+                FfiConverterTypeSubscriptionPermission.write(value.`permission`, buf)
+                Unit
+            }
+            is RoomEvent.ActiveSpeakersChanged -> {
+                buf.putInt(28)
+                FfiConverterSequenceTypeParticipant.write(value.`speakers`, buf)
+                Unit
+            }
+            is RoomEvent.ConnectionQualityChanged -> {
+                buf.putInt(29)
+                FfiConverterTypeParticipant.write(value.`participant`, buf)
+                FfiConverterTypeConnectionQuality.write(value.`quality`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -8187,6 +12629,412 @@ public object FfiConverterTypeSimulateScenario : FfiConverterRustBuffer<Simulate
 
 
 
+/**
+ * Whether the server forwards a subscribed track now (`Paused`: bandwidth or not visible).
+ */
+
+enum class StreamState {
+    
+    UNKNOWN,
+    ACTIVE,
+    PAUSED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStreamState: FfiConverterRustBuffer<StreamState> {
+    override fun read(buf: ByteBuffer) = try {
+        StreamState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: StreamState) = 4UL
+
+    override fun write(value: StreamState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Whether a publisher lets us subscribe to one of its tracks.
+ */
+
+enum class SubscriptionPermission {
+    
+    ALLOWED,
+    NOT_ALLOWED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSubscriptionPermission: FfiConverterRustBuffer<SubscriptionPermission> {
+    override fun read(buf: ByteBuffer) = try {
+        SubscriptionPermission.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: SubscriptionPermission) = 4UL
+
+    override fun write(value: SubscriptionPermission, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Whether a track carries audio or video.
+ */
+
+enum class TrackKind {
+    
+    AUDIO,
+    VIDEO;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTrackKind: FfiConverterRustBuffer<TrackKind> {
+    override fun read(buf: ByteBuffer) = try {
+        TrackKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: TrackKind) = 4UL
+
+    override fun write(value: TrackKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * A publication of either side, as mute events carry them.
+ */
+sealed class TrackPublication: Disposable  {
+    
+    /**
+     * One of ours.
+     */
+    data class Local(
+        val `publication`: io.livekit.core.uniffi.LocalTrackPublication) : TrackPublication()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Another participant's.
+     */
+    data class Remote(
+        val `publication`: io.livekit.core.uniffi.RemoteTrackPublication) : TrackPublication()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        when(this) {
+            is TrackPublication.Local -> {
+                
+    Disposable.destroy(
+        this.`publication`
+    )
+                
+            }
+            is TrackPublication.Remote -> {
+                
+    Disposable.destroy(
+        this.`publication`
+    )
+                
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTrackPublication : FfiConverterRustBuffer<TrackPublication>{
+    override fun read(buf: ByteBuffer): TrackPublication {
+        return when(buf.getInt()) {
+            1 -> TrackPublication.Local(
+                FfiConverterTypeLocalTrackPublication.read(buf),
+                )
+            2 -> TrackPublication.Remote(
+                FfiConverterTypeRemoteTrackPublication.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: TrackPublication): ULong = when(value) {
+        is TrackPublication.Local -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeLocalTrackPublication.allocationSize(value.`publication`)
+            )
+        }
+        is TrackPublication.Remote -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeRemoteTrackPublication.allocationSize(value.`publication`)
+            )
+        }
+    }
+
+    override fun write(value: TrackPublication, buf: ByteBuffer) {
+        when(value) {
+            is TrackPublication.Local -> {
+                buf.putInt(1)
+                FfiConverterTypeLocalTrackPublication.write(value.`publication`, buf)
+                Unit
+            }
+            is TrackPublication.Remote -> {
+                buf.putInt(2)
+                FfiConverterTypeRemoteTrackPublication.write(value.`publication`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * What a track carries; tokens may allow only some sources (`canPublishSources`).
+ */
+
+enum class TrackSource {
+    
+    UNKNOWN,
+    CAMERA,
+    MICROPHONE,
+    SCREEN_SHARE,
+    SCREEN_SHARE_AUDIO;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTrackSource: FfiConverterRustBuffer<TrackSource> {
+    override fun read(buf: ByteBuffer) = try {
+        TrackSource.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: TrackSource) = 4UL
+
+    override fun write(value: TrackSource, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * The codec video is sent in (the core's `VideoCodec`; VP9 is received only).
+ */
+
+enum class VideoCodec {
+    
+    /**
+     * VP8, which every official client decodes (the default).
+     */
+    VP8,
+    /**
+     * H.264 constrained baseline.
+     */
+    H264,
+    /**
+     * VP9 profile 0: publishing it fails (received only).
+     */
+    VP9;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVideoCodec: FfiConverterRustBuffer<VideoCodec> {
+    override fun read(buf: ByteBuffer) = try {
+        VideoCodec.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: VideoCodec) = 4UL
+
+    override fun write(value: VideoCodec, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * How the pixels of a `VideoFrame` are laid out, tightly packed.
+ */
+
+enum class VideoFormat {
+    
+    /**
+     * Planar Y, then U, then V at half width and half height (rounded up).
+     */
+    I420,
+    /**
+     * Planar Y, then interleaved U/V at half width and half height.
+     */
+    NV12,
+    /**
+     * Red, green, blue, alpha bytes.
+     */
+    RGBA,
+    /**
+     * Blue, green, red, alpha bytes.
+     */
+    BGRA,
+    /**
+     * Alpha, red, green, blue bytes.
+     */
+    ARGB,
+    /**
+     * Alpha, blue, green, red bytes.
+     */
+    ABGR,
+    /**
+     * Red, green, blue bytes.
+     */
+    RGB24;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVideoFormat: FfiConverterRustBuffer<VideoFormat> {
+    override fun read(buf: ByteBuffer) = try {
+        VideoFormat.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: VideoFormat) = 4UL
+
+    override fun write(value: VideoFormat, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
+}
+
+
+
 
 /**
  * @suppress
@@ -8351,6 +13199,38 @@ public object FfiConverterOptionalTypeParticipant: FfiConverterRustBuffer<Partic
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeRemoteTrack: FfiConverterRustBuffer<RemoteTrack?> {
+    override fun read(buf: ByteBuffer): RemoteTrack? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeRemoteTrack.read(buf)
+    }
+
+    override fun allocationSize(value: RemoteTrack?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeRemoteTrack.allocationSize(value)
+        }
+    }
+
+    override fun write(value: RemoteTrack?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeRemoteTrack.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeStreamProgressListener: FfiConverterRustBuffer<StreamProgressListener?> {
     override fun read(buf: ByteBuffer): StreamProgressListener? {
         if (buf.get().toInt() == 0) {
@@ -8373,6 +13253,38 @@ public object FfiConverterOptionalTypeStreamProgressListener: FfiConverterRustBu
         } else {
             buf.put(1)
             FfiConverterTypeStreamProgressListener.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeAudioFrame: FfiConverterRustBuffer<AudioFrame?> {
+    override fun read(buf: ByteBuffer): AudioFrame? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAudioFrame.read(buf)
+    }
+
+    override fun allocationSize(value: AudioFrame?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAudioFrame.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AudioFrame?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAudioFrame.write(value, buf)
         }
     }
 }
@@ -8415,6 +13327,38 @@ public object FfiConverterOptionalTypeParticipantPermissions: FfiConverterRustBu
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeVideoFrame: FfiConverterRustBuffer<VideoFrame?> {
+    override fun read(buf: ByteBuffer): VideoFrame? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeVideoFrame.read(buf)
+    }
+
+    override fun allocationSize(value: VideoFrame?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeVideoFrame.allocationSize(value)
+        }
+    }
+
+    override fun write(value: VideoFrame?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeVideoFrame.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeRoomEvent: FfiConverterRustBuffer<RoomEvent?> {
     override fun read(buf: ByteBuffer): RoomEvent? {
         if (buf.get().toInt() == 0) {
@@ -8447,6 +13391,38 @@ public object FfiConverterOptionalTypeRoomEvent: FfiConverterRustBuffer<RoomEven
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeVideoCodec: FfiConverterRustBuffer<VideoCodec?> {
+    override fun read(buf: ByteBuffer): VideoCodec? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeVideoCodec.read(buf)
+    }
+
+    override fun allocationSize(value: VideoCodec?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeVideoCodec.allocationSize(value)
+        }
+    }
+
+    override fun write(value: VideoCodec?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeVideoCodec.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
     override fun read(buf: ByteBuffer): List<kotlin.String> {
         val len = buf.getInt()
@@ -8465,6 +13441,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterString.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeParticipant: FfiConverterRustBuffer<List<Participant>> {
+    override fun read(buf: ByteBuffer): List<Participant> {
+        val len = buf.getInt()
+        return List<Participant>(len) {
+            FfiConverterTypeParticipant.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Participant>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeParticipant.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Participant>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeParticipant.write(it, buf)
         }
     }
 }
@@ -8514,6 +13518,45 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
 /**
  * @suppress
  */
+public object FfiConverterMapStringTypeLocalTrackPublication: FfiConverterRustBuffer<Map<kotlin.String, LocalTrackPublication>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, LocalTrackPublication> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, LocalTrackPublication>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterTypeLocalTrackPublication.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, LocalTrackPublication>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterTypeLocalTrackPublication.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, LocalTrackPublication>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterTypeLocalTrackPublication.write(v, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterMapStringTypeParticipant: FfiConverterRustBuffer<Map<kotlin.String, Participant>> {
     override fun read(buf: ByteBuffer): Map<kotlin.String, Participant> {
         val len = buf.getInt()
@@ -8543,6 +13586,45 @@ public object FfiConverterMapStringTypeParticipant: FfiConverterRustBuffer<Map<k
         value.forEach { (k, v) ->
             FfiConverterString.write(k, buf)
             FfiConverterTypeParticipant.write(v, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterMapStringTypeRemoteTrackPublication: FfiConverterRustBuffer<Map<kotlin.String, RemoteTrackPublication>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, RemoteTrackPublication> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, RemoteTrackPublication>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterTypeRemoteTrackPublication.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, RemoteTrackPublication>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterTypeRemoteTrackPublication.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, RemoteTrackPublication>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterTypeRemoteTrackPublication.write(v, buf)
         }
     }
 }
