@@ -10,7 +10,7 @@ public final class LocalParticipant: @unchecked Sendable {
         self.room = room
     }
 
-    private func ffi() throws -> LiveKitUniFFI.LocalParticipant {
+    func ffi() throws -> LiveKitUniFFI.LocalParticipant {
         try room.ffi().localParticipant()
     }
 

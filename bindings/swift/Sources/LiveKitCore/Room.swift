@@ -126,7 +126,19 @@ public final class Room: @unchecked Sendable {
             delegate.roomIsReconnecting(self)
         case .reconnected:
             delegate.roomDidReconnect(self)
-        case .connected, .connectionStateChanged, .participantPermissionsChanged:
+        case let .trackSubscribed(track, publication, participant):
+            delegate.room(self, participant: Participant(participant), didSubscribeTrack: track, publication: publication)
+        case let .trackUnsubscribed(track, publication, participant):
+            delegate.room(self, participant: Participant(participant), didUnsubscribeTrack: track, publication: publication)
+        case let .trackMuted(participant, publication):
+            delegate.room(self, participant: Participant(participant), publication: publication, didUpdateIsMuted: true)
+        case let .trackUnmuted(participant, publication):
+            delegate.room(self, participant: Participant(participant), publication: publication, didUpdateIsMuted: false)
+        case let .activeSpeakersChanged(speakers):
+            delegate.room(self, didUpdateSpeakingParticipants: speakers.map(Participant.init))
+        case .connected, .connectionStateChanged, .participantPermissionsChanged, .trackPublished, .trackUnpublished,
+             .localTrackPublished, .localTrackUnpublished, .localTrackSubscribed, .trackSubscriptionFailed,
+             .trackStreamStateChanged, .trackSubscriptionPermissionChanged, .connectionQualityChanged:
             break
         }
     }

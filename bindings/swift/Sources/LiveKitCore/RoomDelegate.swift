@@ -22,6 +22,14 @@ public protocol RoomDelegate: AnyObject {
     func roomIsReconnecting(_ room: Room)
     /// The connection is back (after `roomIsReconnecting`).
     func roomDidReconnect(_ room: Room)
+    /// A remote track's media reaches us: read it with `AudioStream.fromTrack` / `VideoStream.fromTrack`.
+    func room(_ room: Room, participant: Participant, didSubscribeTrack track: RemoteTrack, publication: RemoteTrackPublication)
+    /// A remote track's media stopped reaching us; its streams end.
+    func room(_ room: Room, participant: Participant, didUnsubscribeTrack track: RemoteTrack, publication: RemoteTrackPublication)
+    /// A participant (remote or ourselves) muted or unmuted a track.
+    func room(_ room: Room, participant: Participant, publication: TrackPublication, didUpdateIsMuted isMuted: Bool)
+    /// Who speaks now, loudest first.
+    func room(_ room: Room, didUpdateSpeakingParticipants participants: [Participant])
 }
 
 public extension RoomDelegate {
@@ -37,4 +45,8 @@ public extension RoomDelegate {
     func room(_ room: Room, didDisconnectWithReason reason: DisconnectReason) {}
     func roomIsReconnecting(_ room: Room) {}
     func roomDidReconnect(_ room: Room) {}
+    func room(_ room: Room, participant: Participant, didSubscribeTrack track: RemoteTrack, publication: RemoteTrackPublication) {}
+    func room(_ room: Room, participant: Participant, didUnsubscribeTrack track: RemoteTrack, publication: RemoteTrackPublication) {}
+    func room(_ room: Room, participant: Participant, publication: TrackPublication, didUpdateIsMuted isMuted: Bool) {}
+    func room(_ room: Room, didUpdateSpeakingParticipants participants: [Participant]) {}
 }

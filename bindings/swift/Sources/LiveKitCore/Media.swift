@@ -1,0 +1,84 @@
+// Audio and video for Swift apps: frames of a remote track as an `AsyncSequence`, PCM as
+// `[Int16]`, and publishing through `LocalParticipant`. The sources, tracks and streams are the
+// generated objects (LiveKitUniFFI) used as they are; this file only adapts their shapes.
+// Generated and checked in this repository, not compiled (no Swift toolchain; see README.md).
+import Foundation
+import LiveKitUniFFI
+
+/// The decoded 10 ms frames of an `AudioStream`: `for await frame in stream.frames { ... }`.
+/// Ends when the track ends or after `stream.cancel()`. Iterate it from one task at a time.
+public struct AudioFrames: AsyncSequence, Sendable {
+    public typealias Element = LiveKitUniFFI.AudioFrame
+    let stream: LiveKitUniFFI.AudioStream
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let stream: LiveKitUniFFI.AudioStream
+        public mutating func next() async -> LiveKitUniFFI.AudioFrame? {
+            await stream.next()
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(stream: stream)
+    }
+}
+
+/// The decoded pictures of a `VideoStream`: `for await frame in stream.frames { ... }`.
+public struct VideoFrames: AsyncSequence, Sendable {
+    public typealias Element = LiveKitUniFFI.VideoFrame
+    let stream: LiveKitUniFFI.VideoStream
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let stream: LiveKitUniFFI.VideoStream
+        public mutating func next() async -> LiveKitUniFFI.VideoFrame? {
+            await stream.next()
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(stream: stream)
+    }
+}
+
+public extension LiveKitUniFFI.AudioStream {
+    /// The frames as an `AsyncSequence`.
+    var frames: AudioFrames { AudioFrames(stream: self) }
+}
+
+public extension LiveKitUniFFI.VideoStream {
+    /// The pictures as an `AsyncSequence`.
+    var frames: VideoFrames { VideoFrames(stream: self) }
+}
+
+public extension LiveKitUniFFI.AudioSource {
+    /// Queues interleaved 16-bit samples and returns once the source's queue is back under its
+    /// size. The samples are copied once into `Data` in native byte order, which is
+    /// little-endian on every Apple platform, as the core expects.
+    func captureFrame(samples: [Int16]) async throws {
+        let pcm = samples.withUnsafeBufferPointer { Data(buffer: $0) }
+        try await captureFrame(pcm: pcm)
+    }
+}
+
+public extension LiveKitUniFFI.AudioFrame {
+    /// The frame's interleaved samples (one copy out of its little-endian bytes).
+    var samples: [Int16] {
+        var samples = [Int16](repeating: 0, count: data.count / 2)
+        _ = samples.withUnsafeMutableBytes { data.copyBytes(to: $0) }
+        return samples
+    }
+}
+
+public extension LocalParticipant {
+    /// Publishes a track made with `LocalTrack.createAudioTrack` / `createVideoTrack`; others
+    /// see it once this returns.
+    @discardableResult
+    func publish(track: LiveKitUniFFI.LocalTrack, options: TrackPublishOptions) async throws -> LocalTrackPublication {
+        try await ffi().publishTrack(track: track, options: options)
+    }
+
+    /// Stops publishing the track with this sid.
+    func unpublish(trackSid: String) async throws {
+        try await ffi().unpublishTrack(sid: trackSid)
+    }
+}
