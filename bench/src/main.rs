@@ -3,22 +3,24 @@
 //! ```text
 //! livekit-bench [--quick] [--rounds N]
 //!               [--only connect,rtt,throughput,memory,stream,rpc,bigfile,audio_latency,audio_cpu,audio_memory,
-//!                       reconnect_signal,reconnect_restart]
-//!               [--report PATH]
+//!                       reconnect_signal,reconnect_restart,crowd]
+//!               [--crowd N] [--report PATH]
 //! livekit-bench hold <url> <key> <secret> <room> <count>
 //! livekit-bench send-file <url> <key> <secret> <room> <path>
 //! livekit-bench audio-cpu <url> <key> <secret> <room> <seconds>
 //! livekit-bench audio-sub <url> <key> <secret> <room> <count>
+//! livekit-bench crowd <url> <key> <secret> <room> <count>
 //! ```
 //! The first form starts a server, measures both sides metric by metric (ours, then theirs,
 //! so a busy machine hurts both alike), prints a table and writes a markdown report.
 //! `reconnect_restart` gets a second server of its own, which it kills and restarts.
-//! `hold`, `send-file`, `audio-cpu` and `audio-sub` are our side of the figures taken in a
+//! `hold`, `send-file`, `audio-cpu`, `audio-sub` and `crowd` are our side of the figures taken in a
 //! process of their own, like the Python one.
 
 mod audio;
 mod bigfile;
 mod child;
+mod crowd;
 mod hold;
 mod official;
 mod ours;
@@ -56,6 +58,8 @@ pub struct Plan {
     pub cuts: usize,
     /// Server restarts timed per round and side.
     pub restarts: usize,
+    /// Data-only participants the crowd process holds (`--crowd` sets it).
+    pub crowd: usize,
 }
 
 impl Plan {
@@ -75,6 +79,7 @@ impl Plan {
         audio_tracks: 10,
         cuts: 5,
         restarts: 5,
+        crowd: 20,
     };
     /// For checking the bench itself works; its figures mean little.
     const QUICK: Plan = Plan {
@@ -91,6 +96,7 @@ impl Plan {
         audio_tracks: 3,
         cuts: 2,
         restarts: 2,
+        crowd: 5,
     };
 }
 
@@ -108,10 +114,11 @@ pub enum Group {
     AudioMemory,
     ReconnectSignal,
     ReconnectRestart,
+    Crowd,
 }
 
 impl Group {
-    const ALL: [Group; 12] = [
+    const ALL: [Group; 13] = [
         Group::Connect,
         Group::Rtt,
         Group::Throughput,
@@ -124,6 +131,7 @@ impl Group {
         Group::AudioMemory,
         Group::ReconnectSignal,
         Group::ReconnectRestart,
+        Group::Crowd,
     ];
 
     /// The name on the command line, in room names and in the Python script's arguments.
@@ -141,6 +149,7 @@ impl Group {
             Group::AudioMemory => "audio_memory",
             Group::ReconnectSignal => "reconnect_signal",
             Group::ReconnectRestart => "reconnect_restart",
+            Group::Crowd => "crowd",
         }
     }
 
@@ -158,10 +167,11 @@ impl Group {
             "audio_memory" => Ok(Group::AudioMemory),
             "reconnect_signal" => Ok(Group::ReconnectSignal),
             "reconnect_restart" => Ok(Group::ReconnectRestart),
+            "crowd" => Ok(Group::Crowd),
             "audio" => bail!("use audio_latency,audio_cpu,audio_memory"),
             other => bail!(
                 "unknown metric {other:?}: use connect, rtt, throughput, memory, stream, rpc, bigfile, \
-                 audio_latency, audio_cpu, audio_memory, reconnect_signal or reconnect_restart"
+                 audio_latency, audio_cpu, audio_memory, reconnect_signal, reconnect_restart or crowd"
             ),
         }
     }
@@ -186,6 +196,7 @@ impl Options {
     fn parse(args: &[String]) -> anyhow::Result<Options> {
         let mut options =
             Options { plan: Plan::FULL, rounds: 1, groups: Group::ALL.to_vec(), report_path: default_report_path() };
+        let mut crowd = None;
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -194,8 +205,13 @@ impl Options {
                 "--rounds" => options.rounds = value()?.parse().context("--rounds takes a number")?,
                 "--only" => options.groups = value()?.split(',').map(Group::parse).collect::<anyhow::Result<_>>()?,
                 "--report" => options.report_path = PathBuf::from(value()?),
+                "--crowd" => crowd = Some(value()?.parse().context("--crowd takes a number")?),
                 other => bail!("unknown argument {other:?}"),
             }
+        }
+        // After the loop, so `--quick` does not undo it.
+        if let Some(crowd) = crowd {
+            options.plan.crowd = crowd;
         }
         if options.rounds == 0 {
             bail!("--rounds must be at least 1");
@@ -219,6 +235,7 @@ fn main() -> anyhow::Result<()> {
         Some("send-file") => return runtime.block_on(bigfile::run_sender(&args[1..])),
         Some("audio-cpu") => return runtime.block_on(audio::run_cpu_peer(&args[1..])),
         Some("audio-sub") => return runtime.block_on(audio::run_subscriber(&args[1..])),
+        Some("crowd") => return runtime.block_on(crowd::run_crowd(&args[1..])),
         _ => {}
     }
     let options = Options::parse(&args)?;
@@ -324,6 +341,9 @@ async fn measure_ours(
         Group::Rtt => ours::round_trips(info, room, plan).await,
         Group::Throughput => ours::throughput(info, room, plan).await,
         Group::Memory => hold::spawn_holder(info, room, plan).await,
+        Group::Crowd => {
+            child::run_json_process(our_command("crowd", info, room, plan.crowd as u64)?, "our crowd").await
+        }
         Group::Stream => streams::stream(info, room, file()?).await,
         Group::Rpc => streams::rpc(info, room, plan).await,
         Group::BigFile => bigfile::measure(false, info, room, file()?).await,
