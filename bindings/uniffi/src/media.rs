@@ -17,7 +17,7 @@ fn invalid(reason: String) -> LiveKitError {
 
 /// Little-endian i16 bytes into samples (the one copy this crate makes on the way in).
 pub(crate) fn samples_from_le_bytes(pcm: &[u8]) -> Result<Vec<i16>> {
-    if pcm.len() % 2 != 0 {
+    if !pcm.len().is_multiple_of(2) {
         return Err(invalid(format!("PCM bytes come in pairs (16-bit samples), got {} bytes", pcm.len())));
     }
     Ok(pcm.chunks_exact(2).map(|pair| i16::from_le_bytes([pair[0], pair[1]])).collect())

@@ -105,20 +105,18 @@ pub struct TrackPublishOptions {
 
 impl From<TrackPublishOptions> for livekit_core::TrackPublishOptions {
     fn from(options: TrackPublishOptions) -> Self {
-        // Field by field on the default: the core may grow fields this binding does not know.
-        let mut core = Self::default();
-        core.source = options.source;
-        core.stereo = options.stereo;
-        core.audio_bitrate = options.audio_bitrate;
-        core.dtx = options.dtx;
-        core.red = options.red;
-        if let Some(codec) = options.video_codec {
-            core.video_codec = codec.into();
+        // Every field named: a field added to the core's options must be mapped here.
+        Self {
+            source: options.source,
+            stereo: options.stereo,
+            audio_bitrate: options.audio_bitrate,
+            dtx: options.dtx,
+            red: options.red,
+            video_codec: options.video_codec.map_or(Self::default().video_codec, Into::into),
+            max_bitrate: options.max_bitrate,
+            max_framerate: options.max_framerate,
+            simulcast: options.simulcast,
         }
-        core.max_bitrate = options.max_bitrate;
-        core.max_framerate = options.max_framerate;
-        core.simulcast = options.simulcast;
-        core
     }
 }
 

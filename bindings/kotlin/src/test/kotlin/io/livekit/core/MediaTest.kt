@@ -112,6 +112,11 @@ class MediaTest : ServerTest() {
                 println("we measured the official SDK's tone at %.2f Hz".format(ourMeasure))
                 assertEquals(660.0, ourMeasure, 5.0)
 
+                // Both tones make their senders active speakers (the server's audio-level reports).
+                events.await<RoomEvent.ActiveSpeakersChanged>(10.seconds) { event ->
+                    event.speakers.map { it.identity() }.containsAll(listOf("kotlin", "python"))
+                }
+
                 // Their mute and unmute reach us.
                 peer.request("mute_track", buildJsonObject { put("track_sid", theirs); put("muted", true) })
                 val muted = events.await<RoomEvent.TrackMuted> { it.remoteSid() == theirs }
