@@ -5,10 +5,10 @@ Usage: official_bench.py <metric> <url> <key> <secret> <room> <count> <size> [fi
        official_bench.py version
 
 metric is connect, rtt, throughput, hold, stream, rpc, bigfile, audio_latency, audio_cpu,
-audio_memory, reconnect_signal, reconnect_restart or crowd; stream and bigfile take the file to send. For
+audio_memory, reconnect_signal, reconnect_restart, crowd or audio_crowd; stream and bigfile take the file to send. For
 audio_latency count is the number of marks, for audio_cpu the seconds of the CPU window, for
 audio_memory the number of tracks, for the reconnect metrics the number of breaks (the bench
-drives those over stdin, see official_bench_reconnect.py), for crowd the participants held. Prints one JSON line on stdout, in the same
+drives those over stdin, see official_bench_reconnect.py), for crowd and audio_crowd the participants held. Prints one JSON line on stdout, in the same
 shape as our side (bench/src/ours.rs and hold.rs), so the bench reads both alike. The work
 mirrors ours step for step; change both together.
 """
@@ -23,7 +23,7 @@ from livekit import rtc
 
 from official_bench_audio import audio_cpu, audio_latency, audio_memory
 from official_bench_common import join, status_kb, token
-from official_bench_crowd import crowd
+from official_bench_crowd import audio_crowd, crowd
 from official_bench_reconnect import reconnects
 
 # Mirrors WARMUP_ECHOES and the timeouts in bench/src/ours.rs, hold.rs, streams.rs, bigfile.rs.
@@ -324,6 +324,7 @@ METRICS = {
     "reconnect_signal": reconnects,
     "reconnect_restart": reconnects,
     "crowd": crowd,
+    "audio_crowd": audio_crowd,
 }
 # The metrics that take a file to send as their last argument.
 WITH_FILE = {"stream", "bigfile"}

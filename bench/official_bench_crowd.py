@@ -1,4 +1,4 @@
-"""The crowd metric of the official SDK's side of livekit-bench: one process holding N data-only
+"""The crowd metrics (crowd, audio_crowd) of the official SDK's side of livekit-bench: one process holding N data-only
 participants in one room. Mirrors bench/src/crowd.rs step for step (its module docs say what
 each step does); change both together. Prints the same JSON shape."""
 
@@ -7,8 +7,19 @@ import os
 import sys
 import time
 
-from official_bench_audio import cpu_seconds
-from official_bench_common import join, status_kb
+from livekit import rtc
+
+from official_bench_audio import (
+    RATE,
+    STEADY_FRAMES,
+    SUBSCRIBE_TIMEOUT,
+    audio_tracks,
+    count_frames,
+    cpu_seconds,
+    next_audio_track,
+    wait_frames,
+)
+from official_bench_common import join, status_kb, token
 
 # Mirrors the constants in bench/src/crowd.rs.
 JOIN_CONCURRENCY = 10
@@ -137,3 +148,45 @@ async def crowd(url, key, secret, room_name, count, _size):
         "fanout_ms": fanout_ms,
         "fanout_missed": fanout_missed,
     }
+
+
+# Mirrors bench/src/audio_crowd.rs: N participants each reading the feeder's audio track.
+AUDIO_CROWD_WINDOW = 10.0
+
+
+async def audio_crowd(url, key, secret, room_name, count, _size):
+    baseline_kb = status_kb("VmRSS")
+    permits = asyncio.Semaphore(JOIN_CONCURRENCY)
+    counts = [0] * count
+
+    async def subscriber(i):
+        async with permits:
+            room = rtc.Room()
+            tracks = audio_tracks(room)
+            await room.connect(url, token(key, secret, room_name, f"s{i}"))
+            track = await next_audio_track(tracks, "feeder", SUBSCRIBE_TIMEOUT * 2)
+            stream = rtc.AudioStream(track, sample_rate=RATE, num_channels=1)
+            return room, count_frames(stream, counts, i)
+
+    subscribers = await asyncio.gather(*(subscriber(i) for i in range(count)))
+    await wait_frames(counts, STEADY_FRAMES, SUBSCRIBE_TIMEOUT * 2)
+
+    frames_before = sum(counts)
+    user0, system0 = cpu_seconds()
+    start = time.monotonic()
+    await asyncio.sleep(AUDIO_CROWD_WINDOW)  # the measuring window itself
+    user1, system1 = cpu_seconds()
+    seconds = time.monotonic() - start
+    report = {
+        "participants": count,
+        "baseline_kb": baseline_kb,
+        "total_kb": status_kb("VmRSS"),
+        "anon_kb": status_kb("RssAnon"),
+        "seconds": seconds,
+        "cpu_seconds": user1 - user0 + system1 - system0,
+        "frames": sum(counts) - frames_before,
+    }
+    for room, reader in subscribers:
+        reader.cancel()
+        await room.disconnect()
+    return report

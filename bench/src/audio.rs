@@ -52,8 +52,8 @@ pub const THRESHOLD: f64 = 0.05;
 /// Decoded frames B must have read before the first mark (the stream has settled).
 const SETTLE_FRAMES: usize = 50;
 /// Decoded frames each stream of the CPU and memory processes must have read before measuring.
-const STEADY_FRAMES: usize = 100;
-const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(15);
+pub const STEADY_FRAMES: usize = 100;
+pub const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(15);
 const READY_TOPIC: &str = "ready";
 
 /// The 100 frames of one second of tone.
@@ -127,7 +127,7 @@ fn feed_tone(source: AudioSource) -> JoinHandle<anyhow::Result<()>> {
 }
 
 /// The next audio track subscribed from `identity` (any identity for `None`).
-async fn next_audio_track(
+pub async fn next_audio_track(
     events: &mut UnboundedReceiver<RoomEvent>,
     identity: Option<&str>,
     limit: Duration,
@@ -148,7 +148,7 @@ async fn next_audio_track(
 }
 
 /// Reads a stream to its end, counting frames.
-fn count_frames(mut stream: AudioStream, count: Arc<AtomicUsize>) -> JoinHandle<()> {
+pub fn count_frames(mut stream: AudioStream, count: Arc<AtomicUsize>) -> JoinHandle<()> {
     tokio::spawn(async move {
         while stream.recv().await.is_some() {
             count.fetch_add(1, Ordering::Relaxed);
@@ -156,7 +156,7 @@ fn count_frames(mut stream: AudioStream, count: Arc<AtomicUsize>) -> JoinHandle<
     })
 }
 
-async fn wait_frames(counts: &[Arc<AtomicUsize>], at_least: usize, limit: Duration) -> anyhow::Result<()> {
+pub async fn wait_frames(counts: &[Arc<AtomicUsize>], at_least: usize, limit: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + limit;
     while counts.iter().any(|c| c.load(Ordering::Relaxed) < at_least) {
         if Instant::now() > deadline {

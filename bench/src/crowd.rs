@@ -25,7 +25,7 @@ use tokio::time::{timeout_at, Instant};
 use crate::audio::cpu_seconds;
 use crate::hold::status_kb;
 use crate::report::{Figure, Metric};
-use crate::{ours, ServerInfo};
+use crate::{ours, Group, Plan, ServerInfo};
 
 /// Joins in flight at once, on both sides.
 pub const JOIN_CONCURRENCY: usize = 10;
@@ -220,6 +220,32 @@ fn open_descriptors() -> anyhow::Result<u64> {
     Ok(std::fs::read_dir("/proc/self/fd")?.count() as u64)
 }
 
+/// The official SDK's crowd at the plan's count, or the largest it reaches: after a failure
+/// (the Python SDK's native library has aborted under hundreds of rooms) the count halves, down
+/// to `MIN_RETRY_COUNT`, and each failure becomes a note.
+pub async fn theirs(info: &ServerInfo, room: &str, plan: Plan, notes: &mut Vec<String>) -> Option<Value> {
+    let mut count = plan.crowd;
+    loop {
+        let attempt = Plan { crowd: count, ..plan };
+        match crate::official::measure(Group::Crowd, info, &format!("{room}-{count}"), attempt, None).await {
+            Ok(raw) => return Some(raw),
+            Err(err) => {
+                let text = err.to_string();
+                let head: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(2).collect();
+                notes.push(format!("crowd, theirs at {count} participants: {}", head.join(" ")));
+                eprintln!("crowd (official) at {count} failed: {err:#}");
+            }
+        }
+        count /= 2;
+        if count < MIN_RETRY_COUNT {
+            return None;
+        }
+    }
+}
+
+/// The smallest count the official side is retried at.
+const MIN_RETRY_COUNT: usize = 10;
+
 /// The crowd group's rows from either side's JSON.
 pub fn figures(raw: &Value) -> anyhow::Result<Vec<Figure>> {
     let number = |key: &str| raw[key].as_f64().with_context(|| format!("no {key:?} in {raw}"));
@@ -250,9 +276,10 @@ pub fn figures(raw: &Value) -> anyhow::Result<Vec<Figure>> {
         fanout.last().copied().unwrap_or(f64::NAN),
         number("fanout_missed")?,
     );
-    let figure = |metric, value| Figure::new(metric, value, detail.clone());
+    // The details go with the first row only: every row of the group comes from the same run.
+    let figure = |metric, value| Figure::new(metric, value, "(the run of the row above)".into());
     Ok(vec![
-        figure(Metric::CrowdJoined, joined),
+        Figure::new(Metric::CrowdJoined, joined, detail),
         figure(Metric::CrowdJoinSeconds, number("join_seconds")?),
         figure(Metric::CrowdRss, mib(number("total_kb")? - number("baseline_kb")?) / joined),
         figure(Metric::CrowdThreads, number("threads")?),

@@ -3,21 +3,23 @@
 //! ```text
 //! livekit-bench [--quick] [--rounds N]
 //!               [--only connect,rtt,throughput,memory,stream,rpc,bigfile,audio_latency,audio_cpu,audio_memory,
-//!                       reconnect_signal,reconnect_restart,crowd]
+//!                       reconnect_signal,reconnect_restart,crowd,audio_crowd]
 //!               [--crowd N] [--report PATH]
 //! livekit-bench hold <url> <key> <secret> <room> <count>
 //! livekit-bench send-file <url> <key> <secret> <room> <path>
 //! livekit-bench audio-cpu <url> <key> <secret> <room> <seconds>
 //! livekit-bench audio-sub <url> <key> <secret> <room> <count>
 //! livekit-bench crowd <url> <key> <secret> <room> <count>
+//! livekit-bench audio-crowd <url> <key> <secret> <room> <count>
 //! ```
 //! The first form starts a server, measures both sides metric by metric (ours, then theirs,
 //! so a busy machine hurts both alike), prints a table and writes a markdown report.
 //! `reconnect_restart` gets a second server of its own, which it kills and restarts.
-//! `hold`, `send-file`, `audio-cpu`, `audio-sub` and `crowd` are our side of the figures taken in a
+//! `hold`, `send-file`, `audio-cpu`, `audio-sub`, `crowd` and `audio-crowd` are our side of the figures taken in a
 //! process of their own, like the Python one.
 
 mod audio;
+mod audio_crowd;
 mod bigfile;
 mod child;
 mod crowd;
@@ -60,6 +62,8 @@ pub struct Plan {
     pub restarts: usize,
     /// Data-only participants the crowd process holds (`--crowd` sets it).
     pub crowd: usize,
+    /// Participants the audio crowd process holds, each reading one audio track.
+    pub audio_crowd: usize,
 }
 
 impl Plan {
@@ -80,6 +84,7 @@ impl Plan {
         cuts: 5,
         restarts: 5,
         crowd: 20,
+        audio_crowd: 50,
     };
     /// For checking the bench itself works; its figures mean little.
     const QUICK: Plan = Plan {
@@ -97,6 +102,7 @@ impl Plan {
         cuts: 2,
         restarts: 2,
         crowd: 5,
+        audio_crowd: 5,
     };
 }
 
@@ -115,10 +121,11 @@ pub enum Group {
     ReconnectSignal,
     ReconnectRestart,
     Crowd,
+    AudioCrowd,
 }
 
 impl Group {
-    const ALL: [Group; 13] = [
+    const ALL: [Group; 14] = [
         Group::Connect,
         Group::Rtt,
         Group::Throughput,
@@ -132,6 +139,7 @@ impl Group {
         Group::ReconnectSignal,
         Group::ReconnectRestart,
         Group::Crowd,
+        Group::AudioCrowd,
     ];
 
     /// The name on the command line, in room names and in the Python script's arguments.
@@ -150,6 +158,7 @@ impl Group {
             Group::ReconnectSignal => "reconnect_signal",
             Group::ReconnectRestart => "reconnect_restart",
             Group::Crowd => "crowd",
+            Group::AudioCrowd => "audio_crowd",
         }
     }
 
@@ -168,10 +177,11 @@ impl Group {
             "reconnect_signal" => Ok(Group::ReconnectSignal),
             "reconnect_restart" => Ok(Group::ReconnectRestart),
             "crowd" => Ok(Group::Crowd),
+            "audio_crowd" => Ok(Group::AudioCrowd),
             "audio" => bail!("use audio_latency,audio_cpu,audio_memory"),
             other => bail!(
                 "unknown metric {other:?}: use connect, rtt, throughput, memory, stream, rpc, bigfile, \
-                 audio_latency, audio_cpu, audio_memory, reconnect_signal, reconnect_restart or crowd"
+                 audio_latency, audio_cpu, audio_memory, reconnect_signal, reconnect_restart, crowd or audio_crowd"
             ),
         }
     }
@@ -236,6 +246,7 @@ fn main() -> anyhow::Result<()> {
         Some("audio-cpu") => return runtime.block_on(audio::run_cpu_peer(&args[1..])),
         Some("audio-sub") => return runtime.block_on(audio::run_subscriber(&args[1..])),
         Some("crowd") => return runtime.block_on(crowd::run_crowd(&args[1..])),
+        Some("audio-crowd") => return runtime.block_on(audio_crowd::run(&args[1..])),
         _ => {}
     }
     let options = Options::parse(&args)?;
@@ -275,6 +286,13 @@ async fn run(options: Options) -> anyhow::Result<()> {
             result.ours.extend(report::figures(group, &ours)?);
             eprintln!("round {round}: {} (official)", group.name());
             let theirs_room = format!("official-{room}");
+            if group == Group::Crowd {
+                match crowd::theirs(&info, &theirs_room, options.plan, &mut result.notes).await {
+                    Some(theirs) => result.theirs.extend(report::figures(group, &theirs)?),
+                    None => result.notes.push("crowd, theirs: no figure at any count".into()),
+                }
+                continue;
+            }
             let theirs = match measure_theirs(group, &info, &theirs_room, options.plan, file).await {
                 // The SDK's native library has aborted now and then; that is no figure, so once
                 // more in a fresh room, and the report says so.
@@ -320,6 +338,10 @@ async fn measure_theirs(
             let command = official::command("audio_cpu", info, room, &plan.cpu_seconds.to_string(), "0", None);
             audio::cpu(info, room, command, "official_bench.py audio_cpu").await
         }
+        (Group::AudioCrowd, _) => {
+            let command = official::command("audio_crowd", info, room, &plan.audio_crowd.to_string(), "0", None);
+            audio::cpu(info, room, command, "official_bench.py audio_crowd").await
+        }
         (Group::AudioMemory, _) => {
             let command = official::command("audio_memory", info, room, &plan.audio_tracks.to_string(), "0", None);
             audio::memory(info, room, plan, command, "official_bench.py audio_memory").await
@@ -343,6 +365,10 @@ async fn measure_ours(
         Group::Memory => hold::spawn_holder(info, room, plan).await,
         Group::Crowd => {
             child::run_json_process(our_command("crowd", info, room, plan.crowd as u64)?, "our crowd").await
+        }
+        Group::AudioCrowd => {
+            let command = our_command("audio-crowd", info, room, plan.audio_crowd as u64)?;
+            audio::cpu(info, room, command, "our audio-crowd").await
         }
         Group::Stream => streams::stream(info, room, file()?).await,
         Group::Rpc => streams::rpc(info, room, plan).await,

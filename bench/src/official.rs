@@ -39,6 +39,7 @@ pub async fn measure(
         Group::ReconnectSignal => plan.cuts,
         Group::ReconnectRestart => plan.restarts,
         Group::Crowd => plan.crowd,
+        Group::AudioCrowd => plan.audio_crowd,
     };
     let path = file.map(|f| f.path().to_string_lossy().into_owned());
     let command = command(group.name(), info, room, &count.to_string(), &plan.size.to_string(), path.as_deref());

@@ -32,6 +32,8 @@ pub enum Metric {
     CrowdIdleCpu,
     CrowdBusyCpu,
     CrowdFanout,
+    AudioCrowdCpu,
+    AudioCrowdRss,
 }
 
 /// What a metric must meet: a bound on ours/theirs (at most or at least), or on ours alone.
@@ -49,7 +51,7 @@ enum Target {
 const BIGFILE_LIMIT_MIB: f64 = 50e6 / 1048576.0;
 
 impl Metric {
-    const ALL: [Metric; 23] = [
+    const ALL: [Metric; 25] = [
         Metric::Connect,
         Metric::Rtt,
         Metric::Throughput,
@@ -73,6 +75,8 @@ impl Metric {
         Metric::CrowdIdleCpu,
         Metric::CrowdBusyCpu,
         Metric::CrowdFanout,
+        Metric::AudioCrowdCpu,
+        Metric::AudioCrowdRss,
     ];
 
     fn label(self) -> &'static str {
@@ -100,6 +104,8 @@ impl Metric {
             Metric::CrowdIdleCpu => "crowd: CPU while idle (% of one core)",
             Metric::CrowdBusyCpu => "crowd: CPU, each sending 1 message/s (% of one core)",
             Metric::CrowdFanout => "crowd: one sender to all, slowest receipt (ms)",
+            Metric::AudioCrowdCpu => "audio crowd: CPU, each reading one audio track (% of one core)",
+            Metric::AudioCrowdRss => "audio crowd: RSS of the subscribers above baseline (MiB)",
         }
     }
 
@@ -123,6 +129,7 @@ impl Metric {
             Metric::CrowdJoinSeconds => Target::Below(120.0, "s"),
             Metric::CrowdIdleCpu => Target::Below(10.0, "%"),
             Metric::CrowdFanout => Target::Below(1000.0, "ms"),
+            Metric::AudioCrowdCpu | Metric::AudioCrowdRss => Target::RatioAtMost(0.5),
         }
     }
 
@@ -138,6 +145,7 @@ impl Metric {
             }
             Metric::CrowdJoinSeconds | Metric::CrowdIdleCpu | Metric::CrowdBusyCpu => format!("{value:.1}"),
             Metric::CrowdRss => format!("{value:.2}"),
+            Metric::AudioCrowdCpu | Metric::AudioCrowdRss => format!("{value:.1}"),
         }
     }
 }
@@ -204,6 +212,7 @@ pub fn figures(group: Group, raw: &Value) -> anyhow::Result<Vec<Figure>> {
             vec![Figure { metric: Metric::Throughput, value: messages / seconds, detail }]
         }
         Group::Crowd => crate::crowd::figures(raw)?,
+        Group::AudioCrowd => crate::audio_crowd::figures(raw)?,
         Group::Memory => {
             let mib = |kb: f64| kb / 1024.0;
             let (baseline, total, peak) = (number("baseline_kb")?, number("total_kb")?, number("peak_kb")?);
