@@ -5,7 +5,8 @@
 mod common;
 
 use common::*;
-use livekit_core::{Error, PeerConnectionMode, Room, RoomOptions};
+use livekit_core::room::SimulateScenario;
+use livekit_core::{Error, PeerConnectionMode, Room, RoomEvent, RoomOptions};
 use livekit_test_harness::TcpProxy;
 
 fn mode(peer_connection_mode: PeerConnectionMode) -> RoomOptions {
@@ -66,4 +67,11 @@ async fn on_an_older_server_auto_falls_back_to_two_and_single_fails_clearly() {
     assert_eq!(older.not_found(), 2, "dual never asks for /rtc/v1");
     wait_until_known(&mut auto_events, "dual").await;
     data_flows(&dual, &mut auto_events, "data on the fallback").await;
+
+    // A full reconnect remembers the 404 instead of asking again.
+    auto.simulate_scenario(SimulateScenario::FullReconnect).await.unwrap();
+    wait_for(&mut auto_events, "Reconnected", |e| matches!(e, RoomEvent::Reconnected).then_some(())).await;
+    assert!(!auto.is_single_peer_connection());
+    assert_eq!(older.not_found(), 2, "the full reconnect did not ask for /rtc/v1 again");
+    data_flows(&dual, &mut auto_events, "data after the full reconnect").await;
 }

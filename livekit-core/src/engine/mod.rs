@@ -128,7 +128,7 @@ impl Engine {
     pub async fn connect(
         url: &str,
         token: &str,
-        options: EngineOptions,
+        mut options: EngineOptions,
     ) -> Result<(Self, proto::JoinResponse, mpsc::UnboundedReceiver<EngineEvent>)> {
         let (events, events_rx) = mpsc::unbounded_channel();
         let mut attempt = 0;
@@ -142,6 +142,10 @@ impl Engine {
                 Err(err) => return Err(err),
             }
         };
+        // A server that answered 404 on `/rtc/v1` will again: full reconnects skip the question.
+        if options.peer_connection_mode == PeerConnectionMode::Auto && !session.is_single_peer_connection() {
+            options.peer_connection_mode = PeerConnectionMode::Dual;
+        }
         let engine = Self {
             session: RwLock::new(Arc::new(session)),
             reliable: tokio::sync::Mutex::new(ReliableSender::default()),
