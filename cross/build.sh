@@ -25,7 +25,7 @@ python=${PYTHON:-python3}
 targets=${*:-x86_64-gnu wheel-test aarch64-gnu x86_64-musl aarch64-musl armv7-gnu aarch64-android aarch64-ios}
 mkdir -p "$dist"
 summary=$dist/summary.txt
-: >"$summary"
+touch "$summary"
 note() { echo "$*" | tee -a "$summary"; }
 step() { echo; echo "== cross: $*"; }
 
@@ -96,8 +96,10 @@ linux() {
   # Stripped afterwards: the profile's strip would strip the staticlib's symbols too.
   "$strip" -o "$out/liblivekit_ffi.so" "$cross/$rt/release/liblivekit_ffi.so"
   rm -f "$out"/*.whl
-  [ "${CROSS_WHEELS:-1}" = 1 ] && env "${env[@]}" RUSTFLAGS="$flags" maturin build -q --release --zig --target "$rt" --compatibility "$compat" \
-    -m "$root/bindings/python/Cargo.toml" --no-default-features --features "$features" -o "$out" >/dev/null
+  if [ "${CROSS_WHEELS:-1}" = 1 ]; then # an if, so a failing maturin stops the run (set -e)
+    env "${env[@]}" RUSTFLAGS="$flags" maturin build -q --release --zig --target "$rt" --compatibility "$compat" \
+      -m "$root/bindings/python/Cargo.toml" --no-default-features --features "$features" -o "$out" >/dev/null
+  fi
   local built=$((SECONDS - t0))
   local glibc=()
   [[ $suffix == .2.17 ]] && glibc=(--glibc 2.17)
