@@ -12,9 +12,14 @@ use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use tokio::sync::{broadcast, Notify};
-use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::interceptor_registry::{configure_nack, configure_twcc_receiver_only};
 use webrtc::api::media_engine::{MediaEngine, MIME_TYPE_OPUS};
+use webrtc::interceptor::nack::generator::Generator;
+use webrtc::interceptor::nack::responder::Responder;
 use webrtc::interceptor::registry::Registry;
+use webrtc::interceptor::report::receiver::ReceiverReport;
+use webrtc::interceptor::report::sender::SenderReport;
+use webrtc::interceptor::twcc::receiver::Receiver as TwccReceiver;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtp::extension::audio_level_extension::AudioLevelExtension;
 use webrtc::rtp::extension::HeaderExtension;
@@ -28,6 +33,7 @@ use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_remote::TrackRemote;
 
+use super::lazy_interceptor::StartWithFirstStream;
 use super::peer_video::KeyframeRequester;
 use crate::error::{Error, Result};
 use crate::media::{EncodedAudio, RedEncoder, RedReceiver, RtpPacket, VideoCodec};
@@ -104,8 +110,24 @@ pub(crate) fn media_engine_and_interceptors(media: MediaUse) -> Result<(MediaEng
     let level = RTCRtpHeaderExtensionCapability { uri: webrtc::sdp::extmap::AUDIO_LEVEL_URI.to_owned() };
     engine.register_header_extension(level, RTPCodecType::Audio, None).map_err(Error::internal)?;
     super::peer_video::register_video_codecs(&mut engine, media.receives())?;
-    let registry = register_default_interceptors(Registry::new(), &mut engine).map_err(Error::internal)?;
+    let registry = interceptors(&mut engine)?;
     Ok((engine, registry))
+}
+
+/// webrtc-rs's default interceptors (NACK both ways, RTCP reports, TWCC feedback), the ones
+/// with a timer started only once media flows (`lazy_interceptor`). The `configure_*` calls
+/// register the feedback and header extensions they need on the media engine; the registries
+/// they return are replaced by ours.
+fn interceptors(engine: &mut MediaEngine) -> Result<Registry> {
+    let _ = configure_nack(Registry::new(), engine);
+    let _ = configure_twcc_receiver_only(Registry::new(), engine).map_err(Error::internal)?;
+    let mut registry = Registry::new();
+    registry.add(Box::new(Responder::builder()));
+    registry.add(Box::new(StartWithFirstStream(Generator::builder())));
+    registry.add(Box::new(StartWithFirstStream(ReceiverReport::builder())));
+    registry.add(Box::new(StartWithFirstStream(SenderReport::builder())));
+    registry.add(Box::new(StartWithFirstStream(TwccReceiver::builder())));
+    Ok(registry)
 }
 
 /// Adds receive-only transceivers (single peer connection mode: the server puts the tracks we
