@@ -21,7 +21,7 @@ cross=${CROSS_TARGET_DIR:-$root/target/cross}
 export CARGO_TARGET_DIR=$cross
 dist=$cross/dist
 tools=$cross/tools
-python=${PYTHON:-python3}
+python=$(command -v "${PYTHON:-python3}")  # before PATH gets the tools venv
 targets=${*:-x86_64-gnu wheel-test aarch64-gnu x86_64-musl aarch64-musl armv7-gnu aarch64-android aarch64-ios}
 mkdir -p "$dist"
 summary=$dist/summary.txt
