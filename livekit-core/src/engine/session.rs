@@ -204,6 +204,10 @@ impl Session {
     /// the first: opening `_lossy` only once `_reliable` is open sends the two opens in two
     /// packets, and the second is acknowledged at once.
     async fn open_lossy_and_wait_acknowledged(&self) -> Result<()> {
+        // `_reliable` reports open as its open is queued, not sent; without a pause the two
+        // opens often left in one packet (one join in four waited the 200 ms). The send queue
+        // gives no signal for "sent", so this is a pause, not a wait for an event.
+        tokio::time::sleep(OPENS_APART).await;
         let lossy = self.publisher.create_data_channel(DataPacketKind::Lossy).await?;
         let lossy = self.lossy.get_or_init(|| async { lossy }).await;
         lossy.wait_open().await?;
@@ -313,6 +317,9 @@ impl Session {
 /// so a server too busy to answer in that window left the join hanging until its timeout.
 /// Restarting gives fresh pairs; 5 s leaves a slow but working path (TURN) time to connect.
 const PUBLISHER_ICE_RESTART_AFTER: Duration = Duration::from_secs(5);
+
+/// The pause between the two channels' opens, so they leave in two packets.
+const OPENS_APART: Duration = Duration::from_millis(1);
 
 /// How long a join waits for the server to acknowledge our channels' opens (one connection):
 /// past it the join goes on, as it did before it waited.
