@@ -12,7 +12,8 @@
 #                                  cargo-zigbuild's, so a wheel compiles every dependency again)
 #
 # Everything comes from the registries: rustup targets, ziglang, cargo-zigbuild and maturin
-# from PyPI (into a venv), qemu-user and binutils from Debian. A missing tool fails the run.
+# from PyPI (into a venv), qemu-user, binutils and libvpx from Debian (installed below when
+# missing, as .ci/run does for the tests). A missing tool fails the run.
 # cargo-zigbuild is pinned to the version inside maturin 1.16 so both write the same zig wrappers
 # and the wheel reuses the library build's dependencies instead of compiling them again.
 set -euo pipefail
@@ -29,9 +30,28 @@ touch "$summary"
 note() { echo "$*" | tee -a "$summary"; }
 step() { echo; echo "== cross: $*"; }
 
+# --- Debian packages: a fresh machine has none of them --------------------------------------
+# binutils (readelf, nm for cross/check.py), qemu-user and the cross C libraries it runs foreign
+# binaries with, nasm and pkg-config for the codecs, and libvpx's static library for the host and,
+# through multiarch, for arm64 (VP8 in the aarch64 builds). armhf is not added: its index did not
+# download here, and armv7 is built without VP8 (docs/platforms.md).
+debian_ready() {
+  command -v readelf && command -v nm && command -v qemu-aarch64 && command -v qemu-arm \
+    && command -v nasm && command -v pkg-config \
+    && [ -d /usr/aarch64-linux-gnu/lib ] && [ -d /usr/arm-linux-gnueabihf/lib ] \
+    && [ -e /usr/lib/x86_64-linux-gnu/libvpx.a ] && [ -e /usr/lib/aarch64-linux-gnu/libvpx.a ]
+}
+if ! debian_ready >/dev/null; then
+  dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+  apt-get update -qq && apt-get install -y -qq binutils qemu-user libc6-arm64-cross libc6-armhf-cross \
+    nasm pkg-config libvpx-dev libvpx-dev:arm64 >/dev/null \
+    || { echo "cross: installing the Debian packages failed" >&2; exit 1; }
+  debian_ready >/dev/null || { echo "cross: the Debian packages are still incomplete" >&2; exit 1; }
+fi
+
 # --- Tools ---------------------------------------------------------------------------------
-for tool in cargo rustup "$python" readelf nm; do
-  command -v "$tool" >/dev/null || { echo "cross: $tool is missing (binutils from apt)" >&2; exit 1; }
+for tool in cargo rustup "$python"; do
+  command -v "$tool" >/dev/null || { echo "cross: $tool is missing" >&2; exit 1; }
 done
 if [ ! -x "$tools/bin/cargo-zigbuild" ]; then
   "$python" -m venv "$tools"
@@ -64,7 +84,7 @@ fi
 features_for() { # $1 = rust target
   case $1 in
     x86_64-unknown-linux-*) echo audio,video ;;
-    aarch64-unknown-linux-*) [ -e /usr/lib/aarch64-linux-gnu/libvpx.a ] && echo audio,video || echo audio,h264 ;;
+    aarch64-unknown-linux-*) echo audio,video ;; # libvpx-dev:arm64, installed above
     armv7-unknown-linux-gnueabihf) [ -e /usr/lib/arm-linux-gnueabihf/libvpx.a ] && echo audio,video || echo audio,h264 ;;
     *) echo audio,h264 ;;
   esac

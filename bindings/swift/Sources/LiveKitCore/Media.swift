@@ -5,15 +5,24 @@
 import Foundation
 import LiveKitUniFFI
 
-/// The decoded 10 ms frames of an `AudioStream`: `for await frame in stream.frames { ... }`.
-/// Ends when the track ends or after `stream.cancel()`. Iterate it from one task at a time.
-public struct AudioFrames: AsyncSequence, Sendable {
-    public typealias Element = LiveKitUniFFI.AudioFrame
-    let stream: LiveKitUniFFI.AudioStream
+/// A generated stream object whose `next()` gives its frames in turn, `nil` at the end.
+public protocol FrameStream: Sendable {
+    associatedtype Frame
+    func next() async -> Frame?
+}
+
+extension LiveKitUniFFI.AudioStream: FrameStream {}
+extension LiveKitUniFFI.VideoStream: FrameStream {}
+
+/// A stream's frames as an `AsyncSequence`: `for await frame in stream.frames { ... }`. Ends
+/// when the track ends or after `stream.cancel()`. Iterate it from one task at a time.
+public struct Frames<Stream: FrameStream>: AsyncSequence, Sendable {
+    public typealias Element = Stream.Frame
+    let stream: Stream
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        let stream: LiveKitUniFFI.AudioStream
-        public mutating func next() async -> LiveKitUniFFI.AudioFrame? {
+        let stream: Stream
+        public mutating func next() async -> Stream.Frame? {
             await stream.next()
         }
     }
@@ -23,22 +32,10 @@ public struct AudioFrames: AsyncSequence, Sendable {
     }
 }
 
-/// The decoded pictures of a `VideoStream`: `for await frame in stream.frames { ... }`.
-public struct VideoFrames: AsyncSequence, Sendable {
-    public typealias Element = LiveKitUniFFI.VideoFrame
-    let stream: LiveKitUniFFI.VideoStream
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        let stream: LiveKitUniFFI.VideoStream
-        public mutating func next() async -> LiveKitUniFFI.VideoFrame? {
-            await stream.next()
-        }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(stream: stream)
-    }
-}
+/// The decoded 10 ms frames of an `AudioStream`.
+public typealias AudioFrames = Frames<LiveKitUniFFI.AudioStream>
+/// The decoded pictures of a `VideoStream`.
+public typealias VideoFrames = Frames<LiveKitUniFFI.VideoStream>
 
 public extension LiveKitUniFFI.AudioStream {
     /// The frames as an `AsyncSequence`.
