@@ -53,7 +53,7 @@ class MediaTest : ServerTest() {
     @Test
     fun a_tone_crosses_both_ways_and_mutes_are_seen() = runBlocking<Unit> {
         OfficialPeer.start().use { peer ->
-            val kotlin = joinWith(peer, uniqueRoom("media-audio"))
+            val kotlin = peer.joinWithKotlin(server, uniqueRoom("media-audio"))
             coroutineScope {
                 val events = EventLog(kotlin, this)
 
@@ -141,7 +141,7 @@ class MediaTest : ServerTest() {
     @Test
     fun a_colour_crosses_both_ways() = runBlocking<Unit> {
         OfficialPeer.start().use { peer ->
-            val kotlin = joinWith(peer, uniqueRoom("media-video"))
+            val kotlin = peer.joinWithKotlin(server, uniqueRoom("media-video"))
             coroutineScope {
                 val events = EventLog(kotlin, this)
 
@@ -195,17 +195,6 @@ class MediaTest : ServerTest() {
             }
             kotlin.disconnect()
         }
-    }
-
-    /** The official peer ("python") joins `room`, then we ("kotlin"); returns once each knows the other. */
-    private suspend fun joinWith(peer: OfficialPeer, room: String): Room {
-        peer.request("connect", buildJsonObject {
-            put("url", server.url)
-            put("token", server.token(room, "python"))
-        })
-        val kotlin = Room.connect(server.url, server.token(room, "kotlin"), RoomOptions())
-        peer.awaitEvent("participant_connected") { it.string("identity") == "kotlin" }
-        return kotlin
     }
 
     /**

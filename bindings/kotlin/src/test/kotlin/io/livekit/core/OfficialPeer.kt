@@ -1,5 +1,7 @@
 package io.livekit.core
 
+import io.livekit.core.uniffi.Room
+import io.livekit.core.uniffi.RoomOptions
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.update
@@ -14,6 +16,7 @@ import kotlinx.serialization.json.put
 import java.io.File
 import java.util.concurrent.TimeUnit
 import kotlin.concurrent.thread
+import kotlin.test.assertEquals
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
 
@@ -98,3 +101,18 @@ class OfficialPeer private constructor(private val process: Process) : AutoClose
 
 val JsonObject.type: String? get() = (this["type"] as? JsonPrimitive)?.content
 fun JsonObject.string(key: String): String = getValue(key).jsonPrimitive.content
+
+/**
+ * The official peer ("python") joins `room`, then we ("kotlin"); returns once each knows the
+ * other (the official SDK learns of us through the server's participant update).
+ */
+suspend fun OfficialPeer.joinWithKotlin(server: TestServer, room: String): Room {
+    request("connect", buildJsonObject {
+        put("url", server.url)
+        put("token", server.token(room, "python"))
+    })
+    val kotlin = Room.connect(server.url, server.token(room, "kotlin"), RoomOptions())
+    assertEquals(setOf("python"), kotlin.remoteParticipants().keys)
+    awaitEvent("participant_connected") { it.string("identity") == "kotlin" }
+    return kotlin
+}

@@ -31,7 +31,7 @@ class OfficialSdkInteropTest : ServerTest() {
     @Test
     fun attributes_data_and_files_cross_both_ways_with_the_official_sdk() = runBlocking<Unit> {
         OfficialPeer.start().use { peer ->
-            val kotlin = joinWith(peer, uniqueRoom("interop"))
+            val kotlin = peer.joinWithKotlin(server, uniqueRoom("interop"))
             coroutineScope {
                 val events = EventLog(kotlin, this)
 
@@ -92,7 +92,7 @@ class OfficialSdkInteropTest : ServerTest() {
     @Test
     fun rpc_crosses_both_ways_with_the_official_sdk() = runBlocking<Unit> {
         OfficialPeer.start().use { peer ->
-            val kotlin = joinWith(peer, uniqueRoom("interop-rpc"))
+            val kotlin = peer.joinWithKotlin(server, uniqueRoom("interop-rpc"))
             peer.request("register_rpc_method", buildJsonObject {
                 put("method", "echo")
                 putJsonObject("behaviour") { put("echo", true) }
@@ -115,19 +115,6 @@ class OfficialSdkInteropTest : ServerTest() {
             assertEquals("HI from python", answer.string("response"))
             kotlin.disconnect()
         }
-    }
-
-    /** The official peer ("python") joins `room`, then we ("kotlin"); returns once each knows the other. */
-    private suspend fun joinWith(peer: OfficialPeer, room: String): Room {
-        peer.request("connect", buildJsonObject {
-            put("url", server.url)
-            put("token", server.token(room, "python"))
-        })
-        val kotlin = Room.connect(server.url, server.token(room, "kotlin"), RoomOptions())
-        assertEquals(setOf("python"), kotlin.remoteParticipants().keys)
-        // The official SDK learns of us through the server's participant update.
-        peer.awaitEvent("participant_connected") { it.string("identity") == "kotlin" }
-        return kotlin
     }
 
     private fun sha256(bytes: ByteArray) =
