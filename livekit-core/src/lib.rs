@@ -33,7 +33,9 @@ pub use data::DataOptions;
 pub use engine::{DataPacketKind, PeerConnectionMode};
 pub use error::{Error, Result};
 pub use media::AudioFrame;
-pub use media::{AudioSource, AudioStream, VideoCodec, VideoFormat, VideoFrame, VideoSource, VideoStream};
+pub use media::{
+    AudioResampler, AudioSource, AudioStream, VideoCodec, VideoFormat, VideoFrame, VideoSource, VideoStream,
+};
 pub use room::{
     ConnectionState, DisconnectReason, LocalParticipant, Participant, ParticipantKind, ParticipantPermissions,
     RemoteParticipant, Room, RoomEvent, RoomOptions, TrackPublication,

@@ -3,16 +3,17 @@
 //! the room; the engine moves the packets these parts produce and consume.
 //!
 //! Send: `AudioSource` (tokio) -> `CaptureQueue` (10 ms pacing, back-pressure) ->
-//! `AudioSendPipeline` (`AudioResampler` to 48 kHz, `OpusEncoder` 20 ms, `audio_level`) ->
+//! `AudioSendPipeline` (`ChunkResampler` to 48 kHz, `OpusEncoder` 20 ms, `audio_level`) ->
 //! `EncodedAudio`. Receive: RTP payloads -> `AudioReceivePipeline` (`JitterBuffer`
 //! with a `JitterEstimator`,
-//! `OpusDecoder` with FEC/PLC, `AudioResampler`) -> 10 ms `AudioFrame`s, driven by the tokio
-//! task of an `AudioStream`. See docs/media.md.
+//! `OpusDecoder` with FEC/PLC, `ChunkResampler`) -> 10 ms `AudioFrame`s, driven by the tokio
+//! task of an `AudioStream`. See docs/media.md. `AudioResampler` is the public streaming converter for users.
 
 // Parts the engine will call are crate-private and not wired yet.
 #![allow(dead_code)]
 
 mod audio_level;
+mod audio_resampler;
 mod capture_queue;
 mod frame;
 pub(crate) mod frame_assembler;
@@ -51,6 +52,7 @@ mod send_pipeline;
 #[cfg(not(feature = "audio"))]
 mod without_audio;
 
+pub use audio_resampler::{AudioResampler, MAX_RESAMPLER_CHANNELS, MAX_RESAMPLER_PUSH_SAMPLES};
 #[cfg(feature = "audio")]
 pub use audio_source::AudioSource;
 #[cfg(feature = "audio")]

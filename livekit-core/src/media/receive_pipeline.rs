@@ -14,7 +14,7 @@ use bytes::Bytes;
 use super::frame::{samples_per_10ms, validate_paced_format, AudioFrame};
 use super::jitter_buffer::{JitterBuffer, JitterOutput, JitterStats, PushOutcome};
 use super::opus_codec::{OpusDecoder, FRAME_SAMPLES, OPUS_SAMPLE_RATE};
-use super::resampler::AudioResampler;
+use super::resampler::ChunkResampler;
 use crate::error::Result;
 
 /// Decodes one remote audio track.
@@ -22,7 +22,7 @@ use crate::error::Result;
 pub(crate) struct AudioReceivePipeline {
     jitter: JitterBuffer,
     decoder: OpusDecoder,
-    resampler: AudioResampler,
+    resampler: ChunkResampler,
     out_rate: u32,
     out_channels: u32,
     /// Decoded 48 kHz PCM not yet cut into 10 ms frames.
@@ -48,7 +48,7 @@ impl AudioReceivePipeline {
             jitter,
             // libopus decodes straight to the wanted channel count; the resampler only changes rate.
             decoder: OpusDecoder::new(num_channels)?,
-            resampler: AudioResampler::new(OPUS_SAMPLE_RATE, num_channels, sample_rate, num_channels)?,
+            resampler: ChunkResampler::new(OPUS_SAMPLE_RATE, num_channels, sample_rate, num_channels)?,
             out_rate: sample_rate,
             out_channels: num_channels,
             decoded: VecDeque::new(),

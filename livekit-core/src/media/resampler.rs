@@ -9,7 +9,7 @@ use super::frame::{samples_per_10ms, validate_paced_format};
 use crate::error::{Error, Result};
 
 /// Converts a stream of 10 ms chunks from one rate/channel count to another.
-pub(crate) struct AudioResampler {
+pub(crate) struct ChunkResampler {
     in_rate: u32,
     in_channels: usize,
     out_rate: u32,
@@ -21,16 +21,16 @@ pub(crate) struct AudioResampler {
     scratch_out: Vec<f32>,
 }
 
-impl std::fmt::Debug for AudioResampler {
+impl std::fmt::Debug for ChunkResampler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AudioResampler")
+        f.debug_struct("ChunkResampler")
             .field("from", &(self.in_rate, self.in_channels))
             .field("to", &(self.out_rate, self.out_channels))
             .finish()
     }
 }
 
-impl AudioResampler {
+impl ChunkResampler {
     /// A converter between two formats; each rate must be 8..=48 kHz and a multiple of 100 Hz,
     /// each channel count 1 or 2.
     pub(crate) fn new(in_rate: u32, in_channels: u32, out_rate: u32, out_channels: u32) -> Result<Self> {
@@ -55,7 +55,7 @@ impl AudioResampler {
             debug_assert_eq!(fft.output_frames_next(), samples_per_10ms(out_rate));
             Some(fft)
         };
-        Ok(AudioResampler {
+        Ok(ChunkResampler {
             in_rate,
             in_channels: in_channels as usize,
             out_rate,
@@ -137,7 +137,7 @@ mod tests {
     use crate::media::test_support::{detect_tone, sine};
 
     fn convert(in_rate: u32, in_ch: u32, out_rate: u32, out_ch: u32) {
-        let mut resampler = AudioResampler::new(in_rate, in_ch, out_rate, out_ch).unwrap();
+        let mut resampler = ChunkResampler::new(in_rate, in_ch, out_rate, out_ch).unwrap();
         let input = sine(440.0, 0.5, in_rate, in_ch, 1_000);
         // Fed 10 ms at a time, the way the pipelines use it: state must carry across calls.
         let mut out = Vec::new();
@@ -166,9 +166,9 @@ mod tests {
 
     #[test]
     fn input_that_is_not_whole_10ms_chunks_is_an_error() {
-        let mut resampler = AudioResampler::new(48_000, 2, 16_000, 1).unwrap();
+        let mut resampler = ChunkResampler::new(48_000, 2, 16_000, 1).unwrap();
         assert!(matches!(resampler.process(&[0; 480]), Err(Error::InvalidArgument(_))));
         assert!(matches!(resampler.process(&[]), Err(Error::InvalidArgument(_))));
-        assert!(AudioResampler::new(48_000, 2, 44_110, 1).is_err());
+        assert!(ChunkResampler::new(48_000, 2, 44_110, 1).is_err());
     }
 }

@@ -7,14 +7,14 @@ use super::packets::EncodedAudio;
 use super::audio_level::audio_level;
 use super::frame::samples_per_10ms;
 use super::opus_codec::{OpusEncoder, OpusEncoderConfig, FRAME_SAMPLES, OPUS_SAMPLE_RATE};
-use super::resampler::AudioResampler;
+use super::resampler::ChunkResampler;
 use crate::error::{Error, Result};
 
 /// Resamples, buffers to 20 ms and encodes.
 #[derive(Debug)]
 pub(crate) struct AudioSendPipeline {
     in_chunk: usize,
-    resampler: AudioResampler,
+    resampler: ChunkResampler,
     encoder: OpusEncoder,
     /// 48 kHz PCM waiting for a full 20 ms block.
     pending: Vec<i16>,
@@ -30,7 +30,7 @@ impl AudioSendPipeline {
 
     /// Like [`Self::new`] with explicit encoder settings (their channel count wins).
     pub(crate) fn with_config(sample_rate: u32, num_channels: u32, config: OpusEncoderConfig) -> Result<Self> {
-        let resampler = AudioResampler::new(sample_rate, num_channels, OPUS_SAMPLE_RATE, config.channels)?;
+        let resampler = ChunkResampler::new(sample_rate, num_channels, OPUS_SAMPLE_RATE, config.channels)?;
         let encoder = OpusEncoder::new(config)?;
         let block = FRAME_SAMPLES * config.channels as usize;
         Ok(AudioSendPipeline {
