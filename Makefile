@@ -117,6 +117,11 @@ bench: deps server
 bench-crowd: deps server
 	$(CARGO) run -q --release -p livekit-bench -- --rounds 1 --only crowd --crowd 500 --report target/bench-crowd-report.md
 
+## The official Python SDK on our liblivekit_ffi (release) vs on its bundled library: one process
+## publishing a tone and 720p video and receiving both, CPU and RSS (bench/ffi_media; issue 13).
+bench-ffi-media: deps server
+	bench/ffi_media/run.sh --rounds 2 --seconds 30
+
 ## webrtc 0.17 vs 0.21 vs str0m against the server (docs/webrtc-stacks.md; builds all three).
 stack-probe: server
 	$(CARGO) run -q --release -p livekit-stack-probe

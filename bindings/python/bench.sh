@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark of bindings/python: builds the release wheel, installs it and the official SDK
 # into a virtualenv under target/, fetches the official wheel (for its size) and runs bench.py
-# on one livekit-server. Writes target/python-bench.md. Extra arguments go to bench.py.
+# on one livekit-server. Writes target/python-bench.md. Extra arguments go to bench.py, e.g.
+# `--only media --seconds 5` for a quick run of the media rows (bench_media.py), `--only data`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
