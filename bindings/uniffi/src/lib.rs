@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod media;
 mod media_streams;
+mod media_tools;
 mod participant;
 mod readers;
 mod reconnect;

@@ -451,6 +451,31 @@ RustBuffer uniffi_livekit_uniffi_fn_method_videostream_format(uint64_t ptr, Rust
 uint64_t uniffi_livekit_uniffi_fn_method_videostream_next(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_CLONE_AUDIORESAMPLER
+#define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_CLONE_AUDIORESAMPLER
+uint64_t uniffi_livekit_uniffi_fn_clone_audioresampler(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_FREE_AUDIORESAMPLER
+#define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_FREE_AUDIORESAMPLER
+void uniffi_livekit_uniffi_fn_free_audioresampler(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_CONSTRUCTOR_AUDIORESAMPLER_NEW
+#define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_CONSTRUCTOR_AUDIORESAMPLER_NEW
+uint64_t uniffi_livekit_uniffi_fn_constructor_audioresampler_new(uint32_t input_rate, uint32_t output_rate, uint32_t num_channels, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_METHOD_AUDIORESAMPLER_FLUSH
+#define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_METHOD_AUDIORESAMPLER_FLUSH
+RustBuffer uniffi_livekit_uniffi_fn_method_audioresampler_flush(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_METHOD_AUDIORESAMPLER_PUSH
+#define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_METHOD_AUDIORESAMPLER_PUSH
+RustBuffer uniffi_livekit_uniffi_fn_method_audioresampler_push(uint64_t ptr, RustBuffer pcm, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_CLONE_LOCALPARTICIPANT
 #define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_CLONE_LOCALPARTICIPANT
 uint64_t uniffi_livekit_uniffi_fn_clone_localparticipant(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1096,6 +1121,11 @@ RustBuffer uniffi_livekit_uniffi_fn_method_remotetrackpublication_source(uint64_
 RustBuffer uniffi_livekit_uniffi_fn_method_remotetrackpublication_track(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_FUNC_CONVERT_FRAME
+#define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_FUNC_CONVERT_FRAME
+RustBuffer uniffi_livekit_uniffi_fn_func_convert_frame(RustBuffer frame, RustBuffer format, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_FUNC_CREATE_ACCESS_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_FN_FUNC_CREATE_ACCESS_TOKEN
 RustBuffer uniffi_livekit_uniffi_fn_func_create_access_token(RustBuffer api_key, RustBuffer api_secret, RustBuffer options, RustCallStatus *_Nonnull out_status
@@ -1361,6 +1391,12 @@ void ffi_livekit_uniffi_rust_future_free_void(uint64_t handle
 void ffi_livekit_uniffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_FUNC_CONVERT_FRAME
+#define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_FUNC_CONVERT_FRAME
+uint16_t uniffi_livekit_uniffi_checksum_func_convert_frame(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_FUNC_CREATE_ACCESS_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_FUNC_CREATE_ACCESS_TOKEN
 uint16_t uniffi_livekit_uniffi_checksum_func_create_access_token(void
@@ -1466,6 +1502,18 @@ uint16_t uniffi_livekit_uniffi_checksum_method_videostream_format(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_METHOD_VIDEOSTREAM_NEXT
 #define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_METHOD_VIDEOSTREAM_NEXT
 uint16_t uniffi_livekit_uniffi_checksum_method_videostream_next(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_METHOD_AUDIORESAMPLER_FLUSH
+#define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_METHOD_AUDIORESAMPLER_FLUSH
+uint16_t uniffi_livekit_uniffi_checksum_method_audioresampler_flush(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_METHOD_AUDIORESAMPLER_PUSH
+#define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_METHOD_AUDIORESAMPLER_PUSH
+uint16_t uniffi_livekit_uniffi_checksum_method_audioresampler_push(void
     
 );
 #endif
@@ -2042,6 +2090,12 @@ uint16_t uniffi_livekit_uniffi_checksum_constructor_audiostream_from_track(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_CONSTRUCTOR_VIDEOSTREAM_FROM_TRACK
 #define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_CONSTRUCTOR_VIDEOSTREAM_FROM_TRACK
 uint16_t uniffi_livekit_uniffi_checksum_constructor_videostream_from_track(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_CONSTRUCTOR_AUDIORESAMPLER_NEW
+#define UNIFFI_FFIDEF_UNIFFI_LIVEKIT_UNIFFI_CHECKSUM_CONSTRUCTOR_AUDIORESAMPLER_NEW
+uint16_t uniffi_livekit_uniffi_checksum_constructor_audioresampler_new(void
     
 );
 #endif

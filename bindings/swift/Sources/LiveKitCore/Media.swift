@@ -59,11 +59,26 @@ public extension LiveKitUniFFI.AudioSource {
 
 public extension LiveKitUniFFI.AudioFrame {
     /// The frame's interleaved samples (one copy out of its little-endian bytes).
-    var samples: [Int16] {
-        var samples = [Int16](repeating: 0, count: data.count / 2)
-        _ = samples.withUnsafeMutableBytes { data.copyBytes(to: $0) }
-        return samples
+    var samples: [Int16] { int16Samples(data) }
+}
+
+public extension LiveKitUniFFI.AudioResampler {
+    /// Resamples interleaved samples; returns what they complete (see `push(pcm:)`).
+    func push(samples: [Int16]) throws -> [Int16] {
+        int16Samples(try push(pcm: samples.withUnsafeBufferPointer { Data(buffer: $0) }))
     }
+
+    /// Ends the resampler's stream; returns the rest of its output as samples.
+    func flushSamples() throws -> [Int16] {
+        int16Samples(try flush())
+    }
+}
+
+/// Little-endian 16-bit PCM bytes as samples (Apple platforms are little-endian).
+private func int16Samples(_ data: Data) -> [Int16] {
+    var samples = [Int16](repeating: 0, count: data.count / 2)
+    _ = samples.withUnsafeMutableBytes { data.copyBytes(to: $0) }
+    return samples
 }
 
 public extension LocalParticipant {

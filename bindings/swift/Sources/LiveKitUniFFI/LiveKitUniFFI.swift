@@ -656,6 +656,174 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * Converts 16-bit PCM from one sample rate to another in pieces of any length (the core's
+ * `AudioResampler`): each `push` returns the output the input so far completes, `flush` ends
+ * the stream with the rest, so the whole output is exactly the converted length, lined up with
+ * the input. PCM is interleaved little-endian bytes, as everywhere in this binding.
+ */
+public protocol AudioResamplerProtocol: AnyObject, Sendable {
+    
+    /**
+     * Ends the stream and returns the rest of the output; the next push starts a new stream.
+     */
+    func flush() throws  -> Data
+    
+    /**
+     * Adds `pcm` (whole frames) and returns the output it completes, possibly empty.
+     */
+    func push(pcm: Data) throws  -> Data
+    
+}
+/**
+ * Converts 16-bit PCM from one sample rate to another in pieces of any length (the core's
+ * `AudioResampler`): each `push` returns the output the input so far completes, `flush` ends
+ * the stream with the rest, so the whole output is exactly the converted length, lined up with
+ * the input. PCM is interleaved little-endian bytes, as everywhere in this binding.
+ */
+open class AudioResampler: AudioResamplerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_livekit_uniffi_fn_clone_audioresampler(self.handle, $0) }
+    }
+    /**
+     * A resampler from `input_rate` to `output_rate` Hz (multiples of 100 Hz, 8 to 48 kHz)
+     * for `num_channels` interleaved channels (1 to 8).
+     */
+public convenience init(inputRate: UInt32, outputRate: UInt32, numChannels: UInt32 = UInt32(1))throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeLiveKitError_lift) {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_constructor_audioresampler_new(
+        FfiConverterUInt32.lower(inputRate),
+        FfiConverterUInt32.lower(outputRate),
+        FfiConverterUInt32.lower(numChannels),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_livekit_uniffi_fn_free_audioresampler(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Ends the stream and returns the rest of the output; the next push starts a new stream.
+     */
+open func flush()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeLiveKitError_lift) {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_audioresampler_flush(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds `pcm` (whole frames) and returns the output it completes, possibly empty.
+     */
+open func push(pcm: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeLiveKitError_lift) {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_method_audioresampler_push(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(pcm),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioResampler: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AudioResampler
+
+    public static func lift(_ handle: UInt64) throws -> AudioResampler {
+        return AudioResampler(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AudioResampler) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioResampler {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AudioResampler, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioResampler_lift(_ handle: UInt64) throws -> AudioResampler {
+    return try FfiConverterTypeAudioResampler.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioResampler_lower(_ value: AudioResampler) -> UInt64 {
+    return FfiConverterTypeAudioResampler.lower(value)
+}
+
+
+
+
+
+
+/**
  * Audio we send: PCM handed in by `capture_frame`, paced out in 10 ms chunks and encoded.
  */
 public protocol AudioSourceProtocol: AnyObject, Sendable {
@@ -8832,6 +9000,19 @@ public func uniffiForeignFutureHandleCountLivekitUniffi() -> Int {
     UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.count
 }
 /**
+ * `frame` in another pixel format (a new frame; the same one copied when the format is
+ * already `format`). Fails when the frame's data does not match its format and size.
+ */
+public func convertFrame(frame: VideoFrame, format: VideoFormat)throws  -> VideoFrame  {
+    return try  FfiConverterTypeVideoFrame_lift(try rustCallWithError(FfiConverterTypeLiveKitError_lift) {
+        uniffiCallStatus in
+    uniffi_livekit_uniffi_fn_func_convert_frame(
+        FfiConverterTypeVideoFrame_lower(frame),
+        FfiConverterTypeVideoFormat_lower(format),uniffiCallStatus
+    )
+})
+}
+/**
  * A signed JWT for `options.identity`.
  */
 public func createAccessToken(apiKey: String, apiSecret: String, options: TokenOptions)throws  -> String  {
@@ -8859,6 +9040,9 @@ private let initializationResult: InitializationResult = {
     let scaffolding_contract_version = ffi_livekit_uniffi_uniffi_contract_version()
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_func_convert_frame() != 52532) {
+        return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_func_create_access_token() != 9238) {
         return InitializationResult.apiChecksumMismatch
@@ -8912,6 +9096,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_method_videostream_next() != 54891) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_audioresampler_flush() != 37518) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_method_audioresampler_push() != 60251) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_method_localparticipant_attributes() != 7004) {
@@ -9200,6 +9390,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_constructor_videostream_from_track() != 46051) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_constructor_audioresampler_new() != 27349) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_constructor_room_connect() != 17679) {

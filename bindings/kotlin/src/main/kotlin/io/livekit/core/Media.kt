@@ -4,6 +4,7 @@
 package io.livekit.core
 
 import io.livekit.core.uniffi.AudioFrame
+import io.livekit.core.uniffi.AudioResampler
 import io.livekit.core.uniffi.AudioSource
 import io.livekit.core.uniffi.AudioStream
 import io.livekit.core.uniffi.VideoFrame
@@ -21,10 +22,18 @@ import java.nio.ByteOrder
  */
 suspend fun AudioSource.captureFrame(samples: ShortArray) = captureFrame(samples.toLittleEndianBytes())
 
+/** Resamples interleaved samples; returns what they complete (see `AudioResampler.push`). */
+fun AudioResampler.push(samples: ShortArray): ShortArray = push(samples.toLittleEndianBytes()).toShortArray()
+
+/** Ends the resampler's stream; returns the rest of its output as samples. */
+fun AudioResampler.flushSamples(): ShortArray = flush().toShortArray()
+
 /** The frame's interleaved samples (one copy out of its little-endian bytes). */
-fun AudioFrame.samples(): ShortArray {
-    val samples = ShortArray(data.size / 2)
-    ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(samples)
+fun AudioFrame.samples(): ShortArray = data.toShortArray()
+
+private fun ByteArray.toShortArray(): ShortArray {
+    val samples = ShortArray(size / 2)
+    ByteBuffer.wrap(this).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(samples)
     return samples
 }
 

@@ -770,6 +770,8 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_livekit_uniffi_checksum_func_convert_frame(
+    ): Int
     external fun uniffi_livekit_uniffi_checksum_func_create_access_token(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_audiosource_capture_frame(
@@ -805,6 +807,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_livekit_uniffi_checksum_method_videostream_format(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_videostream_next(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_audioresampler_flush(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_method_audioresampler_push(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_method_localparticipant_attributes(
     ): Int
@@ -998,6 +1004,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_livekit_uniffi_checksum_constructor_videostream_from_track(
     ): Int
+    external fun uniffi_livekit_uniffi_checksum_constructor_audioresampler_new(
+    ): Int
     external fun uniffi_livekit_uniffi_checksum_constructor_room_connect(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_constructor_localtrack_create_audio_track(
@@ -1086,6 +1094,16 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_livekit_uniffi_fn_method_videostream_next(`ptr`: Long,
     ): Long
+    external fun uniffi_livekit_uniffi_fn_clone_audioresampler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_free_audioresampler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_livekit_uniffi_fn_constructor_audioresampler_new(`inputRate`: Int,`outputRate`: Int,`numChannels`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_livekit_uniffi_fn_method_audioresampler_flush(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_method_audioresampler_push(`ptr`: Long,`pcm`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_livekit_uniffi_fn_clone_localparticipant(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_livekit_uniffi_fn_free_localparticipant(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1344,6 +1362,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_livekit_uniffi_fn_method_remotetrackpublication_track(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_livekit_uniffi_fn_func_convert_frame(`frame`: RustBuffer.ByValue,`format`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_livekit_uniffi_fn_func_create_access_token(`apiKey`: RustBuffer.ByValue,`apiSecret`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_livekit_uniffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1465,6 +1485,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_livekit_uniffi_checksum_func_convert_frame() and 0xFFFF) != 52532) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_livekit_uniffi_checksum_func_create_access_token() and 0xFFFF) != 9238) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1517,6 +1540,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_method_videostream_next() and 0xFFFF) != 54891) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_audioresampler_flush() and 0xFFFF) != 37518) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_method_audioresampler_push() and 0xFFFF) != 60251) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_method_localparticipant_attributes() and 0xFFFF) != 7004) {
@@ -1805,6 +1834,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_constructor_videostream_from_track() and 0xFFFF) != 46051) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_constructor_audioresampler_new() and 0xFFFF) != 27349) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_constructor_room_connect() and 0xFFFF) != 17679) {
@@ -2367,6 +2399,318 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
     override fun write(value: ByteArray, buf: ByteBuffer) {
         buf.putInt(value.size)
         buf.put(value)
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Converts 16-bit PCM from one sample rate to another in pieces of any length (the core's
+ * `AudioResampler`): each `push` returns the output the input so far completes, `flush` ends
+ * the stream with the rest, so the whole output is exactly the converted length, lined up with
+ * the input. PCM is interleaved little-endian bytes, as everywhere in this binding.
+ */
+public interface AudioResamplerInterface {
+    
+    /**
+     * Ends the stream and returns the rest of the output; the next push starts a new stream.
+     */
+    fun `flush`(): kotlin.ByteArray
+    
+    /**
+     * Adds `pcm` (whole frames) and returns the output it completes, possibly empty.
+     */
+    fun `push`(`pcm`: kotlin.ByteArray): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * Converts 16-bit PCM from one sample rate to another in pieces of any length (the core's
+ * `AudioResampler`): each `push` returns the output the input so far completes, `flush` ends
+ * the stream with the rest, so the whole output is exactly the converted length, lined up with
+ * the input. PCM is interleaved little-endian bytes, as everywhere in this binding.
+ */
+open class AudioResampler: Disposable, AutoCloseable, AudioResamplerInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A resampler from `input_rate` to `output_rate` Hz (multiples of 100 Hz, 8 to 48 kHz)
+     * for `num_channels` interleaved channels (1 to 8).
+     */
+    constructor(`inputRate`: kotlin.UInt, `outputRate`: kotlin.UInt, `numChannels`: kotlin.UInt = 1u) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(LiveKitException) { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_constructor_audioresampler_new(
+    
+        
+        FfiConverterUInt.lower(`inputRate`),
+        FfiConverterUInt.lower(`outputRate`),
+        FfiConverterUInt.lower(`numChannels`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_livekit_uniffi_fn_free_audioresampler(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_livekit_uniffi_fn_clone_audioresampler(handle, status)
+        }
+    }
+
+    
+    /**
+     * Ends the stream and returns the rest of the output; the next push starts a new stream.
+     */
+    @Throws(LiveKitException::class)override fun `flush`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(LiveKitException) { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_audioresampler_flush(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Adds `pcm` (whole frames) and returns the output it completes, possibly empty.
+     */
+    @Throws(LiveKitException::class)override fun `push`(`pcm`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(LiveKitException) { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_method_audioresampler_push(
+        it,
+        
+        FfiConverterByteArray.lower(`pcm`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioResampler: FfiConverter<AudioResampler, Long> {
+    override fun lower(value: AudioResampler): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AudioResampler {
+        return AudioResampler(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AudioResampler {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AudioResampler) = 8UL
+
+    override fun write(value: AudioResampler, buf: ByteBuffer) {
+        buf.putLong(lower(value))
     }
 }
 
@@ -13635,6 +13979,23 @@ public object FfiConverterMapStringTypeRemoteTrackPublication: FfiConverterRustB
 
 
 
+
+        /**
+         * `frame` in another pixel format (a new frame; the same one copied when the format is
+         * already `format`). Fails when the frame's data does not match its format and size.
+         */
+    @Throws(LiveKitException::class) fun `convertFrame`(`frame`: VideoFrame, `format`: VideoFormat): VideoFrame {
+            return FfiConverterTypeVideoFrame.lift(
+    uniffiRustCallWithError(LiveKitException) { _status ->
+    UniffiLib.uniffi_livekit_uniffi_fn_func_convert_frame(
+    
+        
+        FfiConverterTypeVideoFrame.lower(`frame`),
+        FfiConverterTypeVideoFormat.lower(`format`),_status)
+}
+    )
+    }
+    
 
         /**
          * A signed JWT for `options.identity`.
