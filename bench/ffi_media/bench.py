@@ -148,7 +148,11 @@ async def worker(server: dict, room_name: str, seconds: float) -> dict:
             i += 1
 
     feeds = [asyncio.ensure_future(feed_audio()), asyncio.ensure_future(feed_video())]
-    await asyncio.wait_for(steady, SETUP_TIMEOUT)
+    try:
+        await asyncio.wait_for(steady, SETUP_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise RuntimeError(f"B did not receive {STEADY_AUDIO} audio and {STEADY_VIDEO} video frames in "
+                           f"{SETUP_TIMEOUT:g} s: {counts}, last picture {last_size[0]}") from None
     start_counts = dict(counts)
     cpu0, wall0 = cpu_seconds(), time.monotonic()
     await asyncio.sleep(seconds)  # the measuring window: both feeds and both readers run meanwhile
