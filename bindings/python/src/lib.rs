@@ -7,6 +7,7 @@ mod errors;
 mod events;
 mod media;
 mod participant;
+mod resampler;
 mod room;
 mod rpc;
 mod runtime;
@@ -30,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<media::NativeRemotePublication>()?;
     m.add_class::<media::NativeRemoteTrack>()?;
     m.add_class::<media::NativeAudioStream>()?;
+    m.add_class::<resampler::NativeAudioResampler>()?;
     m.add_class::<video::NativeVideoSource>()?;
     m.add_class::<video::NativeLocalVideoTrack>()?;
     m.add_class::<video::NativeVideoStream>()?;

@@ -31,6 +31,7 @@ from .audio import (
     TrackPublishOptions,
     VideoEncoding,
 )
+from .audio_resampler import AudioResampler, AudioResamplerQuality
 from .data_stream import (
     ByteStreamInfo,
     ByteStreamReader,
@@ -82,6 +83,8 @@ __all__ = [
     "EventEmitter",
     "AudioFrame",
     "AudioFrameEvent",
+    "AudioResampler",
+    "AudioResamplerQuality",
     "AudioSource",
     "AudioStream",
     "LocalAudioTrack",
