@@ -180,18 +180,24 @@ impl Vp8Encoder {
     }
 }
 
-/// libwebrtc's rule: one thread below 640x480-ish, more for large pictures.
+/// libwebrtc's rule: a second encoder thread only for pictures above 640x480 and with cores to
+/// spare (3 or more). On 2 busy cores a second libvpx thread mostly spins waiting for the first
+/// (the FFI media bench found 57% of the process's CPU in libvpx's pause loops at 720p).
 fn threads_for(width: u32, height: u32) -> c_uint {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-    let pixels = width * height;
-    let wanted = if pixels >= 1920 * 1080 {
+    threads_for_cores(width * height, cores)
+}
+
+fn threads_for_cores(pixels: u32, cores: u32) -> c_uint {
+    if pixels >= 1920 * 1080 && cores > 8 {
         4
-    } else if pixels >= 1280 * 720 {
+    } else if pixels > 1280 * 960 && cores >= 6 {
+        3
+    } else if pixels > 640 * 480 && cores >= 3 {
         2
     } else {
         1
-    };
-    wanted.min(cores.max(1))
+    }
 }
 
 /// libwebrtc's cap on a keyframe's size, in percent of the per-frame budget.
@@ -478,4 +484,18 @@ fn copy_image(image: &vpx::vpx_image_t) -> Result<I420Buffer> {
         }
     }
     Ok(picture)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threads_for_cores;
+
+    #[test]
+    fn a_second_encoder_thread_needs_a_large_picture_and_cores_to_spare() {
+        assert_eq!(threads_for_cores(1280 * 720, 2), 1, "720p on 2 cores");
+        assert_eq!(threads_for_cores(1280 * 720, 4), 2);
+        assert_eq!(threads_for_cores(640 * 480, 16), 1, "VGA never needs two");
+        assert_eq!(threads_for_cores(1920 * 1080, 6), 3);
+        assert_eq!(threads_for_cores(1920 * 1080, 12), 4);
+    }
 }
