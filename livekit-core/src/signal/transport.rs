@@ -47,7 +47,7 @@ impl WsClient for NoDelayWsClient {
             let value = header.value.parse().map_err(|_| TransportError::Other("bad header value".into()))?;
             request.headers_mut().insert(name, value);
         }
-        let connect = tokio_tungstenite::connect_async_with_config(request, None, true);
+        let connect = tokio_tungstenite::connect_async_with_config(request, Some(socket_config()), true);
         let (socket, _response) = tokio::time::timeout(Duration::from_millis(timeout_ms), connect)
             .await
             .map_err(|_| TransportError::Timeout)?
@@ -59,6 +59,15 @@ impl WsClient for NoDelayWsClient {
         let connection = Connection { writer: Mutex::new(writer), reader: Mutex::new(reader) };
         Ok(WsConnectResult { connection: Arc::new(connection) })
     }
+}
+
+/// tungstenite zero-fills its whole read buffer before every read, so the buffer is resident in
+/// full for each connection: its default of 128 KiB was about a fifth of what a data-only
+/// participant holds. Signal messages are small; a larger frame still gets room reserved for it.
+const SIGNAL_READ_BUFFER: usize = 16 * 1024;
+
+fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(SIGNAL_READ_BUFFER)
 }
 
 struct Connection {
