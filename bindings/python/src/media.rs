@@ -18,7 +18,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyList, PyTuple};
 use tokio::sync::{watch, Mutex};
 
 use crate::errors::{to_py, IntoPyResult};
-use crate::runtime::{self, awaitable, Lazy};
+use crate::runtime::{self, awaitable, awaitable_eager, Lazy};
 
 /// A stream read returns the frames already decoded, up to this many, so Python wakes once per
 /// batch rather than once per 10 ms frame when it falls behind.
@@ -131,7 +131,7 @@ impl NativeAudioSource {
         let samples = samples_per_channel.saturating_mul(num_channels as usize);
         let frame = frame_from_py(data, sample_rate, num_channels, samples)?;
         let source = self.inner.clone();
-        awaitable(py, async move { source.capture_frame(&frame).await.py() })
+        awaitable_eager(py, async move { source.capture_frame(&frame).await.py() })
     }
 
     fn clear_queue(&self) {

@@ -73,6 +73,30 @@ where
     Ok(future)
 }
 
+/// As [`awaitable`], but polls `fut` once on the calling thread first (in the runtime's
+/// context, GIL held): a call that completes at once, such as a capture that finds room in the
+/// queue, returns an asyncio future that is already done, without the hop to a tokio thread and
+/// back through the GIL. Only for futures whose first poll is short and never blocks.
+pub fn awaitable_eager<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = PyResult<T>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    use futures_util::FutureExt;
+    let mut fut = Box::pin(fut);
+    let first_poll = {
+        let _context = runtime().enter();
+        fut.as_mut().now_or_never()
+    };
+    let Some(result) = first_poll else { return awaitable(py, fut) };
+    let future = py.import("asyncio")?.call_method0("get_running_loop")?.call_method0("create_future")?;
+    match result.and_then(|value| pyo3::IntoPyObjectExt::into_bound_py_any(value, py)) {
+        Ok(value) => future.call_method1("set_result", (value,))?,
+        Err(err) => future.call_method1("set_exception", (err.into_value(py),))?,
+    };
+    Ok(future)
+}
+
 fn deliver<T: for<'a> IntoPyObject<'a>>(target: (Py<PyAny>, Py<PyAny>), result: PyResult<T>) {
     DELIVERING.fetch_add(1, Ordering::SeqCst);
     if EXITING.load(Ordering::SeqCst) {
