@@ -3,7 +3,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 FFI_LIB := $(CURDIR)/target/debug/liblivekit_ffi.so
 
-.PHONY: test-fuzz fuzz-tools demo test test-rust test-rust-dual test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench bench-crowd bench-ffi-media stack-probe fmt cross test-cross-ci
+.PHONY: test-fuzz fuzz-tools demo test test-targets test-rust test-rust-dual test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench bench-crowd bench-ffi-media stack-probe fmt cross test-cross-ci
 
 ## A local livekit-server and three participants sharing state and messages, then a voice round
 ## (a melody from a WAV file, active speakers, mute; what bob heard goes to target/demo-audio/).
@@ -14,7 +14,12 @@ demo: server
 ## Python SDK as a peer, the drop-in suite with the official library and with ours, and the
 ## fuzz targets (regression corpora, then FUZZ_SECONDS each).
 ## `make -k test` runs every suite even when one fails (CI does).
-test: test-rust test-rust-dual test-dropin test-c test-kotlin test-python test-fuzz
+TEST_TARGETS := test-rust test-rust-dual test-dropin test-c test-kotlin test-python test-fuzz
+test: $(TEST_TARGETS)
+
+## The suites `make test` runs, one per line (.ci/run times each).
+test-targets:
+	@printf '%s\n' $(TEST_TARGETS)
 
 ## --no-fail-fast: one failing test binary must not hide the others' results. The default peer
 ## connection mode is one connection (the pinned server has it); test-rust-dual runs a subset
