@@ -11,7 +11,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::{broadcast, watch, Notify};
 use webrtc::api::interceptor_registry::{configure_nack, configure_twcc_receiver_only};
 use webrtc::api::media_engine::{MediaEngine, MIME_TYPE_OPUS};
 use webrtc::interceptor::nack::generator::Generator;
@@ -154,6 +154,8 @@ pub(crate) struct AudioSender {
     timestamp: std::sync::atomic::AtomicU32,
     /// Set when the track is sent as RED.
     red: Option<parking_lot::Mutex<RedEncoder>>,
+    /// The fraction lost (0..=1) in the server's latest receiver report on this track.
+    loss_reports: watch::Receiver<f32>,
 }
 
 impl AudioSender {
@@ -185,16 +187,23 @@ impl AudioSender {
             }
             Err(err) => return Err(Error::internal(err)),
         }
-        // The interceptors (NACK responder, reports) run as RTCP is read; nobody else needs it.
-        let rtcp = sender.clone();
-        tokio::spawn(async move { while rtcp.read_rtcp().await.is_ok() {} });
+        // The interceptors (NACK responder, reports) run as RTCP is read; of what it carries,
+        // the encoder needs the loss (for its FEC plan).
+        let (loss_tx, loss_reports) = watch::channel(0.0);
+        tokio::spawn(read_loss_reports(sender.clone(), loss_tx));
         Ok(Self {
             track,
             sender,
             sequence: std::sync::atomic::AtomicU16::new(random_u16()),
             timestamp: std::sync::atomic::AtomicU32::new(u32::from(random_u16()) << 16),
             red: red.then(|| parking_lot::Mutex::new(RedEncoder::new(OPUS_PAYLOAD_TYPE))),
+            loss_reports,
         })
+    }
+
+    /// The fraction lost in the server's receiver reports on this track, updated with each.
+    pub fn loss_reports(&self) -> watch::Receiver<f32> {
+        self.loss_reports.clone()
     }
 
     /// Sends one encoded packet with its audio level (RFC 6464), advancing the RTP clock.
@@ -226,6 +235,17 @@ impl AudioSender {
     /// time pass rather than a burst of late packets.
     pub fn skip(&self, samples: u32) {
         self.timestamp.fetch_add(samples, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Reads the sender's RTCP until the sender goes, passing on each receiver report's loss.
+async fn read_loss_reports(sender: Arc<RTCRtpSender>, loss: watch::Sender<f32>) {
+    use webrtc::rtcp::receiver_report::ReceiverReport as Report;
+    while let Ok((packets, _)) = sender.read_rtcp().await {
+        let reports = packets.iter().filter_map(|packet| packet.as_any().downcast_ref::<Report>());
+        for block in reports.filter_map(|report| report.reports.first()) {
+            loss.send_replace(f32::from(block.fraction_lost) / 256.0);
+        }
     }
 }
 

@@ -74,6 +74,8 @@ struct State {
     new_bitrate: Option<i32>,
     /// A DTX setting for the pacing task to apply at its next tick.
     new_dtx: Option<bool>,
+    /// The latest fraction lost the server reported, for the pacing task's FEC plan.
+    new_loss_report: Option<f32>,
     closed: bool,
 }
 
@@ -95,6 +97,7 @@ impl AudioSource {
                     sink: None,
                     new_bitrate: None,
                     new_dtx: None,
+                    new_loss_report: None,
                     closed: false,
                 }),
                 changed: Notify::new(),
@@ -206,6 +209,12 @@ impl AudioSource {
         self.inner.state.lock().new_dtx = Some(dtx);
     }
 
+    /// Takes the fraction of packets lost (0..=1) from one of the server's receiver reports on
+    /// the published track: the encoder plans in-band FEC for the loss it sees.
+    pub(crate) fn report_loss(&self, fraction_lost: f32) {
+        self.inner.state.lock().new_loss_report = Some(fraction_lost);
+    }
+
     /// Stops routing packets; pacing goes on so captures still complete.
     pub(crate) fn detach(&self) {
         self.inner.state.lock().sink = None;
@@ -274,6 +283,11 @@ async fn pace(source: Weak<Inner>, mut pipeline: AudioSendPipeline) {
             if let Some(dtx) = state.new_dtx.take() {
                 if let Err(err) = pipeline.set_dtx(dtx) {
                     log::warn!("audio source: DTX setting refused: {err}");
+                }
+            }
+            if let Some(fraction_lost) = state.new_loss_report.take() {
+                if let Err(err) = pipeline.observe_loss(std::time::Instant::now(), fraction_lost) {
+                    log::warn!("audio source: FEC setting refused: {err}");
                 }
             }
             (state.queue.tick(), state.sink.clone())

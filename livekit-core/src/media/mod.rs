@@ -44,6 +44,8 @@ mod audio_source;
 #[cfg(feature = "audio")]
 mod audio_stream;
 #[cfg(feature = "audio")]
+mod fec_planner;
+#[cfg(feature = "audio")]
 mod opus_codec;
 #[cfg(feature = "audio")]
 mod receive_pipeline;

@@ -24,21 +24,22 @@ pub(crate) struct OpusEncoderConfig {
     /// In-band forward error correction: each packet also carries a coarse copy of the
     /// previous one, which the receiver decodes when that one is lost.
     pub inband_fec: bool,
-    /// The loss the encoder plans FEC for; libopus adds no FEC data at 0.
+    /// The loss the encoder plans FEC for; libopus adds no FEC data at 0 (and skips the
+    /// second encode FEC costs). The send pipeline moves it with the loss the server reports.
     pub expected_loss_percent: u8,
     /// Discontinuous transmission: near-silent stretches are sent as rare tiny packets.
     pub dtx: bool,
 }
 
 impl OpusEncoderConfig {
-    /// LiveKit's defaults: FEC on (the server offers `useinbandfec=1`), DTX off, 32 kb/s mono
-    /// or 64 kb/s stereo.
+    /// LiveKit's defaults: FEC on (the server offers `useinbandfec=1`) but planned for no loss
+    /// until a receiver report says otherwise, DTX off, 32 kb/s mono or 64 kb/s stereo.
     pub(crate) fn for_channels(channels: u32) -> Self {
         OpusEncoderConfig {
             channels,
             bitrate_bps: if channels == 2 { 64_000 } else { 32_000 },
             inband_fec: true,
-            expected_loss_percent: 10,
+            expected_loss_percent: 0,
             dtx: false,
         }
     }
@@ -92,6 +93,13 @@ impl OpusEncoder {
             return Err(Error::InvalidArgument(format!("Opus bitrate {bitrate_bps} b/s is outside 500..=512000")));
         }
         self.encoder.set_bitrate(opus::Bitrate::Bits(bitrate_bps)).map_err(|e| codec_error("set_bitrate", e))
+    }
+
+    /// Plans in-band FEC for this much loss (percent, at most 100) from the next packet on.
+    pub(crate) fn set_expected_loss(&mut self, percent: u8) -> Result<()> {
+        self.encoder
+            .set_packet_loss_perc(i32::from(percent.min(100)))
+            .map_err(|e| codec_error("set_packet_loss_perc", e))
     }
 
     /// Turns discontinuous transmission on or off from the next packet on.

@@ -34,7 +34,14 @@ enum Until {
 }
 
 fn encode(rate: u32, channels: u32, ms: u32) -> Vec<EncodedAudio> {
+    encode_after_loss_report(rate, channels, ms, 0.0)
+}
+
+/// `encode` by a sender that was told of `fraction_lost` in a receiver report first (so its
+/// encoder plans FEC for that loss).
+fn encode_after_loss_report(rate: u32, channels: u32, ms: u32, fraction_lost: f32) -> Vec<EncodedAudio> {
     let mut send = AudioSendPipeline::new(rate, channels).unwrap();
+    send.observe_loss(Instant::now(), fraction_lost).unwrap();
     let pcm = sine(440.0, 0.5, rate, channels, ms);
     pcm.chunks((rate / 100 * channels) as usize).filter_map(|c| send.push_10ms(c).unwrap()).collect()
 }
@@ -187,7 +194,8 @@ fn jitter_and_reordering_are_absorbed_without_loss() {
 
 #[test]
 fn five_percent_loss_with_jitter_still_gives_continuous_tone() {
-    let packets = encode(48_000, 1, 3_000);
+    // The sender heard of the loss (a receiver report), so its packets carry FEC.
+    let packets = encode_after_loss_report(48_000, 1, 3_000, 0.06);
     let lost = |i: usize| i > 0 && i + 1 < packets.len() && hash(i + 7).is_multiple_of(20);
     let dropped = (0..packets.len()).filter(|&i| lost(i)).count();
     assert!((5..=12).contains(&dropped), "about 5% of 150: {dropped}");

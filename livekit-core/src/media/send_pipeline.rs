@@ -4,7 +4,10 @@
 
 use super::packets::EncodedAudio;
 
+use std::time::Instant;
+
 use super::audio_level::audio_level;
+use super::fec_planner::FecPlanner;
 use super::frame::samples_per_10ms;
 use super::opus_codec::{OpusEncoder, OpusEncoderConfig, FRAME_SAMPLES, OPUS_SAMPLE_RATE};
 use super::resampler::ChunkResampler;
@@ -16,6 +19,8 @@ pub(crate) struct AudioSendPipeline {
     in_chunk: usize,
     resampler: ChunkResampler,
     encoder: OpusEncoder,
+    /// How much loss the encoder's FEC is planned for, from the server's reports.
+    fec: FecPlanner,
     /// 48 kHz PCM waiting for a full 20 ms block.
     pending: Vec<i16>,
     block: usize,
@@ -37,6 +42,7 @@ impl AudioSendPipeline {
             in_chunk: samples_per_10ms(sample_rate) * num_channels as usize,
             resampler,
             encoder,
+            fec: FecPlanner::default(),
             pending: Vec::with_capacity(block),
             block,
         })
@@ -50,6 +56,24 @@ impl AudioSendPipeline {
     /// Turns Opus DTX on or off: near-silence then becomes packets not worth sending.
     pub(crate) fn set_dtx(&mut self, dtx: bool) -> Result<()> {
         self.encoder.set_dtx(dtx)
+    }
+
+    /// Takes the fraction of packets lost (0..=1) from a receiver report that arrived at `now`,
+    /// and retunes the encoder's FEC when the smoothed loss crossed a level.
+    pub(crate) fn observe_loss(&mut self, now: Instant, fraction_lost: f32) -> Result<()> {
+        match self.fec.observe(now, fraction_lost) {
+            Some(percent) => {
+                log::debug!("audio: FEC now planned for {percent} % loss (report: {:.1} %)", fraction_lost * 100.0);
+                self.encoder.set_expected_loss(percent)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The loss (percent) the encoder's FEC is planned for now.
+    #[cfg(test)]
+    pub(crate) fn planned_loss_percent(&self) -> u8 {
+        self.fec.planned_percent()
     }
 
     /// Takes one 10 ms chunk; every second chunk completes a packet.
@@ -132,6 +156,39 @@ mod tests {
         let silence: Vec<EncodedAudio> =
             vec![0; 48_000].chunks(480).filter_map(|chunk| pipeline.push_10ms(chunk).unwrap()).collect();
         assert!(silence.iter().all(|p| !p.is_dtx_gap()));
+    }
+
+    /// Whether libopus put FEC data (LBRR) for the previous packet into `packet`.
+    fn carries_fec(packet: &[u8]) -> bool {
+        // SAFETY: the pointer and length describe `packet`, which libopus only reads.
+        unsafe { opusic_sys::opus_packet_has_lbrr(packet.as_ptr(), packet.len() as i32) == 1 }
+    }
+
+    #[test]
+    fn fec_is_sent_only_once_the_server_reports_loss() {
+        let mut pipeline = AudioSendPipeline::new(48_000, 1).unwrap();
+        let tone = sine(440.0, 0.5, 48_000, 1, 2_000);
+        let encode = |pipeline: &mut AudioSendPipeline, pcm: &[i16]| -> usize {
+            let packets: Vec<EncodedAudio> =
+                pcm.chunks(480).filter_map(|chunk| pipeline.push_10ms(chunk).unwrap()).collect();
+            packets.iter().filter(|p| carries_fec(&p.payload)).count()
+        };
+        // A clean link: no FEC, so libopus encodes each packet once.
+        assert_eq!(pipeline.planned_loss_percent(), 0);
+        assert_eq!(encode(&mut pipeline, &tone[..48_000]), 0);
+        // A receiver report of 12 % loss: FEC for 10 %, carried by nearly every packet.
+        let now = Instant::now();
+        pipeline.observe_loss(now, 0.12).unwrap();
+        assert_eq!(pipeline.planned_loss_percent(), 10);
+        let with_fec = encode(&mut pipeline, &tone[48_000..]);
+        assert!(with_fec >= 40, "{with_fec} of 50 packets carry FEC");
+        // The loss is gone for a minute of reports: FEC stops again.
+        for second in 1..=60 {
+            pipeline.observe_loss(now + std::time::Duration::from_secs(second), 0.0).unwrap();
+        }
+        assert_eq!(pipeline.planned_loss_percent(), 0);
+        // (The first packet may still carry the FEC of the last one encoded with it.)
+        assert!(encode(&mut pipeline, &tone[..48_000]) <= 1);
     }
 
     #[test]

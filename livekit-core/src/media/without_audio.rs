@@ -57,6 +57,8 @@ impl AudioSource {
 
     pub(crate) fn set_dtx(&self, _dtx: bool) {}
 
+    pub(crate) fn report_loss(&self, _fraction_lost: f32) {}
+
     pub(crate) fn set_bitrate(&self, _bitrate_bps: u32) -> Result<()> {
         Err(unavailable())
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use livekit_protocol as proto;
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 use super::events::{RoomEvent, TrackPublication};
 use super::local_participant::LocalParticipant;
@@ -16,7 +16,7 @@ use super::participant::Participant;
 use super::RoomInner;
 use crate::engine::{AudioSender, TrackSender};
 use crate::error::{Error, Result};
-use crate::media::EncodedAudio;
+use crate::media::AudioSource;
 use crate::track::local::MuteHook;
 use crate::track::{
     LocalAudioTrack, LocalTrack, LocalTrackPublication, TrackKind, TrackPublicationInfo, TrackPublishOptions,
@@ -135,7 +135,7 @@ async fn publish_audio(
     };
     let info = room.add_track(request).await?;
     let sender = room.engine.publish_audio(cid, options.red).await?;
-    let pump = tokio::spawn(pump_audio(audio.source().attach(), audio.inner.muted.subscribe(), sender.clone()));
+    let pump = tokio::spawn(pump_audio(audio.source().clone(), audio.inner.muted.subscribe(), sender.clone()));
     Ok((info, TrackSender::Audio(sender), pump, None))
 }
 
@@ -295,14 +295,28 @@ fn install_mute_hook(room: &Arc<RoomInner>, hook: &Mutex<Option<MuteHook>>, publ
 
 /// Moves encoded audio to the connection; while muted nothing is sent but the RTP clock
 /// moves on, so the subscriber's jitter buffer sees a pause, not a burst.
-async fn pump_audio(mut packets: mpsc::Receiver<EncodedAudio>, muted: watch::Receiver<bool>, sender: Arc<AudioSender>) {
-    while let Some(packet) = packets.recv().await {
-        if *muted.borrow() || packet.is_dtx_gap() {
-            sender.skip(packet.rtp_timestamp_step);
-            continue;
-        }
-        if let Err(err) = sender.write(&packet).await {
-            log::debug!("{err}");
+/// Sends the source's packets (skipping the RTP clock over muted stretches and DTX gaps), and
+/// hands the server's loss reports back to the source's encoder.
+async fn pump_audio(source: AudioSource, muted: watch::Receiver<bool>, sender: Arc<AudioSender>) {
+    let mut packets = source.attach();
+    let mut loss_reports = sender.loss_reports();
+    let mut reports_open = true;
+    loop {
+        tokio::select! {
+            packet = packets.recv() => {
+                let Some(packet) = packet else { return };
+                if *muted.borrow() || packet.is_dtx_gap() {
+                    sender.skip(packet.rtp_timestamp_step);
+                    continue;
+                }
+                if let Err(err) = sender.write(&packet).await {
+                    log::debug!("{err}");
+                }
+            }
+            changed = loss_reports.changed(), if reports_open => match changed {
+                Ok(()) => source.report_loss(*loss_reports.borrow_and_update()),
+                Err(_) => reports_open = false,
+            },
         }
     }
 }
