@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -94,28 +92,31 @@ async fn ten_thousand_messages_to_an_official_receiver_survive_twenty_cuts() {
     official.count_numbered(TOPIC, MESSAGES).await.unwrap();
     wait_until_known(&mut events, "py").await;
 
-    let sent = Arc::new(AtomicU64::new(0));
+    let (sent_tx, mut sent) = tokio::sync::watch::channel(0u64);
     let sender = {
-        let (ours, sent) = (ours.clone(), sent.clone());
+        let ours = ours.clone();
         tokio::spawn(async move {
             let local = ours.local_participant();
+            // 500 a second, as the official sender in the other direction: the server drops a
+            // reliable packet whose write to a slow receiver blocks over 50 ms
+            // (`datachannel_writer.go`), and a busy CI machine made the Python receiver that slow
+            // when we sent as fast as we could. The ticks also let cuts land mid-flight.
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             for i in 0..MESSAGES {
+                if i % 10 == 0 {
+                    tick.tick().await;
+                }
                 let options = DataOptions { topic: Some(TOPIC.into()), ..Default::default() };
                 local.publish_data(i.to_string().into_bytes(), options).await.expect("publish_data");
-                sent.store(i + 1, Ordering::SeqCst);
-                // Yield now and then so cuts land while packets are in flight.
-                if i % 50 == 0 {
-                    tokio::task::yield_now().await;
-                }
+                sent_tx.send_replace(i + 1);
             }
         })
     };
     let mut resumes = Vec::new();
     for cut in 1..=CUTS {
         let threshold = cut * MESSAGES / (CUTS + 1);
-        while sent.load(Ordering::SeqCst) < threshold {
-            tokio::task::yield_now().await; // the sender advances on the same runtime
-        }
+        sent.wait_for(|&n| n >= threshold).await.expect("the sender goes on");
         assert_eq!(proxy.cut(), 1, "cut {cut}: one signalling connection was open");
         resumes.push(wait_resumed(&mut events, |_| {}).await);
     }
