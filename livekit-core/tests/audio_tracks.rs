@@ -401,3 +401,52 @@ async fn the_server_records_dtx_and_red_as_each_track_asked() {
         assert_eq!(info.mime_type, codec, "{}: the codec the server negotiated", info.name);
     }
 }
+
+/// Reads `stream` until it carries a tone of `freq` for at least 1 s, within `limit`.
+async fn read_until_tone(stream: &mut AudioStream, freq: f64, limit: Duration) {
+    let (rate, channels) = (stream.sample_rate(), stream.num_channels() as usize);
+    let mut samples: Vec<i16> = Vec::new();
+    let found = async {
+        while let Some(frame) = stream.recv().await {
+            samples.extend_from_slice(frame.data());
+            // Every half second, look at what came so far.
+            if samples.len() % (rate as usize / 2 * channels) == 0 {
+                let analysis = analyze(&samples, rate, channels);
+                if analysis.segments.iter().any(|s| (s.freq - freq).abs() <= 2.0 && s.end_ms - s.start_ms >= 1_000) {
+                    return;
+                }
+            }
+        }
+        panic!("the stream ended before a {freq} Hz tone");
+    };
+    tokio::time::timeout(limit, found).await.unwrap_or_else(|_| panic!("no {freq} Hz tone within {limit:?}"));
+}
+
+/// `AudioStream::from_participant` follows the official client's microphone: it waits while
+/// nothing is published, plays the first track's tone, carries on with a second track after
+/// the first is unpublished, and ends when the participant leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_stream_follows_the_microphone_across_tracks() {
+    let server = start_server();
+    let (_ours, mut events) = join(&server, "a_follow", "rusty").await;
+    let mut official = official_peer(&server, "a_follow", "py").await;
+    let participant = wait_for(&mut events, "ParticipantConnected", |e| match e {
+        RoomEvent::ParticipantConnected(p) if p.identity() == "py" => Some(p.clone()),
+        _ => None,
+    })
+    .await;
+    let mut stream = AudioStream::from_participant(&participant, TrackSource::Microphone, 48_000, 1)
+        .expect("a stream of the participant's microphone");
+    let early = tokio::time::timeout(Duration::from_millis(300), stream.recv()).await;
+    assert!(early.is_err(), "no frame before anything is published: {early:?}");
+
+    for (name, freq) in [("first mic", 440.0), ("second mic", 660.0)] {
+        let sid = official.publish_audio(name, AudioSourceKind::Microphone, 48_000, 1).await.expect("published");
+        official.play_tones(&sid, &[Tone { freq, seconds: 6.0, amplitude: 0.5 }]).await.expect("playing");
+        read_until_tone(&mut stream, freq, Duration::from_secs(10)).await;
+        official.unpublish_track(&sid).await.expect("unpublished");
+    }
+    official.disconnect().await.expect("the official client leaves");
+    let drained = tokio::time::timeout(Duration::from_secs(10), async { while stream.recv().await.is_some() {} }).await;
+    assert!(drained.is_ok(), "the stream ends when the participant leaves");
+}

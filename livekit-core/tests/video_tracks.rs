@@ -345,3 +345,37 @@ async fn subscribed_video(
     tokio::time::timeout(Duration::from_secs(10), stream.recv()).await.expect("a picture").expect("not ended");
     (track, publication, stream)
 }
+
+/// `VideoStream::from_participant` follows the official client's camera from one track to the
+/// next (told apart by size), with the program's colours, and ends when the participant leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_stream_follows_the_camera_across_tracks() {
+    let server = start_server();
+    let (_ours, mut events) = join(&server, "v_follow", "rusty").await;
+    let mut official = official_peer(&server, "v_follow", "py").await;
+    let participant = wait_for(&mut events, "ParticipantConnected", |e| match e {
+        RoomEvent::ParticipantConnected(p) if p.identity() == "py" => Some(p.clone()),
+        _ => None,
+    })
+    .await;
+    let mut stream = VideoStream::from_participant(&participant, TrackSource::Camera, VideoFormat::Rgba)
+        .expect("a stream of the participant's camera");
+    let colours = official_program();
+    for (width, height) in [(160, 120), (320, 240)] {
+        let publish =
+            VideoPublish { name: "cam", width, height, source: "camera", codec: "vp8", fps: FPS, colours: &colours };
+        let sid = official.publish_video(&publish).await.expect("the official peer publishes");
+        picture_of_size(&mut stream, (width, height)).await.expect("a picture of the new track");
+        // (The program's moving bar can cross the centre of a picture or two.)
+        let mut seen = Vec::new();
+        while seen.len() < 10 && !seen.iter().any(|&rgb| classify(rgb).is_some()) {
+            let picture = tokio::time::timeout(Duration::from_secs(10), stream.recv()).await.expect("a picture");
+            seen.push(centre_mean(&picture.expect("pictures keep coming")));
+        }
+        assert!(seen.iter().any(|&rgb| classify(rgb).is_some()), "a program colour: {seen:?}");
+        official.unpublish_track(&sid).await.expect("unpublished");
+    }
+    official.disconnect().await.expect("the official client leaves");
+    let drained = tokio::time::timeout(Duration::from_secs(10), async { while stream.recv().await.is_some() {} }).await;
+    assert!(drained.is_ok(), "the stream ends when the participant leaves");
+}

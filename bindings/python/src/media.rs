@@ -40,7 +40,7 @@ pub fn source_to_py(source: TrackSource) -> i32 {
     }
 }
 
-fn source_from_py(source: i32) -> PyResult<TrackSource> {
+pub fn source_from_py(source: i32) -> PyResult<TrackSource> {
     Ok(match source {
         0 => TrackSource::Unknown,
         1 => TrackSource::Camera,
@@ -406,6 +406,21 @@ impl NativeAudioStream {
     fn new(track: &NativeRemoteTrack, sample_rate: u32, num_channels: u32) -> PyResult<Self> {
         let _guard = runtime::enter();
         let stream = AudioStream::new(track.audio()?, sample_rate, num_channels).py()?;
+        Ok(Self { stream: Arc::new(Mutex::new(stream)), closed: watch::channel(false).0 })
+    }
+
+    /// The audio of whichever track of `source` the participant has while we receive it; ends
+    /// when the participant leaves (the core's `AudioStream::from_participant`).
+    #[staticmethod]
+    fn from_participant(
+        participant: &crate::participant::NativeParticipant,
+        source: i32,
+        sample_rate: u32,
+        num_channels: u32,
+    ) -> PyResult<Self> {
+        let (participant, source) = (participant.remote()?, source_from_py(source)?);
+        let _guard = runtime::enter();
+        let stream = AudioStream::from_participant(&participant, source, sample_rate, num_channels).py()?;
         Ok(Self { stream: Arc::new(Mutex::new(stream)), closed: watch::channel(false).0 })
     }
 

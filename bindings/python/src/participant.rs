@@ -7,6 +7,7 @@ use std::time::Duration;
 use livekit_core::data::PerformRpcData;
 use livekit_core::{
     ConnectionQuality, DataOptions, LocalParticipant, Participant, ParticipantKind, ParticipantTrackPermission,
+    RemoteParticipant,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -35,6 +36,13 @@ impl NativeParticipant {
         match &self.inner {
             Participant::Local(local) => Ok(local.clone()),
             Participant::Remote(_) => Err(PyValueError::new_err("only the local participant can do this")),
+        }
+    }
+
+    pub fn remote(&self) -> PyResult<RemoteParticipant> {
+        match &self.inner {
+            Participant::Remote(remote) => Ok(remote.clone()),
+            Participant::Local(_) => Err(PyValueError::new_err("a stream follows a remote participant, not ourselves")),
         }
     }
 }

@@ -294,6 +294,21 @@ impl NativeVideoStream {
         Ok(Self { stream: Arc::new(Mutex::new(stream)), closed: watch::channel(false).0 })
     }
 
+    /// The pictures of whichever track of `source` the participant has while we receive it;
+    /// ends when the participant leaves (the core's `VideoStream::from_participant`).
+    #[staticmethod]
+    fn from_participant(
+        participant: &crate::participant::NativeParticipant,
+        source: i32,
+        buffer_type: i32,
+    ) -> PyResult<Self> {
+        let (participant, format) = (participant.remote()?, format_from_py(buffer_type)?);
+        let source = crate::media::source_from_py(source)?;
+        let _guard = runtime::enter();
+        let stream = VideoStream::from_participant(&participant, source, format).py()?;
+        Ok(Self { stream: Arc::new(Mutex::new(stream)), closed: watch::channel(false).0 })
+    }
+
     /// The next decoded pictures (those ready, at least one) as a list of
     /// `(bytearray, width, height, type, timestamp_us, rotation)`, or `None` at the end.
     fn next_frames<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

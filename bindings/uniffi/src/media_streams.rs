@@ -10,7 +10,17 @@ use tokio::sync::Notify;
 
 use crate::error::Result;
 use crate::media::{AudioFrame, VideoFormat, VideoFrame};
+use crate::participant::Participant;
 use crate::tracks::RemoteTrack;
+use livekit_core::TrackSource;
+
+/// The remote participant a stream follows.
+fn remote(participant: &Participant) -> livekit_core::Result<&livekit_core::RemoteParticipant> {
+    match &participant.0 {
+        livekit_core::Participant::Remote(remote) => Ok(remote),
+        _ => Err(livekit_core::Error::InvalidArgument("a stream follows a remote participant, not ourselves".into())),
+    }
+}
 
 /// A core stream with a `close()` that also ends a `next()` waiting on another thread: the
 /// core's `close` needs the stream itself, which that `next()` holds.
@@ -75,6 +85,21 @@ impl AudioStream {
         Ok(Arc::new(Self { reader: Reader::new(stream), sample_rate, num_channels }))
     }
 
+    /// The audio of whichever track of `source` (usually the microphone) the remote
+    /// `participant` has while we receive it: waits while there is none (not yet subscribed,
+    /// unpublished, republished after a reconnect) and ends when the participant leaves.
+    #[uniffi::constructor(default(sample_rate = 48000, num_channels = 1))]
+    pub async fn from_participant(
+        participant: Arc<Participant>,
+        source: TrackSource,
+        sample_rate: u32,
+        num_channels: u32,
+    ) -> Result<Arc<Self>> {
+        let stream =
+            livekit_core::AudioStream::from_participant(remote(&participant)?, source, sample_rate, num_channels)?;
+        Ok(Arc::new(Self { reader: Reader::new(stream), sample_rate, num_channels }))
+    }
+
     /// The next 10 ms frame, waiting for it; null once the track ended or after `cancel()`.
     pub async fn next(&self) -> Option<AudioFrame> {
         self.reader.next().await.map(AudioFrame::from)
@@ -112,6 +137,19 @@ impl VideoStream {
     #[uniffi::constructor]
     pub async fn from_track(track: Arc<RemoteTrack>, format: VideoFormat) -> Result<Arc<Self>> {
         let stream = livekit_core::VideoStream::new(track.video()?, format.into())?;
+        Ok(Arc::new(Self { reader: Reader::new(stream), format }))
+    }
+
+    /// The pictures of whichever track of `source` (the camera, a screen share) the remote
+    /// `participant` has while we receive it: waits while there is none and ends when the
+    /// participant leaves.
+    #[uniffi::constructor]
+    pub async fn from_participant(
+        participant: Arc<Participant>,
+        source: TrackSource,
+        format: VideoFormat,
+    ) -> Result<Arc<Self>> {
+        let stream = livekit_core::VideoStream::from_participant(remote(&participant)?, source, format.into())?;
         Ok(Arc::new(Self { reader: Reader::new(stream), format }))
     }
 

@@ -73,6 +73,19 @@ impl AudioStream {
         Ok(AudioStream { shared, task: Some(task), sample_rate, num_channels })
     }
 
+    /// A stream whose frames a task of the caller's pushes: `spawn` gets the queue (ended
+    /// when the task drops it) and returns the task, which the stream aborts when dropped.
+    pub(crate) fn from_task(
+        sample_rate: u32,
+        num_channels: u32,
+        spawn: impl FnOnce(EndOnDrop<AudioFrame>) -> Result<JoinHandle<()>>,
+    ) -> Result<AudioStream> {
+        super::frame::validate_paced_format(sample_rate, num_channels)?;
+        let shared = FrameQueue::new(FRAME_CAPACITY);
+        let task = spawn(EndOnDrop(shared.clone()))?;
+        Ok(AudioStream { shared, task: Some(task), sample_rate, num_channels })
+    }
+
     /// The next 10 ms frame, waiting for it; `None` once the stream has ended.
     pub async fn recv(&mut self) -> Option<AudioFrame> {
         std::future::poll_fn(|cx| self.poll_frame(cx)).await

@@ -75,6 +75,17 @@ impl VideoStream {
         Ok(Self { queue, task: Some(task), format })
     }
 
+    /// A stream whose pictures a task of the caller's pushes: `spawn` gets the queue (ended
+    /// when the task drops it) and returns the task, which the stream aborts when dropped.
+    pub(crate) fn from_task(
+        format: VideoFormat,
+        spawn: impl FnOnce(EndOnDrop<VideoFrame>) -> Result<JoinHandle<()>>,
+    ) -> Result<Self> {
+        let queue = FrameQueue::new(FRAME_CAPACITY);
+        let task = spawn(EndOnDrop(queue.clone()))?;
+        Ok(Self { queue, task: Some(task), format })
+    }
+
     /// The next picture, waiting for it; `None` once the stream has ended.
     pub async fn recv(&mut self) -> Option<VideoFrame> {
         std::future::poll_fn(|cx| self.queue.poll_pop(cx)).await

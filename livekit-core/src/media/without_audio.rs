@@ -79,6 +79,16 @@ impl AudioStream {
         Err(unavailable())
     }
 
+    /// Fails: this build has no audio.
+    pub fn from_participant(
+        _participant: &crate::RemoteParticipant,
+        _source: crate::TrackSource,
+        _sample_rate: u32,
+        _num_channels: u32,
+    ) -> Result<AudioStream> {
+        Err(unavailable())
+    }
+
     /// Never yields a frame.
     pub async fn recv(&mut self) -> Option<AudioFrame> {
         None

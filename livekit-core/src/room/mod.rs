@@ -12,6 +12,7 @@ mod local_tracks;
 mod local_video;
 mod participant;
 mod participant_state;
+mod participant_streams;
 mod reconnect;
 mod reconnect_policy;
 mod rpc;

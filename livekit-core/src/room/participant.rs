@@ -74,7 +74,7 @@ pub struct RemoteParticipant {
     pub(crate) state: SharedState,
     /// Its published tracks by sid, kept in step with `state.tracks` by the room.
     pub(crate) publications: Arc<RwLock<HashMap<String, RemoteTrackPublication>>>,
-    room: std::sync::Weak<RoomInner>,
+    pub(super) room: std::sync::Weak<RoomInner>,
     auto_subscribe: bool,
 }
 

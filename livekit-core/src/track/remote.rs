@@ -148,6 +148,16 @@ impl RemoteTrack {
         }
     }
 
+    /// Whether both are the same subscription (a track subscribed again keeps its sid but is
+    /// a new instance).
+    pub(crate) fn same_instance(&self, other: &RemoteTrack) -> bool {
+        match (self, other) {
+            (Self::Audio(a), Self::Audio(b)) => Arc::ptr_eq(&a.stop, &b.stop),
+            (Self::Video(a), Self::Video(b)) => Arc::ptr_eq(&a.stop, &b.stop),
+            _ => false,
+        }
+    }
+
     /// Stops receiving the track: every stream of it ends (after what it holds, for audio).
     pub(crate) fn end(&self) {
         let stop = match self {

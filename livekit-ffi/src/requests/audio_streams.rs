@@ -3,12 +3,7 @@
 //! the stream's handle. A stream from a participant follows whichever track of the asked source
 //! it publishes and we receive, now or later, and ends when the participant leaves.
 
-use std::collections::HashMap;
-use std::sync::LazyLock;
-use std::time::Duration;
-
-use livekit_core::{AudioStream, RemoteAudioTrack, RemoteParticipant, RemoteTrack, TrackSource};
-use parking_lot::Mutex;
+use livekit_core::{AudioStream, RemoteAudioTrack, RemoteParticipant, TrackSource};
 use tokio::sync::oneshot;
 
 use super::audio::{owned_frame, owned_samples};
@@ -19,28 +14,8 @@ use crate::handles::FfiHandle;
 use crate::proto::{self, audio_stream_event, ffi_event};
 use crate::server::server;
 
-/// How often a stream from a participant looks for the track it should read.
-const TRACK_POLL: Duration = Duration::from_millis(20);
-
 /// What the handle table keeps for a stream; dropping it stops the stream's task.
 pub type StreamStop = oneshot::Sender<()>;
-
-/// The streams following a participant, by participant sid, told when it leaves.
-static FOLLOWERS: LazyLock<Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>> = LazyLock::new(Default::default);
-
-/// A remote participant left: the streams following it end (with `eos`). Called by the room's
-/// event forwarder.
-pub fn participant_left(sid: &str) {
-    // Dropping the senders wakes the streams.
-    FOLLOWERS.lock().remove(sid);
-}
-
-/// Resolves (with an error) when `participant` leaves: what a stream following it waits on.
-pub fn watch_participant(participant: &RemoteParticipant) -> oneshot::Receiver<()> {
-    let (left_tx, left) = oneshot::channel();
-    FOLLOWERS.lock().entry(participant.sid()).or_default().push(left_tx);
-    left
-}
 
 /// The rate and layout a stream delivers, and how many milliseconds each frame holds.
 #[derive(Clone, Copy)]
@@ -66,6 +41,12 @@ impl Format {
         let _runtime = server().runtime().enter();
         AudioStream::new(track, self.sample_rate, self.num_channels)
     }
+
+    /// Opens a core stream following the participant's track of `source`.
+    fn follow(&self, participant: &RemoteParticipant, source: TrackSource) -> livekit_core::Result<AudioStream> {
+        let _runtime = server().runtime().enter();
+        AudioStream::from_participant(participant, source, self.sample_rate, self.num_channels)
+    }
 }
 
 /// A stream of a subscribed remote audio track.
@@ -75,16 +56,12 @@ pub fn new_audio_stream(request: proto::NewAudioStreamRequest) -> FfiResult<prot
     let format = Format::new(request.sample_rate, request.num_channels, request.frame_size_ms)?;
     let stream =
         format.open(&track).map_err(|error| FfiError::InvalidArgument(format!("new_audio_stream: {error}")))?;
-    let (id, stop) = register();
-    server().runtime().spawn(async move {
-        let mut stop = stop;
-        pump(id, stream, format, &mut stop).await;
-        send_eos(id);
-    });
+    let id = start(stream, format);
     Ok(proto::NewAudioStreamResponse { stream: owned_stream(id) })
 }
 
-/// A stream of whichever track of the asked source the participant has, until it leaves.
+/// A stream of whichever track of the asked source the participant has, until it leaves
+/// (the core's `AudioStream::from_participant`).
 pub fn audio_stream_from_participant(
     request: proto::AudioStreamFromParticipantRequest,
 ) -> FfiResult<proto::AudioStreamFromParticipantResponse> {
@@ -92,13 +69,10 @@ pub fn audio_stream_from_participant(
     let participant = server().handles.remote_participant(request.participant_handle)?;
     let format = Format::new(request.sample_rate, request.num_channels, request.frame_size_ms)?;
     let source = core_source(request.track_source.unwrap_or(proto::TrackSource::SourceMicrophone as i32));
-    let (id, stop) = register();
-    let left = watch_participant(&participant);
-    server().runtime().spawn(async move {
-        let mut stop = stop;
-        follow_participant(id, participant, source, format, &mut stop, left).await;
-        send_eos(id);
-    });
+    let stream = format
+        .follow(&participant, source)
+        .map_err(|error| FfiError::InvalidArgument(format!("audio_stream_from_participant: {error}")))?;
+    let id = start(stream, format);
     Ok(proto::AudioStreamFromParticipantResponse { stream: owned_stream(id) })
 }
 
@@ -111,11 +85,16 @@ fn refuse_filter(module: Option<&str>) -> FfiResult<()> {
     }
 }
 
-/// A fresh stream handle; its events carry the id, so it is known before the task starts.
-fn register() -> (u64, oneshot::Receiver<()>) {
-    let (stop_tx, stop_rx) = oneshot::channel();
+/// Registers a stream handle (its events carry the id, so it is known before the task starts)
+/// and sends the stream's frames, then `eos`, until the stream ends or the handle is dropped.
+fn start(stream: AudioStream, format: Format) -> u64 {
+    let (stop_tx, mut stop) = oneshot::channel();
     let id = server().handles.insert(FfiHandle::AudioStream(stop_tx));
-    (id, stop_rx)
+    server().runtime().spawn(async move {
+        pump(id, stream, format, &mut stop).await;
+        send_eos(id);
+    });
+    id
 }
 
 fn owned_stream(id: u64) -> proto::OwnedAudioStream {
@@ -125,48 +104,17 @@ fn owned_stream(id: u64) -> proto::OwnedAudioStream {
     }
 }
 
-/// Reads whichever track of `source` the participant has while we receive it; between tracks
-/// it waits. Returns when the client drops the stream or the participant leaves (`left`).
-async fn follow_participant(
-    id: u64,
-    participant: RemoteParticipant,
-    source: TrackSource,
-    format: Format,
-    stop: &mut oneshot::Receiver<()>,
-    mut left: oneshot::Receiver<()>,
-) {
-    loop {
-        let track = participant.track_publications().into_values().find_map(|publication| {
-            match (publication.source() == source).then(|| publication.track()).flatten() {
-                Some(RemoteTrack::Audio(track)) => Some(track),
-                _ => None,
-            }
-        });
-        if let Some(Ok(stream)) = track.map(|track| format.open(&track)) {
-            tokio::select! {
-                ended = pump(id, stream, format, stop) => if !ended { return },
-                _ = &mut left => return,
-            }
-        }
-        tokio::select! {
-            _ = &mut *stop => return,
-            _ = &mut left => return,
-            _ = tokio::time::sleep(TRACK_POLL) => {}
-        }
-    }
-}
-
-/// Sends the stream's frames, grouped to the asked frame size. Returns true when the track
-/// ended, false when the client dropped the stream.
-async fn pump(id: u64, mut stream: AudioStream, format: Format, stop: &mut oneshot::Receiver<()>) -> bool {
+/// Sends the stream's frames, grouped to the asked frame size, until the stream ends or the
+/// client drops the stream.
+async fn pump(id: u64, mut stream: AudioStream, format: Format, stop: &mut oneshot::Receiver<()>) {
     let per_frame = (format.sample_rate * format.frame_ms / 1000 * format.num_channels) as usize;
     let mut pending: Vec<i16> = Vec::new();
     loop {
         let frame = tokio::select! {
-            _ = &mut *stop => return false,
+            _ = &mut *stop => return,
             frame = stream.recv() => frame,
         };
-        let Some(frame) = frame else { return true };
+        let Some(frame) = frame else { return };
         if format.frame_ms == 10 && pending.is_empty() {
             send_frame(id, owned_frame(frame));
             continue;

@@ -122,7 +122,6 @@ impl Forwarder {
             }
             RoomEvent::ParticipantDisconnected(remote) => {
                 let identity = remote.identity();
-                super::audio_streams::participant_left(&remote.sid());
                 if !self.announced.remove(&identity) {
                     return Vec::new();
                 }

@@ -5,14 +5,13 @@
 //! later, and ends when the participant leaves.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::LazyLock;
-use std::time::Duration;
 
-use livekit_core::{RemoteParticipant, RemoteTrack, RemoteVideoTrack, TrackSource, VideoFormat, VideoStream};
+use livekit_core::{RemoteParticipant, RemoteVideoTrack, TrackSource, VideoFormat, VideoStream};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use super::audio_streams::watch_participant;
 use super::track_events::core_source;
 use super::video::{core_format, owned_picture, proto_rotation};
 use crate::error::{FfiError, FfiResult};
@@ -20,9 +19,6 @@ use crate::events;
 use crate::handles::FfiHandle;
 use crate::proto::{self, ffi_event, video_stream_event};
 use crate::server::server;
-
-/// How often a stream from a participant looks for the track it should read.
-const TRACK_POLL: Duration = Duration::from_millis(20);
 
 /// The streams reading a track, by track sid, told when the client hears the track ended.
 static READERS: LazyLock<Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>> = LazyLock::new(Default::default);
@@ -59,6 +55,12 @@ fn open(track: &RemoteVideoTrack, format: VideoFormat) -> livekit_core::Result<V
     VideoStream::new(track, format)
 }
 
+/// Opens a core stream following the participant's video track of `source`.
+fn follow(participant: &RemoteParticipant, source: TrackSource, format: VideoFormat) -> livekit_core::Result<VideoStream> {
+    let _runtime = server().runtime().enter();
+    VideoStream::from_participant(participant, source, format)
+}
+
 fn refuse_web_stream(kind: proto::VideoStreamType) -> FfiResult<()> {
     if kind != proto::VideoStreamType::VideoStreamNative {
         return Err(FfiError::InvalidArgument(format!(
@@ -77,16 +79,14 @@ pub fn new_video_stream(request: proto::NewVideoStreamRequest) -> FfiResult<prot
     let stream =
         open(&track, format).map_err(|error| FfiError::InvalidArgument(format!("new_video_stream: {error}")))?;
     let ended = watch_track(track.sid());
-    let (id, stop) = register();
-    server().runtime().spawn(async move {
-        let mut stop = stop;
-        pump(id, stream, format, &mut stop, ended).await;
-        send_eos(id);
+    let id = start(stream, format, async move {
+        let _ = ended.await;
     });
     Ok(proto::NewVideoStreamResponse { stream: owned_stream(id) })
 }
 
-/// A stream of whichever video track of the asked source the participant has, until it leaves.
+/// A stream of whichever video track of the asked source the participant has, until it leaves
+/// (the core's `VideoStream::from_participant`).
 pub fn video_stream_from_participant(
     request: proto::VideoStreamFromParticipantRequest,
 ) -> FfiResult<proto::VideoStreamFromParticipantResponse> {
@@ -94,21 +94,23 @@ pub fn video_stream_from_participant(
     let participant = server().handles.remote_participant(request.participant_handle)?;
     let format = stream_format(request.format)?;
     let source = core_source(request.track_source);
-    let (id, stop) = register();
-    let left = watch_participant(&participant);
-    server().runtime().spawn(async move {
-        let mut stop = stop;
-        follow_participant(id, participant, source, format, &mut stop, left).await;
-        send_eos(id);
-    });
+    let stream = follow(&participant, source, format)
+        .map_err(|error| FfiError::InvalidArgument(format!("video_stream_from_participant: {error}")))?;
+    let id = start(stream, format, std::future::pending());
     Ok(proto::VideoStreamFromParticipantResponse { stream: owned_stream(id) })
 }
 
-/// A fresh stream handle; its events carry the id, so it is known before the task starts.
-fn register() -> (u64, oneshot::Receiver<()>) {
-    let (stop_tx, stop_rx) = oneshot::channel();
+/// Registers a stream handle (its events carry the id, so it is known before the task starts)
+/// and sends the stream's pictures, then `eos`, until the stream ends, `ended` resolves or the
+/// handle is dropped.
+fn start(stream: VideoStream, format: VideoFormat, ended: impl Future<Output = ()> + Send + 'static) -> u64 {
+    let (stop_tx, mut stop) = oneshot::channel();
     let id = server().handles.insert(FfiHandle::VideoStream(stop_tx));
-    (id, stop_rx)
+    server().runtime().spawn(async move {
+        pump(id, stream, format, &mut stop, ended).await;
+        send_eos(id);
+    });
+    id
 }
 
 fn owned_stream(id: u64) -> proto::OwnedVideoStream {
@@ -118,53 +120,23 @@ fn owned_stream(id: u64) -> proto::OwnedVideoStream {
     }
 }
 
-/// Reads whichever video track of `source` the participant has while we receive it; between
-/// tracks it waits. Returns when the client drops the stream or the participant leaves.
-async fn follow_participant(
-    id: u64,
-    participant: RemoteParticipant,
-    source: TrackSource,
-    format: VideoFormat,
-    stop: &mut oneshot::Receiver<()>,
-    mut left: oneshot::Receiver<()>,
-) {
-    loop {
-        let track = participant.track_publications().into_values().find_map(|publication| {
-            match (publication.source() == source).then(|| publication.track()).flatten() {
-                Some(RemoteTrack::Video(track)) => Some(track),
-                _ => None,
-            }
-        });
-        if let Some((Ok(stream), sid)) = track.map(|track| (open(&track, format), track.sid())) {
-            tokio::select! {
-                ended = pump(id, stream, format, stop, watch_track(sid)) => if !ended { return },
-                _ = &mut left => return,
-            }
-        }
-        tokio::select! {
-            _ = &mut *stop => return,
-            _ = &mut left => return,
-            _ = tokio::time::sleep(TRACK_POLL) => {}
-        }
-    }
-}
-
-/// Sends the stream's pictures. Returns true when the track ended (the core's stream ended, or
-/// `ended` fired), false when the client dropped the stream.
+/// Sends the stream's pictures until the stream ends, `ended` resolves or the client drops the
+/// stream.
 async fn pump(
     id: u64,
     mut stream: VideoStream,
     format: VideoFormat,
     stop: &mut oneshot::Receiver<()>,
-    mut ended: oneshot::Receiver<()>,
-) -> bool {
+    ended: impl Future<Output = ()>,
+) {
+    tokio::pin!(ended);
     loop {
         let frame = tokio::select! {
-            _ = &mut *stop => return false,
-            _ = &mut ended => return true,
+            _ = &mut *stop => return,
+            () = &mut ended => return,
             frame = stream.recv() => frame,
         };
-        let Some(frame) = frame else { return true };
+        let Some(frame) = frame else { return };
         let buffer = owned_picture(frame.data().clone(), format, frame.width(), frame.height());
         send(
             id,

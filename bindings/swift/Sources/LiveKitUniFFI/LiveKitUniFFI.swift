@@ -1156,6 +1156,26 @@ open class AudioStream: AudioStreamProtocol, @unchecked Sendable {
 
     
     /**
+     * The audio of whichever track of `source` (usually the microphone) the remote
+     * `participant` has while we receive it: waits while there is none (not yet subscribed,
+     * unpublished, republished after a reconnect) and ends when the participant leaves.
+     */
+public static func fromParticipant(participant: Participant, source: TrackSource, sampleRate: UInt32 = UInt32(48000), numChannels: UInt32 = UInt32(1))async throws  -> AudioStream  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_livekit_uniffi_fn_constructor_audiostream_from_participant(FfiConverterTypeParticipant_lower(participant),FfiConverterTypeTrackSource_lower(source),FfiConverterUInt32.lower(sampleRate),FfiConverterUInt32.lower(numChannels)
+                )
+            },
+            pollFunc: ffi_livekit_uniffi_rust_future_poll_u64,
+            completeFunc: ffi_livekit_uniffi_rust_future_complete_u64,
+            freeFunc: ffi_livekit_uniffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeAudioStream_lift,
+            errorHandler: FfiConverterTypeLiveKitError_lift
+        )
+}
+    
+    /**
      * Starts decoding `track` (audio) into frames of `sample_rate` Hz (8000..=48000, a
      * multiple of 100) and `num_channels` (1 or 2). Async only because the core's decoding
      * task needs the runtime. Fails for a video track or one that has ended.
@@ -5224,6 +5244,26 @@ open class VideoStream: VideoStreamProtocol, @unchecked Sendable {
         try! rustCall { uniffi_livekit_uniffi_fn_free_videostream(handle, $0) }
     }
 
+    
+    /**
+     * The pictures of whichever track of `source` (the camera, a screen share) the remote
+     * `participant` has while we receive it: waits while there is none and ends when the
+     * participant leaves.
+     */
+public static func fromParticipant(participant: Participant, source: TrackSource, format: VideoFormat)async throws  -> VideoStream  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_livekit_uniffi_fn_constructor_videostream_from_participant(FfiConverterTypeParticipant_lower(participant),FfiConverterTypeTrackSource_lower(source),FfiConverterTypeVideoFormat_lower(format)
+                )
+            },
+            pollFunc: ffi_livekit_uniffi_rust_future_poll_u64,
+            completeFunc: ffi_livekit_uniffi_rust_future_complete_u64,
+            freeFunc: ffi_livekit_uniffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeVideoStream_lift,
+            errorHandler: FfiConverterTypeLiveKitError_lift
+        )
+}
     
     /**
      * Starts decoding `track` (video) into pictures of `format` (I420 costs no conversion).
@@ -9386,7 +9426,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_livekit_uniffi_checksum_constructor_videosource_new() != 56077) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_livekit_uniffi_checksum_constructor_audiostream_from_participant() != 53051) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_livekit_uniffi_checksum_constructor_audiostream_from_track() != 60073) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_livekit_uniffi_checksum_constructor_videostream_from_participant() != 59953) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_livekit_uniffi_checksum_constructor_videostream_from_track() != 46051) {

@@ -386,7 +386,6 @@ class AudioStream:
         self._pending: list = []
         self._closed = False
         self._native: Any = None
-        self._waiting: Any = None  # from_participant: a future of the track
         if track is not None:
             self._native = _native.NativeAudioStream(track._native, sample_rate, num_channels)
 
@@ -399,10 +398,12 @@ class AudioStream:
     def from_participant(cls, *, participant: "Participant", track_source: int, loop: Any = None,
                          capacity: int = 0, sample_rate: int = 48000, num_channels: int = 1,
                          **kwargs: Any) -> "AudioStream":
-        """The audio of `participant`'s track of `track_source`, once it is subscribed (the
-        stream waits for it)."""
+        """The audio of whichever track of `track_source` `participant` has while we receive
+        it: the stream waits while there is none (not yet subscribed, unpublished, republished)
+        and ends when the participant leaves."""
         stream = cls(None, sample_rate=sample_rate, num_channels=num_channels)
-        stream._waiting = participant._track_of_source(track_source)
+        stream._native = _native.NativeAudioStream.from_participant(
+            participant._native, track_source, sample_rate, num_channels)
         return stream
 
     def __aiter__(self) -> "AsyncIterator[AudioFrameEvent]":
@@ -412,19 +413,6 @@ class AudioStream:
         if not self._pending:
             if self._closed:
                 raise StopAsyncIteration
-            if self._native is None:
-                import asyncio
-
-                try:
-                    track = await self._waiting
-                except asyncio.CancelledError:
-                    if self._closed:
-                        raise StopAsyncIteration from None
-                    raise
-                self._waiting = None
-                if self._closed:
-                    raise StopAsyncIteration
-                self._native = _native.NativeAudioStream(track._native, self._sample_rate, self._num_channels)
             frames = await self._native.next_frames()
             if frames is None:
                 self._closed = True
@@ -436,7 +424,5 @@ class AudioStream:
     async def aclose(self) -> None:
         self._closed = True
         self._pending = []
-        if self._waiting is not None:
-            self._waiting.cancel()
         if self._native is not None:
             self._native.close()

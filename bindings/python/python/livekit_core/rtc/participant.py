@@ -119,7 +119,6 @@ class RemoteParticipant(Participant):
     def __init__(self, native: Any) -> None:
         super().__init__(native)
         self._publications: Dict[str, RemoteTrackPublication] = {}
-        self._track_waiters: List[Any] = []
 
     @property
     def track_publications(self) -> Dict[str, RemoteTrackPublication]:
@@ -136,30 +135,6 @@ class RemoteParticipant(Participant):
             publication = RemoteTrackPublication(native)
             self._publications[native.sid] = publication
         return publication
-
-    def _track_of_source(self, source: int) -> Any:
-        """A future of this participant's subscribed track of `source`."""
-        import asyncio
-
-        future = asyncio.get_running_loop().create_future()
-        for publication in self.track_publications.values():
-            track = publication.track
-            if publication.source == source and track is not None:
-                future.set_result(track)
-                return future
-        self._track_waiters.append((source, future))
-        return future
-
-    def _on_track_subscribed(self, track: RemoteAudioTrack, publication: RemoteTrackPublication) -> None:
-        waiting = []
-        for source, future in self._track_waiters:
-            if future.done():
-                continue
-            if source == publication.source:
-                future.set_result(track)
-            else:
-                waiting.append((source, future))
-        self._track_waiters = waiting
 
 
 class LocalParticipant(Participant):

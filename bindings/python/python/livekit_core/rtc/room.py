@@ -277,8 +277,6 @@ class Room(EventEmitter):
             if track is None or track.sid != event[1].sid:
                 track = _remote_track(event[1], publication)
                 publication._track = track
-            if name == "track_subscribed":
-                participant._on_track_subscribed(track, publication)
             self.emit(name, track, publication, participant)
         elif name in ("track_muted", "track_unmuted"):
             participant = self._participant(event[1])

@@ -187,9 +187,9 @@ class VideoStream:
         self._pending: list = []
         self._closed = False
         self._native: Any = None
-        self._waiting: Any = None  # from_participant: a future of the track
         if "participant" in kwargs:
-            self._waiting = kwargs["participant"]._track_of_source(kwargs["track_source"])
+            self._native = _native.NativeVideoStream.from_participant(
+                kwargs["participant"]._native, kwargs["track_source"], self._format)
         elif track is not None:
             self._native = _native.NativeVideoStream(track._native, self._format)
         else:
@@ -203,8 +203,9 @@ class VideoStream:
     @classmethod
     def from_participant(cls, *, participant: "Participant", track_source: int, loop: Any = None,
                          format: Optional[int] = None, capacity: int = 0) -> "VideoStream":
-        """The pictures of `participant`'s track of `track_source`, once it is subscribed (the
-        stream waits for it)."""
+        """The pictures of whichever track of `track_source` `participant` has while we receive
+        it: the stream waits while there is none (not yet subscribed, unpublished, republished)
+        and ends when the participant leaves."""
         return cls(None, format=format, participant=participant, track_source=track_source)
 
     def __aiter__(self) -> "AsyncIterator[VideoFrameEvent]":
@@ -214,19 +215,6 @@ class VideoStream:
         if not self._pending:
             if self._closed:
                 raise StopAsyncIteration
-            if self._native is None:
-                import asyncio
-
-                try:
-                    track = await self._waiting
-                except asyncio.CancelledError:
-                    if self._closed:
-                        raise StopAsyncIteration from None
-                    raise
-                self._waiting = None
-                if self._closed:
-                    raise StopAsyncIteration
-                self._native = _native.NativeVideoStream(track._native, self._format)
             frames = await self._native.next_frames()
             if frames is None:
                 self._closed = True
@@ -239,7 +227,5 @@ class VideoStream:
     async def aclose(self) -> None:
         self._closed = True
         self._pending = []
-        if self._waiting is not None:
-            self._waiting.cancel()
         if self._native is not None:
             self._native.close()

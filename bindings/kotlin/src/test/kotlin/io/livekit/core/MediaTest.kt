@@ -139,6 +139,36 @@ class MediaTest : ServerTest() {
     }
 
     @Test
+    fun a_participant_stream_follows_the_official_microphone() = runBlocking<Unit> {
+        OfficialPeer.start().use { peer ->
+            val kotlin = peer.joinWithKotlin(server, uniqueRoom("media-follow"))
+            val python = kotlin.remoteParticipants().getValue("python")
+            // Opened before anything is published: the stream waits for the microphone track.
+            val stream = AudioStream.fromParticipant(python, TrackSource.MICROPHONE, 48_000u, 1u)
+            val theirs = peer.request("publish_audio", buildJsonObject {
+                put("name", "their-mic")
+                put("sample_rate", 48_000)
+                put("channels", 1)
+            }).string("track_sid")
+            peer.request("play_tones", buildJsonObject {
+                put("track_sid", theirs)
+                putJsonArray("tones") {
+                    add(buildJsonObject { put("freq", 550); put("seconds", 4); put("amplitude", 0.5) })
+                }
+            })
+            val sound = withTimeoutOrNull(20.seconds) { oneSecondOfSound(stream) }
+            assertNotNull(sound, "no second of sound from the official SDK's microphone within 20 s")
+            assertEquals(550.0, zeroCrossingFrequency(sound, 48_000), 5.0)
+
+            // The participant leaves: the stream ends.
+            peer.request("disconnect")
+            val ended = withTimeoutOrNull(15.seconds) { while (stream.next() != null) Unit; true }
+            assertEquals(true, ended, "the stream ends when the participant leaves")
+            kotlin.disconnect()
+        }
+    }
+
+    @Test
     fun a_colour_crosses_both_ways() = runBlocking<Unit> {
         OfficialPeer.start().use { peer ->
             val kotlin = peer.joinWithKotlin(server, uniqueRoom("media-video"))

@@ -1000,7 +1000,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_livekit_uniffi_checksum_constructor_videosource_new(
     ): Int
+    external fun uniffi_livekit_uniffi_checksum_constructor_audiostream_from_participant(
+    ): Int
     external fun uniffi_livekit_uniffi_checksum_constructor_audiostream_from_track(
+    ): Int
+    external fun uniffi_livekit_uniffi_checksum_constructor_videostream_from_participant(
     ): Int
     external fun uniffi_livekit_uniffi_checksum_constructor_videostream_from_track(
     ): Int
@@ -1072,6 +1076,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_livekit_uniffi_fn_free_audiostream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_livekit_uniffi_fn_constructor_audiostream_from_participant(`participant`: Long,`source`: RustBuffer.ByValue,`sampleRate`: Int,`numChannels`: Int,
+    ): Long
     external fun uniffi_livekit_uniffi_fn_constructor_audiostream_from_track(`track`: Long,`sampleRate`: Int,`numChannels`: Int,
     ): Long
     external fun uniffi_livekit_uniffi_fn_method_audiostream_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1086,6 +1092,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_livekit_uniffi_fn_free_videostream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_livekit_uniffi_fn_constructor_videostream_from_participant(`participant`: Long,`source`: RustBuffer.ByValue,`format`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_livekit_uniffi_fn_constructor_videostream_from_track(`track`: Long,`format`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_livekit_uniffi_fn_method_videostream_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1830,7 +1838,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_livekit_uniffi_checksum_constructor_videosource_new() and 0xFFFF) != 56077) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_livekit_uniffi_checksum_constructor_audiostream_from_participant() and 0xFFFF) != 53051) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_livekit_uniffi_checksum_constructor_audiostream_from_track() and 0xFFFF) != 60073) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_livekit_uniffi_checksum_constructor_videostream_from_participant() and 0xFFFF) != 59953) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_livekit_uniffi_checksum_constructor_videostream_from_track() and 0xFFFF) != 46051) {
@@ -3433,6 +3447,31 @@ open class AudioStream: Disposable, AutoCloseable, AudioStreamInterface
 
     
     companion object {
+        
+    /**
+     * The audio of whichever track of `source` (usually the microphone) the remote
+     * `participant` has while we receive it: waits while there is none (not yet subscribed,
+     * unpublished, republished after a reconnect) and ends when the participant leaves.
+     */
+    @Throws(LiveKitException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `fromParticipant`(`participant`: Participant, `source`: TrackSource, `sampleRate`: kotlin.UInt = 48000u, `numChannels`: kotlin.UInt = 1u) : AudioStream {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_livekit_uniffi_fn_constructor_audiostream_from_participant(
+        FfiConverterTypeParticipant.lower(`participant`),
+        FfiConverterTypeTrackSource.lower(`source`),
+        FfiConverterUInt.lower(`sampleRate`),
+        FfiConverterUInt.lower(`numChannels`),),
+        { future, callback, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_livekit_uniffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeAudioStream.lift(it) },
+        // Error FFI converter
+        LiveKitException.ErrorHandler,
+    )
+    }
+
         
     /**
      * Starts decoding `track` (audio) into frames of `sample_rate` Hz (8000..=48000, a
@@ -10151,6 +10190,30 @@ open class VideoStream: Disposable, AutoCloseable, VideoStreamInterface
 
     
     companion object {
+        
+    /**
+     * The pictures of whichever track of `source` (the camera, a screen share) the remote
+     * `participant` has while we receive it: waits while there is none and ends when the
+     * participant leaves.
+     */
+    @Throws(LiveKitException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `fromParticipant`(`participant`: Participant, `source`: TrackSource, `format`: VideoFormat) : VideoStream {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_livekit_uniffi_fn_constructor_videostream_from_participant(
+        FfiConverterTypeParticipant.lower(`participant`),
+        FfiConverterTypeTrackSource.lower(`source`),
+        FfiConverterTypeVideoFormat.lower(`format`),),
+        { future, callback, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_livekit_uniffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_livekit_uniffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeVideoStream.lift(it) },
+        // Error FFI converter
+        LiveKitException.ErrorHandler,
+    )
+    }
+
         
     /**
      * Starts decoding `track` (video) into pictures of `format` (I420 costs no conversion).
