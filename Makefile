@@ -3,11 +3,12 @@ PYTHON ?= python3
 CARGO ?= cargo
 FFI_LIB := $(CURDIR)/target/debug/liblivekit_ffi.so
 
-.PHONY: test-fuzz fuzz-tools demo test test-targets test-rust test-rust-dual test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench bench-crowd bench-ffi-media stack-probe fmt cross test-cross-ci
+.PHONY: test-fuzz fuzz-tools demo debug-build test test-targets test-rust test-rust-dual test-dropin test-dropin-official test-dropin-ours test-c test-kotlin test-python python-bench deps server ffi generate fuzz ffi-size bench bench-crowd bench-ffi-media stack-probe fmt cross test-cross-ci
 
 ## A local livekit-server and three participants sharing state and messages, then a voice round
 ## (a melody from a WAV file, active speakers, mute; what bob heard goes to target/demo-audio/).
-demo: server
+demo:
+	$(CARGO) run -q -p livekit-test-harness --bin lk-test-server -- --install
 	$(CARGO) run -q -p livekit-core --example demo
 
 ## Every test: unit and integration tests against a real livekit-server with the official
@@ -21,16 +22,29 @@ test: $(TEST_TARGETS)
 test-targets:
 	@printf '%s\n' $(TEST_TARGETS)
 
+## The packages and features of the one debug build every suite shares. Cargo resolves features
+## per selection (which packages, which targets, dev-dependencies or not), and every other
+## selection would compile most of the dependency tree again: so the suites and scripts all use
+## this one, and test-rust-dual runs its binaries rather than `cargo test --test ...`.
+RUST_TEST_FLAGS := -p livekit-core -p livekit-ffi -p livekit-uniffi -p livekit-test-harness --features livekit-uniffi/cli
+
+## The shared debug build: the test binaries, liblivekit_ffi, liblivekit_uniffi, uniffi-bindgen,
+## lk-test-server and the demo example. `cargo test` leaves the libraries in target/debug/deps:
+## linked to target/debug, where `cargo build` would put them and the bindings look.
+debug-build:
+	$(CARGO) test --no-run -q $(RUST_TEST_FLAGS)
+	for lib in liblivekit_ffi.so liblivekit_ffi.a liblivekit_uniffi.so; do ln -f target/debug/deps/$$lib target/debug/$$lib; done
+
 ## --no-fail-fast: one failing test binary must not hide the others' results. The default peer
 ## connection mode is one connection (the pinned server has it); test-rust-dual runs a subset
 ## again with two (publisher and subscriber), the mode used with servers before 1.9.10.
 test-rust: deps server
-	$(CARGO) test --no-fail-fast -p livekit-core -p livekit-ffi -p livekit-uniffi -p livekit-test-harness
+	$(CARGO) test --no-fail-fast $(RUST_TEST_FLAGS)
 
 DUAL_SUITES := data_messages streams rpc participants remote_tracks audio_tracks audio_under_loss video_tracks \
   reconnect reconnect_server join_ice_restart official_interop
 test-rust-dual: deps server
-	LK_PC_MODE=dual $(CARGO) test --no-fail-fast -p livekit-core $(addprefix --test ,$(DUAL_SUITES))
+	LK_PC_MODE=dual tests/run-suites.py $(DUAL_SUITES) -- $(RUST_TEST_FLAGS)
 
 ## The official Python SDK's own API against the real server, first with the library it
 ## ships, then with ours through LIVEKIT_LIB_PATH (tests/dropin).
@@ -46,8 +60,8 @@ test-dropin-ours: deps server ffi
 test-c: deps server ffi
 	LK_SKIP_CARGO_BUILD=1 bindings/c/test.sh
 
-## Kotlin on the JVM through the uniffi crate: checks the generated Kotlin and Swift are fresh,
-## then JUnit against the server, with the official Python SDK as a peer (bindings/kotlin).
+## Kotlin on the JVM through the uniffi crate (the generated Kotlin and Swift are checked fresh
+## by test-rust's generated_fresh): JUnit against the server, with the official Python SDK as a peer (bindings/kotlin).
 test-kotlin: deps server
 	bindings/kotlin/test.sh
 
@@ -66,16 +80,15 @@ deps:
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/peer/requirements.txt -r tests/dropin/requirements.txt
 
 ## Installs the pinned livekit-server with `go install` (once, into ~/.cache/livekit-core).
-server:
-	$(CARGO) run -q -p livekit-test-harness --bin lk-test-server -- --install
+server: debug-build
+	target/debug/lk-test-server --install
 
 ## liblivekit_ffi (debug) and the harness binary the Python and C suites start servers with.
-ffi:
-	$(CARGO) build -q -p livekit-ffi -p livekit-test-harness
+ffi: debug-build
 
 ## Regenerates the checked-in generated files: the C header, the Kotlin and Swift bindings.
 generate:
-	UPDATE_GENERATED=1 $(CARGO) test -q -p livekit-ffi --test c_header
+	UPDATE_GENERATED=1 tests/run-suites.py c_header -- $(RUST_TEST_FLAGS)
 	bindings/uniffi/generate.sh
 
 ## Fuzzes one boundary under AddressSanitizer (nightly + cargo-fuzz): FUZZ_TARGET=request (the
@@ -93,13 +106,15 @@ fuzz:
 	$(FUZZ) run -O $(FUZZ_TARGET) corpus/$(FUZZ_TARGET) regressions/$(FUZZ_TARGET) -- \
 	  -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
 
-## CI: replays every target's regression corpus, then fuzzes each target for FUZZ_SECONDS.
+## CI: replays every target's regression corpus, then fuzzes each target for TEST_FUZZ_SECONDS
+## (30: five targets share CI's 90 minutes with everything else; `make fuzz` goes longer).
+TEST_FUZZ_SECONDS ?= 30
 test-fuzz: fuzz-tools
 	set -e; for target in $(FUZZ_TARGETS); do \
 	  echo "== fuzz $$target: regressions"; \
 	  ($(FUZZ) run -O $$target regressions/$$target -- -runs=0); \
-	  echo "== fuzz $$target: $(FUZZ_SECONDS) s"; \
-	  $(MAKE) --no-print-directory fuzz FUZZ_TARGET=$$target; \
+	  echo "== fuzz $$target: $(TEST_FUZZ_SECONDS) s"; \
+	  $(MAKE) --no-print-directory fuzz FUZZ_TARGET=$$target FUZZ_SECONDS=$(TEST_FUZZ_SECONDS); \
 	  echo "fuzz $$target: no finding"; \
 	done
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The C/C++ bindings' tests: builds the Rust library and the harness (cargo, debug), then
+# The C/C++ bindings' tests: the Rust library and the harness from the shared debug build, then
 # configures, builds and runs the CTest suite twice, linking the shared and the static library.
 # Server tests start their own livekit-server through target/debug/lk-test-server.
 # With CI=true a missing toolchain, server or token package fails the run; it never skips.
@@ -12,7 +12,7 @@ for tool in cargo cmake c++ cc protoc python3; do
 done
 
 if [ "${LK_SKIP_CARGO_BUILD:-}" != 1 ]; then
-  (cd "$root" && cargo build -q -p livekit-ffi -p livekit-test-harness)
+  make -C "$root" -s debug-build
 fi
 "$root/target/debug/lk-test-server" --install >/dev/null
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Kotlin bindings on the JVM against a real livekit-server: builds the uniffi library (debug)
-# and the harness, checks the generated Kotlin and Swift sources are fresh, then runs the JUnit
-# tests with Maven. With CI=true a missing tool (JDK, Maven, Python SDK) fails the run;
+# Kotlin bindings on the JVM against a real livekit-server: the uniffi library (debug) and the
+# harness come from the shared debug build (`make debug-build`; its generated_fresh test checks
+# the generated Kotlin and Swift sources), then the JUnit tests run with Maven. With CI=true a missing tool (JDK, Maven, Python SDK) fails the run;
 # otherwise it is reported and the JVM tests are skipped.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -20,10 +20,8 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   exit 0
 fi
 
-cargo build -q -p livekit-test-harness --bin lk-test-server
+make -s debug-build
 "$target/debug/lk-test-server" --install > /dev/null
-# Builds the library (debug) the tests load, and fails when the checked-in sources are stale.
-bindings/uniffi/generate.sh --check
 
 export LK_TEST_SERVER="$target/debug/lk-test-server"
 cd bindings/kotlin

@@ -16,8 +16,9 @@ done
 "$venv/bin/python" -m pip install -q --disable-pip-version-check \
   -r "$here/tests/requirements.txt" -r "$root/tests/peer/requirements.txt"
 
-(cd "$root" && cargo build -q -p livekit-test-harness --bin lk-test-server \
-  && "$target/debug/lk-test-server" --install)
+# The harness from the shared debug build (`make debug-build`).
+make -C "$root" -s debug-build
+"$target/debug/lk-test-server" --install
 
 wheels="$target/wheels-test"
 rm -rf "$wheels"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the Kotlin and Swift sources from the debug build of this crate (uniffi library
 # mode) into bindings/kotlin and bindings/swift. With --check it writes them to a temporary
-# folder instead and fails when the checked-in sources differ (CI runs it that way).
+# folder instead and fails when the checked-in sources differ (the generated_fresh test runs it
+# that way in `cargo test`).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -9,14 +10,19 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 check=false
 [[ "${1:-}" == "--check" ]] && check=true
 
-# One build for the library and the generator: the cli feature only adds the binary's code.
-cargo build -q -p livekit-uniffi --features cli --lib --bin uniffi-bindgen
-library="$target/debug/liblivekit_uniffi.so"
-[[ "$(uname)" == Darwin ]] && library="$target/debug/liblivekit_uniffi.dylib"
+# The library and the generator come from the shared debug build (`make debug-build`), or, from
+# the generated_fresh test, the ones that test was built with (LK_UNIFFI_BINDGEN, _LIBRARY).
+generator="${LK_UNIFFI_BINDGEN:-}"
+if [[ -z "$generator" ]]; then
+  make -C "$root" -s debug-build
+  generator="$target/debug/uniffi-bindgen"
+fi
+library="${LK_UNIFFI_LIBRARY:-$target/debug/liblivekit_uniffi.so}"
+[[ "$(uname)" == Darwin && -z "${LK_UNIFFI_LIBRARY:-}" ]] && library="$target/debug/liblivekit_uniffi.dylib"
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-bindgen() { "$target/debug/uniffi-bindgen" generate --library "$library" --no-format "$@"; }
+bindgen() { "$generator" generate --library "$library" --no-format "$@"; }
 bindgen --language kotlin --out-dir "$out/kotlin"
 bindgen --language swift --out-dir "$out/swift-raw"
 
