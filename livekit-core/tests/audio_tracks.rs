@@ -430,11 +430,7 @@ async fn a_participant_stream_follows_the_microphone_across_tracks() {
     let server = start_server();
     let (_ours, mut events) = join(&server, "a_follow", "rusty").await;
     let mut official = official_peer(&server, "a_follow", "py").await;
-    let participant = wait_for(&mut events, "ParticipantConnected", |e| match e {
-        RoomEvent::ParticipantConnected(p) if p.identity() == "py" => Some(p.clone()),
-        _ => None,
-    })
-    .await;
+    let participant = wait_until_known(&mut events, "py").await;
     let mut stream = AudioStream::from_participant(&participant, TrackSource::Microphone, 48_000, 1)
         .expect("a stream of the participant's microphone");
     let early = tokio::time::timeout(Duration::from_millis(300), stream.recv()).await;

@@ -353,11 +353,7 @@ async fn a_participant_stream_follows_the_camera_across_tracks() {
     let server = start_server();
     let (_ours, mut events) = join(&server, "v_follow", "rusty").await;
     let mut official = official_peer(&server, "v_follow", "py").await;
-    let participant = wait_for(&mut events, "ParticipantConnected", |e| match e {
-        RoomEvent::ParticipantConnected(p) if p.identity() == "py" => Some(p.clone()),
-        _ => None,
-    })
-    .await;
+    let participant = wait_until_known(&mut events, "py").await;
     let mut stream = VideoStream::from_participant(&participant, TrackSource::Camera, VideoFormat::Rgba)
         .expect("a stream of the participant's camera");
     let colours = official_program();

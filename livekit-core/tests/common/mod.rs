@@ -8,7 +8,7 @@ pub mod video;
 use std::time::Duration;
 
 use livekit_core::api::{AccessToken, VideoGrants};
-use livekit_core::{DataOptions, PeerConnectionMode, Room, RoomEvent, RoomOptions};
+use livekit_core::{DataOptions, PeerConnectionMode, RemoteParticipant, Room, RoomEvent, RoomOptions};
 use livekit_test_harness::{OfficialPeer, TestServer};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -107,13 +107,13 @@ pub async fn assert_no_event(
 
 /// Waits until `identity` is announced. The server announces a participant that publishes
 /// nothing up to 3 s after it joined (it batches those updates), so a test that needs another
-/// participant known waits for this first.
-pub async fn wait_until_known(events: &mut UnboundedReceiver<RoomEvent>, identity: &str) {
+/// participant known waits for this first. Returns the participant.
+pub async fn wait_until_known(events: &mut UnboundedReceiver<RoomEvent>, identity: &str) -> RemoteParticipant {
     wait_for(events, "ParticipantConnected", |e| match e {
-        RoomEvent::ParticipantConnected(p) if p.identity() == identity => Some(()),
+        RoomEvent::ParticipantConnected(p) if p.identity() == identity => Some(p.clone()),
         _ => None,
     })
-    .await;
+    .await
 }
 
 /// The official Python SDK joined to `room` as `identity`; a missing SDK fails the test.

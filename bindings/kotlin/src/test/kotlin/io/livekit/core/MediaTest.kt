@@ -91,21 +91,12 @@ class MediaTest : ServerTest() {
                 peer.awaitEvent("track_unmuted") { it.string("track_sid") == ours.sid() }
 
                 // Theirs: 660 Hz, measured here by zero crossings.
-                val theirs = peer.request("publish_audio", buildJsonObject {
-                    put("name", "their-tone")
-                    put("sample_rate", 48_000)
-                    put("channels", 1)
-                }).string("track_sid")
+                val theirs = peer.publishAudio("their-tone")
                 val subscribed = events.await<RoomEvent.TrackSubscribed>(15.seconds) { it.publication.sid() == theirs }
                 assertEquals(TrackKind.AUDIO, subscribed.track.kind())
                 assertEquals(TrackSource.MICROPHONE, subscribed.publication.source())
                 val stream = AudioStream.fromTrack(subscribed.track, 48_000u, 1u)
-                peer.request("play_tones", buildJsonObject {
-                    put("track_sid", theirs)
-                    putJsonArray("tones") {
-                        add(buildJsonObject { put("freq", 660); put("seconds", 4); put("amplitude", 0.5) })
-                    }
-                })
+                peer.playTone(theirs, 660, 4)
                 val sound = withTimeoutOrNull(20.seconds) { oneSecondOfSound(stream) }
                 assertNotNull(sound, "no second of sound from the official SDK's track within 20 s")
                 val ourMeasure = zeroCrossingFrequency(sound, 48_000)
@@ -145,17 +136,8 @@ class MediaTest : ServerTest() {
             val python = kotlin.remoteParticipants().getValue("python")
             // Opened before anything is published: the stream waits for the microphone track.
             val stream = AudioStream.fromParticipant(python, TrackSource.MICROPHONE, 48_000u, 1u)
-            val theirs = peer.request("publish_audio", buildJsonObject {
-                put("name", "their-mic")
-                put("sample_rate", 48_000)
-                put("channels", 1)
-            }).string("track_sid")
-            peer.request("play_tones", buildJsonObject {
-                put("track_sid", theirs)
-                putJsonArray("tones") {
-                    add(buildJsonObject { put("freq", 550); put("seconds", 4); put("amplitude", 0.5) })
-                }
-            })
+            val theirs = peer.publishAudio("their-mic")
+            peer.playTone(theirs, 550, 4)
             val sound = withTimeoutOrNull(20.seconds) { oneSecondOfSound(stream) }
             assertNotNull(sound, "no second of sound from the official SDK's microphone within 20 s")
             assertEquals(550.0, zeroCrossingFrequency(sound, 48_000), 5.0)
@@ -232,6 +214,9 @@ class MediaTest : ServerTest() {
      * near `expected` (the first pictures may still be the encoder's ramp-up), at most 20 s.
      */
     private suspend fun colourSeenByPeer(peer: OfficialPeer, trackSid: String, expected: Rgb): Rgb {
+        // Our publish call returns once the server acknowledged it; the peer hears of the track
+        // a moment later (CI once asked for a recording before that).
+        peer.awaitEvent("track_published") { it.string("track_sid") == trackSid }
         var seen: Rgb? = null
         withTimeoutOrNull(20.seconds) {
             while (seen?.near(expected) != true) {

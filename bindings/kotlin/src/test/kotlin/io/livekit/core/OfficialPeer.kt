@@ -12,7 +12,9 @@ import kotlinx.serialization.json.JsonPrimitive
 import kotlinx.serialization.json.buildJsonObject
 import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
+import kotlinx.serialization.json.add
 import kotlinx.serialization.json.put
+import kotlinx.serialization.json.putJsonArray
 import java.io.File
 import java.util.concurrent.TimeUnit
 import kotlin.concurrent.thread
@@ -115,4 +117,22 @@ suspend fun OfficialPeer.joinWithKotlin(server: TestServer, room: String): Room 
     assertEquals(setOf("python"), kotlin.remoteParticipants().keys)
     awaitEvent("participant_connected") { it.string("identity") == "kotlin" }
     return kotlin
+}
+
+/** The official peer publishes a 48 kHz mono audio track named `name`; returns its sid. */
+suspend fun OfficialPeer.publishAudio(name: String): String =
+    request("publish_audio", buildJsonObject {
+        put("name", name)
+        put("sample_rate", 48_000)
+        put("channels", 1)
+    }).string("track_sid")
+
+/** The official peer plays one tone of `freq` Hz on its track `trackSid`, at half amplitude. */
+suspend fun OfficialPeer.playTone(trackSid: String, freq: Int, seconds: Int) {
+    request("play_tones", buildJsonObject {
+        put("track_sid", trackSid)
+        putJsonArray("tones") {
+            add(buildJsonObject { put("freq", freq); put("seconds", seconds); put("amplitude", 0.5) })
+        }
+    })
 }
