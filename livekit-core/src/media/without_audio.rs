@@ -16,6 +16,7 @@ fn unavailable() -> Error {
 /// Stand-in for the audio source of builds with the `audio` feature; `new` always fails.
 #[derive(Clone, Debug)]
 pub struct AudioSource {
+    sample_rate: u32,
     num_channels: u32,
 }
 
@@ -23,6 +24,11 @@ impl AudioSource {
     /// Fails: this build has no Opus encoder.
     pub fn new(_sample_rate: u32, _num_channels: u32, _queue_ms: u32) -> Result<AudioSource> {
         Err(unavailable())
+    }
+
+    /// The sample rate given to `new`.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
     }
 
     /// The channel count given to `new`.
