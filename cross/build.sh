@@ -10,6 +10,8 @@
 #   CROSS_WHEEL_TEST=0             skip the Python suite on the x86_64 manylinux2014 wheel
 #   CROSS_WHEELS=0                 libraries only, no wheels (maturin's zig wrappers differ from
 #                                  cargo-zigbuild's, so a wheel compiles every dependency again)
+#   CROSS_PROFILE=dev              cargo's dev profile instead of release (fat LTO): CI's quick check
+#   CROSS_FEATURES=none            no codecs (data, streams, RPC), instead of each target's codecs
 #
 # Everything comes from the registries: rustup targets, ziglang, cargo-zigbuild and maturin
 # from PyPI (into a venv), qemu-user, binutils and libvpx from Debian (installed below when
@@ -59,8 +61,13 @@ if [ ! -x "$tools/bin/cargo-zigbuild" ]; then
 fi
 export PATH="$tools/bin:$PATH"
 zigcc() { "$tools/bin/python" -m ziglang "$@"; }
-rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-musl aarch64-unknown-linux-musl \
-  armv7-unknown-linux-gnueabihf aarch64-linux-android aarch64-apple-ios >/dev/null 2>&1 \
+# Only the standard libraries of the targets asked for (each is a download).
+rust_targets=$(for t in $targets; do case $t in
+  aarch64-gnu) echo aarch64-unknown-linux-gnu ;; x86_64-musl) echo x86_64-unknown-linux-musl ;;
+  aarch64-musl) echo aarch64-unknown-linux-musl ;; armv7-gnu) echo armv7-unknown-linux-gnueabihf ;;
+  aarch64-android) echo aarch64-linux-android ;; aarch64-ios) echo aarch64-apple-ios ;;
+esac; done)
+[ -z "$rust_targets" ] || rustup target add $rust_targets >/dev/null 2>&1 \
   || { echo "cross: rustup target add failed" >&2; exit 1; }
 
 # llvm-strip handles every target's ELF (binutils' strip only the host's).
@@ -95,15 +102,22 @@ vpx_env() { # $1 = Debian multiarch dir; static libvpx without pkg-config's cros
 
 size_of() { stat -c %s "$1"; }
 
+profile=${CROSS_PROFILE:-release}
+profile_dir=$profile
+[ "$profile" = dev ] && profile_dir=debug
+
 # --- Linux: cargo zigbuild, maturin --zig, the story -----------------------------------------
 # $1 short name, $2 rust target, $3 zig suffix (.2.17 for the glibc floor), $4 wheel tag,
 # $5 zig's target for the story, $6 multiarch dir, $7 qemu (empty: native), $8 loader prefix
 linux() {
   local name=$1 rt=$2 suffix=$3 compat=$4 zt=$5 multiarch=$6 qemu=$7 prefix=$8
   local out=$dist/$name features
-  features=$(features_for "$rt")
+  features=${CROSS_FEATURES:-$(features_for "$rt")}
+  [ "$features" = none ] && features=""
+  local feature_args=()
+  [ -n "$features" ] && feature_args=(--features "$features")
   mkdir -p "$out"
-  step "$name ($rt$suffix, features $features)"
+  step "$name ($rt$suffix, $profile, features ${features:-none})"
   local env=()
   [[ $features == *video* ]] && read -r -a env <<<"$(vpx_env "$multiarch")"
   # musl: cargo drops the cdylib while crt-static is on (the default for musl).
@@ -111,14 +125,14 @@ linux() {
   [[ $rt == *musl ]] && flags="-C target-feature=-crt-static"
   local t0=$SECONDS
   env "${env[@]}" RUSTFLAGS="$flags" \
-    cargo zigbuild -q --release -p livekit-ffi --no-default-features --features "$features" --target "$rt$suffix"
-  cp "$cross/$rt/release/liblivekit_ffi.a" "$out/"
+    cargo zigbuild -q --profile "$profile" -p livekit-ffi --no-default-features "${feature_args[@]}" --target "$rt$suffix"
+  cp "$cross/$rt/$profile_dir/liblivekit_ffi.a" "$out/"
   # Stripped afterwards: the profile's strip would strip the staticlib's symbols too.
-  "$strip" -o "$out/liblivekit_ffi.so" "$cross/$rt/release/liblivekit_ffi.so"
+  "$strip" -o "$out/liblivekit_ffi.so" "$cross/$rt/$profile_dir/liblivekit_ffi.so"
   rm -f "$out"/*.whl
   if [ "${CROSS_WHEELS:-1}" = 1 ]; then # an if, so a failing maturin stops the run (set -e)
     env "${env[@]}" RUSTFLAGS="$flags" maturin build -q --release --zig --target "$rt" --compatibility "$compat" \
-      -m "$root/bindings/python/Cargo.toml" --no-default-features --features "$features" -o "$out" >/dev/null
+      -m "$root/bindings/python/Cargo.toml" --no-default-features "${feature_args[@]}" -o "$out" >/dev/null
   fi
   local built=$((SECONDS - t0))
   local glibc=()
@@ -126,7 +140,7 @@ linux() {
   local wheel
   wheel=$(ls "$out"/*.whl 2>/dev/null || true)
   "$python" "$root/cross/check.py" "${glibc[@]}" "$out/liblivekit_ffi.so" "$out/liblivekit_ffi.a" $wheel
-  note "$name: built in ${built}s; features $features; .so $(size_of "$out/liblivekit_ffi.so") B stripped;" \
+  note "$name: built in ${built}s ($profile); features ${features:-none}; .so $(size_of "$out/liblivekit_ffi.so") B stripped;" \
     ".a $(size_of "$out/liblivekit_ffi.a") B; wheel $([ -n "$wheel" ] && echo "$(basename "$wheel") $(size_of "$wheel") B" || echo "not built"); checks passed"
 
   # The story: against the shared library on glibc; static on musl (one file, no loader).
