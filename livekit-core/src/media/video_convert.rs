@@ -67,9 +67,12 @@ impl<'a> PictureRef<'a> {
     /// The picture as I420 (a copy when it already is I420).
     pub fn to_i420(&self) -> Result<I420Buffer> {
         let (width, height, data) = (self.width, self.height, self.data);
+        if self.format == VideoFormat::I420 {
+            return I420Buffer::new(width, height, data.to_vec());
+        }
         let mut out = I420Buffer::filled(width, height, (0, 128, 128))?;
         match self.format {
-            VideoFormat::I420 => return I420Buffer::new(width, height, data.to_vec()),
+            VideoFormat::I420 => {} // returned above, with no fill to overwrite
             VideoFormat::Nv12 => split_chroma_pairs(data, &mut out),
             VideoFormat::Rgba => from_packed(&mut out, data, 4, yuv::rgba_to_yuv420)?,
             VideoFormat::Bgra => from_packed(&mut out, data, 4, yuv::bgra_to_yuv420)?,
@@ -85,7 +88,7 @@ impl<'a> PictureRef<'a> {
         if format == self.format {
             return VideoFrame::new(format, self.width, self.height, self.data.to_vec());
         }
-        self.to_i420()?.to_frame(format)
+        self.to_i420()?.into_frame(format)
     }
 }
 
@@ -119,7 +122,7 @@ impl VideoFrame {
         if format == self.format() {
             return Ok(self.clone());
         }
-        let mut frame = self.to_i420()?.to_frame(format)?;
+        let mut frame = self.to_i420()?.into_frame(format)?;
         frame.rotation = self.rotation;
         frame.timestamp_us = self.timestamp_us;
         Ok(frame)
@@ -147,6 +150,16 @@ impl I420Buffer {
             VideoFormat::Abgr => reverse_pixels(&to_packed(self, 4, yuv::yuv420_to_rgba)?),
         };
         VideoFrame::new(format, width, height, data)
+    }
+
+    /// As [`to_frame`](Self::to_frame), but an I420 frame takes the buffer's bytes over with
+    /// no copy (what a decoded picture needs on its way to a subscriber).
+    pub(crate) fn into_frame(self, format: VideoFormat) -> Result<VideoFrame> {
+        if format != VideoFormat::I420 {
+            return self.to_frame(format);
+        }
+        let (width, height) = (self.width(), self.height());
+        VideoFrame::new(format, width, height, self.into_data())
     }
 }
 

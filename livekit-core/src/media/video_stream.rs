@@ -179,7 +179,7 @@ impl Receiver {
         self.decoder = Some(decoder);
         let Some(picture) = decoded? else { return Ok(()) };
         self.waiting_for_keyframe = false;
-        let mut frame = picture.to_frame(self.format)?;
+        let mut frame = picture.into_frame(self.format)?;
         let first = *self.first_timestamp.get_or_insert(timestamp);
         // 90 kHz ticks since the first picture, in µs (wraps after 13 hours, as RTP does).
         frame.timestamp_us = i64::from(timestamp.wrapping_sub(first)) * 100 / 9;

@@ -15,7 +15,7 @@ use vpx_sys as vpx;
 
 use crate::error::{Error, Result};
 use crate::media::video_codec::{sanitize_rates, EncodedVideo, EncoderConfig, VideoDecoder, VideoEncoder};
-use crate::media::{I420Buffer, MAX_VIDEO_DIMENSION};
+use crate::media::{I420Buffer, VideoFormat, MAX_VIDEO_DIMENSION};
 
 /// RTP's 90 kHz video clock as the encoder's time base.
 const TIMEBASE_HZ: u32 = 90_000;
@@ -464,12 +464,11 @@ fn copy_image(image: &vpx::vpx_image_t) -> Result<I420Buffer> {
         return Err(Error::Internal(format!("libvpx VP8 decoded to {:?}, not I420", image.fmt)));
     }
     let (width, height) = (image.d_w, image.d_h);
-    let mut picture = I420Buffer::filled(width, height, (0, 128, 128))?;
-    let (chroma_width, chroma_height) = (picture.chroma_width() as usize, picture.chroma_height() as usize);
-    let (y, u, v) = picture.planes_mut();
-    let planes =
-        [(y, width as usize, height as usize), (u, chroma_width, chroma_height), (v, chroma_width, chroma_height)];
-    for (index, (plane, plane_width, rows)) in planes.into_iter().enumerate() {
+    let (chroma_width, chroma_height) = (width.div_ceil(2) as usize, height.div_ceil(2) as usize);
+    let planes = [(width as usize, height as usize), (chroma_width, chroma_height), (chroma_width, chroma_height)];
+    // Filled row by row, with no zeroing first: a 720p picture is 1.4 MB, 30 times a second.
+    let mut data = Vec::with_capacity(VideoFormat::I420.frame_size(width, height));
+    for (index, (plane_width, rows)) in planes.into_iter().enumerate() {
         let source = image.planes[index];
         let stride = image.stride[index];
         if source.is_null() || stride < plane_width as c_int {
@@ -480,10 +479,10 @@ fn copy_image(image: &vpx::vpx_image_t) -> Result<I420Buffer> {
             // `plane_width` long (checked above).
             let line =
                 unsafe { std::slice::from_raw_parts(source.offset(row as isize * stride as isize), plane_width) };
-            plane[row * plane_width..(row + 1) * plane_width].copy_from_slice(line);
+            data.extend_from_slice(line);
         }
     }
-    Ok(picture)
+    I420Buffer::new(width, height, data)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! and lives in a buffer handle until the client drops it.
 
 use bytes::Bytes;
-use livekit_core::media::{VideoRotation, MAX_VIDEO_DIMENSION};
+use livekit_core::media::{PictureRef, VideoRotation, MAX_VIDEO_DIMENSION};
 use livekit_core::{VideoFormat, VideoFrame, VideoSource};
 
 use crate::error::{FfiError, FfiResult};
@@ -35,13 +35,16 @@ pub fn new_video_source(request: proto::NewVideoSourceRequest) -> FfiResult<prot
     })
 }
 
-/// Copies the picture now and hands it to the source (which keeps the newest one).
+/// Hands the picture to the source during the request (converted to I420 straight from the
+/// caller's memory when it is tightly packed); the source keeps the newest one.
 pub fn capture_video_frame(request: proto::CaptureVideoFrameRequest) -> FfiResult<proto::CaptureVideoFrameResponse> {
     let source = server().handles.video_source(request.source_handle)?;
-    let mut frame = read_picture(&request.buffer)?;
-    frame.rotation = core_rotation(request.rotation());
-    frame.timestamp_us = request.timestamp_us;
-    source.capture_frame(&frame).map_err(|error| FfiError::InvalidArgument(format!("capture_video_frame: {error}")))?;
+    let rotation = core_rotation(request.rotation());
+    with_picture(&request.buffer, |picture| {
+        source
+            .capture_picture(picture, rotation, request.timestamp_us)
+            .map_err(|error| FfiError::InvalidArgument(format!("capture_video_frame: {error}")))
+    })?;
     Ok(proto::CaptureVideoFrameResponse {})
 }
 
@@ -57,11 +60,10 @@ pub fn video_convert(request: proto::VideoConvertRequest) -> proto::VideoConvert
 
 fn convert(request: &proto::VideoConvertRequest) -> FfiResult<proto::OwnedVideoBuffer> {
     let target = core_format(request.dst_type())?;
-    let frame = read_picture(&request.buffer)?;
-    let mut converted = match shuffle_packed(&frame, target) {
-        Some(converted) => converted?,
-        None => frame.convert(target).map_err(|error| FfiError::InvalidArgument(error.to_string()))?,
-    };
+    let mut converted = with_picture(&request.buffer, |picture| match shuffle_packed(picture, target) {
+        Some(converted) => converted,
+        None => picture.convert(target).map_err(|error| FfiError::InvalidArgument(error.to_string())),
+    })?;
     if request.flip_y.unwrap_or(false) {
         converted = flip_vertically(&converted)?;
     }
@@ -132,11 +134,16 @@ fn planes(format: VideoFormat, width: u32, height: u32) -> Vec<(usize, usize)> {
     }
 }
 
-/// Copies the picture a `VideoBufferInfo` describes into a tightly packed frame, honouring
-/// each plane's stride. Everything is checked before the caller's memory is read: the
-/// dimensions (at most `MAX_VIDEO_DIMENSION`), non-null pointers, strides at least a row and
-/// component sizes covering every row.
-pub fn read_picture(info: &proto::VideoBufferInfo) -> FfiResult<VideoFrame> {
+/// Calls `use_picture` with the picture a `VideoBufferInfo` describes. When its planes lie
+/// tightly packed one after the other in the caller's memory (the usual case) that memory is
+/// lent as is, with no copy; otherwise the rows are copied once into a tightly packed buffer,
+/// honouring each plane's stride. Everything is checked before the caller's memory is read:
+/// the dimensions (at most `MAX_VIDEO_DIMENSION`), non-null pointers, strides at least a row
+/// and component sizes covering every row.
+pub fn with_picture<T>(
+    info: &proto::VideoBufferInfo,
+    use_picture: impl FnOnce(PictureRef<'_>) -> FfiResult<T>,
+) -> FfiResult<T> {
     let format = core_format(info.r#type())?;
     let (width, height) = (info.width, info.height);
     if !(1..=MAX_VIDEO_DIMENSION).contains(&width) || !(1..=MAX_VIDEO_DIMENSION).contains(&height) {
@@ -145,7 +152,36 @@ pub fn read_picture(info: &proto::VideoBufferInfo) -> FfiResult<VideoFrame> {
         )));
     }
     let planes = planes(format, width, height);
-    // (pointer, stride) of each plane.
+    let sources = plane_sources(info, &planes)?;
+    let size = format.frame_size(width, height);
+    fn view(format: VideoFormat, width: u32, height: u32, data: &[u8]) -> FfiResult<PictureRef<'_>> {
+        PictureRef::new(format, width, height, data)
+            .map_err(|error| FfiError::InvalidArgument(format!("video buffer: {error}")))
+    }
+    if is_tightly_packed(&planes, &sources) {
+        // SAFETY: the protocol says each plane is readable at its pointer for its rows during
+        // the request; the planes were just found to follow each other with no gap, so the
+        // `size` bytes from the first pointer are exactly those rows. Dimensions are bounded
+        // above and component sizes were checked.
+        let data = unsafe { std::slice::from_raw_parts(sources[0].0 as usize as *const u8, size) };
+        return use_picture(view(format, width, height, data)?);
+    }
+    let mut data = Vec::with_capacity(size);
+    for (&(row, rows), &(pointer, stride)) in planes.iter().zip(&sources) {
+        for line in 0..rows {
+            // SAFETY: the protocol says the buffer's planes are readable at their pointers for
+            // `rows` rows of `stride` bytes during the request (the last row needs only `row`
+            // bytes); the dimensions were bounded above and component sizes checked.
+            let bytes = unsafe { std::slice::from_raw_parts((pointer as usize + line * stride) as *const u8, row) };
+            data.extend_from_slice(bytes);
+        }
+    }
+    use_picture(view(format, width, height, &data)?)
+}
+
+/// The (pointer, stride) of each plane of `info`, checked: no null pointer, no stride shorter
+/// than a row, no component smaller than its rows.
+fn plane_sources(info: &proto::VideoBufferInfo, planes: &[(usize, usize)]) -> FfiResult<Vec<(u64, usize)>> {
     let sources: Vec<(u64, usize)> = if info.components.is_empty() {
         if info.data_ptr == 0 {
             return Err(FfiError::InvalidArgument("video buffer: data_ptr is null".into()));
@@ -178,7 +214,7 @@ pub fn read_picture(info: &proto::VideoBufferInfo) -> FfiResult<VideoFrame> {
             )));
         }
         let mut sources = Vec::with_capacity(planes.len());
-        for (index, (component, &(row, rows))) in info.components.iter().zip(&planes).enumerate() {
+        for (index, (component, &(row, rows))) in info.components.iter().zip(planes).enumerate() {
             let ComponentInfo { data_ptr, stride, size } = *component;
             let stride = if stride == 0 { row } else { stride as usize };
             let needed = stride * (rows - 1) + row;
@@ -194,23 +230,25 @@ pub fn read_picture(info: &proto::VideoBufferInfo) -> FfiResult<VideoFrame> {
         }
         sources
     };
-    let mut data = Vec::with_capacity(format.frame_size(width, height));
-    for (&(row, rows), &(pointer, stride)) in planes.iter().zip(&sources) {
+    for (&(row, _), &(_, stride)) in planes.iter().zip(&sources) {
         if stride < row {
             return Err(FfiError::InvalidArgument(format!(
                 "video buffer: stride {stride} is shorter than a row ({row} bytes)"
             )));
         }
-        for line in 0..rows {
-            // SAFETY: the protocol says the buffer's planes are readable at their pointers for
-            // `rows` rows of `stride` bytes during the request (the last row needs only `row`
-            // bytes); the dimensions were bounded above and component sizes checked.
-            let bytes = unsafe { std::slice::from_raw_parts((pointer as usize + line * stride) as *const u8, row) };
-            data.extend_from_slice(bytes);
-        }
     }
-    VideoFrame::new(format, width, height, data)
-        .map_err(|error| FfiError::InvalidArgument(format!("video buffer: {error}")))
+    Ok(sources)
+}
+
+/// Whether every plane's rows follow each other with no padding and each plane starts where
+/// the one before it ends: then the picture is one run of memory, readable without a copy.
+fn is_tightly_packed(planes: &[(usize, usize)], sources: &[(u64, usize)]) -> bool {
+    let mut next = sources[0].0;
+    planes.iter().zip(sources).all(|(&(row, rows), &(pointer, stride))| {
+        let follows = pointer == next && stride == row;
+        next = pointer.wrapping_add((row * rows) as u64);
+        follows
+    })
 }
 
 /// Where red, green, blue and alpha sit in a packed format's pixel, and its size.
@@ -228,10 +266,10 @@ fn byte_order(format: VideoFormat) -> Option<(usize, [usize; 3], Option<usize>)>
 /// Between two packed RGB formats the bytes only move (exact, as the official library does it,
 /// where the core would go through I420); `None` for any other pair. Alpha is kept, or 255
 /// when the source has none.
-fn shuffle_packed(frame: &VideoFrame, target: VideoFormat) -> Option<FfiResult<VideoFrame>> {
-    let (from_size, from_rgb, from_alpha) = byte_order(frame.format())?;
+fn shuffle_packed(picture: PictureRef<'_>, target: VideoFormat) -> Option<FfiResult<VideoFrame>> {
+    let (from_size, from_rgb, from_alpha) = byte_order(picture.format())?;
     let (to_size, to_rgb, to_alpha) = byte_order(target)?;
-    let pixels = frame.data().chunks_exact(from_size);
+    let pixels = picture.data().chunks_exact(from_size);
     let mut out = vec![0u8; pixels.len() * to_size];
     for (pixel, into) in pixels.zip(out.chunks_exact_mut(to_size)) {
         for channel in 0..3 {
@@ -242,12 +280,7 @@ fn shuffle_packed(frame: &VideoFrame, target: VideoFormat) -> Option<FfiResult<V
         }
     }
     Some(
-        VideoFrame::new(target, frame.width(), frame.height(), out)
-            .map(|mut converted| {
-                converted.rotation = frame.rotation;
-                converted.timestamp_us = frame.timestamp_us;
-                converted
-            })
+        VideoFrame::new(target, picture.width(), picture.height(), out)
             .map_err(|error| FfiError::Internal(error.to_string())),
     )
 }
@@ -298,6 +331,11 @@ pub fn owned_picture(data: Bytes, format: VideoFormat, width: u32, height: u32) 
 mod tests {
     use super::*;
 
+    /// The picture as an owned frame (a copy of what `with_picture` lends).
+    fn read_picture(info: &proto::VideoBufferInfo) -> FfiResult<VideoFrame> {
+        with_picture(info, |p| Ok(VideoFrame::new(p.format(), p.width(), p.height(), p.data().to_vec()).unwrap()))
+    }
+
     fn info(kind: proto::VideoBufferType, width: u32, height: u32, data: &[u8]) -> proto::VideoBufferInfo {
         proto::VideoBufferInfo {
             r#type: kind as i32,
@@ -307,6 +345,34 @@ mod tests {
             stride: None,
             components: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_tightly_packed_picture_is_lent_without_a_copy() {
+        let data: Vec<u8> = (0..16).collect();
+        let mut buffer = info(proto::VideoBufferType::Rgba, 2, 2, &data);
+        let lent = |buffer: &proto::VideoBufferInfo| with_picture(buffer, |p| Ok(p.data().as_ptr() == data.as_ptr()));
+        assert!(lent(&buffer).unwrap());
+        buffer.stride = Some(8);
+        assert!(lent(&buffer).unwrap(), "a stride of exactly one row is still packed");
+        // I420 planes listed one by one, each right after the one before.
+        let planar: Vec<u8> = (0..6).collect();
+        let component = |at: usize, stride: u32| ComponentInfo {
+            data_ptr: planar[at..].as_ptr() as u64,
+            stride,
+            size: stride * stride,
+        };
+        let mut i420 = info(proto::VideoBufferType::I420, 2, 2, &planar);
+        i420.components = vec![component(0, 2), component(4, 1), component(5, 1)];
+        let packed = with_picture(&i420, |p| Ok(p.data().as_ptr() == planar.as_ptr())).unwrap();
+        assert!(packed);
+        i420.components.swap(1, 2);
+        let swapped = with_picture(&i420, |p| Ok((p.data().as_ptr() == planar.as_ptr(), p.data().to_vec()))).unwrap();
+        assert_eq!(
+            swapped,
+            (false, vec![0, 1, 2, 3, 5, 4]),
+            "planes out of order are copied in the order of the format"
+        );
     }
 
     #[test]
@@ -365,12 +431,12 @@ mod tests {
             (VideoFormat::Rgba, &[200, 100, 50, 77]),
         ];
         for (format, bytes) in cases {
-            let converted = shuffle_packed(&rgba, format).unwrap().unwrap();
+            let converted = shuffle_packed(rgba.picture(), format).unwrap().unwrap();
             assert_eq!(&converted.data()[..], bytes, "{format:?}");
         }
         let rgb = VideoFrame::new(VideoFormat::Rgb24, 1, 1, vec![1, 2, 3]).unwrap();
-        assert_eq!(&shuffle_packed(&rgb, VideoFormat::Bgra).unwrap().unwrap().data()[..], &[3, 2, 1, 255]);
-        assert!(shuffle_packed(&rgba, VideoFormat::I420).is_none());
+        assert_eq!(&shuffle_packed(rgb.picture(), VideoFormat::Bgra).unwrap().unwrap().data()[..], &[3, 2, 1, 255]);
+        assert!(shuffle_packed(rgba.picture(), VideoFormat::I420).is_none());
     }
 
     #[test]

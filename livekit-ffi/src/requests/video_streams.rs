@@ -56,7 +56,11 @@ fn open(track: &RemoteVideoTrack, format: VideoFormat) -> livekit_core::Result<V
 }
 
 /// Opens a core stream following the participant's video track of `source`.
-fn follow(participant: &RemoteParticipant, source: TrackSource, format: VideoFormat) -> livekit_core::Result<VideoStream> {
+fn follow(
+    participant: &RemoteParticipant,
+    source: TrackSource,
+    format: VideoFormat,
+) -> livekit_core::Result<VideoStream> {
     let _runtime = server().runtime().enter();
     VideoStream::from_participant(participant, source, format)
 }
