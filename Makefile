@@ -12,10 +12,11 @@ demo:
 	$(CARGO) run -q -p livekit-core --example demo
 
 ## Every test: unit and integration tests against a real livekit-server with the official
-## Python SDK as a peer, the drop-in suite with the official library and with ours, and the
-## fuzz targets (regression corpora, then FUZZ_SECONDS each).
+## Python SDK as a peer, the drop-in suite with the official library and with ours, the
+## cross-platform check (test-cross-ci, below) and the fuzz targets (regression corpora, then
+## FUZZ_SECONDS each).
 ## `make -k test` runs every suite even when one fails (CI does).
-TEST_TARGETS := test-rust test-rust-dual test-dropin test-c test-kotlin test-python test-fuzz
+TEST_TARGETS := test-rust test-rust-dual test-dropin test-c test-kotlin test-python test-cross-ci test-fuzz
 test: $(TEST_TARGETS)
 
 ## The suites `make test` runs, one per line (.ci/run times each).
@@ -157,10 +158,10 @@ cross: deps server
 
 ## The lean part CI runs: x86_64 glibc 2.17, x86_64 musl (static story) and aarch64 glibc 2.17
 ## (story under qemu-aarch64), the libraries checked (glibc floor, exports, dependencies). To fit
-## CI's budget: the dev profile (not release's fat LTO), no codecs and no wheels; `make cross`
-## builds every target with its codecs, in release, with wheels.
+## CI's budget: the cross-check profile (no optimisation, no debug info), no codecs and no
+## wheels; `make cross` builds every target with its codecs, in release, with wheels.
 test-cross-ci: deps server
-	CROSS_PROFILE=dev CROSS_FEATURES=none CROSS_WHEELS=0 cross/build.sh x86_64-gnu x86_64-musl aarch64-gnu
+	CROSS_PROFILE=cross-check CROSS_FEATURES=none CROSS_WHEELS=0 cross/build.sh x86_64-gnu x86_64-musl aarch64-gnu
 
 fmt:
 	$(CARGO) fmt --all

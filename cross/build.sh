@@ -10,7 +10,8 @@
 #   CROSS_WHEEL_TEST=0             skip the Python suite on the x86_64 manylinux2014 wheel
 #   CROSS_WHEELS=0                 libraries only, no wheels (maturin's zig wrappers differ from
 #                                  cargo-zigbuild's, so a wheel compiles every dependency again)
-#   CROSS_PROFILE=dev              cargo's dev profile instead of release (fat LTO): CI's quick check
+#   CROSS_PROFILE=cross-check      a cargo profile other than release (fat LTO); cross-check (no
+#                                  optimisation, no debug info) is CI's quick check
 #   CROSS_FEATURES=none            no codecs (data, streams, RPC), instead of each target's codecs
 #
 # Everything comes from the registries: rustup targets, ziglang, cargo-zigbuild and maturin
@@ -33,19 +34,22 @@ note() { echo "$*" | tee -a "$summary"; }
 step() { echo; echo "== cross: $*"; }
 
 # --- Debian packages: a fresh machine has none of them --------------------------------------
-# binutils (readelf, nm for cross/check.py), qemu-user and the cross C libraries it runs foreign
+# binutils (readelf, nm for cross/check.py), qemu-user and the C libraries it runs foreign
 # binaries with, nasm and pkg-config for the codecs, and libvpx's static library for the host and,
-# through multiarch, for arm64 (VP8 in the aarch64 builds). armhf is not added: its index did not
-# download here, and armv7 is built without VP8 (docs/platforms.md).
+# through multiarch, for arm64 (VP8 in the aarch64 builds). aarch64 binaries run on the multiarch
+# libc6:arm64 (/lib/ld-linux-aarch64.so.1): under the glibc of libc6-arm64-cross (2.36-8cross1)
+# qemu-aarch64 7.2 never returns from the first pthread_create, even in a ten-line C program.
+# armhf is not added to multiarch: its index did not download here, so armv7 runs on
+# libc6-armhf-cross and is built without VP8 (docs/platforms.md).
 debian_ready() {
   command -v readelf && command -v nm && command -v qemu-aarch64 && command -v qemu-arm \
     && command -v nasm && command -v pkg-config \
-    && [ -d /usr/aarch64-linux-gnu/lib ] && [ -d /usr/arm-linux-gnueabihf/lib ] \
+    && [ -e /lib/ld-linux-aarch64.so.1 ] && [ -d /usr/arm-linux-gnueabihf/lib ] \
     && [ -e /usr/lib/x86_64-linux-gnu/libvpx.a ] && [ -e /usr/lib/aarch64-linux-gnu/libvpx.a ]
 }
 if ! debian_ready >/dev/null; then
   dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
-  apt-get update -qq && apt-get install -y -qq binutils qemu-user libc6-arm64-cross libc6-armhf-cross \
+  apt-get update -qq && apt-get install -y -qq binutils qemu-user libc6:arm64 libc6-armhf-cross \
     nasm pkg-config libvpx-dev libvpx-dev:arm64 >/dev/null \
     || { echo "cross: installing the Debian packages failed" >&2; exit 1; }
   debian_ready >/dev/null || { echo "cross: the Debian packages are still incomplete" >&2; exit 1; }
@@ -104,7 +108,7 @@ size_of() { stat -c %s "$1"; }
 
 profile=${CROSS_PROFILE:-release}
 profile_dir=$profile
-[ "$profile" = dev ] && profile_dir=debug
+[ "$profile" = dev ] && profile_dir=debug # cargo's one exception; other profiles use their name
 
 # --- Linux: cargo zigbuild, maturin --zig, the story -----------------------------------------
 # $1 short name, $2 rust target, $3 zig suffix (.2.17 for the glibc floor), $4 wheel tag,
@@ -229,7 +233,7 @@ for t in $targets; do
   case $t in
     x86_64-gnu) linux x86_64-gnu x86_64-unknown-linux-gnu .2.17 manylinux2014 x86_64-linux-gnu.2.17 x86_64-linux-gnu "" "" ;;
     aarch64-gnu) linux aarch64-gnu aarch64-unknown-linux-gnu .2.17 manylinux2014 aarch64-linux-gnu.2.17 aarch64-linux-gnu \
-      qemu-aarch64 /usr/aarch64-linux-gnu ;;
+      qemu-aarch64 "" ;; # no prefix: the multiarch libc6:arm64 (see the Debian packages above)
     x86_64-musl) linux x86_64-musl x86_64-unknown-linux-musl "" musllinux_1_2 x86_64-linux-musl x86_64-linux-gnu "" "" ;;
     aarch64-musl) linux aarch64-musl aarch64-unknown-linux-musl "" musllinux_1_2 aarch64-linux-musl aarch64-linux-gnu qemu-aarch64 "" ;;
     armv7-gnu) linux armv7-gnu armv7-unknown-linux-gnueabihf .2.17 manylinux2014 arm-linux-gnueabihf.2.17 arm-linux-gnueabihf \
