@@ -446,3 +446,50 @@ async fn a_participant_stream_follows_the_microphone_across_tracks() {
     let drained = tokio::time::timeout(Duration::from_secs(10), async { while stream.recv().await.is_some() {} }).await;
     assert!(drained.is_ok(), "the stream ends when the participant leaves");
 }
+
+/// Six participants of one process publish in quick succession, each while the others' tracks
+/// are being added to its own connection, and every track must reach every other participant.
+/// A RED track whose offer went out after another answer had negotiated audio without RED once
+/// failed to bind: that answer failed to apply and a third of the tracks never arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn participants_publishing_in_turn_all_hear_each_other() {
+    const COUNT: usize = 6;
+    let server = start_server();
+    let mut rooms = Vec::new();
+    for i in 0..COUNT {
+        rooms.push(join(&server, "publish-in-turn", &format!("p{i}")).await);
+    }
+    for (room, events) in &mut rooms {
+        while room.remote_participants().len() < COUNT - 1 {
+            tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("everyone is announced");
+        }
+    }
+    // One after another, as the bench's publishers do: each publishes while the tracks just
+    // published are being added to its connection.
+    let mut tones = Vec::new();
+    for (room, _) in &rooms {
+        let (source, _, _) = publish_ours(room, 48_000, 1).await;
+        tones.push(common::tone::play_tone_forever(source));
+    }
+    for (room, events) in &mut rooms {
+        let mut heard_from = std::collections::HashSet::new();
+        while heard_from.len() < COUNT - 1 {
+            let identity = wait_for_within(events, Duration::from_secs(20), "TrackSubscribed", |e| match e {
+                RoomEvent::TrackSubscribed { track: RemoteTrack::Audio(_), participant, .. } => {
+                    Some(participant.identity())
+                }
+                _ => None,
+            })
+            .await;
+            heard_from.insert(identity);
+        }
+        assert!(!heard_from.contains(&room.local_participant().identity()));
+    }
+    // The first participant checks that every other one's microphone carries the tone (a
+    // participant stream follows the live track, should the server move a subscription).
+    for participant in rooms[0].0.remote_participants().values() {
+        let mut stream = AudioStream::from_participant(participant, TrackSource::Microphone, 48_000, 1)
+            .expect("a stream of the participant's microphone");
+        read_until_tone(&mut stream, common::tone::TONE_HZ, Duration::from_secs(10)).await;
+    }
+}

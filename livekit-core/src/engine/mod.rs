@@ -4,6 +4,7 @@
 //! It moves bytes and SDP; it knows nothing about participants (that is `room`), and it does
 //! not decide when to reconnect (that is `room::reconnect`), only how.
 
+mod audio_track_local;
 mod lazy_interceptor;
 mod negotiation;
 mod peer;

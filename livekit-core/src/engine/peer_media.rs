@@ -29,10 +29,10 @@ use webrtc::rtp_transceiver::rtp_codec::{
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
 use webrtc::rtp_transceiver::{RTCPFeedback, RTCRtpTransceiverInit};
-use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_remote::TrackRemote;
 
+use super::audio_track_local::RedOrOpusTrack;
 use super::lazy_interceptor::StartWithFirstStream;
 use super::peer_video::KeyframeRequester;
 use crate::error::{Error, Result};
@@ -148,12 +148,12 @@ pub(super) async fn add_receivers(pc: &RTCPeerConnection, audios: u32, videos: u
 
 /// One published audio track: where its packets go, and the sender to remove on unpublish.
 pub(crate) struct AudioSender {
-    track: Arc<TrackLocalStaticRTP>,
+    track: Arc<RedOrOpusTrack>,
     pub(super) sender: Arc<RTCRtpSender>,
     sequence: std::sync::atomic::AtomicU16,
     timestamp: std::sync::atomic::AtomicU32,
-    /// Set when the track is sent as RED.
-    red: Option<parking_lot::Mutex<RedEncoder>>,
+    /// Encodes payloads as RED while the track sends RED (published with RED, and negotiated).
+    red: parking_lot::Mutex<RedEncoder>,
     /// The fraction lost (0..=1) in the server's latest receiver report on this track.
     loss_reports: watch::Receiver<f32>,
 }
@@ -161,29 +161,23 @@ pub(crate) struct AudioSender {
 impl AudioSender {
     /// Adds a send-only Opus transceiver whose msid track id is `cid`: the server matches the
     /// media to the `AddTrackRequest` by it. With `red` the track offers RED first (the server
-    /// then prefers it) and sends every packet as RED. The caller renegotiates.
+    /// then prefers it) and sends every packet as RED where the answer agrees (see
+    /// `RedOrOpusTrack`). The caller renegotiates.
     pub(super) async fn add(pc: &RTCPeerConnection, cid: &str, stream_id: &str, red: bool) -> Result<Self> {
-        let (capability, preferences) = if red {
-            (red_capability(), vec![red_parameters(), opus_parameters()])
-        } else {
-            (opus_capability(), vec![opus_parameters()])
-        };
-        let track = Arc::new(TrackLocalStaticRTP::new(capability, cid.to_owned(), stream_id.to_owned()));
+        let track = Arc::new(RedOrOpusTrack::new(opus_capability(), red.then(red_capability), cid, stream_id));
         let init = RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, send_encodings: vec![] };
         let transceiver = pc
             .add_transceiver_from_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>, Some(init))
             .await
             .map_err(Error::internal)?;
         let sender = transceiver.sender().await;
+        let preferences = if red { vec![red_parameters(), opus_parameters()] } else { vec![opus_parameters()] };
         match transceiver.set_codec_preferences(preferences).await {
             Ok(()) => {}
             // webrtc-rs offers only the codecs negotiated in the connection's first audio section:
-            // when that had no RED, the track goes out as plain Opus (a spare inactive section
-            // stays behind) rather than not at all.
+            // when that had no RED, the section offers plain Opus, and so the track sends it.
             Err(webrtc::Error::ErrRTPTransceiverCodecUnsupported) if red => {
-                log::warn!("RED was not negotiated on this connection: track {cid} is sent as plain Opus");
-                pc.remove_track(&sender).await.map_err(Error::internal)?;
-                return Box::pin(Self::add(pc, cid, stream_id, false)).await;
+                transceiver.set_codec_preferences(vec![opus_parameters()]).await.map_err(Error::internal)?;
             }
             Err(err) => return Err(Error::internal(err)),
         }
@@ -196,7 +190,7 @@ impl AudioSender {
             sender,
             sequence: std::sync::atomic::AtomicU16::new(random_u16()),
             timestamp: std::sync::atomic::AtomicU32::new(u32::from(random_u16()) << 16),
-            red: red.then(|| parking_lot::Mutex::new(RedEncoder::new(OPUS_PAYLOAD_TYPE))),
+            red: parking_lot::Mutex::new(RedEncoder::new(OPUS_PAYLOAD_TYPE)),
             loss_reports,
         })
     }
@@ -210,9 +204,10 @@ impl AudioSender {
     pub async fn write(&self, packet: &EncodedAudio) -> Result<()> {
         use std::sync::atomic::Ordering::Relaxed;
         let timestamp = self.timestamp.fetch_add(packet.rtp_timestamp_step, Relaxed);
-        let payload = match &self.red {
-            Some(red) => red.lock().encode(timestamp, &packet.payload),
-            None => packet.payload.clone(),
+        let payload = if self.track.sends_red() {
+            self.red.lock().encode(timestamp, &packet.payload)
+        } else {
+            packet.payload.clone()
         };
         let rtp = webrtc::rtp::packet::Packet {
             header: webrtc::rtp::header::Header {
