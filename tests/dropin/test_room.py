@@ -4,7 +4,7 @@ official Python SDK sees, whichever library is loaded."""
 import pytest
 from livekit import api, rtc
 
-from conftest import expect, known, make_token
+from conftest import expect, known, make_token, mode
 
 
 async def test_connect_gives_the_local_participant_and_the_room(join, room_name):
@@ -78,7 +78,11 @@ async def test_metadata_and_name_changes_give_old_and_new(join):
     own_name = expect(alice, "participant_name_changed", lambda p, old, new: p.identity == "alice")
     await alice.local_participant.set_name("Alice B.")
     participant, old, new = await name.wait()
-    assert (old, new) == ("Alice", "Alice B.")
+    assert new == "Alice B."
+    # The official library also raises participants_updated for the server's update, and when
+    # that comes first the SDK has already replaced the participant's info, so its `old` is the
+    # new name (seen once in CI). Ours raises only the change, so `old` is the name before.
+    assert old == "Alice" or (mode() == "official" and old == "Alice B."), old
     await own_name.wait()
     assert alice.local_participant.name == "Alice B."
 
