@@ -13,6 +13,7 @@ fn main() {
         "proto/audio_frame.proto",
         "proto/video_frame.proto",
         "proto/track_publication.proto",
+        "proto/stats.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

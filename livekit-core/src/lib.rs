@@ -27,6 +27,7 @@ pub mod fuzzing;
 pub mod media;
 pub mod room;
 mod signal;
+pub mod stats;
 pub mod track;
 
 pub use data::DataOptions;

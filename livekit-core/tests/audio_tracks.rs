@@ -493,3 +493,59 @@ async fn participants_publishing_in_turn_all_hear_each_other() {
         read_until_tone(&mut stream, common::tone::TONE_HZ, Duration::from_secs(10)).await;
     }
 }
+
+/// `Room::stats` and `Room::track_stats` count what went through the server: the sender's
+/// outbound stream and the receiver's inbound one grow while the tone plays, the data
+/// channels are open and one candidate pair carries it all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_count_the_packets_each_side_sent_and_received() {
+    use livekit_core::stats::{CandidatePairState, DataChannelState, RtcStats};
+
+    let server = start_server();
+    let (alice, _alice_events) = join(&server, "stats", "alice").await;
+    let (bob, mut bob_events) = join(&server, "stats", "bob").await;
+    let (source, _track, sid) = publish_ours(&alice, 48_000, 1).await;
+    let tone = common::tone::play_tone_forever(source);
+    let heard = receive_audio(&mut bob_events, "alice", 48_000, 1, 1.0).await;
+    let segments = analyze(&heard, 48_000, 1).segments;
+    assert!(segments.iter().any(|s| (s.freq - common::tone::TONE_HZ).abs() <= 2.0), "bob hears the tone: {segments:?}");
+
+    let sent = alice.track_stats(&sid).await.expect("stats of our track");
+    let received = bob.track_stats(&sid).await.expect("stats of the subscribed track");
+    tone.abort();
+    let [RtcStats::OutboundRtp(outbound)] = sent.as_slice() else { panic!("one outbound audio stream: {sent:?}") };
+    let [RtcStats::InboundRtp(inbound)] = received.as_slice() else { panic!("one inbound audio stream: {received:?}") };
+    assert_eq!((outbound.kind.as_str(), inbound.kind.as_str()), ("audio", "audio"));
+    assert_eq!(inbound.track_identifier, sid);
+    // A second of 20 ms packets at least reached bob; alice sent at least as many.
+    assert!(inbound.packets_received >= 50 && inbound.bytes_received > 0, "bob received: {inbound:?}");
+    assert!(outbound.packets_sent >= inbound.packets_received, "alice sent {outbound:?}, bob got {inbound:?}");
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    assert!((now_ms - inbound.timestamp_ms).abs() < 10_000, "dated now: {} against {now_ms}", inbound.timestamp_ms);
+
+    let session = alice.stats().await.expect("alice's session stats");
+    let all: Vec<&RtcStats> = session.publisher.iter().chain(&session.subscriber).collect();
+    let channel = |label: &str| {
+        all.iter().find_map(|e| match e {
+            RtcStats::DataChannel(dc) if dc.label == label => Some(dc.clone()),
+            _ => None,
+        })
+    };
+    let (reliable, lossy) = (channel("_reliable").expect("_reliable"), channel("_lossy").expect("_lossy"));
+    assert_eq!((reliable.state, lossy.state), (DataChannelState::Open, DataChannelState::Open));
+    let chosen_pair = all
+        .iter()
+        .any(|e| matches!(e, RtcStats::CandidatePair(p) if p.nominated && p.state == CandidatePairState::Succeeded));
+    assert!(chosen_pair, "a nominated pair whose checks succeeded: {all:?}");
+    let ice_bytes = all.iter().find_map(|e| match e {
+        RtcStats::Transport(t) if t.id == "ice_transport" => Some(t.bytes_sent),
+        _ => None,
+    });
+    assert!(
+        ice_bytes.is_some_and(|bytes| bytes > outbound.bytes_sent),
+        "ICE carried the audio and more: {ice_bytes:?}"
+    );
+
+    let unknown = bob.track_stats("TR_nothing").await;
+    assert!(matches!(unknown, Err(livekit_core::Error::InvalidArgument(_))), "{unknown:?}");
+}

@@ -174,6 +174,21 @@ impl HandleTable {
         }
     }
 
+    /// Every room the client holds.
+    pub fn rooms(&self) -> Vec<Arc<FfiRoom>> {
+        let handles = self.handles.lock();
+        handles.values().filter_map(|h| if let FfiHandle::Room(room) = h { Some(room.clone()) } else { None }).collect()
+    }
+
+    /// A local track, or a remote track's sid: what `get_stats` asks about.
+    pub fn track_for_stats(&self, id: u64) -> FfiResult<Result<LocalTrack, String>> {
+        self.with(id, |handle| match handle {
+            FfiHandle::LocalTrack(track) => Ok(Ok(track.clone())),
+            FfiHandle::RemoteTrack(remote) => Ok(Err(remote.publication.sid())),
+            other => Err(FfiError::WrongHandleType { id, expected: "local or remote track", actual: other.kind() }),
+        })
+    }
+
     pub fn room(&self, id: u64) -> FfiResult<Arc<FfiRoom>> {
         self.with(id, |handle| expect_kind!(handle, id, Room, "room").cloned())
     }

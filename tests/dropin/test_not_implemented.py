@@ -24,16 +24,6 @@ async def test_an_encoded_video_source(join, caplog):
     assert any("VIDEO_SOURCE_ENCODED" in m and "not implemented by livekit-core" in m for m in messages), messages
 
 
-async def test_rtc_stats(join):
-    alice = await join("alice")
-    if mode() == "official":
-        stats = await alice.get_rtc_stats()
-        assert stats.publisher_stats is not None
-        return
-    with pytest.raises(RuntimeError, match="get_session_stats is not implemented by livekit-core"):
-        await alice.get_rtc_stats()
-
-
 async def test_platform_audio_says_it_is_not_available(join):
     await join("alice")
     if mode() == "official":

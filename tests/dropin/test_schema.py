@@ -14,7 +14,7 @@ from google.protobuf import descriptor_pb2
 PROTO_DIR = pathlib.Path(__file__).resolve().parents[2] / "livekit-ffi" / "proto"
 OFFICIAL_MODULES = [
     "ffi", "handle", "room", "participant", "track", "data_stream", "rpc", "e2ee", "audio_frame", "video_frame",
-    "track_publication",
+    "track_publication", "stats",
 ]
 
 

@@ -13,6 +13,7 @@ mod peer_video;
 mod resend;
 mod sequence;
 mod session;
+mod stats_report;
 mod turn_bridge;
 mod turn_stream;
 
@@ -217,6 +218,21 @@ impl Engine {
         rids: &[&str],
     ) -> Result<(Arc<VideoSender>, mpsc::UnboundedReceiver<LayerFeedback>)> {
         self.session().publish_video(cid, codec, rids).await
+    }
+
+    /// The WebRTC statistics of the current session's peer connections.
+    pub async fn stats(&self) -> crate::stats::SessionStats {
+        let session = self.session();
+        let publisher = session.publisher.stats().await;
+        let subscriber = match &session.subscriber {
+            Some(subscriber) => Some(subscriber.stats().await),
+            None => None,
+        };
+        let clock = stats_report::Clock::read();
+        crate::stats::SessionStats {
+            publisher: stats_report::convert(publisher, clock),
+            subscriber: subscriber.map(|report| stats_report::convert(report, clock)).unwrap_or_default(),
+        }
     }
 
     /// Removes a published track from the publisher connection and renegotiates.

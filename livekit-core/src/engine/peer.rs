@@ -333,6 +333,11 @@ impl PeerTransport {
         matches!(*self.ice_state.borrow(), RTCIceConnectionState::Connected | RTCIceConnectionState::Completed)
     }
 
+    /// The connection's statistics report (RTP streams, ICE, data channels).
+    pub async fn stats(&self) -> webrtc::stats::StatsReport {
+        self.pc.get_stats().await
+    }
+
     /// How many times ICE has connected so far.
     pub fn ice_connects(&self) -> u64 {
         *self.ice_connects.borrow()

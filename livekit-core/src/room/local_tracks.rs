@@ -218,6 +218,11 @@ impl RoomInner {
         }
     }
 
+    /// The cid (the SDP track id) one of our tracks was published with, by sid.
+    pub(crate) fn published_cid(&self, sid: &str) -> Option<String> {
+        self.local_tracks.lock().get(sid).map(|published| published.cid.clone())
+    }
+
     /// Our tracks as a resume's `SyncState` lists them, so the server can check it still has
     /// each one.
     pub(crate) fn published_for_sync(&self) -> Vec<proto::TrackPublishedResponse> {

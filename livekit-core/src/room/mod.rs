@@ -19,6 +19,7 @@ mod rpc;
 mod session_metadata;
 mod simulate;
 mod speakers;
+mod stats;
 mod track_changes;
 mod track_dispatch;
 

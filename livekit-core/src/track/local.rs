@@ -153,6 +153,18 @@ impl LocalTrack {
     }
 }
 
+/// Equal when both are the same track (clones of one another), as a publication's
+/// [`track`](crate::LocalTrackPublication::track) is the track that was published.
+impl PartialEq for LocalTrack {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Audio(a), Self::Audio(b)) => Arc::ptr_eq(&a.inner, &b.inner),
+            (Self::Video(a), Self::Video(b)) => Arc::ptr_eq(&a.inner, &b.inner),
+            _ => false,
+        }
+    }
+}
+
 /// How to publish a track.
 #[derive(Clone, Debug)]
 pub struct TrackPublishOptions {

@@ -10,6 +10,7 @@ pub mod resampler;
 mod room_events;
 mod rpc;
 mod simulate;
+mod stats;
 mod stream_outcome;
 mod stream_readers;
 pub mod stream_writers;
@@ -36,7 +37,8 @@ pub fn handle(bytes: &[u8]) -> FfiResult<Response> {
         Request::Connect(r) => Response::Connect(room::connect(r)),
         Request::Disconnect(r) => Response::Disconnect(room::disconnect(r)?),
         Request::ReadyForRoomEvent(r) => Response::ReadyForRoomEvent(room::ready_for_room_event(r)?),
-        Request::GetSessionStats(r) => Response::GetSessionStats(room::get_session_stats(r)?),
+        Request::GetSessionStats(r) => Response::GetSessionStats(stats::get_session_stats(r)?),
+        Request::GetStats(r) => Response::GetStats(stats::get_stats(r)?),
         Request::SimulateScenario(r) => Response::SimulateScenario(simulate::simulate_scenario(r)?),
         Request::PublishData(r) => Response::PublishData(data_packets::publish_data(r)?),
         Request::SetLocalMetadata(r) => Response::SetLocalMetadata(participant::set_metadata(r)?),

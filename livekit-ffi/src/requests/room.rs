@@ -170,21 +170,6 @@ pub fn leave_in_background(room: Arc<FfiRoom>) {
     });
 }
 
-pub fn get_session_stats(request: proto::GetSessionStatsRequest) -> FfiResult<proto::GetSessionStatsResponse> {
-    server().handles.room(request.room_handle)?;
-    let async_id = server().async_id(request.request_async_id);
-    let not_yet = |async_id| {
-        ffi_event::Message::GetSessionStats(proto::GetSessionStatsCallback {
-            async_id,
-            message: Some(proto::get_session_stats_callback::Message::Error(
-                "get_session_stats is not implemented by livekit-core yet (WebRTC statistics come with media)".into(),
-            )),
-        })
-    };
-    server().spawn_callback(async_id, async move { not_yet(async_id) }, move |async_id, _| not_yet(async_id));
-    Ok(proto::GetSessionStatsResponse { async_id })
-}
-
 /// The protocol's dispose request: leaves every room; the library stays initialized.
 pub fn dispose(request: proto::DisposeRequest) -> proto::DisposeResponse {
     if !request.r#async {

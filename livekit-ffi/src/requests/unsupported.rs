@@ -15,7 +15,6 @@ fn describe(number: u32) -> Option<(&'static str, &'static str)> {
     Some(match number {
         13 => ("publish_transcription", ""),
         14 => ("publish_sip_dtmf", ""),
-        19 => ("get_stats", " (WebRTC statistics come in a later release)"),
         29 => ("new_audio_resampler", " (use the sox resampler requests, as the Python SDK's AudioResampler does)"),
         30 => ("remix_and_resample", " (use the sox resampler requests, as the Python SDK's AudioResampler does)"),
         31 => ("e2ee", " (end-to-end encryption comes in a later release)"),
