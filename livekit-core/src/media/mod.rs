@@ -14,6 +14,7 @@
 
 mod audio_level;
 mod audio_resampler;
+mod box_scale;
 mod capture_queue;
 mod frame;
 pub(crate) mod frame_assembler;

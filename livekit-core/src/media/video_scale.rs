@@ -1,18 +1,17 @@
 //! Downscaling an I420 picture, plane by plane, with a box filter (each output pixel the mean of
 //! the pixels it covers): what the lower simulcast layers are encoded from. Halves and quarters
-//! (the usual simulcast layers) take a 2x2 mean, once or twice; other sizes go through
-//! `fast_image_resize`, whose general convolution cost a quarter of the CPU of publishing 720p.
+//! (the usual simulcast layers) take a 2x2 mean, once or twice (a general convolution cost a
+//! quarter of the CPU of publishing 720p); other sizes go through the general box filter of
+//! `box_scale`.
 
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-
+use super::box_scale::BoxScaler;
 use super::video_frame::I420Buffer;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-/// Scales pictures; keeps the resizer's buffers between calls.
+/// Scales pictures; keeps the box filter's buffer between calls.
 #[derive(Default)]
 pub(crate) struct Scaler {
-    resizer: Resizer,
+    general: BoxScaler,
 }
 
 impl Scaler {
@@ -29,18 +28,15 @@ impl Scaler {
         let (y, u, v) = out.planes_mut();
         let (src_width, src_height) = (picture.width(), picture.height());
         let (src_chroma_width, src_chroma_height) = (picture.chroma_width(), picture.chroma_height());
-        self.plane(picture.y(), (src_width, src_height), y, (width, height))?;
-        self.plane(picture.u(), (src_chroma_width, src_chroma_height), u, (chroma_width, chroma_height))?;
-        self.plane(picture.v(), (src_chroma_width, src_chroma_height), v, (chroma_width, chroma_height))?;
+        self.plane(picture.y(), (src_width, src_height), y, (width, height));
+        self.plane(picture.u(), (src_chroma_width, src_chroma_height), u, (chroma_width, chroma_height));
+        self.plane(picture.v(), (src_chroma_width, src_chroma_height), v, (chroma_width, chroma_height));
         Ok(out)
     }
 
-    fn plane(&mut self, src: &[u8], (sw, sh): (u32, u32), dst: &mut [u8], (dw, dh): (u32, u32)) -> Result<()> {
-        let failed = |e: &dyn std::fmt::Display| Error::Internal(format!("scaling a picture: {e}"));
-        let src = ImageRef::new(sw, sh, src, PixelType::U8).map_err(|e| failed(&e))?;
-        let mut dst = Image::from_slice_u8(dw, dh, dst, PixelType::U8).map_err(|e| failed(&e))?;
-        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Box));
-        self.resizer.resize(&src, &mut dst, &options).map_err(|e| failed(&e))
+    fn plane(&mut self, src: &[u8], (sw, sh): (u32, u32), dst: &mut [u8], (dw, dh): (u32, u32)) {
+        let size = |w: u32, h: u32| (w as usize, h as usize);
+        self.general.scale(src, size(sw, sh), dst, size(dw, dh));
     }
 }
 
@@ -187,9 +183,9 @@ mod tests {
             let (cw, ch) = (general.chroma_width(), general.chroma_height());
             let (y, u, v) = general.planes_mut();
             let mut scaler = Scaler::default();
-            scaler.plane(picture.y(), (64, 48), y, (width, height)).unwrap();
-            scaler.plane(picture.u(), (32, 24), u, (cw, ch)).unwrap();
-            scaler.plane(picture.v(), (32, 24), v, (cw, ch)).unwrap();
+            scaler.plane(picture.y(), (64, 48), y, (width, height));
+            scaler.plane(picture.u(), (32, 24), u, (cw, ch));
+            scaler.plane(picture.v(), (32, 24), v, (cw, ch));
             for (ours, theirs) in [(fast.y(), general.y()), (fast.u(), general.u()), (fast.v(), general.v())] {
                 let worst = ours.iter().zip(theirs).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
                 assert!(worst <= 1, "{width}x{height}: off by {worst}");
