@@ -36,21 +36,28 @@ step() { echo; echo "== cross: $*"; }
 # --- Debian packages: a fresh machine has none of them --------------------------------------
 # binutils (readelf, nm for cross/check.py), qemu-user and the C libraries it runs foreign
 # binaries with, nasm and pkg-config for the codecs, and libvpx's static library for the host and,
-# through multiarch, for arm64 (VP8 in the aarch64 builds). aarch64 binaries run on the multiarch
-# libc6:arm64 (/lib/ld-linux-aarch64.so.1): under the glibc of libc6-arm64-cross (2.36-8cross1)
-# qemu-aarch64 7.2 never returns from the first pthread_create, even in a ten-line C program.
-# armhf is not added to multiarch: its index did not download here, so armv7 runs on
-# libc6-armhf-cross and is built without VP8 (docs/platforms.md).
+# through multiarch, for arm64 and armhf (VP8 in the aarch64 and armv7 builds). Foreign binaries
+# run on the multiarch libc6:arm64 and libc6:armhf (/lib/ld-linux-aarch64.so.1,
+# /lib/ld-linux-armhf.so.3), not on the -cross packages: under the glibc of libc6-arm64-cross
+# (2.36-8cross1) qemu-aarch64 7.2 never returns from the first pthread_create, even in a
+# ten-line C program.
+# armhf is added only when armv7 is asked for (CI's check does not need it).
+armhf=0
+[[ " $targets " == *" armv7-gnu "* ]] && armhf=1
 debian_ready() {
   command -v readelf && command -v nm && command -v qemu-aarch64 && command -v qemu-arm \
-    && command -v nasm && command -v pkg-config \
-    && [ -e /lib/ld-linux-aarch64.so.1 ] && [ -d /usr/arm-linux-gnueabihf/lib ] \
-    && [ -e /usr/lib/x86_64-linux-gnu/libvpx.a ] && [ -e /usr/lib/aarch64-linux-gnu/libvpx.a ]
+    && command -v nasm && command -v pkg-config && [ -e /lib/ld-linux-aarch64.so.1 ] \
+    && [ -e /usr/lib/x86_64-linux-gnu/libvpx.a ] && [ -e /usr/lib/aarch64-linux-gnu/libvpx.a ] \
+    && { [ "$armhf" = 0 ] || { [ -e /lib/ld-linux-armhf.so.3 ] && [ -e /usr/lib/arm-linux-gnueabihf/libvpx.a ]; }; }
 }
 if ! debian_ready >/dev/null; then
-  dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
-  apt-get update -qq && apt-get install -y -qq binutils qemu-user libc6:arm64 libc6-armhf-cross \
-    nasm pkg-config libvpx-dev libvpx-dev:arm64 >/dev/null \
+  archs="arm64" packages="libc6:arm64 libvpx-dev:arm64"
+  [ "$armhf" = 1 ] && archs="arm64 armhf" packages="$packages libc6:armhf libvpx-dev:armhf"
+  for arch in $archs; do
+    dpkg --print-foreign-architectures | grep -qx "$arch" || dpkg --add-architecture "$arch"
+  done
+  # shellcheck disable=SC2086 # one word per package
+  apt-get update -qq && apt-get install -y -qq binutils qemu-user nasm pkg-config libvpx-dev $packages >/dev/null \
     || { echo "cross: installing the Debian packages failed" >&2; exit 1; }
   debian_ready >/dev/null || { echo "cross: the Debian packages are still incomplete" >&2; exit 1; }
 fi
@@ -96,7 +103,7 @@ features_for() { # $1 = rust target
   case $1 in
     x86_64-unknown-linux-*) echo audio,video ;;
     aarch64-unknown-linux-*) echo audio,video ;; # libvpx-dev:arm64, installed above
-    armv7-unknown-linux-gnueabihf) [ -e /usr/lib/arm-linux-gnueabihf/libvpx.a ] && echo audio,video || echo audio,h264 ;;
+    armv7-unknown-linux-gnueabihf) echo audio,video ;; # libvpx-dev:armhf, installed above
     *) echo audio,h264 ;;
   esac
 }
@@ -237,7 +244,7 @@ for t in $targets; do
     x86_64-musl) linux x86_64-musl x86_64-unknown-linux-musl "" musllinux_1_2 x86_64-linux-musl x86_64-linux-gnu "" "" ;;
     aarch64-musl) linux aarch64-musl aarch64-unknown-linux-musl "" musllinux_1_2 aarch64-linux-musl aarch64-linux-gnu qemu-aarch64 "" ;;
     armv7-gnu) linux armv7-gnu armv7-unknown-linux-gnueabihf .2.17 manylinux2014 arm-linux-gnueabihf.2.17 arm-linux-gnueabihf \
-      qemu-arm /usr/arm-linux-gnueabihf ;;
+      qemu-arm "" ;; # no prefix: the multiarch libc6:armhf
     aarch64-android) android ;;
     aarch64-ios) ios ;;
     wheel-test) wheel_test ;;
