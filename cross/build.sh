@@ -243,8 +243,14 @@ for t in $targets; do
       qemu-aarch64 "" ;; # no prefix: the multiarch libc6:arm64 (see the Debian packages above)
     x86_64-musl) linux x86_64-musl x86_64-unknown-linux-musl "" musllinux_1_2 x86_64-linux-musl x86_64-linux-gnu "" "" ;;
     aarch64-musl) linux aarch64-musl aarch64-unknown-linux-musl "" musllinux_1_2 aarch64-linux-musl aarch64-linux-gnu qemu-aarch64 "" ;;
-    armv7-gnu) linux armv7-gnu armv7-unknown-linux-gnueabihf .2.17 manylinux2014 arm-linux-gnueabihf.2.17 arm-linux-gnueabihf \
-      qemu-arm "" ;; # no prefix: the multiarch libc6:armhf
+    armv7-gnu)
+      # libopus's cmake compiles its NEON intrinsics whenever the compiler can, and zig's armv7
+      # has no NEON: the C code is built for a Cortex-A7 (NEON, VFPv4), as a Raspberry Pi 2 or
+      # later is; the Rust code keeps the target's baseline. (-mfpu=neon is ignored by zig.)
+      export CFLAGS_armv7_unknown_linux_gnueabihf=${CFLAGS_armv7_unknown_linux_gnueabihf:--mcpu=cortex_a7}
+      export CXXFLAGS_armv7_unknown_linux_gnueabihf=${CXXFLAGS_armv7_unknown_linux_gnueabihf:--mcpu=cortex_a7}
+      linux armv7-gnu armv7-unknown-linux-gnueabihf .2.17 manylinux2014 arm-linux-gnueabihf.2.17 arm-linux-gnueabihf \
+        qemu-arm "" ;; # no prefix: the multiarch libc6:armhf
     aarch64-android) android ;;
     aarch64-ios) ios ;;
     wheel-test) wheel_test ;;
