@@ -188,23 +188,49 @@ wrap() { # $1 wrapper name, $2 cc|c++|ar, $3 zig target
 }
 
 # --- Android: no NDK here --------------------------------------------------------------------
+# zig has no bionic (Android's libc) and the NDK is not in any registry, so the C code is
+# compiled by zig for aarch64 Linux (musl's headers: only the C standard library is used; the one
+# ABI difference that matters, errno's accessor, is renamed to bionic's `__errno`), and the
+# shared library is linked by zig's lld against stubs: empty libraries with bionic's sonames, so
+# the NEEDED entries and the page alignment are what the NDK would give, while the C++ runtime
+# (operator new, __cxa_*) and the unwinder stay undefined for the NDK's libc++ to provide. That
+# `.so` is for the checks (16 KiB LOAD alignment, exports, NEEDED) and is not loadable as it
+# is; the `.a` is what an app links with the NDK (docs/platforms.md).
 android() {
   local rt=aarch64-linux-android out=$dist/aarch64-android
   mkdir -p "$out"
-  step "aarch64-android (static library; see docs/platforms.md)"
-  # zig has no bionic, so nothing can be linked against Android's libc here: the C parts are
-  # compiled by zig for aarch64 (they need only the C standard headers) and only the staticlib
-  # is made (`cargo rustc --crate-type staticlib` links nothing).
+  step "aarch64-android (static library, and a shared one linked against stubs for the checks)"
   local t0=$SECONDS
   wrap zig-android-cc cc aarch64-linux-musl
   wrap zig-android-c++ c++ aarch64-linux-musl
   wrap zig-ar ar ""
-  CC_aarch64_linux_android=zig-android-cc CXX_aarch64_linux_android=zig-android-c++ AR_aarch64_linux_android=zig-ar \
+  # cmake-rs names the system "Android" for this target, and cmake then looks for an NDK; a
+  # toolchain file of our own says "Linux on aarch64, compiled by zig" instead (libopus).
+  local toolchain=$tools/android-aarch64.cmake
+  printf 'set(CMAKE_SYSTEM_NAME Linux)\nset(CMAKE_SYSTEM_PROCESSOR aarch64)\nset(CMAKE_C_COMPILER %s)\nset(CMAKE_CXX_COMPILER %s)\n' \
+    "$tools/bin/zig-android-cc" "$tools/bin/zig-android-c++" >"$toolchain"
+  local stubs=$tools/android-stubs
+  mkdir -p "$stubs"
+  echo 'static int unused;' >"$stubs/empty.c"
+  for lib in c m dl log c++_shared; do
+    zigcc cc -target aarch64-linux-musl -shared -nostdlib -Wl,-soname,"lib$lib.so" "$stubs/empty.c" -o "$stubs/lib$lib.so"
+  done
+  zigcc ar rcs "$stubs/libunwind.a"
+  # Without --as-needed: the stubs define nothing, so lld would drop every one of them.
+  printf '#!/usr/bin/env bash\nargs=()\nfor a in "$@"; do [ "$a" = --as-needed ] || args+=("$a"); done\nexec "%s" -m ziglang ld.lld -L"%s" "${args[@]}"\n' \
+    "$tools/bin/python" "$stubs" >"$tools/bin/zig-android-ld"
+  chmod +x "$tools/bin/zig-android-ld"
+  CMAKE_TOOLCHAIN_FILE_aarch64_linux_android=$toolchain \
+    CC_aarch64_linux_android=zig-android-cc CXX_aarch64_linux_android=zig-android-c++ AR_aarch64_linux_android=zig-ar \
+    CFLAGS_aarch64_linux_android=-D__errno_location=__errno CXXFLAGS_aarch64_linux_android=-D__errno_location=__errno \
+    CARGO_TARGET_AARCH64_LINUX_ANDROID_LINKER=zig-android-ld RUSTFLAGS="-C link-arg=-zmax-page-size=16384" \
     cargo rustc -q --release -p livekit-ffi --no-default-features --features audio,h264 --target "$rt" \
-    --crate-type staticlib
+    --crate-type cdylib --crate-type staticlib
   cp "$cross/$rt/release/liblivekit_ffi.a" "$out/"
-  "$python" "$root/cross/check.py" "$out/liblivekit_ffi.a"
-  note "aarch64-android: staticlib built in $((SECONDS - t0))s ($(size_of "$out/liblivekit_ffi.a") B); .so not linked (no NDK)"
+  "$strip" -o "$out/liblivekit_ffi.so" "$cross/$rt/release/liblivekit_ffi.so"
+  "$python" "$root/cross/check.py" --android "$out/liblivekit_ffi.so" "$out/liblivekit_ffi.a"
+  note "aarch64-android: built in $((SECONDS - t0))s (release); features audio,h264; .so $(size_of "$out/liblivekit_ffi.so") B stripped" \
+    "(linked against stubs, checks only); .a $(size_of "$out/liblivekit_ffi.a") B; checks passed; not run (no NDK, no device)"
 }
 
 ios() {

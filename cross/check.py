@@ -8,7 +8,8 @@ For each ELF shared object (a .so, or the extension inside a .whl):
   - the defined symbols of its dynamic table are only livekit_* (PyInit_* in a wheel), so an
     app's own OpenSSL, opus or OpenH264 can never be bound to ours or ours to theirs;
   - NEEDED names only the C library family: libc, libm, libdl, libpthread, libgcc_s, the
-    dynamic loader (musl's libc.so; bionic's libc.so, libm.so, libdl.so);
+    dynamic loader (musl's libc.so; bionic's libc.so, libm.so, libdl.so, and on Android liblog.so
+    and the NDK's libc++_shared.so);
   - with --android, every LOAD segment is aligned to at least 16 KiB (Android 15 devices with
     16 KB pages refuse anything less).
 For a static library (.a): no OpenSSL/BoringSSL names are defined (ring prefixes its own).
@@ -27,6 +28,9 @@ ALLOWED_NEEDED = re.compile(
     r"^(libc\.so(\.6)?|libm\.so(\.6)?|libdl\.so(\.2)?|libpthread\.so\.0|libgcc_s\.so\.1"
     r"|ld-linux[-a-z0-9_]*\.so\.[0-9]+|ld-musl-[a-z0-9_]+\.so\.1)$"
 )
+# Android adds the NDK's own: its log library (Rust's standard library) and the shared C++ runtime
+# that an app bundles anyway (OpenH264's C++; the NDK's `c++_shared`).
+ANDROID_NEEDED = re.compile(r"^(liblog\.so|libc\+\+_shared\.so)$")
 # Names that would clash with an app's OpenSSL or BoringSSL if they leaked out of the archive.
 SSL_NAMES = re.compile(r"^(SSL_|EVP_|OPENSSL_|CRYPTO_|BN_|RSA_|EC_KEY_|X509_)")
 
@@ -62,7 +66,7 @@ def check_shared(path: str, label: str, glibc: str | None, android: bool, wheel:
     if not exported:
         problems.append(f"exports no {prefix}* symbol at all")
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", run("readelf", "-W", "-d", path))
-    bad = [n for n in needed if not ALLOWED_NEEDED.match(n)]
+    bad = [n for n in needed if not ALLOWED_NEEDED.match(n) and not (android and ANDROID_NEEDED.match(n))]
     if bad:
         problems.append(f"NEEDED beyond the C library: {', '.join(bad)}")
     aligns = []
