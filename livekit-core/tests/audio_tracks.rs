@@ -410,7 +410,7 @@ async fn read_until_tone(stream: &mut AudioStream, freq: f64, limit: Duration) {
         while let Some(frame) = stream.recv().await {
             samples.extend_from_slice(frame.data());
             // Every half second, look at what came so far.
-            if samples.len() % (rate as usize / 2 * channels) == 0 {
+            if samples.len().is_multiple_of(rate as usize / 2 * channels) {
                 let analysis = analyze(&samples, rate, channels);
                 if analysis.segments.iter().any(|s| (s.freq - freq).abs() <= 2.0 && s.end_ms - s.start_ms >= 1_000) {
                     return;

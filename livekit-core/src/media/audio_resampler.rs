@@ -1,12 +1,10 @@
 //! [`AudioResampler`]: the public, streaming sample-rate converter that the bindings hand to
 //! their users (the official SDKs' `AudioResampler`). Input comes in pieces of any length; the
 //! output lines up with the input (the filter's start-up delay is cut off) and a flush returns
-//! exactly the converted length. The filtering is `rubato`'s synchronous FFT resampler, run on
-//! 10 ms blocks; the pipelines' own chunked converter is `resampler::ChunkResampler`.
+//! exactly the converted length. The filtering is [`Polyphase`]; the pipelines' own chunked
+//! converter is `resampler::ChunkResampler`.
 
-use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Fft, FixedSync, Resampler as _};
-
+use super::polyphase::Polyphase;
 use crate::error::{Error, Result};
 
 /// The most samples one [`AudioResampler::push`] takes: 10 s of 48 kHz stereo.
@@ -18,7 +16,7 @@ pub const MAX_RESAMPLER_CHANNELS: u32 = 8;
 /// Converts a stream of interleaved 16-bit PCM from one sample rate to another, keeping the
 /// channel count.
 ///
-/// Each [`push`](Self::push) returns what the input so far completes (whole 10 ms blocks), and
+/// Each [`push`](Self::push) returns what the input so far completes, and
 /// [`flush`](Self::flush) ends the stream with the rest, so that the whole output is exactly
 /// `input_frames * output_rate / input_rate` frames (rounded up), lined up with the input.
 /// After a flush the resampler starts a new stream.
@@ -40,8 +38,8 @@ pub struct AudioResampler {
     output_rate: u32,
     channels: usize,
     /// `None` when both rates are equal.
-    fft: Option<Fft<f32>>,
-    /// Input not yet a whole 10 ms block, interleaved.
+    filter: Option<Polyphase>,
+    /// The input of the current call, interleaved, as the filter takes it.
     pending: Vec<f32>,
     /// Output frames still to drop: the filter's delay.
     skip: usize,
@@ -80,20 +78,13 @@ impl AudioResampler {
             )));
         }
         let channels = channels as usize;
-        let fft = if input_rate == output_rate {
-            None
-        } else {
-            let block = input_rate as usize / 100;
-            let fft = Fft::<f32>::new(input_rate as usize, output_rate as usize, block, channels, FixedSync::Both)
-                .map_err(|error| Error::internal(format!("resampler {input_rate} -> {output_rate} Hz: {error}")))?;
-            Some(fft)
-        };
-        let skip = fft.as_ref().map_or(0, |fft| fft.output_delay());
+        let filter = (input_rate != output_rate).then(|| Polyphase::new(input_rate, output_rate, channels));
+        let skip = filter.as_ref().map_or(0, Polyphase::delay_frames);
         Ok(AudioResampler {
             input_rate,
             output_rate,
             channels,
-            fft,
+            filter,
             pending: Vec::new(),
             skip,
             input_frames: 0,
@@ -133,7 +124,7 @@ impl AudioResampler {
         self.output.clear();
         self.input_frames += (input.len() / self.channels) as u64;
         self.pending.extend(input.iter().map(|&sample| f32::from(sample)));
-        self.run_blocks()?;
+        self.run_filter();
         Ok(&self.output)
     }
 
@@ -142,15 +133,14 @@ impl AudioResampler {
     pub fn flush(&mut self) -> Result<&[i16]> {
         self.output.clear();
         let expected = (self.input_frames * u64::from(self.output_rate)).div_ceil(u64::from(self.input_rate));
-        let block = self.block_len();
-        // Zero blocks until the filter's delay is out, bounded whatever happens.
+        // Silence pushes the filter's delay out; 10 ms at a time, bounded whatever happens.
+        let silence = self.input_rate as usize / 100 * self.channels;
         for _ in 0..1_000 {
             if self.output_frames >= expected {
                 break;
             }
-            let missing = block - self.pending.len() % block;
-            self.pending.resize(self.pending.len() + missing, 0.0);
-            self.run_blocks()?;
+            self.pending.resize(silence, 0.0);
+            self.run_filter();
         }
         let extra = (self.output_frames.saturating_sub(expected) as usize) * self.channels;
         self.output.truncate(self.output.len().saturating_sub(extra));
@@ -159,38 +149,22 @@ impl AudioResampler {
         Ok(&self.output)
     }
 
-    fn block_len(&self) -> usize {
-        self.input_rate as usize / 100 * self.channels
-    }
-
-    fn run_blocks(&mut self) -> Result<()> {
-        let block = self.block_len();
-        let whole = self.pending.len() / block * block;
-        let mut start = 0;
-        while start < whole {
-            let chunk = &self.pending[start..start + block];
-            start += block;
-            let produced: &[f32] = match self.fft.as_mut() {
-                None => chunk,
-                Some(fft) => {
-                    let out_frames = fft.output_frames_next();
-                    self.scratch.resize(out_frames * self.channels, 0.0);
-                    let input = InterleavedSlice::new(chunk, self.channels, chunk.len() / self.channels)
-                        .map_err(Error::internal)?;
-                    let mut out = InterleavedSlice::new_mut(&mut self.scratch[..], self.channels, out_frames)
-                        .map_err(Error::internal)?;
-                    let (_, written) = fft.process_into_buffer(&input, &mut out, None).map_err(Error::internal)?;
-                    &self.scratch[..written * self.channels]
-                }
-            };
-            let dropped = self.skip.min(produced.len() / self.channels);
-            self.skip -= dropped;
-            let kept = &produced[dropped * self.channels..];
-            self.output_frames += (kept.len() / self.channels) as u64;
-            self.output.extend(kept.iter().map(|&s| s.round().clamp(-32768.0, 32767.0) as i16));
-        }
-        self.pending.drain(..whole);
-        Ok(())
+    /// Filters `pending` into `output`, dropping the filter's start-up delay.
+    fn run_filter(&mut self) {
+        let produced: &[f32] = match self.filter.as_mut() {
+            None => &self.pending,
+            Some(filter) => {
+                self.scratch.clear();
+                filter.process(&self.pending, &mut self.scratch);
+                &self.scratch
+            }
+        };
+        let dropped = self.skip.min(produced.len() / self.channels);
+        self.skip -= dropped;
+        let kept = &produced[dropped * self.channels..];
+        self.output_frames += (kept.len() / self.channels) as u64;
+        self.output.extend(kept.iter().map(|&s| s.round().clamp(-32768.0, 32767.0) as i16));
+        self.pending.clear();
     }
 }
 

@@ -23,6 +23,7 @@ mod h264_codec;
 mod jitter_buffer;
 mod jitter_estimator;
 mod packets;
+mod polyphase;
 mod red;
 mod red_receiver;
 mod resampler;

@@ -1,11 +1,9 @@
 //! Streaming sample-rate conversion and mono/stereo remix of interleaved i16 PCM, in 10 ms
-//! chunks. The filtering is `rubato`'s synchronous FFT resampler; this file only adapts formats
-//! and keeps state across calls so consecutive chunks join without clicks.
-
-use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Fft, FixedSync, Resampler as _};
+//! chunks. The filtering is [`Polyphase`]; this file only adapts formats and keeps state across
+//! calls so consecutive chunks join without clicks.
 
 use super::frame::{samples_per_10ms, validate_paced_format};
+use super::polyphase::Polyphase;
 use crate::error::{Error, Result};
 
 /// Converts a stream of 10 ms chunks from one rate/channel count to another.
@@ -15,8 +13,8 @@ pub(crate) struct ChunkResampler {
     out_rate: u32,
     out_channels: usize,
     /// `None` when the rates are equal (only the remix runs).
-    fft: Option<Fft<f32>>,
-    /// Reused buffers, in the channel count the FFT works in.
+    filter: Option<Polyphase>,
+    /// Reused buffers, in the channel count the filter works in.
     scratch_in: Vec<f32>,
     scratch_out: Vec<f32>,
 }
@@ -38,29 +36,15 @@ impl ChunkResampler {
         validate_paced_format(out_rate, out_channels)?;
         // Resample in the smaller channel count: downmix before, upmix after.
         let work_channels = in_channels.min(out_channels) as usize;
-        let fft = if in_rate == out_rate {
-            None
-        } else {
-            // Both sides fixed at exactly 10 ms: the rates are multiples of 100 Hz, so 10 ms at
-            // the input rate is a whole multiple of rubato's minimum block for this rate pair.
-            let fft = Fft::<f32>::new(
-                in_rate as usize,
-                out_rate as usize,
-                samples_per_10ms(in_rate),
-                work_channels,
-                FixedSync::Both,
-            )
-            .map_err(|e| Error::internal(format!("resampler {in_rate}->{out_rate} Hz: {e}")))?;
-            debug_assert_eq!(fft.input_frames_next(), samples_per_10ms(in_rate));
-            debug_assert_eq!(fft.output_frames_next(), samples_per_10ms(out_rate));
-            Some(fft)
-        };
+        // 10 ms at a rate that is a multiple of 100 Hz is whole frames, and the filter turns
+        // exactly that into 10 ms at the output rate.
+        let filter = (in_rate != out_rate).then(|| Polyphase::new(in_rate, out_rate, work_channels));
         Ok(ChunkResampler {
             in_rate,
             in_channels: in_channels as usize,
             out_rate,
             out_channels: out_channels as usize,
-            fft,
+            filter,
             scratch_in: Vec::new(),
             scratch_out: Vec::new(),
         })
@@ -68,7 +52,7 @@ impl ChunkResampler {
 
     /// Output samples (per channel) this converter adds before the input shows (filter delay).
     pub(crate) fn delay_samples(&self) -> usize {
-        self.fft.as_ref().map_or(0, |fft| fft.output_delay())
+        self.filter.as_ref().map_or(0, Polyphase::delay_frames)
     }
 
     /// Converts interleaved input made of whole 10 ms chunks; returns the same duration at the
@@ -84,27 +68,21 @@ impl ChunkResampler {
         let out_chunk = samples_per_10ms(self.out_rate) * self.out_channels;
         let mut output = Vec::with_capacity(input.len() / in_chunk * out_chunk);
         for chunk in input.chunks_exact(in_chunk) {
-            self.process_chunk(chunk, &mut output)?;
+            self.process_chunk(chunk, &mut output);
         }
         Ok(output)
     }
 
-    fn process_chunk(&mut self, chunk: &[i16], output: &mut Vec<i16>) -> Result<()> {
+    fn process_chunk(&mut self, chunk: &[i16], output: &mut Vec<i16>) {
         let work_channels = self.in_channels.min(self.out_channels);
         self.scratch_in.clear();
         remix_to_f32(chunk, self.in_channels, work_channels, &mut self.scratch_in);
-        let resampled: &[f32] = match self.fft.as_mut() {
+        let resampled: &[f32] = match self.filter.as_mut() {
             None => &self.scratch_in,
-            Some(fft) => {
-                let in_frames = self.scratch_in.len() / work_channels;
-                let out_frames = fft.output_frames_next();
-                self.scratch_out.resize(out_frames * work_channels, 0.0);
-                let input =
-                    InterleavedSlice::new(&self.scratch_in[..], work_channels, in_frames).map_err(Error::internal)?;
-                let mut out = InterleavedSlice::new_mut(&mut self.scratch_out[..], work_channels, out_frames)
-                    .map_err(Error::internal)?;
-                let (_, written) = fft.process_into_buffer(&input, &mut out, None).map_err(Error::internal)?;
-                &self.scratch_out[..written * work_channels]
+            Some(filter) => {
+                self.scratch_out.clear();
+                filter.process(&self.scratch_in, &mut self.scratch_out);
+                &self.scratch_out
             }
         };
         for frame in resampled.chunks_exact(work_channels) {
@@ -112,7 +90,6 @@ impl ChunkResampler {
                 output.push(to_i16(frame[channel.min(work_channels - 1)]));
             }
         }
-        Ok(())
     }
 }
 
