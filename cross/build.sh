@@ -85,6 +85,7 @@ esac; done)
 rustup component add llvm-tools >/dev/null 2>&1 || { echo "cross: rustup component llvm-tools failed" >&2; exit 1; }
 strip=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-strip
 [ -x "$strip" ] || { echo "cross: $strip is missing" >&2; exit 1; }
+export LLVM_NM=${strip%/*}/llvm-nm # for check.py: binutils' nm cannot read the LTO object or Mach-O
 
 run_story=${CROSS_RUN:-1}
 server=$root/target/debug/lk-test-server
@@ -233,17 +234,35 @@ android() {
     "(linked against stubs, checks only); .a $(size_of "$out/liblivekit_ffi.a") B; checks passed; not run (no NDK, no device)"
 }
 
+# --- iOS: no Xcode here ----------------------------------------------------------------------
+# zig compiles the C and C++ (ring, libopus, OpenH264) for arm64 iOS 13 with its own Darwin libc
+# headers (any-darwin-any, shared by macOS and iOS) in place of the SDK; only the static
+# library is made (linking needs Xcode's SDK and linker), and VP8 is left out (no libvpx for
+# iOS here).
 ios() {
   local rt=aarch64-apple-ios out=$dist/aarch64-ios
   mkdir -p "$out"
-  step "aarch64-ios (static library, data only; see docs/platforms.md)"
+  step "aarch64-ios (static library; see docs/platforms.md)"
   local t0=$SECONDS
-  wrap zig-ios-cc cc aarch64-ios
+  wrap zig-ios-cc cc aarch64-ios.13.0
+  wrap zig-ios-c++ c++ aarch64-ios.13.0
   wrap zig-ar ar ""
-  CC_aarch64_apple_ios=zig-ios-cc AR_aarch64_apple_ios=zig-ar \
-    cargo rustc -q --release -p livekit-ffi --no-default-features --target "$rt" --crate-type staticlib
+  local zig_darwin
+  zig_darwin=$("$tools/bin/python" -c 'import ziglang, os; print(os.path.dirname(ziglang.__file__))')/lib/libc/include/any-darwin-any
+  # cc-rs asks xcrun for the SDK unless SDKROOT names a directory: an empty one satisfies it.
+  mkdir -p "$tools/no-ios-sdk"
+  # cmake-rs names the system "iOS", and cmake then wants Xcode: a toolchain file of ours.
+  local toolchain=$tools/ios-aarch64.cmake
+  printf 'set(CMAKE_SYSTEM_NAME Generic)\nset(CMAKE_SYSTEM_PROCESSOR aarch64)\nset(CMAKE_C_COMPILER %s)\nset(CMAKE_CXX_COMPILER %s)\n' \
+    "$tools/bin/zig-ios-cc" "$tools/bin/zig-ios-c++" >"$toolchain"
+  SDKROOT=$tools/no-ios-sdk CFLAGS_aarch64_apple_ios="-isystem $zig_darwin" CXXFLAGS_aarch64_apple_ios="-isystem $zig_darwin" \
+    CC_aarch64_apple_ios=zig-ios-cc CXX_aarch64_apple_ios=zig-ios-c++ AR_aarch64_apple_ios=zig-ar \
+    CMAKE_TOOLCHAIN_FILE_aarch64_apple_ios=$toolchain \
+    cargo rustc -q --release -p livekit-ffi --no-default-features --features audio,h264 --target "$rt" --crate-type staticlib
   cp "$cross/$rt/release/liblivekit_ffi.a" "$out/"
-  note "aarch64-ios: staticlib (no codecs) built in $((SECONDS - t0))s ($(size_of "$out/liblivekit_ffi.a") B); not linked or run (needs Xcode)"
+  "$python" "$root/cross/check.py" "$out/liblivekit_ffi.a"
+  note "aarch64-ios: staticlib built in $((SECONDS - t0))s (release); features audio,h264; .a $(size_of "$out/liblivekit_ffi.a") B;" \
+    "not linked or run (needs Xcode)"
 }
 
 wheel_test() {

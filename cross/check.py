@@ -12,7 +12,8 @@ For each ELF shared object (a .so, or the extension inside a .whl):
     and the NDK's libc++_shared.so);
   - with --android, every LOAD segment is aligned to at least 16 KiB (Android 15 devices with
     16 KB pages refuse anything less).
-For a static library (.a): no OpenSSL/BoringSSL names are defined (ring prefixes its own).
+For a static library (.a): it defines the livekit_* functions and no OpenSSL/BoringSSL names
+(ring prefixes its own).
 Prints one line per file with its size.
 """
 
@@ -85,12 +86,21 @@ def check_shared(path: str, label: str, glibc: str | None, android: bool, wheel:
 
 
 def check_static(path: str) -> list:
-    out = run("nm", "-g", "--defined-only", "-f", "posix", path)
-    names = {line.split()[0] for line in out.splitlines() if len(line.split()) >= 2 and line.split()[1] in "TDBR"}
+    # llvm-nm (LLVM_NM, rustup's llvm-tools) reads the fat LTO object and Mach-O members, which
+    # binutils' nm lists without their symbols. Mach-O names carry a leading underscore.
+    out = run(os.environ.get("LLVM_NM", "nm"), "-g", "--defined-only", "-P", path)
+    names = set()
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 2 and f[1] in ("T", "D", "B", "R"):
+            names.add(f[0][1:] if f[0].startswith("_") and not f[0].startswith("__") else f[0])
     ssl = sorted(n for n in names if SSL_NAMES.match(n))
-    print(f"  {path}: {os.path.getsize(path):,} bytes; {len(names):,} global symbols, "
-          f"{sum(n.startswith('livekit_') for n in names)} livekit_*")
-    return [f"defines OpenSSL-like names: {', '.join(ssl[:8])}"] if ssl else []
+    ours = sum(n.startswith("livekit_") for n in names)
+    print(f"  {path}: {os.path.getsize(path):,} bytes; {len(names):,} global symbols, {ours} livekit_*")
+    problems = [f"defines OpenSSL-like names: {', '.join(ssl[:8])}"] if ssl else []
+    if not ours:
+        problems.append("defines no livekit_* symbol")
+    return problems
 
 
 def main() -> int:
