@@ -4,7 +4,7 @@
 //! exactly the converted length. The filtering is [`Polyphase`]; the pipelines' own chunked
 //! converter is `resampler::ChunkResampler`.
 
-use super::polyphase::Polyphase;
+use super::polyphase::{filter_or_pass, Polyphase};
 use crate::error::{Error, Result};
 
 /// The most samples one [`AudioResampler::push`] takes: 10 s of 48 kHz stereo.
@@ -151,14 +151,7 @@ impl AudioResampler {
 
     /// Filters `pending` into `output`, dropping the filter's start-up delay.
     fn run_filter(&mut self) {
-        let produced: &[f32] = match self.filter.as_mut() {
-            None => &self.pending,
-            Some(filter) => {
-                self.scratch.clear();
-                filter.process(&self.pending, &mut self.scratch);
-                &self.scratch
-            }
-        };
+        let produced = filter_or_pass(self.filter.as_mut(), &self.pending, &mut self.scratch);
         let dropped = self.skip.min(produced.len() / self.channels);
         self.skip -= dropped;
         let kept = &produced[dropped * self.channels..];

@@ -92,6 +92,23 @@ impl Polyphase {
     }
 }
 
+/// `input` through `filter` into `scratch` (cleared first), or `input` itself when there is no
+/// filter (equal rates): what the two resamplers do with their optional filter.
+pub(crate) fn filter_or_pass<'a>(
+    filter: Option<&mut Polyphase>,
+    input: &'a [f32],
+    scratch: &'a mut Vec<f32>,
+) -> &'a [f32] {
+    match filter {
+        None => input,
+        Some(filter) => {
+            scratch.clear();
+            filter.process(input, scratch);
+            scratch
+        }
+    }
+}
+
 /// A low-pass prototype of `length` taps with its cutoff at `cutoff` (a fraction of the
 /// sample rate), Kaiser-windowed and scaled to a DC gain of `gain`.
 fn kaiser_sinc(length: usize, cutoff: f64, gain: f64) -> Vec<f64> {

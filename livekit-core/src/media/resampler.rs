@@ -3,7 +3,7 @@
 //! calls so consecutive chunks join without clicks.
 
 use super::frame::{samples_per_10ms, validate_paced_format};
-use super::polyphase::Polyphase;
+use super::polyphase::{filter_or_pass, Polyphase};
 use crate::error::{Error, Result};
 
 /// Converts a stream of 10 ms chunks from one rate/channel count to another.
@@ -77,14 +77,7 @@ impl ChunkResampler {
         let work_channels = self.in_channels.min(self.out_channels);
         self.scratch_in.clear();
         remix_to_f32(chunk, self.in_channels, work_channels, &mut self.scratch_in);
-        let resampled: &[f32] = match self.filter.as_mut() {
-            None => &self.scratch_in,
-            Some(filter) => {
-                self.scratch_out.clear();
-                filter.process(&self.scratch_in, &mut self.scratch_out);
-                &self.scratch_out
-            }
-        };
+        let resampled = filter_or_pass(self.filter.as_mut(), &self.scratch_in, &mut self.scratch_out);
         for frame in resampled.chunks_exact(work_channels) {
             for channel in 0..self.out_channels {
                 output.push(to_i16(frame[channel.min(work_channels - 1)]));
