@@ -67,10 +67,10 @@ fn parameters(codec: VideoCodec) -> RTCRtpCodecParameters {
 }
 
 /// The video codecs a connection offers and accepts: VP8 and H.264 (constrained baseline),
-/// and VP9 (profile 0) on the subscriber's, which only receives it; and the mid and RTP stream
-/// id extensions, which carry simulcast layers' rids.
+/// and VP9 (profile 0, with the `vp9` feature) on the subscriber's, which only receives it; and
+/// the mid and RTP stream id extensions, which carry simulcast layers' rids.
 pub(super) fn register_video_codecs(engine: &mut MediaEngine, receives: bool) -> Result<()> {
-    let codecs: &[VideoCodec] = if receives {
+    let codecs: &[VideoCodec] = if receives && cfg!(feature = "vp9") {
         &[VideoCodec::Vp8, VideoCodec::H264, VideoCodec::Vp9]
     } else {
         &[VideoCodec::Vp8, VideoCodec::H264]

@@ -100,7 +100,7 @@ pub(crate) fn new_decoder(codec: VideoCodec) -> Result<Box<dyn VideoDecoder>> {
         VideoCodec::Vp8 => Ok(Box::new(crate::media::vp8_codec::Vp8Decoder::new()?)),
         #[cfg(feature = "h264")]
         VideoCodec::H264 => Ok(Box::new(crate::media::h264_codec::H264Decoder::new()?)),
-        #[cfg(feature = "vp8")]
+        #[cfg(feature = "vp9")]
         VideoCodec::Vp9 => Ok(Box::new(crate::media::vp8_codec::Vp8Decoder::new_vp9()?)),
         #[allow(unreachable_patterns)]
         other => Err(feature_off(other)),
@@ -110,8 +110,8 @@ pub(crate) fn new_decoder(codec: VideoCodec) -> Result<Box<dyn VideoDecoder>> {
 /// The error for a codec compiled out.
 fn feature_off(codec: VideoCodec) -> Error {
     let feature = match codec {
-        // libvpx decodes both.
-        VideoCodec::Vp8 | VideoCodec::Vp9 => "vp8",
+        VideoCodec::Vp8 => "vp8",
+        VideoCodec::Vp9 => "vp9",
         VideoCodec::H264 => "h264",
     };
     Error::InvalidArgument(format!(
@@ -232,6 +232,13 @@ mod tests {
     fn vp8_without_its_feature_names_the_feature() {
         let Err(Error::InvalidArgument(msg)) = new_decoder(VideoCodec::Vp8) else { panic!("expected an error") };
         assert!(msg.contains("`vp8`"), "{msg}");
+    }
+
+    #[cfg(not(feature = "vp9"))]
+    #[test]
+    fn vp9_without_its_feature_names_the_feature() {
+        let Err(Error::InvalidArgument(msg)) = new_decoder(VideoCodec::Vp9) else { panic!("expected an error") };
+        assert!(msg.contains("`vp9`"), "{msg}");
     }
 
     #[cfg(not(feature = "h264"))]

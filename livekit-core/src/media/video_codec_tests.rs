@@ -310,7 +310,7 @@ fn encoders_and_decoders_can_move_between_threads() {
     }
 }
 
-#[cfg(feature = "vp8")]
+#[cfg(feature = "vp9")]
 #[test]
 fn vp9_is_decoded_but_not_encoded_and_refuses_forged_headers() {
     assert!(new_encoder(VideoCodec::Vp9, config(300_000)).is_err(), "VP9 is receive-only");

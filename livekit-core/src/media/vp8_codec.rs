@@ -326,6 +326,7 @@ impl Vp8Decoder {
     }
 
     /// A VP9 decoder (profile 0 pictures; the same checks as for VP8, with VP9's header).
+    #[cfg(feature = "vp9")]
     pub(crate) fn new_vp9() -> Result<Self> {
         // SAFETY: as for VP8.
         Self::with_interface(unsafe { vpx::vpx_codec_vp9_dx() }, true)
