@@ -131,7 +131,7 @@ linux() {
   mkdir -p "$out"
   step "$name ($rt$suffix, $profile, features ${features:-none})"
   local env=()
-  [[ $features == *video* ]] && read -r -a env <<<"$(vpx_env "$multiarch")"
+  [[ $features == *video* || $features == *vp8* ]] && read -r -a env <<<"$(vpx_env "$multiarch")"
   # musl: cargo drops the cdylib while crt-static is on (the default for musl).
   local flags=""
   [[ $rt == *musl ]] && flags="-C target-feature=-crt-static"
