@@ -17,7 +17,7 @@ use livekit_core::{
     LocalTrack, LocalVideoTrack, RemoteTrack, Room, RoomEvent, TrackPublishOptions, TrackSource, VideoCodec,
     VideoQuality,
 };
-use livekit_test_harness::{OfficialPeer, VideoPublish};
+use livekit_test_harness::{OfficialPeer, ReceivedPicture, VideoPublish};
 
 async fn publish_ours(room: &Room, codec: VideoCodec, source: &VideoSource, kind: TrackSource) -> String {
     let track = LocalVideoTrack::create("camera", source);
@@ -36,11 +36,14 @@ async fn official_sees_our_colours(room: &str, codec: VideoCodec) {
     let drawing = draw_program(source, vec![(320, 240)], f64::MAX);
     official_sees_track(&mut official, &sid).await;
     let recording = official.start_video_recording("rusty", &sid).await.expect("the official SDK subscribes");
-    tokio::time::sleep(Duration::from_secs(7)).await; // the recording's length: two rounds and more
-    let pictures = official.stop_video_recording(&recording).await.expect("pictures");
+    let twice_in_order = |pictures: &[ReceivedPicture]| {
+        pictures.len() >= 60 && has_program_in_order(&colour_runs(&mean_colours(pictures)), 2)
+    };
+    let pictures = wait_for_pictures(&mut official, &recording, Duration::from_secs(15), twice_in_order).await;
+    official.stop_video_recording(&recording).await.expect("stopped");
     drawing.abort();
 
-    assert!(pictures.len() >= 60, "about 15 pictures a second for 7 s, got {}", pictures.len());
+    assert!(pictures.len() >= 60, "about 15 pictures a second for two rounds of 3 s, got {}", pictures.len());
     assert!(pictures.iter().all(|p| (p.width, p.height) == (320, 240)), "size kept: {:?}", pictures.first());
     let runs = colour_runs(&mean_colours(&pictures));
     assert!(has_program_in_order(&runs, 2), "red, green, blue twice in order: {runs:?}");
@@ -116,8 +119,12 @@ async fn a_screen_share_changes_size_and_a_late_joiner_sees_it() {
         .expect("the late joiner subscribes");
     assert_eq!(subscribed["source"], "SOURCE_SCREENSHARE", "{subscribed}");
     let recording = official.start_video_recording("rusty", &sid).await.expect("subscribed");
-    tokio::time::sleep(Duration::from_secs(6)).await; // spans the size change at 4 s
-    let pictures = official.stop_video_recording(&recording).await.expect("pictures");
+    // The size changes 4 s into the drawing.
+    let resized = |pictures: &[ReceivedPicture]| {
+        pictures.iter().any(|p| (p.width, p.height) == (480, 270)) && colour_runs(&mean_colours(pictures)).len() >= 3
+    };
+    let pictures = wait_for_pictures(&mut official, &recording, Duration::from_secs(15), resized).await;
+    official.stop_video_recording(&recording).await.expect("stopped");
     drawing.abort();
     let sizes: Vec<(u32, u32)> = pictures.iter().map(|p| (p.width, p.height)).collect();
     assert!(sizes.contains(&(480, 270)), "the new size arrives: {:?}", sizes.last());
@@ -245,8 +252,12 @@ async fn simulcast_layers_follow_the_quality_asked() {
     official_sees_track(&mut official, &sid).await;
     official.set_subscribed("rusty", &sid, true).await.expect("the official SDK subscribes");
     let recording = official.start_video_recording("rusty", &sid).await.expect("subscribed");
-    tokio::time::sleep(Duration::from_secs(6)).await; // the official recording's length
-    let pictures = official.stop_video_recording(&recording).await.expect("pictures");
+    let full_layer_in_order = |pictures: &[ReceivedPicture]| {
+        pictures.iter().any(|p| (p.width, p.height) == (640, 360))
+            && has_program_in_order(&colour_runs(&mean_colours(pictures)), 1)
+    };
+    let pictures = wait_for_pictures(&mut official, &recording, Duration::from_secs(15), full_layer_in_order).await;
+    official.stop_video_recording(&recording).await.expect("stopped");
     drawing.abort();
     let sizes: std::collections::BTreeSet<(u32, u32)> = pictures.iter().map(|p| (p.width, p.height)).collect();
     assert!(sizes.contains(&(640, 360)), "the official SDK gets the full layer: {sizes:?}");
@@ -287,10 +298,10 @@ async fn a_rotated_capture_arrives_upright() {
     });
     official_sees_track(&mut official, &sid).await;
     let recording = official.start_video_recording("rusty", &sid).await.expect("subscribed");
-    tokio::time::sleep(Duration::from_secs(2)).await; // the recording's length
-    let pictures = official.stop_video_recording(&recording).await.expect("pictures");
+    let pictures = wait_for_pictures(&mut official, &recording, EVENT_TIMEOUT, |p| p.len() >= 10).await;
+    official.stop_video_recording(&recording).await.expect("stopped");
     drawing.abort();
-    assert!(!pictures.is_empty(), "pictures arrive");
+    assert!(pictures.len() >= 10, "pictures arrive: {}", pictures.len());
     assert!(pictures.iter().all(|p| (p.width, p.height) == (240, 320)), "turned upright: {:?}", pictures[0]);
     assert!(pictures.iter().all(|p| classify(p.rgb) == Some(0)), "still red");
 }

@@ -13,7 +13,7 @@ use common::video::*;
 use common::*;
 use livekit_core::media::{VideoFormat, VideoSource, VideoStream};
 use livekit_core::{LocalTrack, LocalVideoTrack, RemoteTrack, RoomEvent, TrackPublishOptions, TrackSource};
-use livekit_test_harness::VideoPublish;
+use livekit_test_harness::{ReceivedPicture, VideoPublish};
 
 const LOSS_PERCENT: u32 = 5;
 
@@ -37,12 +37,19 @@ async fn colours_survive_five_percent_loss_both_ways() {
     let drawing = draw_program(source, vec![(320, 240)], f64::MAX);
     official_sees_track(&mut official, &sid).await;
     let recording = official.start_video_recording("rusty", &sid).await.expect("subscribed");
-    tokio::time::sleep(Duration::from_secs(8)).await; // the recording's length
-    let pictures = official.stop_video_recording(&recording).await.expect("pictures");
+    // Two rounds of the program take 6 s; the loss may cost a keyframe wait on top.
+    let twice_in_order = |pictures: &[ReceivedPicture]| {
+        pictures.len() >= 60 && has_program_in_order(&colour_runs(&mean_colours(pictures)), 2)
+    };
+    let pictures = wait_for_pictures(&mut official, &recording, Duration::from_secs(20), twice_in_order).await;
+    official.stop_video_recording(&recording).await.expect("stopped");
     drawing.abort();
-    assert!(pictures.len() >= 60, "most of 8 s at 15 fps arrive despite the loss: {}", pictures.len());
     let runs = colour_runs(&mean_colours(&pictures));
-    assert!(has_program_in_order(&runs, 2), "red, green, blue twice in order under loss: {runs:?}");
+    assert!(
+        twice_in_order(&pictures),
+        "60 pictures, red, green, blue twice in order: {} pictures, {runs:?}",
+        pictures.len()
+    );
 
     // Official -> ours.
     let colours = official_program();
@@ -64,11 +71,11 @@ async fn colours_survive_five_percent_loss_both_ways() {
     let mut stream = VideoStream::new(&remote, VideoFormat::Rgba).expect("a stream");
     let mut seen = Vec::new();
     let read = async {
-        while seen.len() < 90 {
+        while seen.len() < 60 || !has_program_in_order(&colour_runs(&seen), 2) {
             seen.push(centre_mean(&stream.recv().await.expect("pictures keep coming")));
         }
     };
-    tokio::time::timeout(Duration::from_secs(25), read).await.expect("90 pictures within 25 s under loss");
+    let done = tokio::time::timeout(Duration::from_secs(25), read).await;
     let runs = colour_runs(&seen);
-    assert!(has_program_in_order(&runs, 2), "red, green, blue twice in order under loss: {runs:?}");
+    assert!(done.is_ok(), "red, green, blue twice in order within 25 s: {} pictures, {runs:?}", seen.len());
 }

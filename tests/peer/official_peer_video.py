@@ -8,6 +8,8 @@ publish_video   {name, width, height, source: camera|screen_share, codec: vp8|h2
 start_video_recording {participant_identity, track_sid} -> {recording_id}
     Reads the track through rtc.VideoStream (RGBA) and keeps, per picture, its size and the
     mean colour of its centre quarter (where the moving bar counts little).
+video_recording_frames {recording_id} -> {frames}
+    What the recording holds so far, without stopping it (for waiting on a condition).
 stop_video_recording {recording_id} -> {frames: [{t_ms, width, height, rgb: [r, g, b]}]}
 """
 
@@ -152,6 +154,13 @@ class VideoCommands:
         self._next_video_recording += 1
         self._video_recordings[rid] = VideoRecording(stream)
         return {"recording_id": rid}
+
+    async def cmd_video_recording_frames(self, c):
+        rid = text(c, "recording_id")
+        recording = self._video_recordings.get(rid)
+        if recording is None:
+            raise ValueError(f"no video recording {rid!r}")
+        return {"frames": list(recording.frames)}
 
     async def cmd_stop_video_recording(self, c):
         rid = text(c, "recording_id")

@@ -93,6 +93,24 @@ pub async fn official_sees_track(official: &mut OfficialPeer, sid: &str) -> serd
         .expect("the official peer sees our track")
 }
 
+/// Polls the official peer's recording until `done` holds for its pictures or `within` passes;
+/// returns the pictures either way, for the caller's assertion to show.
+pub async fn wait_for_pictures(
+    official: &mut OfficialPeer,
+    recording: &str,
+    within: Duration,
+    done: impl Fn(&[ReceivedPicture]) -> bool,
+) -> Vec<ReceivedPicture> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let pictures = official.video_recording_frames(recording).await.expect("the recording goes on");
+        if done(&pictures) || tokio::time::Instant::now() >= deadline {
+            return pictures;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await; // the poll interval
+    }
+}
+
 pub fn mean_colours(pictures: &[ReceivedPicture]) -> Vec<[f64; 3]> {
     pictures.iter().map(|p| p.rgb).collect()
 }

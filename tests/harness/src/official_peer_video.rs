@@ -52,7 +52,16 @@ impl OfficialPeer {
 
     /// Stops a recording and returns what it saw.
     pub async fn stop_video_recording(&mut self, recording_id: &str) -> Result<Vec<ReceivedPicture>, String> {
-        let result = self.request(json!({"cmd": "stop_video_recording", "recording_id": recording_id})).await?;
+        self.video_frames("stop_video_recording", recording_id).await
+    }
+
+    /// What a recording has seen so far; it goes on recording.
+    pub async fn video_recording_frames(&mut self, recording_id: &str) -> Result<Vec<ReceivedPicture>, String> {
+        self.video_frames("video_recording_frames", recording_id).await
+    }
+
+    async fn video_frames(&mut self, cmd: &str, recording_id: &str) -> Result<Vec<ReceivedPicture>, String> {
+        let result = self.request(json!({"cmd": cmd, "recording_id": recording_id})).await?;
         serde_json::from_value(result["frames"].clone()).map_err(|e| format!("bad frames in the answer: {e}"))
     }
 }
