@@ -28,6 +28,9 @@ pub mod media;
 pub mod room;
 mod signal;
 pub mod stats;
+// Shared with livekit-ffi, whose tasks go through the same boxed type.
+#[doc(hidden)]
+pub mod tasks;
 pub mod track;
 
 pub use data::DataOptions;

@@ -86,7 +86,7 @@ pub fn init(capture: bool, runtime: &tokio::runtime::Runtime) {
     if log::set_logger(&FfiLogger).is_ok() {
         log::set_max_level(max_level_from_env());
     }
-    runtime.spawn(async move {
+    livekit_core::tasks::spawn_on(runtime.handle(), async move {
         while let Some(first) = receiver.recv().await {
             let mut records = vec![first];
             while let Ok(record) = receiver.try_recv() {

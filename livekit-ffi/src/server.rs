@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
@@ -19,6 +20,11 @@ use crate::events::{self, FfiCallback};
 use crate::handles::HandleTable;
 use crate::logger;
 use crate::proto::ffi_event;
+
+/// An async request's future, boxed (see `Server::spawn_boxed_callback`).
+type BoxedRequest = Pin<Box<dyn Future<Output = Option<ffi_event::Message>> + Send>>;
+/// What builds a request's callback when it panicked.
+type PanicCallback = Box<dyn FnOnce(u64, String) -> ffi_event::Message + Send>;
 
 /// How long dispose waits for the rooms to leave before it returns anyway.
 const DISPOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -97,7 +103,7 @@ impl FfiServer {
             return;
         }
         let (done_tx, done_rx) = std::sync::mpsc::channel();
-        self.runtime().spawn(async move {
+        self.spawn(async move {
             for room in rooms {
                 room.room.disconnect().await.ok();
             }
@@ -112,6 +118,11 @@ impl FfiServer {
         requested.filter(|id| *id != 0).unwrap_or_else(|| self.handles.next_id())
     }
 
+    /// Runs a task on the library's runtime, through livekit-core's one boxed task type.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) -> tokio::task::JoinHandle<()> {
+        livekit_core::tasks::spawn_on(self.runtime().handle(), task)
+    }
+
     /// Like `spawn_callback`, for a request whose future sends its own callback on success (to
     /// do something right after it) and yields only a failure's callback.
     pub fn spawn_optional_callback<F, P>(&self, async_id: u64, future: F, on_panic: P)
@@ -119,7 +130,13 @@ impl FfiServer {
         F: Future<Output = Option<ffi_event::Message>> + Send + 'static,
         P: FnOnce(u64, String) -> ffi_event::Message + Send + 'static,
     {
-        self.runtime().spawn(async move {
+        self.spawn_boxed_callback(async_id, Box::pin(future), Box::new(on_panic));
+    }
+
+    /// The one compiled copy of the callback task: generic, it would be compiled again for
+    /// every request type (its panic catching and tokio's task code with it).
+    fn spawn_boxed_callback(&self, async_id: u64, future: BoxedRequest, on_panic: PanicCallback) {
+        self.spawn(async move {
             let message = match AssertUnwindSafe(future).catch_unwind().await {
                 Ok(message) => message,
                 Err(panic) => {

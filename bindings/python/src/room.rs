@@ -67,7 +67,7 @@ pub fn connect<'py>(
         let (room, mut core_events) = Room::connect(&url, &token, options).await.py()?;
         let (sender, receiver) = mpsc::unbounded_channel();
         let forward = sender.clone();
-        tokio::spawn(async move {
+        livekit_core::tasks::spawn(async move {
             while let Some(event) = core_events.recv().await {
                 if forward.send(NativeEvent::Room(event)).is_err() {
                     return;

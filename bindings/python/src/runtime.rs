@@ -66,7 +66,8 @@ where
     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
     let future = event_loop.call_method0("create_future")?;
     let target = (event_loop.unbind(), future.clone().unbind());
-    runtime().spawn(async move {
+    // Through livekit-core's boxed task type: one copy of tokio's task code for every method.
+    livekit_core::tasks::spawn_on(runtime().handle(), async move {
         let result = fut.await;
         deliver(target, result);
     });

@@ -57,7 +57,7 @@ impl Streams {
         // take is the guard's unread limits (`stream_guard.rs`).
         let cap = usize::try_from(MAX_INCOMING_STREAM_BYTES).unwrap_or(usize::MAX);
         let (manager, incoming, output) = incoming::Manager::new(Some(cap));
-        tokio::spawn(manager.run());
+        crate::tasks::spawn(manager.run());
         let streams = Self {
             outgoing,
             incoming,

@@ -184,7 +184,7 @@ impl AudioSender {
         // The interceptors (NACK responder, reports) run as RTCP is read; of what it carries,
         // the encoder needs the loss (for its FEC plan).
         let (loss_tx, loss_reports) = watch::channel(0.0);
-        tokio::spawn(read_loss_reports(sender.clone(), loss_tx));
+        crate::tasks::spawn(read_loss_reports(sender.clone(), loss_tx));
         Ok(Self {
             track,
             sender,
@@ -317,7 +317,7 @@ pub(super) fn receive(
         packets: packets.downgrade(),
         stop: stop.clone(),
     };
-    tokio::spawn(async move {
+    crate::tasks::spawn(async move {
         let mut count = 0u64;
         let mut red = RedReceiver::default();
         loop {

@@ -142,10 +142,10 @@ impl VideoSender {
         }
         let (feedback_tx, feedback) = mpsc::unbounded_channel();
         if rids.is_empty() {
-            tokio::spawn(read_feedback(sender.clone(), None, 0, feedback_tx));
+            crate::tasks::spawn(read_feedback(sender.clone(), None, 0, feedback_tx));
         } else {
             for (index, rid) in rids.iter().enumerate() {
-                tokio::spawn(read_feedback(sender.clone(), Some(rid.to_string()), index, feedback_tx.clone()));
+                crate::tasks::spawn(read_feedback(sender.clone(), Some(rid.to_string()), index, feedback_tx.clone()));
             }
         }
         Ok((Self { layers, sender }, feedback))
@@ -212,7 +212,7 @@ impl KeyframeRequester {
     pub fn request(&self) {
         let Some(pc) = self.pc.upgrade() else { return };
         let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: self.media_ssrc };
-        tokio::spawn(async move {
+        crate::tasks::spawn(async move {
             if let Err(e) = pc.write_rtcp(&[Box::new(pli)]).await {
                 log::debug!("sending a keyframe request: {e}");
             }

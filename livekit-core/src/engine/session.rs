@@ -133,7 +133,7 @@ impl Session {
 
         let expect_close = Arc::new(AtomicBool::new(false));
         let close_seen = Arc::new(Notify::new());
-        let task = tokio::spawn(
+        let task = crate::tasks::spawn(
             SessionTask {
                 signal: signal.clone(),
                 publisher: publisher.clone(),

@@ -233,7 +233,7 @@ impl AudioSource {
                 return Err(Error::Internal("AudioSource needs a running tokio runtime".into()));
             }
         };
-        state.pacing = Some(runtime.spawn(pace(Arc::downgrade(&self.inner), pipeline)));
+        state.pacing = Some(crate::tasks::spawn_on(&runtime, pace(Arc::downgrade(&self.inner), pipeline)));
         Ok(())
     }
 

@@ -69,7 +69,7 @@ impl AudioStream {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::Internal("AudioStream needs a running tokio runtime".into()))?;
         let shared = FrameQueue::new(FRAME_CAPACITY);
-        let task = runtime.spawn(decode(packets, pipeline, EndOnDrop(shared.clone())));
+        let task = crate::tasks::spawn_on(&runtime, decode(packets, pipeline, EndOnDrop(shared.clone())));
         Ok(AudioStream { shared, task: Some(task), sample_rate, num_channels })
     }
 

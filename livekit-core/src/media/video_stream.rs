@@ -71,7 +71,7 @@ impl VideoStream {
             first_timestamp: None,
             out: EndOnDrop(queue.clone()),
         };
-        let task = runtime.spawn(receiver.run(packets));
+        let task = crate::tasks::spawn_on(&runtime, receiver.run(packets));
         Ok(Self { queue, task: Some(task), format })
     }
 

@@ -178,14 +178,14 @@ pub(super) async fn route_opened_streams(room: Weak<RoomInner>, mut output: Unbo
                     .unwrap_or_default();
                 // Dropping the reader of a refused request closes its stream.
                 let Some(pending) = PendingRpc::begin(&room, &caller, &method) else { continue };
-                tokio::spawn(async move {
+                crate::tasks::spawn(async move {
                     let transport = RoomTransport(room.clone());
                     room.rpc_server.handle_v2_request_stream(reader, caller.into(), &transport).await;
                     drop(pending);
                 });
             }
             Route::RpcResponse(reader) => {
-                tokio::spawn(async move { room.rpc_client.handle_v2_response_stream(reader).await });
+                crate::tasks::spawn(async move { room.rpc_client.handle_v2_response_stream(reader).await });
             }
             Route::Byte(reader, sender) => {
                 let topic = livekit_data_stream::api::StreamReader::info(&reader).topic.clone();

@@ -135,7 +135,7 @@ async fn publish_audio(
     };
     let info = room.add_track(request).await?;
     let sender = room.engine.publish_audio(cid, options.red).await?;
-    let pump = tokio::spawn(pump_audio(audio.source().clone(), audio.inner.muted.subscribe(), sender.clone()));
+    let pump = crate::tasks::spawn(pump_audio(audio.source().clone(), audio.inner.muted.subscribe(), sender.clone()));
     Ok((info, TrackSender::Audio(sender), pump, None))
 }
 
@@ -290,7 +290,7 @@ fn install_mute_hook(room: &Arc<RoomInner>, hook: &Mutex<Option<MuteHook>>, publ
             RoomEvent::TrackUnmuted { participant, publication: event_publication }
         });
         let request = proto::MuteTrackRequest { sid: publication.sid(), muted };
-        runtime.spawn(async move {
+        crate::tasks::spawn_on(&runtime, async move {
             if let Err(err) = room.send_signal(proto::signal_request::Message::Mute(request)).await {
                 log::warn!("telling the server about a mute change: {err}");
             }

@@ -60,7 +60,7 @@ pub(super) async fn publish_video(
     let pictures = source.subscribe();
     let (switch, enabled) = watch::channel(vec![true; layers.len()]);
     let inputs = PumpInputs { pictures, muted: video.inner.muted.subscribe(), feedback, enabled };
-    let pump = tokio::spawn(pump_video(inputs, layers, sender.clone()));
+    let pump = crate::tasks::spawn(pump_video(inputs, layers, sender.clone()));
     // Kept with the publication even for one layer: the pump ends when it is dropped.
     Ok((info, TrackSender::Video(sender), pump, Some(switch)))
 }

@@ -93,7 +93,7 @@ impl Drop for LeaveOnDrop {
     fn drop(&mut self) {
         let inner = self.0.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { inner.close(DisconnectReason::ClientInitiated).await });
+            crate::tasks::spawn_on(&runtime, async move { inner.close(DisconnectReason::ClientInitiated).await });
         }
     }
 }
@@ -208,9 +208,9 @@ impl Room {
         let room = Room { inner: inner.clone(), _leave_on_drop: Arc::new(LeaveOnDrop(inner.clone())) };
         let events = room.subscribe();
         inner.emit(RoomEvent::Connected);
-        tokio::spawn(data_streams::send_stream_packets(Arc::downgrade(&inner), stream_packets));
-        tokio::spawn(data_streams::route_opened_streams(Arc::downgrade(&inner), opened_streams));
-        tokio::spawn(dispatch::run(inner, engine_events));
+        crate::tasks::spawn(data_streams::send_stream_packets(Arc::downgrade(&inner), stream_packets));
+        crate::tasks::spawn(data_streams::route_opened_streams(Arc::downgrade(&inner), opened_streams));
+        crate::tasks::spawn(dispatch::run(inner, engine_events));
         Ok((room, events))
     }
 

@@ -93,7 +93,7 @@ where
     let mut watch = TrackWatch::new(participant, source, kind)?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| Error::Internal("a participant stream needs a running tokio runtime".into()))?;
-    Ok(runtime.spawn(async move {
+    Ok(crate::tasks::spawn_on(&runtime, async move {
         while let Some(track) = watch.next_track().await {
             match open(&track) {
                 Ok(stream) => forward(stream).await,

@@ -41,7 +41,7 @@ pub(super) fn start(room: &Arc<RoomInner>, trigger: Trigger) {
     log::info!("the connection broke ({trigger:?}); reconnecting");
     *episode = Some(Episode::new(room.reconnect_policy, trigger));
     drop(episode);
-    tokio::spawn(run(room.clone()));
+    crate::tasks::spawn(run(room.clone()));
 }
 
 async fn run(room: Arc<RoomInner>) {

@@ -93,7 +93,7 @@ pub(crate) fn handle_request_packet(room: Arc<RoomInner>, request: proto::RpcReq
         response_timeout: Duration::from_millis(request.response_timeout_ms as u64),
         version: request.version,
     };
-    tokio::spawn(async move {
+    crate::tasks::spawn(async move {
         let transport = RoomTransport(room.clone());
         room.rpc_server.handle_v1_request(options, &transport).await;
         drop(pending);

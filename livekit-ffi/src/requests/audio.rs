@@ -51,7 +51,7 @@ pub fn new_audio_source(request: proto::NewAudioSourceRequest) -> FfiResult<prot
     let source = AudioSource::new(sample_rate, num_channels, queue_ms)
         .map_err(|error| FfiError::InvalidArgument(format!("new_audio_source: {error}")))?;
     let (captures, queue) = mpsc::unbounded_channel();
-    server().runtime().spawn(run_captures(source.clone(), queue));
+    server().spawn(run_captures(source.clone(), queue));
     let handle = server().handles.insert(FfiHandle::AudioSource(FfiAudioSource { source, captures }));
     Ok(proto::NewAudioSourceResponse {
         source: proto::OwnedAudioSource {

@@ -90,7 +90,7 @@ fn refuse_filter(module: Option<&str>) -> FfiResult<()> {
 fn start(stream: AudioStream, format: Format) -> u64 {
     let (stop_tx, mut stop) = oneshot::channel();
     let id = server().handles.insert(FfiHandle::AudioStream(stop_tx));
-    server().runtime().spawn(async move {
+    server().spawn(async move {
         pump(id, stream, format, &mut stop).await;
         send_eos(id);
     });

@@ -107,7 +107,7 @@ async fn join(async_id: u64, request: proto::ConnectRequest) -> ffi_event::Messa
     let room_handle = handles.next_id();
     let info = room_info(&room);
     let forwarder = room_events::Forwarder { room: room.clone(), room_handle, announced, tracks };
-    server().runtime().spawn(forwarder.run(events, ready_gate, finished_tx));
+    server().spawn(forwarder.run(events, ready_gate, finished_tx));
     handles.insert_at(room_handle, FfiHandle::Room(Arc::new(FfiRoom { room, ready, finished })));
 
     ffi_event::Message::Connect(proto::ConnectCallback {
@@ -164,7 +164,7 @@ pub fn disconnect(request: proto::DisconnectRequest) -> FfiResult<proto::Disconn
 
 /// The client dropped the room's handle: leave, as a forgotten room must not stay joined.
 pub fn leave_in_background(room: Arc<FfiRoom>) {
-    server().runtime().spawn(async move {
+    server().spawn(async move {
         room.room.disconnect().await.ok();
         room.flush_events().await;
     });

@@ -48,7 +48,7 @@ pub fn byte_read_incremental(
         ffi_event::Message::ByteStreamReaderEvent(proto::ByteStreamReaderEvent { reader_handle, detail: Some(detail) })
     };
     use proto::byte_stream_reader_event::Detail;
-    server().runtime().spawn(forward_chunks(
+    server().spawn(forward_chunks(
         reader,
         |reader| reader.info().attributes(),
         move |content| event(Detail::ChunkReceived(proto::ByteStreamReaderChunkReceived { content: content.to_vec() })),
@@ -66,7 +66,7 @@ pub fn text_read_incremental(
         ffi_event::Message::TextStreamReaderEvent(proto::TextStreamReaderEvent { reader_handle, detail: Some(detail) })
     };
     use proto::text_stream_reader_event::Detail;
-    server().runtime().spawn(forward_chunks(
+    server().spawn(forward_chunks(
         reader,
         |reader| reader.info().attributes(),
         move |content| event(Detail::ChunkReceived(proto::TextStreamReaderChunkReceived { content })),

@@ -68,7 +68,7 @@ struct WriterCallbacks {
 
 fn start_writer<W: QueuedWriter>(writer: W, callbacks: WriterCallbacks) -> WriterQueue<W::Chunk> {
     let (queue, mut ops) = mpsc::unbounded_channel();
-    server().runtime().spawn(async move {
+    server().spawn(async move {
         while let Some(op) = ops.recv().await {
             match op {
                 WriterOp::Write(async_id, chunk) => {

@@ -258,7 +258,7 @@ where
     F: FnOnce(RemoteTrackPublication) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = livekit_core::Result<()>> + Send,
 {
-    server().runtime().spawn(async move {
+    server().spawn(async move {
         let sid = publication.sid();
         if let Err(error) = change(publication).await {
             log::error!("{what} on track {sid} failed: {error}");
@@ -270,7 +270,7 @@ where
 pub fn set_subscribed(request: proto::SetSubscribedRequest) -> FfiResult<proto::SetSubscribedResponse> {
     let publication = server().handles.remote_publication(request.publication_handle)?;
     let subscribe = request.subscribe;
-    server().runtime().spawn(async move {
+    server().spawn(async move {
         if let Err(error) = publication.set_subscribed(subscribe).await {
             log::error!("set_subscribed({subscribe}) on track {} failed: {error}", publication.sid());
         }
@@ -296,7 +296,7 @@ pub fn set_track_subscription_permissions(
         return Err(FfiError::InvalidArgument("a track permission needs a participant identity".into()));
     }
     let all = request.all_participants_allowed;
-    server().runtime().spawn(async move {
+    server().spawn(async move {
         if let Err(error) = participant.set_track_subscription_permissions(all, permissions).await {
             log::error!("set_track_subscription_permissions failed: {error}");
         }

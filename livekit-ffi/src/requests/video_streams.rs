@@ -110,7 +110,7 @@ pub fn video_stream_from_participant(
 fn start(stream: VideoStream, format: VideoFormat, ended: impl Future<Output = ()> + Send + 'static) -> u64 {
     let (stop_tx, mut stop) = oneshot::channel();
     let id = server().handles.insert(FfiHandle::VideoStream(stop_tx));
-    server().runtime().spawn(async move {
+    server().spawn(async move {
         pump(id, stream, format, &mut stop, ended).await;
         send_eos(id);
     });
