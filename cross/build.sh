@@ -143,8 +143,9 @@ linux() {
   "$strip" -o "$out/liblivekit_ffi.so" "$cross/$rt/$profile_dir/liblivekit_ffi.so"
   rm -f "$out"/*.whl
   if [ "${CROSS_WHEELS:-1}" = 1 ]; then # an if, so a failing maturin stops the run (set -e)
+    # Deflate at level 9: 0.5 % smaller than the default 6, and every installer reads it.
     env "${env[@]}" RUSTFLAGS="$flags" maturin build -q --release --zig --target "$rt" --compatibility "$compat" \
-      -m "$root/bindings/python/Cargo.toml" --no-default-features "${feature_args[@]}" -o "$out" >/dev/null
+      --compression-level 9 -m "$root/bindings/python/Cargo.toml" --no-default-features "${feature_args[@]}" -o "$out" >/dev/null
   fi
   local built=$((SECONDS - t0))
   local glibc=()
