@@ -104,7 +104,10 @@ features_for() { # $1 = rust target
   case $1 in
     x86_64-unknown-linux-*) echo audio,video ;;
     aarch64-unknown-linux-*) echo audio,video ;; # libvpx-dev:arm64, installed above
-    armv7-unknown-linux-gnueabihf) echo audio,video ;; # libvpx-dev:armhf, installed above
+    # libvpx-dev:armhf, installed above. No VP9: Debian's armhf libvpx decodes it in plain C
+    # (no NEON variants), too slow for a Pi-class core, and leaving it out keeps the wheel
+    # within 5 MB; subscribers there get a publisher's VP8 or H.264 instead.
+    armv7-unknown-linux-gnueabihf) echo audio,h264,vp8 ;;
     *) echo audio,h264 ;;
   esac
 }
