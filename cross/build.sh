@@ -138,9 +138,13 @@ linux() {
   # musl: cargo drops the cdylib while crt-static is on (the default for musl).
   local flags=""
   [[ $rt == *musl ]] && flags="-C target-feature=-crt-static"
+  # Without wheels the Python extension is still compiled with the same features (it is one
+  # more crate on the same dependencies), so a feature set it does not build with fails here.
+  local packages=(-p livekit-ffi)
+  [ "${CROSS_WHEELS:-1}" = 1 ] || packages+=(-p livekit-core-python)
   local t0=$SECONDS
   env "${env[@]}" RUSTFLAGS="$flags" \
-    cargo zigbuild -q --profile "$profile" -p livekit-ffi --no-default-features "${feature_args[@]}" --target "$rt$suffix"
+    cargo zigbuild -q --profile "$profile" "${packages[@]}" --no-default-features "${feature_args[@]}" --target "$rt$suffix"
   cp "$cross/$rt/$profile_dir/liblivekit_ffi.a" "$out/"
   # Stripped afterwards: the profile's strip would strip the staticlib's symbols too.
   "$strip" -o "$out/liblivekit_ffi.so" "$cross/$rt/$profile_dir/liblivekit_ffi.so"

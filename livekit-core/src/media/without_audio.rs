@@ -99,4 +99,17 @@ impl AudioStream {
     pub async fn recv(&mut self) -> Option<AudioFrame> {
         None
     }
+
+    /// Never called: no stream exists to ask.
+    pub fn sample_rate(&self) -> u32 {
+        0
+    }
+
+    /// Never called: no stream exists to ask.
+    pub fn num_channels(&self) -> u32 {
+        0
+    }
+
+    /// Nothing to close.
+    pub fn close(&mut self) {}
 }
