@@ -9,8 +9,11 @@
 //! - later (more delay) when the next packet is missing at its turn, so the decoder conceals
 //!   anyway: waiting then gives a late packet its chance instead of conceal-and-drop, and the
 //!   wait is the same concealment that a loss would have caused;
-//! - to the estimate outright when a packet ends an underrun or a pause (the output was
-//!   concealment, or the stream starts again);
+//! - to the estimate when a packet ends an underrun or a pause (the output was concealment, or
+//!   the stream starts again);
+//! - but never more than 20 ms later at once, nor more often than once per 200 ms: a target
+//!   that jumped (late retransmissions raise it by 100 ms and more) is reached in steps, because
+//!   concealment longer than a packet or two fades to silence, an audible dropout;
 //! - earlier (less delay) only through `pop_surplus`: the receive pipeline takes the next packet
 //!   early and cross-fades the two into one packet's length, at most once per 200 ms.
 //!
@@ -40,6 +43,15 @@ const SHRINK_INTERVAL: Duration = Duration::from_millis(200);
 const FAST_SHRINK_SURPLUS: Duration = Duration::from_millis(60);
 /// The least time between two early packets while the surplus is at least `FAST_SHRINK_SURPLUS`.
 const FAST_SHRINK_INTERVAL: Duration = Duration::from_millis(40);
+/// The most delay one move of the schedule adds: one packet of concealment. libopus's
+/// concealment of the official SDK's hybrid-mode packets (what it sends under loss, for FEC)
+/// was down to 2 % of the level 30 ms in, where FEC from the next packet would have given sound.
+const STRETCH_STEP: Duration = Duration::from_millis(20);
+/// The least time between two moves that add delay, so their concealments stay apart.
+const STRETCH_INTERVAL: Duration = Duration::from_millis(200);
+/// The longest Opus packet (120 ms) in RTP ticks: timestamps advancing faster than this per
+/// sequence number mean the sender paused.
+const MAX_PACKET_TICKS: u32 = 120 * CLOCK_RATE / 1000;
 
 /// What `pop` hands out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +115,8 @@ pub(crate) struct JitterBuffer {
     stats: JitterStats,
     /// When `pop_surplus` last handed out a packet.
     last_shrink: Option<Instant>,
+    /// When the schedule last moved later (`stretch`).
+    last_stretch: Option<Instant>,
 }
 
 impl Default for JitterBuffer {
@@ -128,6 +142,7 @@ impl JitterBuffer {
             playout: None,
             stats: JitterStats::default(),
             last_shrink: None,
+            last_stretch: None,
         }
     }
 
@@ -167,18 +182,27 @@ impl JitterBuffer {
         if self.packets.is_empty() && self.due(&playout, timestamp) < arrival {
             // An underrun or a pause ends (or nearly: nothing is buffered and this packet is past
             // its turn): the output has been, or was about to be, concealment, so the schedule
-            // can move to the estimate without a new sound. A jump no jitter within bounds
-            // explains (a pause whose timestamps did not advance) starts a new timeline instead.
-            if self.estimator.spread(arrival, timestamp).is_some_and(|s| s > self.estimator.max()) {
+            // can move to the estimate. A jump no jitter within bounds explains (a pause whose
+            // timestamps did not advance) starts a new timeline instead.
+            let mut paused = self.estimator.spread(arrival, timestamp).is_some_and(|s| s > self.estimator.max());
+            if paused {
                 self.estimator.rebase();
             }
+            // After a pause of the sender (mute, DTX: its clock ran on while it sent nothing) the
+            // output was silence, so any delay can be added unheard; after an underrun in the
+            // middle of sound, only a step that concealment covers.
+            paused |= playout.last_ts.is_none_or(|last| {
+                let ticks_per_packet = timestamp.wrapping_sub(last) / (diff as u32 + 1);
+                ticks_per_packet > MAX_PACKET_TICKS
+            });
             self.estimator.observe(arrival, timestamp);
             // Due at the estimate even when that is before it arrived. A caller that runs on
             // time is past that instant already and plays it at its next poll; one that was
             // starved along with the packets' reception (a stalled process) catches up with
             // polls at the instants it missed, and these then play the packets themselves
             // instead of concealment followed by the whole stall as extra delay.
-            let due = self.estimator.ideal_due(timestamp).unwrap_or(arrival);
+            let ideal = self.estimator.ideal_due(timestamp).unwrap_or(arrival);
+            let due = if paused { ideal } else { self.stretch(arrival, ideal) };
             if let Some(playout) = self.playout.as_mut() {
                 playout.anchor = due;
                 playout.anchor_ts = timestamp;
@@ -217,9 +241,12 @@ impl JitterBuffer {
         // estimate wants more delay than the schedule gives, wait instead of declaring it lost:
         // the schedule moves later by the difference and the packet may still arrive.
         if let Some(ideal) = self.estimator.ideal_due(expected_ts).filter(|&ideal| now < ideal) {
-            playout.anchor = playout.anchor.checked_add(ideal - due).unwrap_or(playout.anchor);
-            self.playout = Some(playout);
-            return None;
+            let later = self.stretch(now, ideal);
+            if now < later {
+                playout.anchor = playout.anchor.checked_add(later - due).unwrap_or(playout.anchor);
+                self.playout = Some(playout);
+                return None;
+            }
         }
         playout.next += 1;
         playout.last_ts = Some(expected_ts);
@@ -301,6 +328,20 @@ impl JitterBuffer {
         let next = (1i64 << 32) + i64::from(sequence);
         self.packets.insert(next, Entry { timestamp, payload });
         self.playout = Some(Playout { next, anchor, anchor_ts: timestamp, last_ts: None });
+    }
+
+    /// Where a move of the schedule from `now` toward `ideal` may go: `ideal` when that is not
+    /// later than `now` (no delay added), else at most `STRETCH_STEP` past `now`, and not past
+    /// `now` at all within `STRETCH_INTERVAL` of the last such move.
+    fn stretch(&mut self, now: Instant, ideal: Instant) -> Instant {
+        if ideal <= now {
+            return ideal;
+        }
+        if self.last_stretch.is_some_and(|t| now.saturating_duration_since(t) < STRETCH_INTERVAL) {
+            return now;
+        }
+        self.last_stretch = Some(now);
+        ideal.min(now + STRETCH_STEP)
     }
 
     /// The timestamp the missing `playout.next` should have, interpolated between the last

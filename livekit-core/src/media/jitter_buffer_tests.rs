@@ -206,3 +206,70 @@ fn a_caller_catching_up_after_a_stall_gets_the_packets_not_concealment() {
     }
     assert_eq!(jb.stats(), JitterStats::default());
 }
+
+/// A default buffer that played packets 0..100 on time (each arriving at 20 ms * i), then got
+/// two copies of packets from 140 ms before, as late retransmissions do: two delay peaks, which
+/// raise the target to about 150 ms while the schedule still gives 20 ms. Packet 99 has played.
+fn raised_by_late_packets(t0: Instant) -> JitterBuffer {
+    let mut jb = JitterBuffer::default();
+    for i in 0..100u16 {
+        let at = t0 + MS20 * u32::from(i);
+        jb.push(i, 960 * u32::from(i), payload(i), at);
+        drain(&mut jb, at);
+        if i == 80 || i == 95 {
+            assert_eq!(jb.push(i - 7, 960 * u32::from(i - 7), payload(0), at), PushOutcome::Late);
+        }
+    }
+    assert!(jb.target_delay() >= Duration::from_millis(140), "{:?}", jb.target_delay());
+    assert_eq!(sequences(&drain(&mut jb, t0 + MS20 * 100)), vec![(99, true)]);
+    jb
+}
+
+#[test]
+fn a_raised_target_is_reached_in_steps_of_20_ms_at_least_200_ms_apart() {
+    let t0 = Instant::now();
+    let mut jb = raised_by_late_packets(t0);
+    // From packet 100 on, one packet every 20 ms except 110, 115 and 130; polled every 10 ms.
+    // Without waiting, missing packet i would be declared lost at 20 ms * (i + 1).
+    let missing = [110u16, 115, 130];
+    let mut lost_at = Vec::new();
+    for tick in 200..400u32 {
+        let now = t0 + Duration::from_millis(10) * tick;
+        if tick % 2 == 0 {
+            let i = (tick / 2) as u16;
+            if !missing.contains(&i) {
+                jb.push(i, 960 * u32::from(i), payload(i), now);
+            }
+        }
+        for output in drain(&mut jb, now) {
+            if let JitterOutput::Lost { sequence, .. } = output {
+                lost_at.push((sequence, now.duration_since(t0).as_millis()));
+            }
+        }
+    }
+    // 110 waits one step (20 ms); 115 comes 120 ms later, too soon for another; 130 waits a
+    // second step.
+    assert_eq!(lost_at, vec![(110, 2_220 + 20), (115, 2_320 + 20), (130, 2_620 + 40)]);
+}
+
+#[test]
+fn after_a_pause_the_whole_raised_target_is_taken_at_once() {
+    let t0 = Instant::now();
+    let mut jb = raised_by_late_packets(t0);
+    // The sender pauses (DTX, mute) for a second: its next packet is one sequence number on, its
+    // timestamp a second on, and it comes 30 ms after its turn. The output was silence.
+    let arrival = t0 + Duration::from_millis(3_050);
+    assert_eq!(jb.push(100, 960 * 150, payload(100), arrival), PushOutcome::Buffered);
+    let waits = jb.next_due().unwrap().saturating_duration_since(arrival);
+    assert!(waits >= Duration::from_millis(100), "{waits:?}");
+}
+
+#[test]
+fn an_underrun_in_sound_adds_one_step_of_delay() {
+    let t0 = Instant::now();
+    let mut jb = raised_by_late_packets(t0);
+    // Packet 100 comes 30 ms after its turn: the output was concealment for 30 ms.
+    let arrival = t0 + Duration::from_millis(2_050);
+    assert_eq!(jb.push(100, 960 * 100, payload(100), arrival), PushOutcome::Buffered);
+    assert_eq!(jb.next_due(), Some(arrival + MS20));
+}

@@ -142,9 +142,14 @@ fn frame_rms(frame: &AudioFrame) -> f64 {
 /// Every 10 ms frame after start-up still carries sound: no dropout to silence. (Concealment
 /// of a burst of two lost packets fades to about 15% of the level, so the bar is 10%.)
 fn assert_no_dropouts(run: &Run) {
+    assert_level_above(run, 0.1);
+}
+
+/// Every 10 ms frame after start-up is above `fraction` of the tone's level.
+fn assert_level_above(run: &Run, fraction: f64) {
     for (i, frame) in run.frames.iter().enumerate().skip(20) {
         let rms = frame_rms(frame);
-        assert!(rms > 0.1 * EXPECTED_RMS, "frame {i} dropped out: rms {rms:.0}");
+        assert!(rms > fraction * EXPECTED_RMS, "frame {i} dropped out: rms {rms:.0}");
     }
 }
 
@@ -345,6 +350,26 @@ fn the_packet_of_delay_one_underrun_adds_is_given_back() {
     assert_eq!(run.stats.0.shrinks, 1, "{:?}", run.stats);
     assert!(run.end_after_last_send <= Duration::from_millis(60), "{:?}", run.end_after_last_send);
     assert_no_dropouts(&run);
+}
+
+/// Audio NACK (LiveKit negotiates it) brings a lost packet back one to three NACK rounds of
+/// 100 ms later, past its turn. Those late arrivals raise the target delay, and the schedule must
+/// move to it in steps that concealment covers, never in one long dropout.
+#[test]
+fn late_retransmissions_raise_the_delay_without_a_dropout() {
+    let packets = encode_after_loss_report(48_000, 1, 6_000, 0.06);
+    let retransmitted = |i: usize| i > 10 && hash(i + 3).is_multiple_of(20);
+    let network = |i: usize| {
+        let rounds = if retransmitted(i) { 1 + hash(i) % 3 } else { 0 };
+        Some(Duration::from_millis(10 + 100 * rounds))
+    };
+    let run = run_with(&packets, 48_000, 1, &network, JitterBuffer::default(), Until::Drained);
+    assert!(run.target >= Duration::from_millis(100), "the late packets did not raise the delay: {:?}", run.target);
+    assert!(!run.gap_after_start);
+    assert_clean_tone(tone_of(&run, 48_000, 1));
+    // No concealment longer than a step (20 ms) and the missing packet: the lowest frame is at
+    // 63% of the level. (Moving to the target in one go concealed 110 ms, fading to 12%.)
+    assert_level_above(&run, 0.5);
 }
 
 /// `assert_no_dropouts`, except for the frames in `allowed` (a stall's concealment fades).
