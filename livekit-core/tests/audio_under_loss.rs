@@ -18,6 +18,11 @@ use livekit_test_harness::{AudioSourceKind, StopRecording, Tone};
 
 const LOSS_PERCENT: u32 = 5;
 const TONES: [f64; 5] = [330.0, 440.0, 550.0, 660.0, 880.0];
+/// Both senders' capture queues: each feeder runs this far ahead of the encoder, so a stall of
+/// its process (the test's, the official peer's) shorter than this leaves no hole of silence
+/// in what is sent. This test is about the network's loss, not about a loaded machine's
+/// scheduling. (With 100 ms the official peer sent 40 ms of zeros now and then on one core.)
+const CAPTURE_QUEUE_MS: u32 = 500;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tones_survive_five_percent_loss_both_ways() {
@@ -32,7 +37,7 @@ async fn tones_survive_five_percent_loss_both_ways() {
     let mut official = official_peer(&server, "loss", "py").await;
 
     // Ours -> official: five tones in order, no gap over 60 ms.
-    let source = AudioSource::new(48_000, 2, 100).unwrap();
+    let source = AudioSource::new(48_000, 2, CAPTURE_QUEUE_MS).unwrap();
     let track = LocalAudioTrack::create("mic", &source);
     let sid = ours
         .local_participant()
@@ -60,8 +65,12 @@ async fn tones_survive_five_percent_loss_both_ways() {
     }
     assert!(heard.longest_gap_ms <= 60, "a gap of {} ms in what the official client heard", heard.longest_gap_ms);
 
-    // Official -> ours: a 3 s tone, continuous.
-    let py_sid = official.publish_audio("mic", AudioSourceKind::Microphone, 48_000, 2).await.expect("published");
+    // Official -> ours: a 3 s tone, continuous. It starts up to the queue's length after it was
+    // queued, so 5 s are read.
+    let py_sid = official
+        .publish_audio_with_queue("mic", AudioSourceKind::Microphone, 48_000, 2, CAPTURE_QUEUE_MS)
+        .await
+        .expect("published");
     official.play_tones(&py_sid, &[Tone { freq: 440.0, seconds: 3.0, amplitude: 0.5 }]).await.unwrap();
     let remote = wait_for(&mut events, "TrackSubscribed", |e| match e {
         RoomEvent::TrackSubscribed { track: RemoteTrack::Audio(track), .. } if track.sid() == py_sid => {
@@ -73,11 +82,11 @@ async fn tones_survive_five_percent_loss_both_ways() {
     let mut stream = AudioStream::new(&remote, 48_000, 2).unwrap();
     let mut received = Vec::new();
     let read = async {
-        while received.len() < 48_000 * 2 * 4 {
+        while received.len() < 48_000 * 2 * 5 {
             received.extend_from_slice(stream.recv().await.expect("audio goes on").data());
         }
     };
-    tokio::time::timeout(Duration::from_secs(15), read).await.expect("4 s of audio");
+    tokio::time::timeout(Duration::from_secs(15), read).await.expect("5 s of audio");
     let analysis = analyze(&received, 48_000, 2);
     let tone = analysis.segments.iter().max_by_key(|s| s.end_ms - s.start_ms);
     let tone = tone.unwrap_or_else(|| panic!("no tone in what we received: {analysis:?}"));

@@ -109,6 +109,7 @@ impl OfficialPeer {
     }
 
     /// Publishes an audio track fed with silence until tones are played; returns its sid.
+    /// The SDK's `AudioSource` queue holds 100 ms.
     pub async fn publish_audio(
         &mut self,
         name: &str,
@@ -116,12 +117,27 @@ impl OfficialPeer {
         sample_rate: u32,
         channels: u32,
     ) -> Result<String, String> {
+        self.publish_audio_with_queue(name, source, sample_rate, channels, 100).await
+    }
+
+    /// `publish_audio` with an `AudioSource` queue of `queue_ms`: the script's feeder runs that
+    /// far ahead, so a stall of the peer's process shorter than it leaves no hole of silence in
+    /// what is sent (for tests about the network, not about the peer's scheduling).
+    pub async fn publish_audio_with_queue(
+        &mut self,
+        name: &str,
+        source: AudioSourceKind,
+        sample_rate: u32,
+        channels: u32,
+        queue_ms: u32,
+    ) -> Result<String, String> {
         let cmd = json!({
             "cmd": "publish_audio",
             "name": name,
             "source": source.name(),
             "sample_rate": sample_rate,
             "channels": channels,
+            "queue_ms": queue_ms,
         });
         str_field(&self.request(cmd).await?, "track_sid")
     }
