@@ -341,7 +341,7 @@ impl JitterBuffer {
             return now;
         }
         self.last_stretch = Some(now);
-        ideal.min(now + STRETCH_STEP)
+        now.checked_add(STRETCH_STEP).map_or(ideal, |step| ideal.min(step))
     }
 
     /// The timestamp the missing `playout.next` should have, interpolated between the last
