@@ -167,19 +167,27 @@ fn the_adaptive_buffer_stays_bounded_and_in_order_under_hostile_input() {
     }
 }
 
-#[test]
-fn a_late_copy_of_an_old_packet_does_not_raise_the_delay() {
-    let t0 = Instant::now();
+/// A default buffer fed packets `0..count` on time (packet i arriving at 20 ms * i, drained
+/// then), plus, as packets `copies_at` arrive, a copy of the packet `copy_age` sequence numbers
+/// older: already played, so `Late`.
+fn on_time_with_late_copies(t0: Instant, count: u16, copies_at: [u16; 2], copy_age: u16) -> JitterBuffer {
     let mut jb = JitterBuffer::default();
-    for i in 0..300u16 {
+    for i in 0..count {
         let at = t0 + MS20 * u32::from(i);
         jb.push(i, 960 * u32::from(i), payload(i), at);
         drain(&mut jb, at);
-        // Two stray copies of packets played seconds ago.
-        if i == 200 || i == 250 {
-            assert_eq!(jb.push(i - 150, 960 * u32::from(i - 150), payload(0), at), PushOutcome::Late);
+        if copies_at.contains(&i) {
+            let old = i - copy_age;
+            assert_eq!(jb.push(old, 960 * u32::from(old), payload(0), at), PushOutcome::Late);
         }
     }
+    jb
+}
+
+#[test]
+fn a_late_copy_of_an_old_packet_does_not_raise_the_delay() {
+    // Two stray copies of packets played seconds ago.
+    let jb = on_time_with_late_copies(Instant::now(), 300, [200, 250], 150);
     assert_eq!(jb.target_delay(), MIN_TARGET_DELAY);
 }
 
@@ -211,15 +219,7 @@ fn a_caller_catching_up_after_a_stall_gets_the_packets_not_concealment() {
 /// two copies of packets from 140 ms before, as late retransmissions do: two delay peaks, which
 /// raise the target to about 150 ms while the schedule still gives 20 ms. Packet 99 has played.
 fn raised_by_late_packets(t0: Instant) -> JitterBuffer {
-    let mut jb = JitterBuffer::default();
-    for i in 0..100u16 {
-        let at = t0 + MS20 * u32::from(i);
-        jb.push(i, 960 * u32::from(i), payload(i), at);
-        drain(&mut jb, at);
-        if i == 80 || i == 95 {
-            assert_eq!(jb.push(i - 7, 960 * u32::from(i - 7), payload(0), at), PushOutcome::Late);
-        }
-    }
+    let mut jb = on_time_with_late_copies(t0, 100, [80, 95], 7);
     assert!(jb.target_delay() >= Duration::from_millis(140), "{:?}", jb.target_delay());
     assert_eq!(sequences(&drain(&mut jb, t0 + MS20 * 100)), vec![(99, true)]);
     jb
@@ -252,24 +252,26 @@ fn a_raised_target_is_reached_in_steps_of_20_ms_at_least_200_ms_apart() {
     assert_eq!(lost_at, vec![(110, 2_220 + 20), (115, 2_320 + 20), (130, 2_620 + 40)]);
 }
 
-#[test]
-fn after_a_pause_the_whole_raised_target_is_taken_at_once() {
+/// On `raised_by_late_packets`' buffer, packet 100 (after packet 99 played, nothing buffered)
+/// with RTP timestamp `timestamp` arrives `arrival_ms` after the start: how long it waits.
+fn wait_of_packet_100(timestamp: u32, arrival_ms: u64) -> Duration {
     let t0 = Instant::now();
     let mut jb = raised_by_late_packets(t0);
+    let arrival = t0 + Duration::from_millis(arrival_ms);
+    assert_eq!(jb.push(100, timestamp, payload(100), arrival), PushOutcome::Buffered);
+    jb.next_due().unwrap().saturating_duration_since(arrival)
+}
+
+#[test]
+fn after_a_pause_the_whole_raised_target_is_taken_at_once() {
     // The sender pauses (DTX, mute) for a second: its next packet is one sequence number on, its
     // timestamp a second on, and it comes 30 ms after its turn. The output was silence.
-    let arrival = t0 + Duration::from_millis(3_050);
-    assert_eq!(jb.push(100, 960 * 150, payload(100), arrival), PushOutcome::Buffered);
-    let waits = jb.next_due().unwrap().saturating_duration_since(arrival);
+    let waits = wait_of_packet_100(960 * 150, 3_050);
     assert!(waits >= Duration::from_millis(100), "{waits:?}");
 }
 
 #[test]
 fn an_underrun_in_sound_adds_one_step_of_delay() {
-    let t0 = Instant::now();
-    let mut jb = raised_by_late_packets(t0);
     // Packet 100 comes 30 ms after its turn: the output was concealment for 30 ms.
-    let arrival = t0 + Duration::from_millis(2_050);
-    assert_eq!(jb.push(100, 960 * 100, payload(100), arrival), PushOutcome::Buffered);
-    assert_eq!(jb.next_due(), Some(arrival + MS20));
+    assert_eq!(wait_of_packet_100(960 * 100, 2_050), MS20);
 }
